@@ -1,0 +1,29 @@
+//! The ABI between peerscope's kernel program and its userspace agent, and the
+//! packet size classifier both of them use.
+//!
+//! Everything here is `no_std`, `#[repr(C)]` and `bytemuck::Pod`, with its size
+//! asserted at compile time, so the kernel and the agent cannot disagree on a layout.
+//! The pcap path of the agent calls the very same [`classify`] and
+//! [`FlowStats::record`] as the kernel, so live and offline counts agree by
+//! construction.
+#![no_std]
+
+pub mod classify;
+pub mod counters;
+pub mod flow;
+pub mod sample;
+
+pub use classify::{classify, PacketClass, Thresholds};
+pub use counters::Counter;
+pub use flow::{FlowKey, FlowStats, PacketObservation, TcpFlags};
+pub use sample::{Config, ControlSample, SAMPLE_CAPTURE_LEN};
+
+/// Names of the maps and programs in the kernel object; the agent looks them up by these.
+pub mod names {
+    pub const FLOWS: &str = "FLOWS";
+    pub const COUNTERS: &str = "COUNTERS";
+    pub const CONFIG: &str = "CONFIG";
+    pub const SAMPLES: &str = "SAMPLES";
+    pub const INGRESS: &str = "peerscope_ingress";
+    pub const EGRESS: &str = "peerscope_egress";
+}
