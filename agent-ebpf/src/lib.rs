@@ -11,6 +11,7 @@
 pub mod classify;
 pub mod counters;
 pub mod flow;
+pub mod parse;
 pub mod sample;
 
 pub use classify::{classify, PacketClass, Thresholds};

@@ -3,3 +3,5 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod live;
+pub mod view;

@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
+mod flows;
+mod run;
+
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
@@ -17,5 +20,8 @@ pub fn init_tracing(verbose: u8) {
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {}
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Flows(args) => flows::flows(args),
+    }
 }

@@ -1,0 +1,63 @@
+//! Errors of the live path, each a clear sentence that says what to do.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("no network interface named {iface:?} (list them with `ip link`)")]
+    UnknownInterface { iface: String },
+    #[error("{action} needs the capabilities {missing} (run as root, or grant them with `setcap cap_bpf,cap_net_admin,cap_perfmon+ep $(which peerscope)`)")]
+    MissingPrivileges { action: &'static str, missing: String },
+    #[error("bpffs is not mounted at /sys/fs/bpf and mounting it failed ({source}); mount it with `mount -t bpf bpf /sys/fs/bpf`")]
+    BpffsNotMounted {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("this binary was built without its kernel program (the BPF toolchain was missing); run `cargo xtask setup` and rebuild")]
+    NoKernelObject,
+    #[error("loading the kernel program failed")]
+    Load(#[source] aya::EbpfError),
+    #[error("the kernel program {program} was not accepted")]
+    Program {
+        program: &'static str,
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+    #[error("attaching XDP to {iface} failed in native and in generic mode")]
+    Xdp {
+        iface: String,
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+    #[error("attaching the egress program to {iface} with TCX failed; TCX needs Linux 6.6 or later")]
+    NoTcx {
+        iface: String,
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+    #[error("another peerscope agent (pid {pid}) is attached to {iface}; stop it first or read it with `peerscope flows -i {iface}`")]
+    AlreadyRunning { iface: String, pid: i32 },
+    #[error("no peerscope agent is attached to {iface} (nothing pinned under {}); start one with `peerscope run -i {iface}`", dir.display())]
+    NotAttached { iface: String, dir: PathBuf },
+    #[error("map {name} is missing from the kernel object or has the wrong type")]
+    MissingMap { name: &'static str },
+    #[error("reading map {name} failed")]
+    Map {
+        name: &'static str,
+        #[source]
+        source: aya::maps::MapError,
+    },
+    #[error("pinning {} failed", path.display())]
+    Pin {
+        path: PathBuf,
+        #[source]
+        source: aya::pin::PinError,
+    },
+    #[error("{what} {}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}

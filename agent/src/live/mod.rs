@@ -1,0 +1,18 @@
+//! The live capture path: loads the kernel program, attaches it to an interface,
+//! pins its maps and reads them.
+
+pub mod attach;
+pub mod caps;
+pub mod clock;
+pub mod error;
+pub mod maps;
+pub mod pins;
+pub mod table;
+
+pub use attach::{AttachOptions, Attached};
+pub use error::LiveError;
+pub use maps::{FlowMaps, Snapshot};
+pub use table::{FlowDelta, FlowTable};
+
+/// The kernel object built by `build.rs` (empty when the BPF toolchain was missing).
+pub static KERNEL_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/peerscope-ebpf.o"));
