@@ -11,6 +11,8 @@
 pub mod classify;
 pub mod counters;
 pub mod flow;
+#[cfg(any(test, feature = "frames"))]
+pub mod frames;
 pub mod parse;
 pub mod sample;
 
@@ -27,4 +29,6 @@ pub mod names {
     pub const SAMPLES: &str = "SAMPLES";
     pub const INGRESS: &str = "peerscope_ingress";
     pub const EGRESS: &str = "peerscope_egress";
+    /// Pass-only XDP program, the benchmarks' reference; never attached.
+    pub const BASELINE: &str = "peerscope_baseline";
 }

@@ -1,1 +1,95 @@
-fn main() {}
+//! Project tasks: `cargo xtask setup | test | demo | bench | build`.
+//!
+//! Every task that needs the machine prepared runs `setup` first; `setup` is
+//! idempotent and returns in well under a second when everything is in place.
+
+mod setup;
+mod sh;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "peerscope's build, set-up, test, demo and benchmark tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install everything peerscope needs on a Debian machine (as root): the kernel
+    /// toolchain (distribution Rust, LLVM 22, bpf-linker), iproute2, ethtool,
+    /// tcpdump, tshark, iperf3; mount bpffs. Idempotent.
+    Setup,
+    /// Set up, build (kernel program included) and run every test of the workspace.
+    Test {
+        /// Extra arguments for `cargo test` (after `--`).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Set up, build and run the live demo (`peerscope demo`) on network namespaces.
+    Demo {
+        /// Arguments for `peerscope demo` (after `--`), e.g. `-- --duration 60`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Set up, build and run the benchmarks; writes BENCHMARKS.md.
+    Bench {
+        /// Arguments for the benchmark runner (after `--`).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Set up and build the release binary `target/release/peerscope`.
+    Build,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Setup => setup::run(),
+        Task::Test { args } => test(&args),
+        Task::Demo { args } => demo(&args),
+        Task::Bench { args } => bench(&args),
+        Task::Build => setup::run().and_then(|_| build_release()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn build_release() -> anyhow::Result<()> {
+    sh::cargo(&["build", "--release", "-p", "peerscope"], &[("PEERSCOPE_REQUIRE_EBPF", "1")])
+}
+
+fn test(args: &[String]) -> anyhow::Result<()> {
+    setup::run()?;
+    let mut cmd: Vec<&str> = vec!["test", "--workspace"];
+    if !args.is_empty() {
+        cmd.push("--");
+        cmd.extend(args.iter().map(String::as_str));
+    }
+    // The kernel program must build here: a test run without it would test less.
+    sh::cargo(&cmd, &[("PEERSCOPE_REQUIRE_EBPF", "1")])
+}
+
+fn demo(args: &[String]) -> anyhow::Result<()> {
+    setup::run()?;
+    build_release()?;
+    let mut cmd = vec!["demo"];
+    cmd.extend(args.iter().map(String::as_str));
+    sh::run(&sh::workspace_root().join("target/release/peerscope"), &cmd, &[])
+}
+
+fn bench(args: &[String]) -> anyhow::Result<()> {
+    setup::run()?;
+    build_release()?;
+    let mut cmd = vec!["run", "--release", "-p", "peerscope-tests", "--bin", "peerscope-bench", "--"];
+    cmd.extend(args.iter().map(String::as_str));
+    sh::cargo(&cmd, &[("PEERSCOPE_REQUIRE_EBPF", "1")])
+}

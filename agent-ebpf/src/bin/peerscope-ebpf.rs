@@ -116,6 +116,13 @@ pub fn peerscope_ingress(ctx: XdpContext) -> u32 {
     xdp_action::XDP_PASS
 }
 
+/// An XDP program that only passes the packet: the reference the benchmarks divide
+/// the ingress program's cost by. Never attached.
+#[xdp]
+pub fn peerscope_baseline(_ctx: XdpContext) -> u32 {
+    xdp_action::XDP_PASS
+}
+
 #[classifier]
 pub fn peerscope_egress(ctx: TcContext) -> i32 {
     count(Counter::EgressPackets, 1);

@@ -70,6 +70,24 @@ pub fn if_index(iface: &str) -> Result<u32, LiveError> {
     }
 }
 
+/// Loads the kernel object with the options' configuration, attaching nothing (the
+/// tests and benchmarks run its programs with BPF_PROG_TEST_RUN).
+pub fn load(opts: &AttachOptions) -> Result<Ebpf, LiveError> {
+    if KERNEL_OBJECT.is_empty() {
+        return Err(LiveError::NoKernelObject);
+    }
+    let config = Config {
+        thresholds: opts.thresholds,
+        samples_per_sec: opts.samples_per_sec,
+        flags: if opts.kernel_log { Config::LOG } else { 0 },
+    };
+    EbpfLoader::new()
+        .override_global(names::CONFIG, &config, true)
+        .map_max_entries(names::FLOWS, opts.max_flows)
+        .load(KERNEL_OBJECT)
+        .map_err(LiveError::Load)
+}
+
 impl Attached {
     pub fn attach(opts: &AttachOptions) -> Result<Self, LiveError> {
         let if_index = if_index(&opts.iface)?;
@@ -98,16 +116,7 @@ impl Attached {
     }
 
     fn load_and_attach(opts: &AttachOptions, if_index: u32, pins: Option<PinDir>) -> Result<Self, LiveError> {
-        let config = Config {
-            thresholds: opts.thresholds,
-            samples_per_sec: opts.samples_per_sec,
-            flags: if opts.kernel_log { Config::LOG } else { 0 },
-        };
-        let mut ebpf = EbpfLoader::new()
-            .override_global(names::CONFIG, &config, true)
-            .map_max_entries(names::FLOWS, opts.max_flows)
-            .load(KERNEL_OBJECT)
-            .map_err(LiveError::Load)?;
+        let mut ebpf = load(opts)?;
         let logger = if opts.kernel_log {
             match aya_log::EbpfLogger::init(&mut ebpf) {
                 Ok(l) => Some(l),
@@ -124,7 +133,7 @@ impl Attached {
             .program_mut(names::INGRESS)
             .and_then(|p| p.try_into().ok())
             .ok_or(LiveError::MissingMap { name: "peerscope_ingress program" })?;
-        xdp.load().map_err(|source| LiveError::Program { program: names::INGRESS, source })?;
+        xdp.load().map_err(|e| LiveError::program(names::INGRESS, e))?;
         let xdp_mode = match xdp.attach(&opts.iface, XdpMode::Driver) {
             Ok(_) => XdpAttachMode::Native,
             Err(native_err) => {
@@ -139,7 +148,7 @@ impl Attached {
             .program_mut(names::EGRESS)
             .and_then(|p| p.try_into().ok())
             .ok_or(LiveError::MissingMap { name: "peerscope_egress program" })?;
-        tc.load().map_err(|source| LiveError::Program { program: names::EGRESS, source })?;
+        tc.load().map_err(|e| LiveError::program(names::EGRESS, e))?;
         tc.attach_with_options(&opts.iface, TcAttachType::Egress, TcAttachOptions::TcxOrder(LinkOrder::default()))
             .map_err(|source| LiveError::NoTcx { iface: opts.iface.clone(), source })?;
 

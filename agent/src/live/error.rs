@@ -17,12 +17,8 @@ pub enum LiveError {
     NoKernelObject,
     #[error("loading the kernel program failed")]
     Load(#[source] aya::EbpfError),
-    #[error("the kernel program {program} was not accepted")]
-    Program {
-        program: &'static str,
-        #[source]
-        source: aya::programs::ProgramError,
-    },
+    #[error("the kernel program {program} was not accepted: {detail}")]
+    Program { program: &'static str, detail: String },
     #[error("attaching XDP to {iface} failed in native and in generic mode")]
     Xdp {
         iface: String,
@@ -60,4 +56,21 @@ pub enum LiveError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl LiveError {
+    /// A program load failure, keeping only the verifier's last lines (its full log
+    /// runs to thousands of lines; the end says what it rejected).
+    pub fn program(program: &'static str, e: aya::programs::ProgramError) -> Self {
+        let detail = match &e {
+            aya::programs::ProgramError::LoadError { io_error, verifier_log } => {
+                let log = verifier_log.to_string();
+                let lines: Vec<&str> = log.lines().collect();
+                let tail = lines[lines.len().saturating_sub(8)..].join("\n  ");
+                format!("{io_error}; verifier log ends:\n  {tail}")
+            }
+            other => other.to_string(),
+        };
+        LiveError::Program { program, detail }
+    }
 }

@@ -1,0 +1,92 @@
+//! Two network namespaces joined by a veth pair, removed on drop (also when the test
+//! panics).
+
+use std::{
+    fs::File,
+    path::PathBuf,
+    process::Command,
+    sync::atomic::{AtomicU32, Ordering},
+    thread,
+};
+
+use nix::sched::{setns, CloneFlags};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Namespace `a` (the monitored host, 192.0.2.1 / 2001:db8::1) and `b` (its peer,
+/// 192.0.2.2 / 2001:db8::2), joined by `a_if` — `b_if`.
+pub struct VethPair {
+    pub ns_a: String,
+    pub ns_b: String,
+    pub a_if: String,
+    pub b_if: String,
+}
+
+pub const A_V4: [u8; 4] = [192, 0, 2, 1];
+pub const B_V4: [u8; 4] = [192, 0, 2, 2];
+pub const A_V6: &str = "2001:db8::1";
+pub const B_V6: &str = "2001:db8::2";
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("running ip (iproute2)");
+    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+}
+
+impl VethPair {
+    /// Creates the pair; `offloads` keeps the kernel's segmentation offloads (GSO/TSO)
+    /// on, otherwise they are turned off so that every skb is one wire packet.
+    pub fn new(tag: &str, offloads: bool) -> Self {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let id = format!("{}{}", std::process::id() % 100_000, n);
+        let pair = VethPair {
+            ns_a: format!("pst-{tag}-{id}-a"),
+            ns_b: format!("pst-{tag}-{id}-b"),
+            a_if: format!("pa{id}"),
+            b_if: format!("pb{id}"),
+        };
+        // The guard exists before anything is created, so a failure below cleans up.
+        ip(&["netns", "add", &pair.ns_a]);
+        ip(&["netns", "add", &pair.ns_b]);
+        ip(&["link", "add", &pair.a_if, "netns", &pair.ns_a, "type", "veth", "peer", "name", &pair.b_if, "netns", &pair.ns_b]);
+        for (ns, ifc, v4, v6) in [(&pair.ns_a, &pair.a_if, "192.0.2.1/24", "2001:db8::1/64"), (&pair.ns_b, &pair.b_if, "192.0.2.2/24", "2001:db8::2/64")] {
+            ip(&["-n", ns, "addr", "add", v4, "dev", ifc]);
+            ip(&["-n", ns, "-6", "addr", "add", v6, "dev", ifc, "nodad"]);
+            ip(&["-n", ns, "link", "set", ifc, "up"]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+            if !offloads {
+                let out = Command::new("ip")
+                    .args(["netns", "exec", ns, "ethtool", "-K", ifc, "tso", "off", "gso", "off", "gro", "off", "tx-udp-segmentation", "off"])
+                    .output()
+                    .expect("running ethtool");
+                assert!(out.status.success(), "ethtool: {}", String::from_utf8_lossy(&out.stderr));
+            }
+        }
+        pair
+    }
+
+    pub fn ns_path(ns: &str) -> PathBuf {
+        PathBuf::from("/run/netns").join(ns)
+    }
+}
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        // Deleting the namespaces deletes the veth pair and any program attached to it.
+        for ns in [&self.ns_a, &self.ns_b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+/// Runs `f` on a thread that has entered network namespace `ns` (only the network
+/// namespace: the file system, bpffs included, stays the host's).
+pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = VethPair::ns_path(ns);
+    thread::spawn(move || {
+        let file = File::open(&path).unwrap_or_else(|e| panic!("opening {}: {e}", path.display()));
+        setns(file, CloneFlags::CLONE_NEWNET).expect("setns into the test namespace");
+        f()
+    })
+    .join()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
