@@ -1,0 +1,10 @@
+//! Benchmarks, run by `cargo xtask bench`. Each measures peerscope beside a reference
+//! in the same run and reports the ratio; none asserts a time.
+
+pub mod kernel;
+
+/// A section of BENCHMARKS.md.
+pub struct Section {
+    pub title: String,
+    pub body: String,
+}
