@@ -156,3 +156,29 @@ fn patch_v4(f: &mut [u8], l3: usize) {
     f[l3 + 12..l3 + 16].copy_from_slice(&A);
     f[l3 + 16..l3 + 20].copy_from_slice(&B);
 }
+
+#[test]
+fn a_full_flow_table_counts_overflow_instead_of_losing_packets() {
+    if !require_root("a_full_flow_table_counts_overflow_instead_of_losing_packets") {
+        return;
+    }
+    let mut o = AttachOptions::new("lo");
+    o.max_flows = 4;
+    let mut ebpf = attach::load(&o).expect("load kernel object");
+    let xdp: &mut Xdp = ebpf.program_mut(names::INGRESS).unwrap().try_into().unwrap();
+    xdp.load().unwrap();
+    let l = Loaded { ebpf };
+    // Ten flows of two 1100-byte packets each into a table of four.
+    for port in 0..10u16 {
+        let mut f = frame(&[&eth(ETH_P_IPV4, &[]), &ipv4(17, 0, &udp(9000 + port, 4004, 1072), 0)]);
+        patch_v4(&mut f, 14);
+        assert_eq!(l.xdp(&f), XDP_PASS);
+        assert_eq!(l.xdp(&f), XDP_PASS);
+    }
+    let in_table = (0..10u16).filter_map(|p| l.flow(&FlowKey::v4(17, A, B, 9000 + p, 4004))).collect::<Vec<_>>();
+    assert_eq!(in_table.len(), 4);
+    assert!(in_table.iter().all(|s| s.packets == [0, 0, 2]));
+    assert_eq!(l.counter(Counter::FlowInsertFailures), 12, "6 flows x 2 packets failed to insert");
+    assert_eq!(l.counter(Counter::OverflowPackets), 12);
+    assert_eq!(l.counter(Counter::OverflowBytes), 12 * 1100);
+}

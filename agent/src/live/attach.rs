@@ -7,7 +7,8 @@ use aya::{
     programs::{tc::TcAttachOptions, LinkOrder, SchedClassifier, TcAttachType, Xdp, XdpMode},
     Ebpf, EbpfLoader,
 };
-use peerscope_abi::{names, Config, Thresholds};
+use aya::maps::{MapData, RingBuf};
+use peerscope_abi::{names, Config, ControlSample, Thresholds};
 use tracing::{info, warn};
 
 use super::{caps, error::LiveError, maps::FlowMaps, pins, pins::PinDir, KERNEL_OBJECT};
@@ -54,6 +55,7 @@ pub struct Attached {
     pub iface: String,
     pub if_index: u32,
     pins: Option<PinDir>,
+    samples: Option<RingBuf<MapData>>,
     logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
     // Holds the programs and their links; dropped last.
     _ebpf: Ebpf,
@@ -161,8 +163,27 @@ impl Attached {
             }
         }
         let maps = FlowMaps::from_maps(flows, counters)?;
+        let samples = match ebpf.take_map(names::SAMPLES) {
+            Some(m) => Some(RingBuf::try_from(m).map_err(|source| LiveError::Map { name: "SAMPLES", source })?),
+            None => None,
+        };
         info!(iface = %opts.iface, ?xdp_mode, max_flows = opts.max_flows, "attached");
-        Ok(Attached { maps, xdp_mode, iface: opts.iface.clone(), if_index, pins, logger, _ebpf: ebpf })
+        Ok(Attached { maps, xdp_mode, iface: opts.iface.clone(), if_index, pins, samples, logger, _ebpf: ebpf })
+    }
+
+    /// Takes the control-packet samples the kernel queued since the last call (at most
+    /// `max`); timestamps stay on the kernel clock.
+    pub fn drain_samples(&mut self, max: usize) -> Vec<ControlSample> {
+        let mut out = Vec::new();
+        if let Some(rb) = &mut self.samples {
+            while out.len() < max {
+                let Some(item) = rb.next() else { break };
+                if item.len() >= std::mem::size_of::<ControlSample>() {
+                    out.push(bytemuck::pod_read_unaligned(&item[..std::mem::size_of::<ControlSample>()]));
+                }
+            }
+        }
+        out
     }
 
     /// Forwards pending kernel log records (with `--kernel-log`).
