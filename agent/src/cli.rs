@@ -26,6 +26,24 @@ pub enum Command {
     Run(RunArgs),
     /// Print the flows of an agent running on an interface (reads its pinned maps).
     Flows(FlowsArgs),
+    /// List the interfaces peerscope is attached to, and their agents.
+    Status(StatusArgs),
+    /// Detach peerscope from an interface: stop its agent, remove program, links and pins.
+    Detach(DetachArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DetachArgs {
+    /// Interface to detach from.
+    #[arg(short, long, value_name = "IFACE")]
+    pub iface: String,
 }
 
 /// Size-class thresholds ([M] §II-D, [H] §4.1), in bytes of IP total length.
@@ -75,6 +93,11 @@ pub struct RunArgs {
     /// Forward the kernel program's diagnostics (aya-log) to the log.
     #[arg(long)]
     pub kernel_log: bool,
+    /// Leave the program attached and pinned on exit, so that a restarted agent
+    /// continues from the kernel's counters (a service's restarts lose nothing);
+    /// `peerscope detach` removes it. After SIGKILL it stays attached in any case.
+    #[arg(long)]
+    pub keep_attached: bool,
     #[command(flatten)]
     pub classes: ClassArgs,
 }

@@ -71,9 +71,14 @@ impl VethPair {
 
 impl Drop for VethPair {
     fn drop(&mut self) {
-        // Deleting the namespaces deletes the veth pair and any program attached to it.
+        // Deleting the namespaces deletes the veth pair and any program attached to it;
+        // pins an agent left for these interfaces go too.
         for ns in [&self.ns_a, &self.ns_b] {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+        for ifc in [&self.a_if, &self.b_if] {
+            let _ = std::fs::remove_dir_all(PathBuf::from("/sys/fs/bpf/peerscope").join(ifc));
+            let _ = std::fs::remove_file(PathBuf::from("/run/peerscope").join(format!("{ifc}.pid")));
         }
     }
 }
@@ -89,4 +94,27 @@ pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'sta
     })
     .join()
     .unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
+/// A child process killed (SIGKILL) and reaped when the guard drops, so a failing test
+/// leaves no agent behind.
+pub struct ChildGuard(pub Option<std::process::Child>);
+
+impl ChildGuard {
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().unwrap().id()
+    }
+
+    pub fn take(&mut self) -> std::process::Child {
+        self.0.take().unwrap()
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }

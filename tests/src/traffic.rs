@@ -10,10 +10,15 @@ use crate::netns::in_netns;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Sends one UDP datagram per payload size from `src` (in `src_ns`) to `dst` (in
-/// `dst_ns`, where a socket receives them all so no ICMP errors are generated).
+/// Sends one UDP datagram per payload size from `src` (in `src_ns`, any port) to `dst`
+/// (in `dst_ns`, where a socket receives them all so no ICMP errors are generated).
 /// Returns the source port used.
 pub fn udp_burst(src_ns: &str, src: IpAddr, dst_ns: &str, dst: SocketAddr, sizes: &[usize]) -> u16 {
+    udp_burst_from(src_ns, SocketAddr::new(src, 0), dst_ns, dst, sizes)
+}
+
+/// [`udp_burst`] from a chosen source port, so successive bursts are one flow.
+pub fn udp_burst_from(src_ns: &str, src: SocketAddr, dst_ns: &str, dst: SocketAddr, sizes: &[usize]) -> u16 {
     let receiver = {
         let dst_ns = dst_ns.to_string();
         in_netns(&dst_ns, move || UdpSocket::bind(dst).expect("bind receiver"))
@@ -21,7 +26,7 @@ pub fn udp_burst(src_ns: &str, src: IpAddr, dst_ns: &str, dst: SocketAddr, sizes
     receiver.set_read_timeout(Some(TIMEOUT)).unwrap();
     let sizes_owned = sizes.to_vec();
     let port = in_netns(src_ns, move || {
-        let s = UdpSocket::bind(SocketAddr::new(src, 0)).expect("bind sender");
+        let s = UdpSocket::bind(src).expect("bind sender");
         for n in &sizes_owned {
             s.send_to(&vec![0x5a; *n], dst).expect("send");
             // Paced so that nothing is dropped on the way.

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod flows;
+mod manage;
 mod run;
 
 use std::process::ExitCode;
@@ -23,5 +24,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Flows(args) => flows::flows(args),
+        Command::Status(args) => manage::status(args),
+        Command::Detach(args) => manage::detach(args),
     }
 }

@@ -1,6 +1,10 @@
 //! `peerscope run`: attach, poll every interval, print, detach on Ctrl-C/SIGTERM.
 
-use std::{process::ExitCode, time::Duration};
+use std::{
+    io::Write,
+    process::ExitCode,
+    time::Duration,
+};
 
 use peerscope_abi::{Counter, FlowStats};
 use tokio::signal::unix::{signal, SignalKind};
@@ -23,13 +27,14 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
     opts.thresholds = args.classes.thresholds();
     opts.samples_per_sec = args.samples_per_sec;
     opts.kernel_log = args.kernel_log;
+    opts.keep_attached = args.keep_attached;
     let mut attached = Attached::attach(&opts)?;
-    eprintln!(
+    note(&format!(
         "peerscope: attached to {} (XDP {:?} mode, TCX egress); flow table of {} entries; Ctrl-C to stop",
         args.iface,
         attached.xdp_mode,
         attached.maps.capacity()
-    );
+    ));
     let mut table = FlowTable::new(clock::KernelClock::new());
     let period = Duration::from_secs_f64(args.interval);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -43,13 +48,24 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
             _ = sigint.recv() => break,
         }
         n += 1;
-        poll_once(&args, &mut attached, &mut table, n)?;
+        if let Err(e) = poll_once(&args, &mut attached, &mut table, n) {
+            // A reader that went away (`peerscope run | head`) ends the run cleanly.
+            if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+                break;
+            }
+            return Err(e);
+        }
         if args.count.is_some_and(|c| n >= c) {
             break;
         }
     }
+    let kept = attached.keep_attached;
     drop(attached);
-    eprintln!("peerscope: detached from {}", args.iface);
+    if kept {
+        note(&format!("peerscope: left attached to {} (pinned); `peerscope detach -i {}` removes it", args.iface, args.iface));
+    } else {
+        note(&format!("peerscope: detached from {}", args.iface));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -68,6 +84,7 @@ fn poll_once(args: &RunArgs, attached: &mut Attached, table: &mut FlowTable, n: 
     for d in &deltas {
         interval_total.merge(&d.delta);
     }
+    let mut stdout = std::io::stdout().lock();
     let rows: Vec<FlowRow> = deltas
         .iter()
         .take(args.top)
@@ -89,9 +106,10 @@ fn poll_once(args: &RunArgs, attached: &mut Attached, table: &mut FlowTable, n: 
             "flows": rows,
             "counters": counters,
         });
-        println!("{}", serde_json::to_string(&out)?);
+        writeln!(stdout, "{}", serde_json::to_string(&out)?)?;
     } else {
-        println!(
+        writeln!(
+            stdout,
             "-- interval {n}: {} active flows, {} in table, {} packets ({} overflow, {} truncated, {} non-IP)",
             deltas.len(),
             snap.flows.len(),
@@ -99,8 +117,14 @@ fn poll_once(args: &RunArgs, attached: &mut Attached, table: &mut FlowTable, n: 
             snap.counter(Counter::OverflowPackets),
             snap.counter(Counter::Truncated),
             snap.counter(Counter::NonIp)
-        );
-        print!("{}", render_table(&rows));
+        )?;
+        write!(stdout, "{}", render_table(&rows))?;
     }
+    stdout.flush()?;
     Ok(())
+}
+
+/// A status line on stderr; a closed stderr is no reason to fail.
+fn note(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
 }

@@ -4,10 +4,14 @@
 use std::ffi::CString;
 
 use aya::{
-    programs::{tc::TcAttachOptions, LinkOrder, SchedClassifier, TcAttachType, Xdp, XdpMode},
+    programs::{
+        links::{FdLink, PinnedLink},
+        tc::TcAttachOptions,
+        LinkOrder, SchedClassifier, TcAttachType, Xdp, XdpMode,
+    },
     Ebpf, EbpfLoader,
 };
-use aya::maps::{MapData, RingBuf};
+use aya::maps::{Map, MapData, RingBuf};
 use peerscope_abi::{names, Config, ControlSample, Thresholds};
 use tracing::{info, warn};
 
@@ -23,8 +27,11 @@ pub struct AttachOptions {
     pub samples_per_sec: u32,
     /// Kernel diagnostics through aya-log.
     pub kernel_log: bool,
-    /// Pin the maps so `peerscope flows` can read them from another shell.
+    /// Pin the maps and links so `peerscope flows` can read them from another shell
+    /// and a restarted agent can take the program over.
     pub pin: bool,
+    /// Leave the program attached and pinned when the agent exits.
+    pub keep_attached: bool,
 }
 
 impl AttachOptions {
@@ -36,6 +43,7 @@ impl AttachOptions {
             samples_per_sec: Config::DEFAULT.samples_per_sec,
             kernel_log: false,
             pin: true,
+            keep_attached: false,
         }
     }
 }
@@ -45,20 +53,30 @@ impl AttachOptions {
 pub enum XdpAttachMode {
     Native,
     Generic,
+    /// A program attached by an earlier agent, taken over from its pins.
+    Reused,
 }
 
+/// Names of the pinned links in an interface's pin directory.
+pub const INGRESS_LINK: &str = "ingress_link";
+pub const EGRESS_LINK: &str = "egress_link";
+
 /// The program loaded and attached to one interface. Dropping it detaches the
-/// programs and removes the pins.
+/// programs and removes the pins, unless `keep_attached` was asked for.
 pub struct Attached {
     pub maps: FlowMaps,
     pub xdp_mode: XdpAttachMode,
     pub iface: String,
     pub if_index: u32,
+    /// Keep the program attached and pinned on exit, so a restarted agent continues
+    /// from the kernel's counters (`peerscope detach` removes it).
+    pub keep_attached: bool,
     pins: Option<PinDir>,
+    links: Vec<PinnedLink>,
     samples: Option<RingBuf<MapData>>,
     logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
-    // Holds the programs and their links; dropped last.
-    _ebpf: Ebpf,
+    // Holds the programs (and, unpinned, their links); dropped last.
+    _ebpf: Option<Ebpf>,
 }
 
 /// Resolves an interface name to its index.
@@ -90,6 +108,10 @@ pub fn load(opts: &AttachOptions) -> Result<Ebpf, LiveError> {
         .map_err(LiveError::Load)
 }
 
+fn pin_link(link: FdLink, path: std::path::PathBuf) -> Result<PinnedLink, LiveError> {
+    link.pin(&path).map_err(|source| LiveError::Pin { path, source })
+}
+
 impl Attached {
     pub fn attach(opts: &AttachOptions) -> Result<Self, LiveError> {
         let if_index = if_index(&opts.iface)?;
@@ -97,24 +119,58 @@ impl Attached {
         if !missing.is_empty() {
             return Err(LiveError::MissingPrivileges { action: "attaching to an interface", missing: missing.join(", ") });
         }
+        if !opts.pin {
+            return Self::load_and_attach(opts, if_index, None);
+        }
+        pins::ensure_bpffs()?;
+        let p = PinDir::for_iface(&opts.iface);
+        p.check_owner()?;
+        if p.has_program() {
+            return Self::reuse(opts, if_index, p);
+        }
         if KERNEL_OBJECT.is_empty() {
             return Err(LiveError::NoKernelObject);
         }
-        let pins = if opts.pin {
-            pins::ensure_bpffs()?;
-            let p = PinDir::for_iface(&opts.iface);
-            p.claim()?;
-            Some(p)
-        } else {
-            None
-        };
-        let result = Self::load_and_attach(opts, if_index, pins.clone());
+        p.remove();
+        p.prepare()?;
+        let result = Self::load_and_attach(opts, if_index, Some(p.clone()));
         if result.is_err() {
-            if let Some(p) = &pins {
-                p.remove();
-            }
+            p.remove();
         }
         result
+    }
+
+    /// Takes over a program an earlier agent left attached (killed, or started with
+    /// `--keep-attached`): its maps kept counting meanwhile, so nothing is lost.
+    fn reuse(opts: &AttachOptions, if_index: u32, p: PinDir) -> Result<Self, LiveError> {
+        let maps = FlowMaps::open_pinned(&p)?;
+        let mut links = Vec::new();
+        for name in [INGRESS_LINK, EGRESS_LINK] {
+            let path = p.map(name);
+            links.push(PinnedLink::from_pin(&path).map_err(|e| LiveError::Io {
+                what: "opening pinned link",
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?);
+        }
+        let samples = match MapData::from_pin(p.map(names::SAMPLES)) {
+            Ok(d) => Map::from_map_data(d).ok().and_then(|m| RingBuf::try_from(m).ok()),
+            Err(_) => None,
+        };
+        p.write_pid()?;
+        info!(iface = %opts.iface, "reusing the program already attached");
+        Ok(Attached {
+            maps,
+            xdp_mode: XdpAttachMode::Reused,
+            iface: opts.iface.clone(),
+            if_index,
+            keep_attached: opts.keep_attached,
+            pins: Some(p),
+            links,
+            samples,
+            logger: None,
+            _ebpf: None,
+        })
     }
 
     fn load_and_attach(opts: &AttachOptions, if_index: u32, pins: Option<PinDir>) -> Result<Self, LiveError> {
@@ -130,45 +186,76 @@ impl Attached {
         } else {
             None
         };
+        let mut links = Vec::new();
 
         let xdp: &mut Xdp = ebpf
             .program_mut(names::INGRESS)
             .and_then(|p| p.try_into().ok())
             .ok_or(LiveError::MissingMap { name: "peerscope_ingress program" })?;
         xdp.load().map_err(|e| LiveError::program(names::INGRESS, e))?;
-        let xdp_mode = match xdp.attach(&opts.iface, XdpMode::Driver) {
-            Ok(_) => XdpAttachMode::Native,
+        let (xdp_link, xdp_mode) = match xdp.attach(&opts.iface, XdpMode::Driver) {
+            Ok(id) => (id, XdpAttachMode::Native),
             Err(native_err) => {
                 warn!("native XDP is not supported on {} ({native_err}); using generic (skb) mode", opts.iface);
-                xdp.attach(&opts.iface, XdpMode::Skb)
+                let id = xdp
+                    .attach(&opts.iface, XdpMode::Skb)
                     .map_err(|source| LiveError::Xdp { iface: opts.iface.clone(), source })?;
-                XdpAttachMode::Generic
+                (id, XdpAttachMode::Generic)
             }
         };
+        if let Some(p) = &pins {
+            let link = xdp.take_link(xdp_link).map_err(|source| LiveError::Xdp { iface: opts.iface.clone(), source })?;
+            let fd = FdLink::try_from(link).map_err(|e| LiveError::Io {
+                what: "XDP is attached through netlink, not a BPF link, so it cannot be pinned at",
+                path: p.map(INGRESS_LINK),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            links.push(pin_link(fd, p.map(INGRESS_LINK))?);
+        }
 
         let tc: &mut SchedClassifier = ebpf
             .program_mut(names::EGRESS)
             .and_then(|p| p.try_into().ok())
             .ok_or(LiveError::MissingMap { name: "peerscope_egress program" })?;
         tc.load().map_err(|e| LiveError::program(names::EGRESS, e))?;
-        tc.attach_with_options(&opts.iface, TcAttachType::Egress, TcAttachOptions::TcxOrder(LinkOrder::default()))
+        let tc_link = tc
+            .attach_with_options(&opts.iface, TcAttachType::Egress, TcAttachOptions::TcxOrder(LinkOrder::default()))
             .map_err(|source| LiveError::NoTcx { iface: opts.iface.clone(), source })?;
+        if let Some(p) = &pins {
+            let link = tc.take_link(tc_link).map_err(|source| LiveError::NoTcx { iface: opts.iface.clone(), source })?;
+            let fd = FdLink::try_from(link).map_err(|e| LiveError::Io {
+                what: "the egress program is not attached through a BPF link; cannot pin at",
+                path: p.map(EGRESS_LINK),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            links.push(pin_link(fd, p.map(EGRESS_LINK))?);
+        }
 
         let flows = ebpf.take_map(names::FLOWS).ok_or(LiveError::MissingMap { name: "FLOWS" })?;
         let counters = ebpf.take_map(names::COUNTERS).ok_or(LiveError::MissingMap { name: "COUNTERS" })?;
+        let samples = ebpf.take_map(names::SAMPLES).ok_or(LiveError::MissingMap { name: "SAMPLES" })?;
         if let Some(p) = &pins {
-            for (name, map) in [(names::FLOWS, &flows), (names::COUNTERS, &counters)] {
+            for (name, map) in [(names::FLOWS, &flows), (names::COUNTERS, &counters), (names::SAMPLES, &samples)] {
                 let path = p.map(name);
                 map.pin(&path).map_err(|source| LiveError::Pin { path, source })?;
             }
+            p.write_pid()?;
         }
         let maps = FlowMaps::from_maps(flows, counters)?;
-        let samples = match ebpf.take_map(names::SAMPLES) {
-            Some(m) => Some(RingBuf::try_from(m).map_err(|source| LiveError::Map { name: "SAMPLES", source })?),
-            None => None,
-        };
+        let samples = Some(RingBuf::try_from(samples).map_err(|source| LiveError::Map { name: "SAMPLES", source })?);
         info!(iface = %opts.iface, ?xdp_mode, max_flows = opts.max_flows, "attached");
-        Ok(Attached { maps, xdp_mode, iface: opts.iface.clone(), if_index, pins, samples, logger, _ebpf: ebpf })
+        Ok(Attached {
+            maps,
+            xdp_mode,
+            iface: opts.iface.clone(),
+            if_index,
+            keep_attached: opts.keep_attached,
+            pins,
+            links,
+            samples,
+            logger,
+            _ebpf: Some(ebpf),
+        })
     }
 
     /// Takes the control-packet samples the kernel queued since the last call (at most
@@ -196,8 +283,15 @@ impl Attached {
 
 impl Drop for Attached {
     fn drop(&mut self) {
-        if let Some(p) = &self.pins {
-            p.remove();
+        let Some(p) = &self.pins else { return };
+        if self.keep_attached {
+            p.remove_pid();
+            return;
         }
+        // Unpinned and dropped, a link detaches its program.
+        for link in self.links.drain(..) {
+            let _ = link.unpin();
+        }
+        p.remove();
     }
 }

@@ -44,33 +44,49 @@ impl PinDir {
         self.dir.is_dir()
     }
 
-    /// Refuses when a live agent already holds the interface; clears what a dead one
-    /// left behind.
-    pub fn claim(&self) -> Result<(), LiveError> {
-        if let Some(pid) = self.owner() {
-            if process_alive(pid) && pid != std::process::id() as i32 {
-                return Err(LiveError::AlreadyRunning { iface: self.iface.clone(), pid });
-            }
+    /// Refuses when a live agent already holds the interface.
+    pub fn check_owner(&self) -> Result<(), LiveError> {
+        match self.live_owner() {
+            Some(pid) if pid != std::process::id() as i32 => Err(LiveError::AlreadyRunning { iface: self.iface.clone(), pid }),
+            _ => Ok(()),
         }
-        self.remove();
-        for (dir, what) in [(&self.dir, "creating pin directory"), (&self.pid_file.parent().unwrap().to_path_buf(), "creating")] {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|source| LiveError::Io { what, path: dir.clone(), source })?;
-        }
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&self.pid_file)
-            .map_err(|source| LiveError::Io { what: "writing", path: self.pid_file.clone(), source })?;
+    }
+
+    /// The pid of a running agent holding the interface.
+    pub fn live_owner(&self) -> Option<i32> {
+        self.owner().filter(|pid| process_alive(*pid))
+    }
+
+    /// Whether a program is attached and pinned here (links and maps).
+    pub fn has_program(&self) -> bool {
+        ["ingress_link", "egress_link", "FLOWS", "COUNTERS"].iter().all(|n| self.map(n).exists())
+    }
+
+    /// Creates the pin directory (0700).
+    pub fn prepare(&self) -> Result<(), LiveError> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(|source| LiveError::Io { what: "creating pin directory", path: self.dir.clone(), source })
+    }
+
+    /// Records this process as the interface's agent (file mode 0600).
+    pub fn write_pid(&self) -> Result<(), LiveError> {
+        let parent = self.pid_file.parent().unwrap().to_path_buf();
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&parent)
+            .map_err(|source| LiveError::Io { what: "creating", path: parent, source })?;
+        let io = |source| LiveError::Io { what: "writing", path: self.pid_file.clone(), source };
+        let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&self.pid_file).map_err(io)?;
         use std::io::Write;
-        writeln!(f, "{}", std::process::id())
-            .map_err(|source| LiveError::Io { what: "writing", path: self.pid_file.clone(), source })?;
-        Ok(())
+        writeln!(f, "{}", std::process::id()).map_err(io)
+    }
+
+    pub fn remove_pid(&self) {
+        let _ = fs::remove_file(&self.pid_file);
     }
 
     /// The pid of the agent that claimed the interface, if any.
@@ -78,7 +94,8 @@ impl PinDir {
         fs::read_to_string(&self.pid_file).ok()?.trim().parse().ok()
     }
 
-    /// Removes the pins and the pid file (missing ones are fine).
+    /// Removes the pins and the pid file (missing ones are fine). Removing a link's pin
+    /// while no process holds the link detaches its program.
     pub fn remove(&self) {
         if let Ok(entries) = fs::read_dir(&self.dir) {
             for e in entries.flatten() {
@@ -129,10 +146,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn test_claim_writes_pid_and_remove_cleans_up() {
+    fn test_prepare_writes_pid_and_remove_cleans_up() {
         let tmp = std::env::temp_dir().join(format!("peerscope-pins-{}", std::process::id()));
         let pins = PinDir::under(&tmp.join("bpf"), &tmp.join("run"), "veth9");
-        pins.claim().unwrap();
+        pins.check_owner().unwrap();
+        pins.prepare().unwrap();
+        pins.write_pid().unwrap();
+        assert!(!pins.has_program());
         assert_eq!(pins.owner(), Some(std::process::id() as i32));
         assert!(pins.exists());
         pins.remove();
@@ -148,7 +168,7 @@ mod tests {
         fs::create_dir_all(tmp.join("run")).unwrap();
         // pid 1 is always alive.
         fs::write(&pins.pid_file, "1\n").unwrap();
-        assert!(matches!(pins.claim(), Err(LiveError::AlreadyRunning { pid: 1, .. })));
+        assert!(matches!(pins.check_owner(), Err(LiveError::AlreadyRunning { pid: 1, .. })));
         let _ = fs::remove_dir_all(&tmp);
     }
 }

@@ -1,0 +1,47 @@
+//! `peerscope status` and `peerscope detach`.
+
+use std::process::ExitCode;
+
+use crate::{
+    cli::{DetachArgs, StatusArgs},
+    live::{caps, manage, LiveError},
+};
+
+pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let missing = caps::missing_for_read(caps::effective());
+    if !missing.is_empty() {
+        return Err(LiveError::MissingPrivileges { action: "reading pinned maps", missing: missing.join(", ") }.into());
+    }
+    let all = manage::status();
+    if args.json {
+        println!("{}", serde_json::to_string(&all)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if all.is_empty() {
+        println!("peerscope is not attached to any interface");
+    }
+    for s in &all {
+        let agent = s.agent_pid.map(|p| format!("agent pid {p}")).unwrap_or_else(|| "no agent running".into());
+        let table = match (s.flows_in_table, s.table_capacity) {
+            (Some(n), Some(c)) => format!("{n}/{c} flows"),
+            _ => "maps unreadable".into(),
+        };
+        let state = if s.attached { "attached" } else { "pins only (not attached)" };
+        println!("{:<16} {state}, {agent}, {table}, pins in {}", s.iface, s.pin_dir);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn detach(args: DetachArgs) -> anyhow::Result<ExitCode> {
+    let missing = caps::missing_for_attach(caps::effective());
+    if !missing.is_empty() {
+        return Err(LiveError::MissingPrivileges { action: "detaching", missing: missing.join(", ") }.into());
+    }
+    if manage::detach(&args.iface)? {
+        println!("peerscope: detached from {} and removed its pins", args.iface);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("peerscope: nothing of peerscope is attached to {}", args.iface);
+        Ok(ExitCode::FAILURE)
+    }
+}
