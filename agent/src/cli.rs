@@ -93,6 +93,11 @@ pub struct RunArgs {
     /// Forward the kernel program's diagnostics (aya-log) to the log.
     #[arg(long)]
     pub kernel_log: bool,
+    /// Serve OpenMetrics/Prometheus metrics at http://ADDR/metrics. A bare port
+    /// (`9464` or `:9464`) listens on 127.0.0.1 only; give an address such as
+    /// `0.0.0.0:9464` to listen beyond this host.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
     /// Leave the program attached and pinned on exit, so that a restarted agent
     /// continues from the kernel's counters (a service's restarts lose nothing);
     /// `peerscope detach` removes it. After SIGKILL it stays attached in any case.

@@ -21,6 +21,7 @@ const PACKAGES: &[&str] = &[
     "tcpdump",
     "tshark",
     "iperf3",
+    "prometheus",
 ];
 
 const BPF_LINKER_VERSION: &str = "0.13.0";

@@ -9,8 +9,12 @@ use std::{
 use peerscope_abi::{Counter, FlowStats};
 use tokio::signal::unix::{signal, SignalKind};
 
+use std::sync::{Arc, Mutex};
+
 use crate::{
     cli::RunArgs,
+    export::{server, Metrics},
+    live::host::HostAddrs,
     live::{clock, AttachOptions, Attached, FlowDelta, FlowTable},
     view::{render_table, FlowRow},
 };
@@ -36,6 +40,19 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         attached.maps.capacity()
     ));
     let mut table = FlowTable::new(clock::KernelClock::new());
+    let host = HostAddrs::of_interface(&args.iface);
+    let metrics = Arc::new(Mutex::new(Metrics::new()));
+    let _server = match &args.metrics {
+        Some(a) => {
+            let addr = server::parse_addr(a).map_err(anyhow::Error::msg)?;
+            let (bound, task) = server::serve(addr, metrics.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen for --metrics on {addr}: {e}"))?;
+            note(&format!("peerscope: metrics at http://{bound}/metrics"));
+            Some(task)
+        }
+        None => None,
+    };
     let period = Duration::from_secs_f64(args.interval);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -48,7 +65,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
             _ = sigint.recv() => break,
         }
         n += 1;
-        if let Err(e) = poll_once(&args, &mut attached, &mut table, n) {
+        if let Err(e) = poll_once(&args, &mut attached, &mut table, &host, &metrics, n) {
             // A reader that went away (`peerscope run | head`) ends the run cleanly.
             if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
                 break;
@@ -69,7 +86,14 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn poll_once(args: &RunArgs, attached: &mut Attached, table: &mut FlowTable, n: u64) -> anyhow::Result<()> {
+fn poll_once(
+    args: &RunArgs,
+    attached: &mut Attached,
+    table: &mut FlowTable,
+    host: &HostAddrs,
+    metrics: &Mutex<Metrics>,
+    n: u64,
+) -> anyhow::Result<()> {
     attached.flush_log();
     let snap = attached.maps.snapshot()?;
     let mut deltas: Vec<FlowDelta> = table.update(&snap);
@@ -78,6 +102,9 @@ fn poll_once(args: &RunArgs, attached: &mut Attached, table: &mut FlowTable, n: 
     if !idle.is_empty() {
         attached.maps.remove(&idle)?;
         table.forget(&idle);
+    }
+    if let Ok(mut m) = metrics.lock() {
+        m.observe(host, &deltas, &snap, attached.maps.capacity(), args.interval);
     }
     deltas.sort_by(|a, b| b.delta.total_bytes().cmp(&a.delta.total_bytes()).then(a.key.cmp(&b.key)));
     let mut interval_total = FlowStats::default();

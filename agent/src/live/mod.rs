@@ -5,6 +5,7 @@ pub mod attach;
 pub mod caps;
 pub mod clock;
 pub mod error;
+pub mod host;
 pub mod manage;
 pub mod maps;
 pub mod pins;
