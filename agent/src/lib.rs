@@ -3,3 +3,6 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod engine;
+pub mod offline;
+pub mod report;

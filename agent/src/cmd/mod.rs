@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+pub mod analyze;
+
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
@@ -17,5 +19,7 @@ pub fn init_tracing(verbose: u8) {
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {}
+    match cli.command {
+        Command::Analyze(args) => analyze::run(args),
+    }
 }
