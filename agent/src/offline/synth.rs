@@ -181,6 +181,36 @@ impl SynthPcap {
         Ok(())
     }
 
+    /// Writes a pcapng: one interface, timestamps in microseconds (the format's
+    /// default resolution) or, with `nanoseconds`, with `if_tsresol` = 9.
+    pub fn write_pcapng_to<W: Write>(&self, w: W, nanoseconds: bool) -> Result<(), pcap_file::PcapError> {
+        use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+        use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock, InterfaceDescriptionOption};
+        use pcap_file::pcapng::{Block, PcapNgWriter};
+        let mut pw = PcapNgWriter::new(w)?;
+        let options = if nanoseconds { vec![InterfaceDescriptionOption::IfTsResol(9)] } else { vec![] };
+        pw.write_block(&Block::InterfaceDescription(InterfaceDescriptionBlock { linktype: self.link.datalink(), snaplen: 0, options }))?;
+        for (ts, f) in &self.frames {
+            // pcap-file writes the Duration's nanosecond count as raw units.
+            let units = if nanoseconds { *ts } else { *ts / 1000 };
+            let epb = EnhancedPacketBlock {
+                interface_id: 0,
+                timestamp: Duration::from_nanos(units),
+                original_len: f.len() as u32,
+                data: std::borrow::Cow::Borrowed(f),
+                options: vec![],
+            };
+            pw.write_block(&Block::EnhancedPacket(epb))?;
+        }
+        Ok(())
+    }
+
+    pub fn to_pcapng_bytes(&self, nanoseconds: bool) -> Vec<u8> {
+        let mut v = Vec::new();
+        self.write_pcapng_to(&mut v, nanoseconds).expect("writing to a Vec");
+        v
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut v = Vec::new();
         self.write_to(&mut v).expect("writing to a Vec");
