@@ -19,7 +19,10 @@ fn sample(link: Link) -> SynthPcap {
     p
 }
 
-fn flows_of(out: &peerscope::offline::OfflineAnalysis) -> Vec<(u8, String, u16, String, u16, u64, u64, [u64; 3], u64)> {
+/// (proto, src, sport, dst, dport, packets, bytes, class packets, payload bytes)
+type FlowRow = (u8, String, u16, String, u16, u64, u64, [u64; 3], u64);
+
+fn flows_of(out: &peerscope::offline::OfflineAnalysis) -> Vec<FlowRow> {
     out.report
         .flows
         .iter()

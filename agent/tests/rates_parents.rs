@@ -84,7 +84,7 @@ fn test_family_summary_fractions_and_ratio() {
     assert_eq!(f.upload_bytes, 90_000);
     assert_close(f.upload_download_ratio.unwrap(), 90_000.0 / 470_000.0);
     assert_eq!(f.max_parents_per_window, 2);
-    assert_close(f.mean_parents_per_window.unwrap(), (1 + 0 + 2 + 1) as f64 / 4.0);
+    assert_close(f.mean_parents_per_window.unwrap(), 1.0); // (1 + 0 + 2 + 1) / 4
 }
 
 #[test]

@@ -37,7 +37,7 @@ impl FlowLedger {
     /// Every flow as a report record, ordered by key.
     pub fn records(&self, host: &MonitoredHost) -> Vec<FlowRecord> {
         let mut v: Vec<_> = self.flows.iter().map(|(k, s)| FlowRecord::new(k, s, host)).collect();
-        v.sort_by(|a, b| (a.src, a.src_port, a.dst, a.dst_port, a.proto).cmp(&(b.src, b.src_port, b.dst, b.dst_port, b.proto)));
+        v.sort_by_key(|a| (a.src, a.src_port, a.dst, a.dst_port, a.proto));
         v
     }
 }

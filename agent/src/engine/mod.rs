@@ -35,10 +35,10 @@ pub mod video_peers;
 pub mod video_rates;
 pub mod window;
 
-mod engine;
+mod run;
 
 pub use config::{EngineConfig, NS_PER_S};
-pub use engine::Engine;
+pub use run::Engine;
 pub use host::MonitoredHost;
 pub use report::{Report, SCHEMA_VERSION};
 pub use summary::{SampleSummary, WindowSummary};

@@ -43,6 +43,8 @@ pub struct SizeSummary {
     pub cdf: Vec<SizeBucket>,
 }
 
+type Row = (&'static str, Option<u32>, Option<u32>, u64, u64);
+
 pub fn size_summary<'a>(flows: impl IntoIterator<Item = &'a FlowStats>, t: &Thresholds) -> SizeSummary {
     let mut all = FlowStats::default();
     for f in flows {
@@ -50,7 +52,8 @@ pub fn size_summary<'a>(flows: impl IntoIterator<Item = &'a FlowStats>, t: &Thre
     }
     let (p, b) = (all.total_packets(), all.total_bytes());
     let [ack, ctl, data] = [PacketClass::Ack, PacketClass::Control, PacketClass::Data].map(|c| c as usize);
-    let rows: [(&'static str, Option<u32>, Option<u32>, u64, u64); 4] = [
+    // (bucket, min IP length, max IP length, packets, bytes)
+    let rows: [Row; 4] = [
         ("ack", None, None, all.packets[ack], all.bytes[ack]),
         ("control", Some(0), Some(t.data_min_ip_len.saturating_sub(1)), all.packets[ctl], all.bytes[ctl]),
         (

@@ -37,7 +37,7 @@ impl WindowBucketer {
 
     fn take(&mut self, start: u64) -> WindowFlows {
         let mut flows: Vec<_> = self.cur.drain().collect();
-        flows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        flows.sort_unstable_by_key(|a| a.0);
         WindowFlows { start_ns: start, len_ns: self.len_ns, flows }
     }
 

@@ -132,7 +132,7 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
             Decoded::Truncated => read.truncated += 1,
             Decoded::UnsupportedLink(_) => read.unsupported_link += 1,
         }
-        if read.frames % 4096 == 0 {
+        if read.frames.is_multiple_of(4096) {
             progress.set(reader.offset());
         }
     };

@@ -93,12 +93,11 @@ pub fn write(o: &mut impl Write, r: &Report, read: &ReadStats, guess: Option<&Ho
     writeln!(o, "\nVideo sessions [H] §4.1 (> {} packets > {} B)", c.video_min_large_packets, c.large_above_ip_len)?;
     writeln!(
         o,
-        "  {} sessions: {} video, {} signaling ({}{})",
+        "  {} sessions: {} video, {} signaling ({})",
         se.sessions,
         se.video_sessions,
         se.signaling_sessions,
-        if c.udp_sessions { "TCP and UDP" } else { "TCP only" },
-        ""
+        if c.udp_sessions { "TCP and UDP" } else { "TCP only" }
     )?;
     writeln!(
         o,
