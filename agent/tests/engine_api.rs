@@ -80,3 +80,14 @@ fn test_repeated_keys_in_one_window_are_merged() {
     assert_eq!(s.down_bytes_per_s, 100_000.0 / 20.0);
     assert_eq!(s.parent_count, 1);
 }
+
+#[test]
+fn test_zero_deltas_of_idle_flows_are_ignored() {
+    let mut e = Engine::new(EngineConfig::default(), MonitoredHost::new([x()]));
+    let k = key([198, 51, 100, 3]);
+    let s = e.observe_window(WindowFlows { start_ns: T0, len_ns: 20 * NS_PER_S, flows: vec![(k, FlowStats::default())] });
+    assert_eq!((s.active_flows, s.pairs.len()), (0, 0));
+    let r = e.finish();
+    assert!(r.flows.is_empty());
+    assert_eq!(r.family.contacted_hosts, 0);
+}

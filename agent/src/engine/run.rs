@@ -82,7 +82,9 @@ impl Engine {
 
     /// Takes one window of per-flow deltas (windows in time order, empty ones too)
     /// and returns its metrics. The summary is also kept for the report.
-    pub fn observe_window(&mut self, w: WindowFlows) -> WindowSummary {
+    pub fn observe_window(&mut self, mut w: WindowFlows) -> WindowSummary {
+        // Idle flows may be passed with zero deltas; they are not part of the window.
+        w.flows.retain(|(_, s)| !s.is_empty());
         let first = *self.first_start_ns.get_or_insert(w.start_ns);
         self.last_end_ns = self.last_end_ns.max(w.end_ns());
         let after_skip = w.start_ns >= first.saturating_add(self.cfg.redundancy_skip_ns);
@@ -107,7 +109,7 @@ impl Engine {
             }
         }
         let active_flows = {
-            let mut keys: Vec<_> = w.flows.iter().filter(|(_, s)| !s.is_empty()).map(|(k, _)| *k).collect();
+            let mut keys: Vec<_> = w.flows.iter().map(|(k, _)| *k).collect();
             keys.sort_unstable();
             keys.dedup();
             keys.len()

@@ -144,7 +144,15 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
         ],
     )?;
     // The size CDF has one step per class, placed at the class's mean IP length.
-    let steps: Vec<(f64, f64)> = r.sizes.cdf.iter().filter_map(|b| Some((b.mean_ip_len?, b.cumulative_packet_fraction?))).collect();
+    let mut steps: Vec<(f64, f64)> = Vec::new();
+    let mut below = 0.0;
+    for b in &r.sizes.cdf {
+        if let (Some(x), Some(c)) = (b.mean_ip_len, b.cumulative_packet_fraction) {
+            steps.push((x, below));
+            steps.push((x, c));
+            below = c;
+        }
+    }
     line_chart(
         &dir.join("packet_sizes.svg"),
         "Packet size CDF by class (ack, control, data, large) [M] §II-D",
