@@ -67,6 +67,21 @@ fn test_pcapng_in_microseconds_and_nanoseconds() {
 }
 
 #[test]
+fn test_snaplen_cut_packets_count_their_ip_length() {
+    // tcpdump -s 96: records hold 96 bytes; lengths come from the IP header.
+    let mut p = sample(Link::Ethernet);
+    p.snaplen(96);
+    let full = analyze(&sample(Link::Ethernet), EngineConfig::default());
+    let cut = analyze(&p, EngineConfig::default());
+    assert!(cut.damage.is_none(), "{:?}", cut.damage);
+    assert_eq!(flows_of(&cut), flows_of(&full));
+    let path = temp_path("cut.pcapng");
+    std::fs::write(&path, p.to_pcapng_bytes(false)).unwrap();
+    let ng = analyze_file(&path, OfflineOptions { host: Some(MonitoredHost::new([ip(X)])), ..Default::default() }).unwrap();
+    assert_eq!(flows_of(&ng), flows_of(&full));
+}
+
+#[test]
 fn test_host_is_inferred_from_flow_count() {
     let path = temp_path("infer.pcap");
     sample(Link::Ethernet).write_file(&path).unwrap();

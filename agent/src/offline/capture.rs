@@ -168,10 +168,9 @@ impl<R: Read> CaptureReader<R> {
                 let avail = &self.buf[self.start..self.end];
                 let base = avail.as_ptr() as usize;
                 match &mut self.format {
-                    Format::Pcap(p) => match p.next_packet(avail) {
-                        Ok((rem, pkt)) => {
-                            let off = pkt.data.as_ptr() as usize - base;
-                            Ok(Some((avail.len() - rem.len(), Some((pkt.timestamp.as_nanos() as u64, p.header().datalink, off, pkt.data.len(), pkt.orig_len)))))
+                    Format::Pcap(p) => match pcap_record(p, avail) {
+                        Ok((used, ts, off, len, orig)) => {
+                            Ok(Some((used, Some((ts, p.header().datalink, off, len, orig)))))
                         }
                         Err(e) => Err(e),
                     },
@@ -193,7 +192,7 @@ impl<R: Read> CaptureReader<R> {
                             };
                             Ok(Some((used, frame)))
                         }
-                        Err(e) => Err(e),
+                        Err(e) => Err(RecordError::Pcap(e)),
                     },
                 }
             };
@@ -207,7 +206,7 @@ impl<R: Read> CaptureReader<R> {
                 }
                 Ok(Some((used, None))) => self.advance(used),
                 Ok(None) => unreachable!("the parsers return a record or an error"),
-                Err(PcapError::IncompleteBuffer) => {
+                Err(RecordError::Pcap(PcapError::IncompleteBuffer)) => {
                     if self.eof {
                         if avail_len == 0 {
                             return Ok(None);
@@ -219,10 +218,54 @@ impl<R: Read> CaptureReader<R> {
                     }
                     self.fill().map_err(|e| self.damage(format!("read error: {e}")))?;
                 }
-                Err(e) => return Err(self.damage(format!("corrupt record: {e}"))),
+                Err(RecordError::Pcap(e)) => return Err(self.damage(format!("corrupt record: {e}"))),
+                Err(RecordError::Corrupt(why)) => return Err(self.damage(format!("corrupt record: {why}"))),
             }
         }
     }
+}
+
+/// Why a record could not be parsed.
+enum RecordError {
+    Pcap(PcapError),
+    Corrupt(String),
+}
+
+/// Largest captured length accepted beyond the file's snap length (Wireshark's
+/// limit for most link types): anything longer is a corrupt record header.
+const MAX_CAPLEN: u32 = 262_144;
+
+/// One classic pcap record: (bytes used, ts ns, data offset, data length, original
+/// length). Checked here rather than by pcap-file, which rejects packets whose
+/// original length exceeds the snap length: every capture taken with `-s` has them.
+fn pcap_record(p: &PcapParser, avail: &[u8]) -> Result<(usize, u64, usize, usize, u32), RecordError> {
+    let h = p.header();
+    if avail.len() >= 16 {
+        let field = |i: usize| {
+            let b = [avail[i], avail[i + 1], avail[i + 2], avail[i + 3]];
+            match h.endianness {
+                pcap_file::Endianness::Big => u32::from_be_bytes(b),
+                pcap_file::Endianness::Little => u32::from_le_bytes(b),
+            }
+        };
+        let (ts_frac, incl) = (field(4), field(8));
+        let limit = h.snaplen.max(MAX_CAPLEN);
+        if incl > limit {
+            return Err(RecordError::Corrupt(format!("captured length {incl} exceeds the snap length ({limit})")));
+        }
+        let frac_limit = if h.ts_resolution == pcap_file::TsResolution::MicroSecond { 1_000_000 } else { 1_000_000_000 };
+        if ts_frac >= frac_limit {
+            return Err(RecordError::Corrupt(format!("timestamp fraction {ts_frac} out of range")));
+        }
+    }
+    let (rem, raw) = p.next_raw_packet(avail).map_err(RecordError::Pcap)?;
+    let frac_ns = match h.ts_resolution {
+        pcap_file::TsResolution::MicroSecond => raw.ts_frac as u64 * 1000,
+        pcap_file::TsResolution::NanoSecond => raw.ts_frac as u64,
+    };
+    let ts = raw.ts_sec as u64 * 1_000_000_000 + frac_ns;
+    let off = raw.data.as_ptr() as usize - avail.as_ptr() as usize;
+    Ok((avail.len() - rem.len(), ts, off, raw.data.len(), raw.orig_len.max(raw.incl_len)))
 }
 
 /// pcapng timestamps are in units of `if_tsresol` (default 10^-6 s).

@@ -17,8 +17,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use etherparse::PacketBuilder;
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
-use pcap_file::{DataLink, TsResolution};
+use pcap_file::DataLink;
 
 /// TCP flag bits, as on the wire.
 pub mod tcp {
@@ -82,6 +81,7 @@ impl Link {
 #[derive(Clone, Debug)]
 pub struct SynthPcap {
     link: Link,
+    snaplen: u32,
     frames: Vec<(u64, Vec<u8>)>,
 }
 
@@ -100,7 +100,7 @@ fn ip_hdr(a: &SocketAddr) -> usize {
 
 impl SynthPcap {
     pub fn new(link: Link) -> Self {
-        SynthPcap { link, frames: Vec::new() }
+        SynthPcap { link, snaplen: 0, frames: Vec::new() }
     }
 
     pub fn len(&self) -> usize {
@@ -171,12 +171,28 @@ impl SynthPcap {
         self
     }
 
-    /// Writes a pcap with nanosecond timestamps.
-    pub fn write_to<W: Write>(&self, w: W) -> Result<(), pcap_file::PcapError> {
-        let header = PcapHeader { datalink: self.link.datalink(), ts_resolution: TsResolution::NanoSecond, ..Default::default() };
-        let mut pw = PcapWriter::with_header(w, header)?;
+    /// Frames longer than `snaplen` are cut to it when written (their original
+    /// length is kept), as `tcpdump -s` does. 0 means no limit.
+    pub fn snaplen(&mut self, snaplen: u32) -> &mut Self {
+        self.snaplen = snaplen;
+        self
+    }
+
+    /// Writes a little-endian pcap with nanosecond timestamps.
+    pub fn write_to<W: Write>(&self, mut w: W) -> std::io::Result<()> {
+        let snap = if self.snaplen == 0 { 262_144 } else { self.snaplen };
+        w.write_all(&0xa1b2_3c4du32.to_le_bytes())?;
+        w.write_all(&2u16.to_le_bytes())?;
+        w.write_all(&4u16.to_le_bytes())?;
+        w.write_all(&[0u8; 8])?;
+        w.write_all(&snap.to_le_bytes())?;
+        w.write_all(&u32::from(self.link.datalink()).to_le_bytes())?;
         for (ts, f) in &self.frames {
-            pw.write_packet(&PcapPacket::new(Duration::from_nanos(*ts), f.len() as u32, f))?;
+            let cut = &f[..f.len().min(snap as usize)];
+            for v in [(ts / 1_000_000_000) as u32, (ts % 1_000_000_000) as u32, cut.len() as u32, f.len() as u32] {
+                w.write_all(&v.to_le_bytes())?;
+            }
+            w.write_all(cut)?;
         }
         Ok(())
     }
@@ -187,9 +203,10 @@ impl SynthPcap {
         use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
         use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock, InterfaceDescriptionOption};
         use pcap_file::pcapng::{Block, PcapNgWriter};
+        let snap = if self.snaplen == 0 { usize::MAX } else { self.snaplen as usize };
         let mut pw = PcapNgWriter::new(w)?;
         let options = if nanoseconds { vec![InterfaceDescriptionOption::IfTsResol(9)] } else { vec![] };
-        pw.write_block(&Block::InterfaceDescription(InterfaceDescriptionBlock { linktype: self.link.datalink(), snaplen: 0, options }))?;
+        pw.write_block(&Block::InterfaceDescription(InterfaceDescriptionBlock { linktype: self.link.datalink(), snaplen: self.snaplen, options }))?;
         for (ts, f) in &self.frames {
             // pcap-file writes the Duration's nanosecond count as raw units.
             let units = if nanoseconds { *ts } else { *ts / 1000 };
@@ -197,7 +214,7 @@ impl SynthPcap {
                 interface_id: 0,
                 timestamp: Duration::from_nanos(units),
                 original_len: f.len() as u32,
-                data: std::borrow::Cow::Borrowed(f),
+                data: std::borrow::Cow::Borrowed(&f[..f.len().min(snap)]),
                 options: vec![],
             };
             pw.write_block(&Block::EnhancedPacket(epb))?;
