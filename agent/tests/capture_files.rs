@@ -168,6 +168,11 @@ fn test_cli_reports_damage_and_exits_2_after_writing_outputs() {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["flows"][0]["packets"], 4);
+    assert_eq!(v["input"]["damage"]["packet_number"], 5);
+    assert_eq!(v["input"]["damage"]["byte_offset"], 544);
+    assert_eq!(v["input"]["read"]["frames"], 4);
+    assert_eq!(v["capture"]["first_packet_ns"], T0);
+    assert_eq!(v["capture"]["last_packet_ns"], T0 + 3 * S);
     let windows = std::fs::read_to_string(csv.join("windows.csv")).unwrap();
     assert_eq!(windows.lines().count(), 1 + 1, "header and one window");
     let svg = std::fs::read_to_string(plots.join("rates.svg")).unwrap();

@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use crate::cli::AnalyzeArgs;
 use crate::engine::geo::Geolocator;
 use crate::engine::{EngineConfig, MonitoredHost, NS_PER_S};
-use crate::offline::{analyze_file, OfflineOptions};
+use crate::offline::{analyze_file, OfflineJson, OfflineOptions};
 use crate::report;
 
 /// Exit status of an analysis of a damaged file (the report is still written).
@@ -75,15 +75,16 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         o.flush()?;
     }
     if let Some(p) = &args.json {
+        let doc = OfflineJson { report: &out.report, input: out.input(&args.file) };
         if json_to_stdout {
-            serde_json::to_writer_pretty(stdout.lock(), &out.report)?;
+            serde_json::to_writer_pretty(stdout.lock(), &doc)?;
             println!();
         } else {
             if let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
             }
             let f = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
-            serde_json::to_writer_pretty(std::io::BufWriter::new(f), &out.report)?;
+            serde_json::to_writer_pretty(std::io::BufWriter::new(f), &doc)?;
         }
     }
     if let Some(d) = &args.csv {

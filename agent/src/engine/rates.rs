@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::window::HostView;
 
-/// `R = Σ Pl / Δ` for one flow's delta over a window of `len_ns`.
+/// `R = Σ Pl / Δ` for one flow's delta over a window of `len_ns`, in bytes/s.
 pub fn flow_rate(delta: &FlowStats, len_ns: u64) -> f64 {
     delta.total_bytes() as f64 / (len_ns.max(1) as f64 / 1e9)
 }
@@ -53,4 +53,21 @@ pub fn pair_rates(view: &HostView) -> Vec<PairRate> {
             up_bytes: t.up.total_bytes(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use peerscope_abi::{classify::IPPROTO_UDP, PacketObservation, Thresholds};
+
+    #[test]
+    fn test_flow_rate_is_ip_bytes_over_delta() {
+        let mut s = FlowStats::default();
+        let o = PacketObservation::new(&Thresholds::STUDIES, IPPROTO_UDP, 1000, 972, 0, 1);
+        s.record_n(&o, 60);
+        assert_eq!(flow_rate(&s, 20_000_000_000), 3000.0);
+        let k = FlowKey::v4(IPPROTO_UDP, [198, 51, 100, 1], [192, 0, 2, 10], 1, 2);
+        let r = flow_rates(&[(k, s)], 20_000_000_000);
+        assert_eq!((r[0].key, r[0].bytes_per_s), (k, 3000.0));
+    }
 }

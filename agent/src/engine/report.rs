@@ -7,7 +7,8 @@
 //! schema_version   1
 //! host             [IP]                 addresses of X
 //! config           ConfigEcho           every threshold in force
-//! capture          {start_ns, end_ns, duration_s, windows, samples}
+//! capture          {start_ns, end_ns, duration_s (of the window grid),
+//!                   first_packet_ns, last_packet_ns, windows, samples}
 //! windows          [WindowSummary]      per Δ: rates, pairs, parents, children,
 //!                                       stability {s_n, x_n, note}, cost
 //! samples          [SampleSummary]      per [H] sample: video/all rates, video peers,
@@ -24,6 +25,7 @@
 //! redundancy       Redundancy | null    only with a playback rate
 //! startup          StartupDelay | null  only with a playback rate
 //! flows            [FlowRecord]         lifetime totals and duration of every flow
+//! input            (offline only)       {file, read counts, damage, host_guess}
 //! ```
 
 use std::net::IpAddr;
@@ -53,6 +55,9 @@ pub struct CaptureSpan {
     pub start_ns: u64,
     pub end_ns: u64,
     pub duration_s: f64,
+    /// First and last packet seen (Unix ns); `null` when there was none.
+    pub first_packet_ns: Option<u64>,
+    pub last_packet_ns: Option<u64>,
     pub windows: usize,
     pub samples: usize,
 }

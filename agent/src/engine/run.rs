@@ -198,6 +198,8 @@ impl Engine {
                 start_ns: start,
                 end_ns: end,
                 duration_s: secs(end - start),
+                first_packet_ns: self.flows.iter().map(|(_, s)| s.first_seen_ns).filter(|&t| t != 0).min(),
+                last_packet_ns: self.flows.iter().map(|(_, s)| s.last_seen_ns).max(),
                 windows: self.windows.len(),
                 samples: self.samples.len(),
             },

@@ -57,6 +57,17 @@ pub struct ReadStats {
     pub file_size: u64,
 }
 
+/// What was read, for the report's `input` section.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct InputSummary<'a> {
+    pub file: &'a Path,
+    pub read: &'a ReadStats,
+    /// Where reading stopped early, `null` for an intact file.
+    pub damage: Option<&'a Damage>,
+    /// The inferred host, `null` when given with --host.
+    pub host_guess: Option<&'a HostGuess>,
+}
+
 /// The result of `analyze_file`.
 #[derive(Debug)]
 pub struct OfflineAnalysis {
@@ -66,6 +77,20 @@ pub struct OfflineAnalysis {
     pub read: ReadStats,
     /// Where the file is damaged, if it is; everything before was analysed.
     pub damage: Option<Damage>,
+}
+
+impl OfflineAnalysis {
+    pub fn input<'a>(&'a self, file: &'a Path) -> InputSummary<'a> {
+        InputSummary { file, read: &self.read, damage: self.damage.as_ref(), host_guess: self.host_guess.as_ref() }
+    }
+}
+
+/// The report with its `input` section: the JSON of `peerscope analyze --json`.
+#[derive(Debug, serde::Serialize)]
+pub struct OfflineJson<'a> {
+    #[serde(flatten)]
+    pub report: &'a Report,
+    pub input: InputSummary<'a>,
 }
 
 /// Options of an offline run.
