@@ -37,9 +37,12 @@ fn test_polled_deltas_give_the_same_rates_as_packets() {
     assert_eq!(w1.down_bytes_per_s, 150_000.0 / 20.0);
     assert_eq!((w0.parent_count, w1.parent_count), (1, 1));
     assert_eq!(w1.stability.s_n, Some(0.0));
+    let so_far = e.snapshot();
+    assert_eq!(so_far.capture.windows, 2);
     let r = e.finish();
     assert_eq!(r.flows.len(), 1);
     assert_eq!(r.flows[0].packets, 250);
+    assert_eq!(so_far.flows[0].packets, 250);
     // Duration spans both windows: first packet of poll 1 to last of poll 2.
     assert_eq!(r.flows[0].duration_s, 38.0);
 }

@@ -45,7 +45,7 @@ impl Sums {
 }
 
 /// Locates peers (cached) and accumulates costs.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct CostTracker {
     host_at: Option<(f64, f64)>,
     k: f64,

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::host::{Direction, MonitoredHost};
 
 /// Cumulative counters of every flow seen (memory grows with flows, not time).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct FlowLedger {
     flows: HashMap<FlowKey, FlowStats>,
 }

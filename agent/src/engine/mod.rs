@@ -6,6 +6,7 @@
 //! for window in windows {                  // in time order, empty windows included
 //!     let summary = engine.observe_window(window);   // WindowFlows: per-flow DELTAS
 //! }
+//! let now = engine.snapshot();             // the report so far, engine goes on
 //! let report = engine.finish();            // serde: the stable JSON schema
 //! ```
 //!

@@ -35,7 +35,7 @@ impl Family {
 }
 
 /// Applies the thresholds window after window and remembers who ever qualified.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct FamilyTracker {
     contacted: BTreeSet<IpAddr>,
     ever_parents: BTreeSet<IpAddr>,

@@ -15,7 +15,7 @@ use super::util::ratio;
 use super::window::{HostView, PairTraffic};
 
 /// Lifetime traffic per peer.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct PeerLedger {
     peers: BTreeMap<IpAddr, PairTraffic>,
 }

@@ -25,7 +25,7 @@ use super::video_rates::sample_rates;
 use super::window::{HostView, WindowFlows};
 
 /// Computes every metric of the studies for one monitored host X.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Engine {
     cfg: EngineConfig,
     host: MonitoredHost,
@@ -161,6 +161,12 @@ impl Engine {
         let out = SampleSummary { index: s.index, start_ns: s.start_ns, len_ns: s.len_ns, rates: sample_rates(&s), video_peers };
         self.samples.push(out.clone());
         out
+    }
+
+    /// The report as if the run ended now, leaving the engine running (a live
+    /// run's periodic dump). Copies the engine's state.
+    pub fn snapshot(&self) -> Report {
+        self.clone().finish()
     }
 
     /// Ends the run and builds the report.

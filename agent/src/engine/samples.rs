@@ -24,7 +24,7 @@ impl SampleTraffic {
 }
 
 /// Accumulates windows into samples.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SampleGrid {
     per_sample: u64,
     windows: u64,

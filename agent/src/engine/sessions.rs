@@ -64,7 +64,7 @@ impl Session {
 }
 
 /// All sessions of X.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct SessionTable {
     sessions: HashMap<SessionKey, Session>,
 }

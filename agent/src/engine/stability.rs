@@ -73,7 +73,7 @@ pub fn stability(prev: Option<&BTreeSet<IpAddr>>, cur: &BTreeSet<IpAddr>) -> Sta
 }
 
 /// Keeps `P_{n-1}` between windows.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct StabilityTracker {
     prev: Option<BTreeSet<IpAddr>>,
     s: Vec<f64>,

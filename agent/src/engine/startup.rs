@@ -18,7 +18,7 @@ struct WindowRate {
     video_down_bytes_per_s: f64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct StartupTracker {
     first_port80_ns: Option<u64>,
     first_host_packet_ns: Option<u64>,

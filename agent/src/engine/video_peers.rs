@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::samples::SampleTraffic;
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct VideoPeerTracker {
     lifetime_large: HashMap<IpAddr, u64>,
     prev: BTreeSet<IpAddr>,
