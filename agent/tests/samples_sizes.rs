@@ -51,6 +51,13 @@ fn test_video_rates_per_sample() {
     assert_eq!(s[2].rates.video_down_bytes_per_s, 0.0);
     assert_close(s[2].rates.down_bytes_per_s, 100.0 / 30.0);
     assert_eq!(s[0].rates.video_up_bytes_per_s, 0.0);
+    // Per peer: A 11 and B 6 large packets in sample 0; none in sample 2.
+    let peers: Vec<_> = s[0].rates.peer_video_rates.iter().map(|p| (p.peer, p.video_down_bytes_per_s)).collect();
+    assert_eq!(peers.len(), 2);
+    assert_eq!(peers[0].0, ip(A));
+    assert_close(peers[0].1, 11.0 * 1300.0 / 30.0);
+    assert_close(peers[1].1, 6.0 * 1300.0 / 30.0);
+    assert!(s[2].rates.peer_video_rates.is_empty());
 }
 
 #[test]

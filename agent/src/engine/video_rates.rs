@@ -1,4 +1,5 @@
-//! Upload and download rates of X over time ([H] §5, Figure 6: 30 s points).
+//! Upload and download rates of X over time, per host and per peer ([H] §5,
+//! Figure 6: 30 s points).
 //!
 //! Video rate = IP bytes of large (> 1200 B) packets per second: [H]'s video packets.
 //! Whether a session is a video session is only known at its end, so the rate over
@@ -16,6 +17,16 @@ pub struct SampleRates {
     pub video_up_bytes_per_s: f64,
     pub down_bytes_per_s: f64,
     pub up_bytes_per_s: f64,
+    /// Per peer, for the peers that exchanged large packets in the sample.
+    pub peer_video_rates: Vec<PeerVideoRate>,
+}
+
+/// Video rates between X and one peer over one sample.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PeerVideoRate {
+    pub peer: std::net::IpAddr,
+    pub video_down_bytes_per_s: f64,
+    pub video_up_bytes_per_s: f64,
 }
 
 pub fn sample_rates(s: &SampleTraffic) -> SampleRates {
@@ -27,7 +38,18 @@ pub fn sample_rates(s: &SampleTraffic) -> SampleRates {
         u += t.up.total_bytes();
     }
     let l = s.len_s();
+    let peer_video_rates = s
+        .pairs
+        .iter()
+        .filter(|(_, t)| t.down.large_packets + t.up.large_packets > 0)
+        .map(|(p, t)| PeerVideoRate {
+            peer: *p,
+            video_down_bytes_per_s: t.down.large_bytes as f64 / l,
+            video_up_bytes_per_s: t.up.large_bytes as f64 / l,
+        })
+        .collect();
     SampleRates {
+        peer_video_rates,
         video_down_bytes_per_s: vd as f64 / l,
         video_up_bytes_per_s: vu as f64 / l,
         down_bytes_per_s: d as f64 / l,

@@ -14,7 +14,7 @@ fn create(dir: &Path, name: &str) -> io::Result<BufWriter<File>> {
     Ok(BufWriter::new(File::create(dir.join(name))?))
 }
 
-/// Writes `windows.csv`, `samples.csv`, `flows.csv`, `session_ccdf.csv`,
+/// Writes `windows.csv`, `samples.csv`, `sample_peers.csv`, `flows.csv`, `session_ccdf.csv`,
 /// `packet_sizes.csv` and `continents.csv` into `dir` (created if needed).
 /// Empty cells stand for `null`.
 pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
@@ -67,6 +67,15 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
             s.video_peers.stopped,
             s.video_peers.changed
         )?;
+    }
+    w.flush()?;
+
+    let mut w = create(dir, "sample_peers.csv")?;
+    writeln!(w, "sample,start_ns,peer,video_down_bytes_per_s,video_up_bytes_per_s")?;
+    for s in &r.samples {
+        for p in &s.rates.peer_video_rates {
+            writeln!(w, "{},{},{},{},{}", s.index, s.start_ns, p.peer, p.video_down_bytes_per_s, p.video_up_bytes_per_s)?;
+        }
     }
     w.flush()?;
 
