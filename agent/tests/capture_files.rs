@@ -82,6 +82,18 @@ fn test_snaplen_cut_packets_count_their_ip_length() {
 }
 
 #[test]
+fn test_a_clock_jump_restarts_the_window_grid() {
+    // 10 years ahead: far more than MAX_EMPTY_WINDOWS windows of 20 s.
+    let mut p = SynthPcap::new(Link::Ethernet);
+    let later = T0 + 10 * 365 * 86_400 * S;
+    p.udp(T0, sa("198.51.100.1", 1), sa(X, 2), 100).udp(later, sa("198.51.100.1", 1), sa(X, 2), 100);
+    let out = analyze(&p, EngineConfig::default());
+    assert_eq!(out.read.time_jumps, 1);
+    let w: Vec<_> = out.report.windows.iter().map(|w| (w.start_ns, w.packets)).collect();
+    assert_eq!(w, vec![(T0, 1), (later, 1)]);
+}
+
+#[test]
 fn test_host_is_inferred_from_flow_count() {
     let path = temp_path("infer.pcap");
     sample(Link::Ethernet).write_file(&path).unwrap();

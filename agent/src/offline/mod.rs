@@ -52,6 +52,9 @@ pub struct ReadStats {
     /// Frames cut inside a header that was needed (not counted in any flow).
     pub truncated: u64,
     pub unsupported_link: u64,
+    /// Forward timestamp jumps too long to fill with empty windows (the window
+    /// grid restarted there).
+    pub time_jumps: u64,
     /// Bytes of the file parsed, and its size.
     pub bytes_read: u64,
     pub file_size: u64,
@@ -161,6 +164,7 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
             progress.set(reader.offset());
         }
     };
+    read.time_jumps = bucketer.jumps();
     bucketer.finish(&mut emit);
     progress.finish();
     read.bytes_read = reader.offset();

@@ -29,6 +29,9 @@ pub fn write(o: &mut impl Write, r: &Report, read: &ReadStats, guess: Option<&Ho
         "  read: {} frames, {} IP packets, {} non-IP, {} truncated, {} unsupported link; {} of {} bytes",
         read.frames, read.ip_packets, read.non_ip, read.truncated, read.unsupported_link, read.bytes_read, read.file_size
     )?;
+    if read.time_jumps > 0 {
+        writeln!(o, "  warning: {} forward clock jumps; the window grid restarted at each", read.time_jumps)?;
+    }
     writeln!(
         o,
         "  capture: {:.1} s in {} windows of Δ = {} s; {} samples of {} s ([H] asks {} s)",
