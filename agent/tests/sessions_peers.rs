@@ -84,3 +84,21 @@ fn test_total_and_active_ips_and_top_peer_share() {
     // Video peers exchanged > 10 large packets: P1 (11) and P5 (20), not P2 (10).
     assert_eq!(r.video_peers_ever, 2);
 }
+
+/// The same 5-tuple used twice: X:6000 ↔ P1:8008 carries 11 × 1300 B and a FIN in
+/// window 0, then a new SYN and three 200-byte segments in window 2: two sessions,
+/// one video (12 s: SYN at 0, last data at 11 s, FIN at 12 s), one signaling.
+#[test]
+fn test_reused_five_tuple_after_fin_is_a_new_session() {
+    let (x, p1) = (sa(X, 6000), sa(P1, 8008));
+    let mut p = SynthPcap::new(Link::Ethernet);
+    p.tcp(T0, x, p1, tcp::SYN, 40)
+        .tcp_train(T0 + S, S, 11, p1, x, 1300)
+        .tcp(T0 + 12 * S, p1, x, tcp::FIN | tcp::ACK, 40)
+        .tcp(T0 + 45 * S, x, p1, tcp::SYN, 40)
+        .tcp_train(T0 + 46 * S, S, 3, p1, x, 200);
+    let s = analyze(&p, window_config(20)).report.sessions;
+    assert_eq!((s.sessions, s.video_sessions, s.signaling_sessions), (2, 1, 1));
+    assert_eq!(s.median_video_session_s, Some(12.0));
+    assert_eq!(s.signaling_duration_ccdf, vec![CcdfPoint { duration_s: 3.0, fraction_at_least: 1.0 }]);
+}

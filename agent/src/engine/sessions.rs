@@ -5,14 +5,15 @@
 //! over its lifetime; otherwise it is a **signaling session**. Video traffic is the
 //! large packets inside video sessions.
 //!
-//! A session is identified by its unordered 5-tuple over the whole run: a port pair
-//! reused for a second connection is counted as the same session. Its duration is
-//! first to last packet of either direction.
+//! A session is identified by its unordered 5-tuple. A TCP SYN arriving after the
+//! session has shown FIN or RST starts a new session on the same 5-tuple (seen at
+//! window granularity: a close and a reopen inside one window stay one session).
+//! Its duration is first to last packet of either direction.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-use peerscope_abi::{classify::IPPROTO_TCP, classify::IPPROTO_UDP, FlowKey, FlowStats};
+use peerscope_abi::{classify::IPPROTO_TCP, classify::IPPROTO_UDP, FlowKey, FlowStats, TcpFlags};
 use serde::Serialize;
 
 use super::flows::duration_ns;
@@ -56,6 +57,11 @@ impl Session {
         self.large_packets() > min_large
     }
 
+    /// A FIN or RST was seen in either direction.
+    pub fn closed(&self) -> bool {
+        (self.down.tcp_flags | self.up.tcp_flags) & (TcpFlags::FIN | TcpFlags::RST) != 0
+    }
+
     pub fn duration_ns(&self) -> u64 {
         let mut both = self.down;
         both.merge(&self.up);
@@ -67,6 +73,8 @@ impl Session {
 #[derive(Clone, Debug, Default)]
 pub struct SessionTable {
     sessions: HashMap<SessionKey, Session>,
+    /// Earlier sessions of a reused 5-tuple.
+    ended: Vec<Session>,
 }
 
 impl SessionTable {
@@ -81,7 +89,13 @@ impl SessionTable {
             Direction::Upload { peer } => (peer, false),
             Direction::Unrelated => return,
         };
-        let s = self.sessions.entry(SessionKey::of(key)).or_insert_with(|| Session {
+        let skey = SessionKey::of(key);
+        if delta.syn_packets > 0 && self.sessions.get(&skey).is_some_and(|s| s.proto == IPPROTO_TCP && s.closed()) {
+            if let Some(old) = self.sessions.remove(&skey) {
+                self.ended.push(old);
+            }
+        }
+        let s = self.sessions.entry(skey).or_insert_with(|| Session {
             proto: key.proto,
             peer,
             down: FlowStats::default(),
@@ -99,7 +113,7 @@ impl SessionTable {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Session> {
-        self.sessions.values()
+        self.sessions.values().chain(self.ended.iter())
     }
 
     /// Video traffic per peer: (down, up) IP bytes of large packets in video sessions.
