@@ -176,7 +176,10 @@ pub fn write(o: &mut impl Write, r: &Report, read: &ReadStats, guess: Option<&Ho
     match (&r.redundancy, &r.startup) {
         (None, _) => writeln!(o, "  no playback rate (--playback-rate): not computed")?,
         (Some(red), st) => {
-            writeln!(
+            if red.interval_s == 0.0 {
+                writeln!(o, "  redundancy ratio n/a: the capture is not longer than the {} s left out", c.redundancy_skip_s)?;
+            } else {
+                writeln!(
                 o,
                 "  redundancy ratio {} (video download {} B vs expected {:.0} B over {:.0} s after the first {} s)",
                 pct(red.redundancy),
@@ -184,9 +187,13 @@ pub fn write(o: &mut impl Write, r: &Report, read: &ReadStats, guess: Option<&Ho
                 red.expected_bytes,
                 red.interval_s,
                 c.redundancy_skip_s
-            )?;
+                )?;
+            }
             match st {
-                Some(s) => writeln!(o, "  start-up delay {} s (selection by {})", opt(s.delay_s, 1), s.selection_rule)?,
+                Some(s) => match s.delay_s {
+                    Some(d) => writeln!(o, "  start-up delay {d:.1} s (selection by {}, resolution Δ)", s.selection_rule)?,
+                    None => writeln!(o, "  start-up delay n/a: the video download rate never reached the playback rate (selection by {})", s.selection_rule)?,
+                },
                 None => writeln!(o, "  start-up delay n/a (X sent nothing)")?,
             }
         }
