@@ -67,6 +67,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(g) = &out.host_guess {
         eprintln!("peerscope: monitored host inferred: {} (in {} of {} flows; give --host to choose)", g.addr, g.flows, g.total_flows);
     }
+    if out.host_guess.is_none() && out.report.family.contacted_hosts == 0 {
+        eprintln!("peerscope: warning: the given host exchanged no packet with any peer in this capture");
+    }
     let stdout = std::io::stdout();
     let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     if !json_to_stdout {
