@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod analyze;
 mod flows;
 mod manage;
 mod run;
@@ -26,5 +27,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Flows(args) => flows::flows(args),
         Command::Status(args) => manage::status(args),
         Command::Detach(args) => manage::detach(args),
+        Command::Analyze(args) => analyze::run(args),
     }
 }

@@ -1,0 +1,113 @@
+//! Every threshold of the studies as a parameter, with the studies' defaults.
+
+use std::sync::Arc;
+
+use peerscope_abi::Thresholds;
+use serde::Serialize;
+
+use super::geo::Geolocator;
+
+/// Nanoseconds per second.
+pub const NS_PER_S: u64 = 1_000_000_000;
+
+/// Parameters of the engine. `Default` gives the values of the studies.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Window length Δ in ns ([M] §III-C: 20 s, non-overlapping).
+    pub window_ns: u64,
+    /// Parent threshold Rp in bytes per second ([M] §III-D: "4 KB/s", read as
+    /// 4000 B/s: the study writes KB for kilobytes in decimal units).
+    pub parent_rate_bps: f64,
+    /// Child threshold Rc in bytes per second (4000 B/s, as Rp).
+    pub child_rate_bps: f64,
+    /// Size classes; the same values the kernel is loaded with.
+    pub thresholds: Thresholds,
+    /// A session is a video session if it carries more than this many large packets
+    /// ([H] §4.1: > 10 packets > 1200 B).
+    pub video_min_large_packets: u64,
+    /// Apply the video-session heuristic to UDP "sessions" (the unordered 5-tuple)
+    /// too. [H] speaks of TCP only, hence off by default; PPStream-like systems carry
+    /// video over UDP.
+    pub udp_sessions: bool,
+    /// Video-peer sampling period ([H] §6: 30 s). Samples are made of whole windows,
+    /// so the effective period is this rounded up to a multiple of Δ.
+    pub sample_ns: u64,
+    /// Miles per degree in the seed's distance ([M] §III-E: k = 69.2).
+    pub miles_per_degree: f64,
+    /// Playback rate in kbit/s (1000 bit/s), when known ([H]: 250–800 kbit/s).
+    pub playback_rate_kbps: Option<f64>,
+    /// Start of capture left out of the redundancy ratio ([H] §5: 10 min).
+    pub redundancy_skip_ns: u64,
+    /// Geolocation source for distance, cost and the continent table's overrides.
+    pub geo: Option<Arc<Geolocator>>,
+    /// Location of the monitored host (latitude, longitude in degrees) when its own
+    /// address cannot be geolocated (a private or NATed address).
+    pub host_location: Option<(f64, f64)>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            window_ns: 20 * NS_PER_S,
+            parent_rate_bps: 4000.0,
+            child_rate_bps: 4000.0,
+            thresholds: Thresholds::STUDIES,
+            video_min_large_packets: 10,
+            udp_sessions: false,
+            sample_ns: 30 * NS_PER_S,
+            miles_per_degree: 69.2,
+            playback_rate_kbps: None,
+            redundancy_skip_ns: 600 * NS_PER_S,
+            geo: None,
+            host_location: None,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Number of windows per video-peer sample (at least one).
+    pub fn windows_per_sample(&self) -> u64 {
+        let w = self.window_ns.max(1);
+        self.sample_ns.div_ceil(w).max(1)
+    }
+
+    /// The parameters as they appear in the report.
+    pub fn echo(&self) -> ConfigEcho {
+        ConfigEcho {
+            window_s: self.window_ns as f64 / NS_PER_S as f64,
+            parent_rate_bytes_per_s: self.parent_rate_bps,
+            child_rate_bytes_per_s: self.child_rate_bps,
+            data_min_ip_len: self.thresholds.data_min_ip_len,
+            large_above_ip_len: self.thresholds.large_above_ip_len,
+            video_min_large_packets: self.video_min_large_packets,
+            udp_sessions: self.udp_sessions,
+            sample_period_s: self.sample_ns as f64 / NS_PER_S as f64,
+            effective_sample_period_s: (self.windows_per_sample() * self.window_ns) as f64 / NS_PER_S as f64,
+            miles_per_degree: self.miles_per_degree,
+            playback_rate_kbps: self.playback_rate_kbps,
+            redundancy_skip_s: self.redundancy_skip_ns as f64 / NS_PER_S as f64,
+            geolocation: self.geo.as_ref().map(|g| g.describe()),
+            host_location: self.host_location.map(|(lat, lon)| [lat, lon]),
+        }
+    }
+}
+
+/// The parameters in force, copied into the report so a result can be reproduced.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConfigEcho {
+    pub window_s: f64,
+    pub parent_rate_bytes_per_s: f64,
+    pub child_rate_bytes_per_s: f64,
+    pub data_min_ip_len: u32,
+    pub large_above_ip_len: u32,
+    pub video_min_large_packets: u64,
+    pub udp_sessions: bool,
+    pub sample_period_s: f64,
+    /// The sample period actually used: a whole number of windows.
+    pub effective_sample_period_s: f64,
+    pub miles_per_degree: f64,
+    pub playback_rate_kbps: Option<f64>,
+    pub redundancy_skip_s: f64,
+    pub geolocation: Option<String>,
+    pub host_location: Option<[f64; 2]>,
+}

@@ -1,0 +1,142 @@
+//! Distance and cost of download/upload ([M] §III-E,F).
+//!
+//! `D(A, X) = k · sqrt((x2 − x1)² + (y2 − y1)²)` (see `geo::distance`).
+//! Cost of download in miles per byte: `C = Σ_p D_p·B_p / Σ_p B_p` over the parents p
+//! of the window, `B_p` the bytes X received from p. Cost of upload: the same over
+//! children and bytes sent. Unlocated peers are left out of both sums; the matched
+//! fraction says how much was left out ([M] located 80%).
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::geo::{great_circle_miles, seed_distance_miles, GeoPoint, Geolocator};
+use super::parents::PeerRate;
+use super::util::ratio;
+
+/// Costs of one window. `null` when no parent (child) could be located.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WindowCost {
+    pub download_miles_per_byte: Option<f64>,
+    pub upload_miles_per_byte: Option<f64>,
+    pub download_great_circle_miles_per_byte: Option<f64>,
+    pub upload_great_circle_miles_per_byte: Option<f64>,
+    pub located_parents: usize,
+    pub located_children: usize,
+}
+
+/// Running sums `Σ D·B`, `Σ B` for one direction.
+#[derive(Clone, Copy, Debug, Default)]
+struct Sums {
+    db: f64,
+    gb: f64,
+    b: u64,
+    unlocated_b: u64,
+}
+
+impl Sums {
+    fn add(&mut self, other: &Sums) {
+        self.db += other.db;
+        self.gb += other.gb;
+        self.b += other.b;
+        self.unlocated_b += other.unlocated_b;
+    }
+}
+
+/// Locates peers (cached) and accumulates costs.
+#[derive(Clone, Debug)]
+pub struct CostTracker {
+    host_at: Option<(f64, f64)>,
+    k: f64,
+    cache: HashMap<IpAddr, Option<GeoPoint>>,
+    down: Sums,
+    up: Sums,
+    seen_peers: BTreeSet<IpAddr>,
+}
+
+impl CostTracker {
+    /// `host_at` is X's location (given, or X's own address located).
+    pub fn new(host_at: Option<(f64, f64)>, k: f64) -> Self {
+        CostTracker { host_at, k, cache: HashMap::new(), down: Sums::default(), up: Sums::default(), seen_peers: BTreeSet::new() }
+    }
+
+    pub fn locate(&mut self, geo: &Geolocator, a: IpAddr) -> Option<GeoPoint> {
+        self.cache.entry(a).or_insert_with(|| geo.lookup(a)).clone()
+    }
+
+    fn sums(&mut self, geo: &Geolocator, peers: &[PeerRate], x: (f64, f64)) -> (Sums, usize) {
+        let mut s = Sums::default();
+        let mut located = 0;
+        for p in peers {
+            match self.locate(geo, p.peer) {
+                Some(g) => {
+                    located += 1;
+                    s.db += seed_distance_miles(x, (g.lat, g.lon), self.k) * p.bytes as f64;
+                    s.gb += great_circle_miles(x, (g.lat, g.lon)) * p.bytes as f64;
+                    s.b += p.bytes;
+                }
+                None => s.unlocated_b += p.bytes,
+            }
+        }
+        (s, located)
+    }
+
+    /// Cost of one window from its parents and children; `peers` are all peers of the
+    /// window (for the matched fraction).
+    pub fn observe(&mut self, geo: &Geolocator, parents: &[PeerRate], children: &[PeerRate], peers: impl IntoIterator<Item = IpAddr>) -> WindowCost {
+        for p in peers {
+            if self.seen_peers.insert(p) {
+                self.locate(geo, p);
+            }
+        }
+        let Some(x) = self.host_at else { return WindowCost::default() };
+        let (d, located_parents) = self.sums(geo, parents, x);
+        let (u, located_children) = self.sums(geo, children, x);
+        self.down.add(&d);
+        self.up.add(&u);
+        WindowCost {
+            download_miles_per_byte: ratio(d.db, d.b as f64),
+            upload_miles_per_byte: ratio(u.db, u.b as f64),
+            download_great_circle_miles_per_byte: ratio(d.gb, d.b as f64),
+            upload_great_circle_miles_per_byte: ratio(u.gb, u.b as f64),
+            located_parents,
+            located_children,
+        }
+    }
+
+    pub fn summary(&self) -> CostSummary {
+        let located = self.seen_peers.iter().filter(|p| self.cache.get(p).is_some_and(|g| g.is_some())).count();
+        CostSummary {
+            host_location: self.host_at.map(|(a, b)| [a, b]),
+            peers: self.seen_peers.len(),
+            located_peers: located,
+            located_peer_fraction: ratio(located as f64, self.seen_peers.len() as f64),
+            located_parent_byte_fraction: ratio(self.down.b as f64, (self.down.b + self.down.unlocated_b) as f64),
+            located_child_byte_fraction: ratio(self.up.b as f64, (self.up.b + self.up.unlocated_b) as f64),
+            download_miles_per_byte: ratio(self.down.db, self.down.b as f64),
+            upload_miles_per_byte: ratio(self.up.db, self.up.b as f64),
+            download_great_circle_miles_per_byte: ratio(self.down.gb, self.down.b as f64),
+            upload_great_circle_miles_per_byte: ratio(self.up.gb, self.up.b as f64),
+        }
+    }
+}
+
+/// Costs over all windows (`Σ` over windows and parents/children).
+#[derive(Clone, Debug, Serialize)]
+pub struct CostSummary {
+    /// X's location; `null` when unknown, and then every cost is `null`.
+    pub host_location: Option<[f64; 2]>,
+    pub peers: usize,
+    pub located_peers: usize,
+    /// Located peers / all peers ([M]: 80%).
+    pub located_peer_fraction: Option<f64>,
+    /// Bytes from located parents / bytes from all parents (to children for upload).
+    pub located_parent_byte_fraction: Option<f64>,
+    pub located_child_byte_fraction: Option<f64>,
+    /// [M]: ~13K miles/byte download for a US campus host fed from Asia; ~5K upload.
+    pub download_miles_per_byte: Option<f64>,
+    pub upload_miles_per_byte: Option<f64>,
+    pub download_great_circle_miles_per_byte: Option<f64>,
+    pub upload_great_circle_miles_per_byte: Option<f64>,
+}

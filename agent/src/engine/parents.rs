@@ -1,0 +1,124 @@
+//! Parents and children of X per window ([M] §III-D).
+//!
+//! A is a parent of X in window t1 if `R(A, X, t1) > Rp`; B is a child if
+//! `R(X, B, t1) > Rc` (both 4000 B/s by default). Below that a pair is taken to
+//! exchange control only. Also: the fraction of contacted hosts that ever became a
+//! parent / a child, and X's upload:download byte ratio.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::rates::PairRate;
+use super::util::{mean, ratio};
+
+/// A peer above the threshold in one window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PeerRate {
+    pub peer: IpAddr,
+    pub bytes_per_s: f64,
+    pub bytes: u64,
+}
+
+/// Parents and children of one window, each sorted by rate (highest first).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Family {
+    pub parents: Vec<PeerRate>,
+    pub children: Vec<PeerRate>,
+}
+
+impl Family {
+    pub fn parent_set(&self) -> BTreeSet<IpAddr> {
+        self.parents.iter().map(|p| p.peer).collect()
+    }
+}
+
+/// Applies the thresholds window after window and remembers who ever qualified.
+#[derive(Clone, Debug, Default)]
+pub struct FamilyTracker {
+    contacted: BTreeSet<IpAddr>,
+    ever_parents: BTreeSet<IpAddr>,
+    ever_children: BTreeSet<IpAddr>,
+    parent_counts: Vec<usize>,
+    child_counts: Vec<usize>,
+    up_bytes: u64,
+    down_bytes: u64,
+}
+
+/// Strictly above the threshold, as in [M].
+pub fn classify(rates: &[PairRate], rp: f64, rc: f64) -> Family {
+    let mut parents: Vec<PeerRate> = rates
+        .iter()
+        .filter(|r| r.down_bytes_per_s > rp)
+        .map(|r| PeerRate { peer: r.peer, bytes_per_s: r.down_bytes_per_s, bytes: r.down_bytes })
+        .collect();
+    let mut children: Vec<PeerRate> = rates
+        .iter()
+        .filter(|r| r.up_bytes_per_s > rc)
+        .map(|r| PeerRate { peer: r.peer, bytes_per_s: r.up_bytes_per_s, bytes: r.up_bytes })
+        .collect();
+    let by_rate = |a: &PeerRate, b: &PeerRate| b.bytes_per_s.total_cmp(&a.bytes_per_s).then(a.peer.cmp(&b.peer));
+    parents.sort_by(by_rate);
+    children.sort_by(by_rate);
+    Family { parents, children }
+}
+
+impl FamilyTracker {
+    pub fn observe(&mut self, rates: &[PairRate], rp: f64, rc: f64) -> Family {
+        let fam = classify(rates, rp, rc);
+        for r in rates {
+            if r.down_bytes + r.up_bytes > 0 {
+                self.contacted.insert(r.peer);
+            }
+            self.up_bytes += r.up_bytes;
+            self.down_bytes += r.down_bytes;
+        }
+        self.ever_parents.extend(fam.parents.iter().map(|p| p.peer));
+        self.ever_children.extend(fam.children.iter().map(|p| p.peer));
+        self.parent_counts.push(fam.parents.len());
+        self.child_counts.push(fam.children.len());
+        fam
+    }
+
+    pub fn summary(&self) -> FamilySummary {
+        let contacted = self.contacted.len();
+        FamilySummary {
+            contacted_hosts: contacted,
+            hosts_ever_parent: self.ever_parents.len(),
+            hosts_ever_child: self.ever_children.len(),
+            parent_fraction_of_contacted: ratio(self.ever_parents.len() as f64, contacted as f64),
+            child_fraction_of_contacted: ratio(self.ever_children.len() as f64, contacted as f64),
+            mean_parents_per_window: mean(self.parent_counts.iter().map(|&c| c as f64)),
+            max_parents_per_window: self.parent_counts.iter().copied().max().unwrap_or(0),
+            mean_children_per_window: mean(self.child_counts.iter().map(|&c| c as f64)),
+            max_children_per_window: self.child_counts.iter().copied().max().unwrap_or(0),
+            upload_bytes: self.up_bytes,
+            download_bytes: self.down_bytes,
+            upload_download_ratio: ratio(self.up_bytes as f64, self.down_bytes as f64),
+        }
+    }
+}
+
+/// Parents and children over the whole run.
+#[derive(Clone, Debug, Serialize)]
+pub struct FamilySummary {
+    /// Peers X exchanged at least one packet with.
+    pub contacted_hosts: usize,
+    pub hosts_ever_parent: usize,
+    pub hosts_ever_child: usize,
+    /// [M]: ~1% of contacted hosts became parents, ~2% children. `null` when no host
+    /// was contacted.
+    pub parent_fraction_of_contacted: Option<f64>,
+    pub child_fraction_of_contacted: Option<f64>,
+    pub mean_parents_per_window: Option<f64>,
+    pub max_parents_per_window: usize,
+    pub mean_children_per_window: Option<f64>,
+    pub max_children_per_window: usize,
+    /// IP bytes X sent to / received from peers.
+    pub upload_bytes: u64,
+    pub download_bytes: u64,
+    /// upload_bytes / download_bytes ([M]: 16:1 and 8:1 on a campus host); `null`
+    /// when nothing was downloaded.
+    pub upload_download_ratio: Option<f64>,
+}

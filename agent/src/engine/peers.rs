@@ -1,0 +1,90 @@
+//! Total and active IPs, and the top peer's share ([H] §4.1, §6).
+//!
+//! - total IP: a peer X attempted a TCP connection with (sent a SYN without ACK);
+//! - active IP: a peer X exchanged non-zero transport payload with;
+//! - top-peer share: the largest single peer's share of X's download (and upload)
+//!   bytes, over all traffic and over video traffic ([H]: ~50% of download, ~5% of
+//!   upload).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::util::ratio;
+use super::window::{HostView, PairTraffic};
+
+/// Lifetime traffic per peer.
+#[derive(Clone, Debug, Default)]
+pub struct PeerLedger {
+    peers: BTreeMap<IpAddr, PairTraffic>,
+}
+
+impl PeerLedger {
+    pub fn observe(&mut self, view: &HostView) {
+        for (peer, t) in &view.pairs {
+            let e = self.peers.entry(*peer).or_default();
+            e.down.merge(&t.down);
+            e.up.merge(&t.up);
+        }
+    }
+
+    pub fn get(&self, peer: &IpAddr) -> Option<&PairTraffic> {
+        self.peers.get(peer)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&IpAddr, &PairTraffic)> {
+        self.peers.iter()
+    }
+
+    /// `video` gives (down, up) video bytes per peer (see `SessionTable`).
+    pub fn summary(&self, video: &BTreeMap<IpAddr, (u64, u64)>) -> PeerSummary {
+        let total_ips = self.peers.values().filter(|t| t.up.syn_packets > 0).count();
+        let active_ips =
+            self.peers.values().filter(|t| t.up.payload_bytes + t.down.payload_bytes > 0).count();
+        let down: Vec<(IpAddr, u64)> = self.peers.iter().map(|(p, t)| (*p, t.down.total_bytes())).collect();
+        let up: Vec<(IpAddr, u64)> = self.peers.iter().map(|(p, t)| (*p, t.up.total_bytes())).collect();
+        let vdown: Vec<(IpAddr, u64)> = video.iter().map(|(p, v)| (*p, v.0)).collect();
+        let vup: Vec<(IpAddr, u64)> = video.iter().map(|(p, v)| (*p, v.1)).collect();
+        PeerSummary {
+            peers: self.peers.len(),
+            total_ips,
+            active_ips,
+            top_download: top_share(&down),
+            top_upload: top_share(&up),
+            top_video_download: top_share(&vdown),
+            top_video_upload: top_share(&vup),
+        }
+    }
+}
+
+/// The largest single peer's share of a byte total.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TopShare {
+    pub peer: IpAddr,
+    pub bytes: u64,
+    pub total_bytes: u64,
+    pub share: f64,
+}
+
+/// `None` when the total is zero.
+pub fn top_share(bytes: &[(IpAddr, u64)]) -> Option<TopShare> {
+    let total: u64 = bytes.iter().map(|b| b.1).sum();
+    let (peer, top) = bytes.iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))?;
+    Some(TopShare { peer: *peer, bytes: *top, total_bytes: total, share: ratio(*top as f64, total as f64)? })
+}
+
+/// Peers over the run.
+#[derive(Clone, Debug, Serialize)]
+pub struct PeerSummary {
+    /// Peers X exchanged any packet with.
+    pub peers: usize,
+    /// [H] Table 1 "Total IPs": peers X sent a TCP SYN to.
+    pub total_ips: usize,
+    /// [H] Table 1 "Active IPs": peers with non-zero payload exchanged.
+    pub active_ips: usize,
+    pub top_download: Option<TopShare>,
+    pub top_upload: Option<TopShare>,
+    pub top_video_download: Option<TopShare>,
+    pub top_video_upload: Option<TopShare>,
+}

@@ -1,0 +1,70 @@
+//! The sampling grid of [H] (30 s points) built from whole windows.
+//!
+//! A sample is `windows_per_sample` consecutive windows (the sampling period rounded
+//! up to a multiple of Δ); the last one may be shorter and says so by its length.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::window::{HostView, PairTraffic};
+
+/// Traffic of X per peer over one sample.
+#[derive(Clone, Debug, Default)]
+pub struct SampleTraffic {
+    pub index: usize,
+    pub start_ns: u64,
+    pub len_ns: u64,
+    pub pairs: BTreeMap<IpAddr, PairTraffic>,
+}
+
+impl SampleTraffic {
+    pub fn len_s(&self) -> f64 {
+        self.len_ns.max(1) as f64 / 1e9
+    }
+}
+
+/// Accumulates windows into samples.
+#[derive(Clone, Debug)]
+pub struct SampleGrid {
+    per_sample: u64,
+    windows: u64,
+    next_index: usize,
+    cur: Option<SampleTraffic>,
+}
+
+impl SampleGrid {
+    pub fn new(windows_per_sample: u64) -> Self {
+        SampleGrid { per_sample: windows_per_sample.max(1), windows: 0, next_index: 0, cur: None }
+    }
+
+    /// Adds a window; returns the sample it completes, if any.
+    pub fn push(&mut self, view: &HostView) -> Option<SampleTraffic> {
+        let index = self.next_index;
+        let cur = self.cur.get_or_insert_with(|| SampleTraffic {
+            index,
+            start_ns: view.start_ns,
+            len_ns: 0,
+            pairs: BTreeMap::new(),
+        });
+        cur.len_ns += view.len_ns;
+        for (peer, t) in &view.pairs {
+            let e = cur.pairs.entry(*peer).or_default();
+            e.down.merge(&t.down);
+            e.up.merge(&t.up);
+        }
+        self.windows += 1;
+        if self.windows == self.per_sample {
+            self.flush()
+        } else {
+            None
+        }
+    }
+
+    /// Closes a partial sample at the end of the run.
+    pub fn flush(&mut self) -> Option<SampleTraffic> {
+        self.windows = 0;
+        let s = self.cur.take()?;
+        self.next_index += 1;
+        Some(s)
+    }
+}

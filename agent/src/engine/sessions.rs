@@ -1,0 +1,229 @@
+//! Video and signaling sessions ([H] §4.1).
+//!
+//! A TCP session (both directions of one connection) is a **video session** if it
+//! carries more than `video_min_large_packets` (10) packets larger than 1200 bytes
+//! over its lifetime; otherwise it is a **signaling session**. Video traffic is the
+//! large packets inside video sessions.
+//!
+//! A session is identified by its unordered 5-tuple. A TCP SYN arriving after the
+//! session has shown FIN or RST starts a new session on the same 5-tuple (seen at
+//! window granularity: a close and a reopen inside one window stay one session).
+//! Its duration is first to last packet of either direction.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use peerscope_abi::{classify::IPPROTO_TCP, classify::IPPROTO_UDP, FlowKey, FlowStats, TcpFlags};
+use serde::Serialize;
+
+use super::flows::duration_ns;
+use super::host::{Direction, MonitoredHost};
+use super::util::ratio;
+
+/// Unordered 5-tuple.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionKey {
+    proto: u8,
+    a: ([u8; 16], u16),
+    b: ([u8; 16], u16),
+}
+
+impl SessionKey {
+    pub fn of(k: &FlowKey) -> Self {
+        let s = (k.src_addr, k.src_port);
+        let d = (k.dst_addr, k.dst_port);
+        let (a, b) = if s <= d { (s, d) } else { (d, s) };
+        SessionKey { proto: k.proto, a, b }
+    }
+}
+
+/// Both directions of one session, seen from X.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub proto: u8,
+    pub peer: IpAddr,
+    pub down: FlowStats,
+    pub up: FlowStats,
+    /// Payload bytes of large packets received after the redundancy skip.
+    pub down_large_payload_after_skip: u64,
+}
+
+impl Session {
+    pub fn large_packets(&self) -> u64 {
+        self.down.large_packets + self.up.large_packets
+    }
+
+    pub fn is_video(&self, min_large: u64) -> bool {
+        self.large_packets() > min_large
+    }
+
+    /// A FIN or RST was seen in either direction.
+    pub fn closed(&self) -> bool {
+        (self.down.tcp_flags | self.up.tcp_flags) & (TcpFlags::FIN | TcpFlags::RST) != 0
+    }
+
+    pub fn duration_ns(&self) -> u64 {
+        let mut both = self.down;
+        both.merge(&self.up);
+        duration_ns(&both)
+    }
+}
+
+/// All sessions of X.
+#[derive(Clone, Debug, Default)]
+pub struct SessionTable {
+    sessions: HashMap<SessionKey, Session>,
+    /// Earlier sessions of a reused 5-tuple.
+    ended: Vec<Session>,
+}
+
+impl SessionTable {
+    /// Adds one flow delta; flows not involving X, or of another protocol, are left out.
+    pub fn add(&mut self, key: &FlowKey, delta: &FlowStats, host: &MonitoredHost, udp: bool, after_skip: bool) {
+        let wanted = key.proto == IPPROTO_TCP || (udp && key.proto == IPPROTO_UDP);
+        if !wanted {
+            return;
+        }
+        let (peer, down) = match host.direction(key) {
+            Direction::Download { peer } => (peer, true),
+            Direction::Upload { peer } => (peer, false),
+            Direction::Unrelated => return,
+        };
+        let skey = SessionKey::of(key);
+        if delta.syn_packets > 0 && self.sessions.get(&skey).is_some_and(|s| s.proto == IPPROTO_TCP && s.closed()) {
+            if let Some(old) = self.sessions.remove(&skey) {
+                self.ended.push(old);
+            }
+        }
+        let s = self.sessions.entry(skey).or_insert_with(|| Session {
+            proto: key.proto,
+            peer,
+            down: FlowStats::default(),
+            up: FlowStats::default(),
+            down_large_payload_after_skip: 0,
+        });
+        if down {
+            s.down.merge(delta);
+            if after_skip {
+                s.down_large_payload_after_skip += delta.large_payload_bytes;
+            }
+        } else {
+            s.up.merge(delta);
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Session> {
+        self.sessions.values().chain(self.ended.iter())
+    }
+
+    /// Video traffic per peer: (down, up) IP bytes of large packets in video sessions.
+    pub fn video_bytes_per_peer(&self, min_large: u64) -> BTreeMap<IpAddr, (u64, u64)> {
+        let mut m: BTreeMap<IpAddr, (u64, u64)> = BTreeMap::new();
+        for s in self.iter().filter(|s| s.is_video(min_large)) {
+            let e = m.entry(s.peer).or_default();
+            e.0 += s.down.large_bytes;
+            e.1 += s.up.large_bytes;
+        }
+        m
+    }
+
+    pub fn summary(&self, min_large: u64) -> SessionSummary {
+        let mut video_d = Vec::new();
+        let mut signaling_d = Vec::new();
+        let mut sum = SessionSummary::default();
+        for s in self.iter() {
+            let d = s.duration_ns() as f64 / 1e9;
+            if s.is_video(min_large) {
+                sum.video_sessions += 1;
+                sum.video_down_packets += s.down.large_packets;
+                sum.video_down_bytes += s.down.large_bytes;
+                sum.video_up_packets += s.up.large_packets;
+                sum.video_up_bytes += s.up.large_bytes;
+                video_d.push(d);
+            } else {
+                sum.signaling_sessions += 1;
+                signaling_d.push(d);
+            }
+        }
+        sum.sessions = sum.video_sessions + sum.signaling_sessions;
+        sum.video_session_fraction = ratio(sum.video_sessions as f64, sum.sessions as f64);
+        sum.median_video_session_s = median(&mut video_d.clone());
+        sum.video_sessions_at_least_15_min_fraction =
+            ratio(video_d.iter().filter(|&&d| d >= 900.0).count() as f64, video_d.len() as f64);
+        sum.video_duration_ccdf = ccdf(video_d);
+        sum.signaling_duration_ccdf = ccdf(signaling_d);
+        sum
+    }
+}
+
+/// One point of a complementary CDF: the fraction of sessions lasting at least
+/// `duration_s`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CcdfPoint {
+    pub duration_s: f64,
+    pub fraction_at_least: f64,
+}
+
+/// CCDF of durations: one point per distinct value, ascending.
+pub fn ccdf(mut d: Vec<f64>) -> Vec<CcdfPoint> {
+    d.sort_by(f64::total_cmp);
+    let n = d.len() as f64;
+    let mut out: Vec<CcdfPoint> = Vec::new();
+    for (i, v) in d.iter().enumerate() {
+        if out.last().is_some_and(|p| p.duration_s == *v) {
+            continue;
+        }
+        out.push(CcdfPoint { duration_s: *v, fraction_at_least: (n - i as f64) / n });
+    }
+    out
+}
+
+/// Median (mean of the two middle values for an even count).
+pub fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 1 { v[m] } else { (v[m - 1] + v[m]) / 2.0 })
+}
+
+/// Video and signaling sessions over the run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SessionSummary {
+    pub sessions: usize,
+    pub video_sessions: usize,
+    pub signaling_sessions: usize,
+    pub video_session_fraction: Option<f64>,
+    /// Video traffic: large packets (and their IP bytes) in video sessions.
+    pub video_down_packets: u64,
+    pub video_down_bytes: u64,
+    pub video_up_packets: u64,
+    pub video_up_bytes: u64,
+    /// [H]: median video session ~20 s; ~10% last 15 min or more.
+    pub median_video_session_s: Option<f64>,
+    pub video_sessions_at_least_15_min_fraction: Option<f64>,
+    pub video_duration_ccdf: Vec<CcdfPoint>,
+    pub signaling_duration_ccdf: Vec<CcdfPoint>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_ccdf_steps() {
+        let c = ccdf(vec![10.0, 20.0, 20.0, 40.0]);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[0], CcdfPoint { duration_s: 10.0, fraction_at_least: 1.0 });
+        assert_eq!(c[1], CcdfPoint { duration_s: 20.0, fraction_at_least: 0.75 });
+        assert_eq!(c[2], CcdfPoint { duration_s: 40.0, fraction_at_least: 0.25 });
+    }
+
+    #[test]
+    fn test_median() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&mut []), None);
+    }
+}

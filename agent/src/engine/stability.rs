@@ -1,0 +1,115 @@
+//! Stability of the parent set ([M] §III-G).
+//!
+//! With `P_n` the parents of window n, `A_n = P_n \ P_{n-1}` and `L_n = P_{n-1} \ P_n`:
+//! `S_n = 1 − |P_{n-1} ∩ P_n| / |P_n|` and `X_n = 1 − |P_n| / (|P_n| + |A_n| + |L_n|)`.
+//!
+//! Stated values where the formulas divide by zero:
+//! - the first window has no `P_{n-1}`: both are `null`, `note = "first_window"`;
+//! - `|P_n| = 0`: `S_n = 1` if `P_{n-1}` had parents (all of them left), `0` if not
+//!   (nothing changed), `note = "empty_parent_set"`;
+//!   `X_n` is then `1` when parents left (from the formula) and `0` when
+//!   `P_{n-1}` was empty too.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::util::mean;
+
+/// Why a value is a stated one rather than the formula's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StabilityNote {
+    FirstWindow,
+    EmptyParentSet,
+}
+
+/// `S_n`, `X_n` and the set sizes of one window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Stability {
+    pub s_n: Option<f64>,
+    pub x_n: Option<f64>,
+    /// |P_n|, |P_{n-1} ∩ P_n|, |A_n|, |L_n|.
+    pub parents: usize,
+    pub kept: usize,
+    pub new: usize,
+    pub left: usize,
+    pub note: Option<StabilityNote>,
+}
+
+/// The formulas on two parent sets.
+pub fn stability(prev: Option<&BTreeSet<IpAddr>>, cur: &BTreeSet<IpAddr>) -> Stability {
+    let Some(prev) = prev else {
+        return Stability {
+            s_n: None,
+            x_n: None,
+            parents: cur.len(),
+            kept: 0,
+            new: cur.len(),
+            left: 0,
+            note: Some(StabilityNote::FirstWindow),
+        };
+    };
+    let kept = prev.intersection(cur).count();
+    let new = cur.difference(prev).count();
+    let left = prev.difference(cur).count();
+    let p = cur.len();
+    if p == 0 {
+        let changed = if prev.is_empty() { 0.0 } else { 1.0 };
+        return Stability {
+            s_n: Some(changed),
+            x_n: Some(changed),
+            parents: 0,
+            kept,
+            new,
+            left,
+            note: Some(StabilityNote::EmptyParentSet),
+        };
+    }
+    let s = 1.0 - kept as f64 / p as f64;
+    let x = 1.0 - p as f64 / (p + new + left) as f64;
+    Stability { s_n: Some(s), x_n: Some(x), parents: p, kept, new, left, note: None }
+}
+
+/// Keeps `P_{n-1}` between windows.
+#[derive(Clone, Debug, Default)]
+pub struct StabilityTracker {
+    prev: Option<BTreeSet<IpAddr>>,
+    s: Vec<f64>,
+    x: Vec<f64>,
+    empty_windows: usize,
+}
+
+impl StabilityTracker {
+    pub fn observe(&mut self, cur: BTreeSet<IpAddr>) -> Stability {
+        let st = stability(self.prev.as_ref(), &cur);
+        if st.note == Some(StabilityNote::EmptyParentSet) {
+            self.empty_windows += 1;
+        } else if let (Some(s), Some(x)) = (st.s_n, st.x_n) {
+            self.s.push(s);
+            self.x.push(x);
+        }
+        self.prev = Some(cur);
+        st
+    }
+
+    pub fn summary(&self) -> StabilitySummary {
+        StabilitySummary {
+            mean_s_n: mean(self.s.iter().copied()),
+            mean_x_n: mean(self.x.iter().copied()),
+            windows_averaged: self.s.len(),
+            windows_with_empty_parent_set: self.empty_windows,
+        }
+    }
+}
+
+/// Means over the windows where the formulas apply (not the first window, not
+/// windows with no parent).
+#[derive(Clone, Debug, Serialize)]
+pub struct StabilitySummary {
+    pub mean_s_n: Option<f64>,
+    pub mean_x_n: Option<f64>,
+    pub windows_averaged: usize,
+    pub windows_with_empty_parent_set: usize,
+}

@@ -1,0 +1,54 @@
+//! What `Engine::observe_window` returns for one window, and the [H] samples.
+
+use serde::Serialize;
+
+use super::cost::WindowCost;
+use super::parents::PeerRate;
+use super::rates::PairRate;
+use super::stability::Stability;
+use super::video_peers::VideoPeerCount;
+use super::video_rates::SampleRates;
+
+/// Metrics of one window (Δ). Rates in bytes per second of IP bytes.
+#[derive(Clone, Debug, Serialize)]
+pub struct WindowSummary {
+    pub index: usize,
+    /// Unix ns.
+    pub start_ns: u64,
+    pub len_ns: u64,
+    /// Flows with at least one packet in the window (all flows, not only X's).
+    pub active_flows: usize,
+    pub packets: u64,
+    pub bytes: u64,
+    /// X's host rates: Σ over peers of `R(peer, X, t1)` and `R(X, peer, t1)`.
+    pub down_bytes_per_s: f64,
+    pub up_bytes_per_s: f64,
+    /// Large (> 1200 B) packets only: [H]'s video packets.
+    pub video_down_bytes_per_s: f64,
+    pub video_up_bytes_per_s: f64,
+    /// Host-pair rates of every peer active in the window ([M] §III-C).
+    pub pairs: Vec<PairRate>,
+    /// [M] §III-D; sorted by rate, highest first.
+    pub parents: Vec<PeerRate>,
+    pub children: Vec<PeerRate>,
+    pub parent_count: usize,
+    pub child_count: usize,
+    /// [M] §III-G.
+    pub stability: Stability,
+    /// [M] §III-F; all `null` without geolocation.
+    pub cost: WindowCost,
+    /// The [H] sample this window completed, if any.
+    pub sample: Option<SampleSummary>,
+}
+
+/// One [H] sample point (30 s by default, whole windows).
+#[derive(Clone, Debug, Serialize)]
+pub struct SampleSummary {
+    pub index: usize,
+    pub start_ns: u64,
+    pub len_ns: u64,
+    #[serde(flatten)]
+    pub rates: SampleRates,
+    #[serde(flatten)]
+    pub video_peers: VideoPeerCount,
+}

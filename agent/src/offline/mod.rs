@@ -1,0 +1,172 @@
+//! Offline analysis of pcap/pcapng files: read frames, classify every packet with
+//! the kernel's classifier (`PacketObservation::new` + `FlowStats::record`), bucket
+//! them into windows and feed the same [`Engine`] as the live path.
+//!
+//! Streaming: memory grows with the number of flows, not with the file size. A
+//! damaged file is analysed up to the damage, which is reported.
+
+pub mod bucket;
+pub mod capture;
+pub mod decode;
+pub mod infer;
+pub mod progress;
+pub mod synth;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use peerscope_abi::PacketObservation;
+
+use crate::engine::{Engine, EngineConfig, MonitoredHost, Report};
+use bucket::WindowBucketer;
+use capture::{CaptureReader, Damage, FormatError};
+use decode::{decode, Decoded};
+use infer::{HostGuess, HostGuesser};
+use progress::Progress;
+
+/// Errors that stop an analysis before it starts.
+#[derive(Debug, thiserror::Error)]
+pub enum OfflineError {
+    #[error("cannot open {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}")]
+    Format {
+        path: PathBuf,
+        #[source]
+        source: FormatError,
+    },
+    #[error("{path}: no IP packet, so no monitored host can be inferred (give --host)")]
+    NoHost { path: PathBuf },
+}
+
+/// Counts of what was read.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ReadStats {
+    pub frames: u64,
+    pub ip_packets: u64,
+    pub non_ip: u64,
+    /// Frames cut inside a header that was needed (not counted in any flow).
+    pub truncated: u64,
+    pub unsupported_link: u64,
+    /// Forward timestamp jumps too long to fill with empty windows (the window
+    /// grid restarted there).
+    pub time_jumps: u64,
+    /// Bytes of the file parsed, and its size.
+    pub bytes_read: u64,
+    pub file_size: u64,
+}
+
+/// What was read, for the report's `input` section.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct InputSummary<'a> {
+    pub file: &'a Path,
+    pub read: &'a ReadStats,
+    /// Where reading stopped early, `null` for an intact file.
+    pub damage: Option<&'a Damage>,
+    /// The inferred host, `null` when given with --host.
+    pub host_guess: Option<&'a HostGuess>,
+}
+
+/// The result of `analyze_file`.
+#[derive(Debug)]
+pub struct OfflineAnalysis {
+    pub report: Report,
+    /// Set when the host was inferred rather than given.
+    pub host_guess: Option<HostGuess>,
+    pub read: ReadStats,
+    /// Where the file is damaged, if it is; everything before was analysed.
+    pub damage: Option<Damage>,
+}
+
+impl OfflineAnalysis {
+    pub fn input<'a>(&'a self, file: &'a Path) -> InputSummary<'a> {
+        InputSummary { file, read: &self.read, damage: self.damage.as_ref(), host_guess: self.host_guess.as_ref() }
+    }
+}
+
+/// The report with its `input` section: the JSON of `peerscope analyze --json`.
+#[derive(Debug, serde::Serialize)]
+pub struct OfflineJson<'a> {
+    #[serde(flatten)]
+    pub report: &'a Report,
+    pub input: InputSummary<'a>,
+}
+
+/// Options of an offline run.
+#[derive(Clone, Debug, Default)]
+pub struct OfflineOptions {
+    pub config: EngineConfig,
+    /// `None`: infer the host (a first pass over the file).
+    pub host: Option<MonitoredHost>,
+    pub progress: bool,
+}
+
+fn open(path: &Path) -> Result<(CaptureReader<File>, u64), OfflineError> {
+    let f = File::open(path).map_err(|source| OfflineError::Open { path: path.to_owned(), source })?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let r = CaptureReader::new(f).map_err(|source| OfflineError::Format { path: path.to_owned(), source })?;
+    Ok((r, size))
+}
+
+/// Infers X: the address present in the most flows.
+pub fn infer_host(path: &Path) -> Result<Option<HostGuess>, OfflineError> {
+    let (mut r, _) = open(path)?;
+    let mut g = HostGuesser::default();
+    // Damage is reported by the analysis pass; the guess uses what could be read.
+    while let Ok(Some(f)) = r.next_frame() {
+        if let Decoded::Ip(p) = decode(f.linktype, f.data) {
+            g.add(&p.key);
+        }
+    }
+    Ok(g.guess())
+}
+
+/// Analyses a capture file.
+pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis, OfflineError> {
+    let (host, host_guess) = match opts.host {
+        Some(h) => (h, None),
+        None => {
+            let g = infer_host(path)?.ok_or_else(|| OfflineError::NoHost { path: path.to_owned() })?;
+            (MonitoredHost::new([g.addr]), Some(g))
+        }
+    };
+    let (mut reader, size) = open(path)?;
+    let progress = Progress::new(opts.progress, size, "analysing");
+    let thresholds = opts.config.thresholds;
+    let mut bucketer = WindowBucketer::new(opts.config.window_ns);
+    let mut engine = Engine::new(opts.config, host);
+    let mut read = ReadStats { file_size: size, ..Default::default() };
+    let mut emit = |w| {
+        engine.observe_window(w);
+    };
+    let damage = loop {
+        let frame = match reader.next_frame() {
+            Ok(Some(f)) => f,
+            Ok(None) => break None,
+            Err(d) => break Some(d),
+        };
+        read.frames += 1;
+        match decode(frame.linktype, frame.data) {
+            Decoded::Ip(p) => {
+                read.ip_packets += 1;
+                let o = PacketObservation::new(&thresholds, p.key.proto, p.ip_len, p.payload_len, p.tcp_flags, frame.ts_ns);
+                bucketer.push(p.key, &o, &mut emit);
+            }
+            Decoded::NotIp => read.non_ip += 1,
+            Decoded::Truncated => read.truncated += 1,
+            Decoded::UnsupportedLink(_) => read.unsupported_link += 1,
+        }
+        if read.frames.is_multiple_of(4096) {
+            progress.set(reader.offset());
+        }
+    };
+    read.time_jumps = bucketer.jumps();
+    bucketer.finish(&mut emit);
+    progress.finish();
+    read.bytes_read = reader.offset();
+    Ok(OfflineAnalysis { report: engine.finish(), host_guess, read, damage })
+}

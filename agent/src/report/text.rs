@@ -1,0 +1,202 @@
+//! The human-readable report, naming each figure as the studies name it.
+
+use std::io::{self, Write};
+
+use crate::engine::continent::Region;
+use crate::engine::Report;
+use crate::offline::infer::HostGuess;
+use crate::offline::ReadStats;
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "n/a".to_string(), |x| format!("{x:.digits$}"))
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".to_string(), |x| format!("{:.1}%", x * 100.0))
+}
+
+fn rate(bps: f64) -> String {
+    format!("{:.1} kbit/s", bps * 8.0 / 1000.0)
+}
+
+pub fn write(o: &mut impl Write, r: &Report, read: &ReadStats, guess: Option<&HostGuess>) -> io::Result<()> {
+    let c = &r.config;
+    writeln!(o, "peerscope analysis")?;
+    let hosts: Vec<String> = r.host.iter().map(|h| h.to_string()).collect();
+    writeln!(o, "  monitored host X: {}{}", hosts.join(", "), if guess.is_some() { " (inferred)" } else { "" })?;
+    writeln!(
+        o,
+        "  read: {} frames, {} IP packets, {} non-IP, {} truncated, {} unsupported link; {} of {} bytes",
+        read.frames, read.ip_packets, read.non_ip, read.truncated, read.unsupported_link, read.bytes_read, read.file_size
+    )?;
+    if read.time_jumps > 0 {
+        writeln!(o, "  warning: {} forward clock jumps; the window grid restarted at each", read.time_jumps)?;
+    }
+    writeln!(
+        o,
+        "  capture: {:.1} s in {} windows of Δ = {} s; {} samples of {} s ([H] asks {} s)",
+        r.capture.duration_s, r.capture.windows, c.window_s, r.capture.samples, c.effective_sample_period_s, c.sample_period_s
+    )?;
+
+    let s = &r.sizes;
+    writeln!(o, "\nPacket classes [M] §II-D")?;
+    writeln!(
+        o,
+        "  ack {} ({}), control {} ({}), data {} ({}) of {} packets; control share of bytes {}",
+        s.class_packets[0],
+        pct(s.ack_packet_fraction),
+        s.class_packets[1],
+        pct(s.control_packet_fraction),
+        s.class_packets[2],
+        pct(s.data_packet_fraction),
+        s.packets,
+        pct(s.control_byte_fraction)
+    )?;
+    writeln!(o, "  large packets (> {} B) [H]: {} ({} bytes)", c.large_above_ip_len, s.large_packets, s.large_bytes)?;
+
+    let f = &r.family;
+    writeln!(o, "\nParents and children [M] §III-D (Rp = {} B/s, Rc = {} B/s)", c.parent_rate_bytes_per_s, c.child_rate_bytes_per_s)?;
+    writeln!(
+        o,
+        "  parents per window: mean {}, max {}; children per window: mean {}, max {}",
+        opt(f.mean_parents_per_window, 2),
+        f.max_parents_per_window,
+        opt(f.mean_children_per_window, 2),
+        f.max_children_per_window
+    )?;
+    writeln!(
+        o,
+        "  contacted hosts {}: {} became parents ({}), {} became children ({})",
+        f.contacted_hosts,
+        f.hosts_ever_parent,
+        pct(f.parent_fraction_of_contacted),
+        f.hosts_ever_child,
+        pct(f.child_fraction_of_contacted)
+    )?;
+    writeln!(
+        o,
+        "  upload {} B, download {} B, upload:download ratio {}",
+        f.upload_bytes,
+        f.download_bytes,
+        opt(f.upload_download_ratio, 2)
+    )?;
+
+    let st = &r.stability;
+    writeln!(o, "\nStability of the parent set [M] §III-G")?;
+    writeln!(
+        o,
+        "  mean S_n {}, mean X_n {} over {} windows; {} windows had no parent (S_n, X_n stated: 1 if parents left, else 0)",
+        opt(st.mean_s_n, 3),
+        opt(st.mean_x_n, 3),
+        st.windows_averaged,
+        st.windows_with_empty_parent_set
+    )?;
+
+    let se = &r.sessions;
+    writeln!(o, "\nVideo sessions [H] §4.1 (> {} packets > {} B)", c.video_min_large_packets, c.large_above_ip_len)?;
+    writeln!(
+        o,
+        "  {} sessions: {} video, {} signaling ({})",
+        se.sessions,
+        se.video_sessions,
+        se.signaling_sessions,
+        if c.udp_sessions { "TCP and UDP" } else { "TCP only" }
+    )?;
+    writeln!(
+        o,
+        "  video traffic: download {} packets / {} B, upload {} packets / {} B",
+        se.video_down_packets, se.video_down_bytes, se.video_up_packets, se.video_up_bytes
+    )?;
+    writeln!(
+        o,
+        "  median video session {} s; video sessions lasting ≥ 15 min: {}",
+        opt(se.median_video_session_s, 1),
+        pct(se.video_sessions_at_least_15_min_fraction)
+    )?;
+
+    let p = &r.peers;
+    writeln!(o, "\nPeers [H] Table 1, §6")?;
+    writeln!(o, "  peers {}, total IPs (SYN sent) {}, active IPs {}, video peers (ever) {}", p.peers, p.total_ips, p.active_ips, r.video_peers_ever)?;
+    for (name, t) in [("download", &p.top_download), ("upload", &p.top_upload), ("video download", &p.top_video_download), ("video upload", &p.top_video_upload)] {
+        if let Some(t) = t {
+            writeln!(o, "  top peer share of {name}: {} ({} of {} B, {})", pct(Some(t.share)), t.bytes, t.total_bytes, t.peer)?;
+        }
+    }
+    if !r.samples.is_empty() {
+        let n = r.samples.len() as f64;
+        let vp = r.samples.iter().map(|s| s.video_peers.video_peers as f64).sum::<f64>() / n;
+        let ch = r.samples.iter().map(|s| s.video_peers.changed as f64).sum::<f64>() / n;
+        writeln!(o, "  per sample: mean {vp:.2} video peers, mean {ch:.2} changed video peers")?;
+        let vd = r.samples.iter().map(|s| s.rates.video_down_bytes_per_s).sum::<f64>() / n;
+        let vu = r.samples.iter().map(|s| s.rates.video_up_bytes_per_s).sum::<f64>() / n;
+        writeln!(o, "  mean video rate: download {}, upload {}", rate(vd), rate(vu))?;
+    }
+
+    let co = &r.cost;
+    writeln!(o, "\nDistance and cost [M] §III-E,F (k = {} miles/degree)", c.miles_per_degree)?;
+    match &c.geolocation {
+        None => writeln!(o, "  no geolocation (--geo): distance and cost not computed")?,
+        Some(g) => {
+            writeln!(o, "  {g}; X at {}", co.host_location.map_or("unknown (give --host-location)".into(), |l| format!("{:.3},{:.3}", l[0], l[1])))?;
+            writeln!(
+                o,
+                "  located peers {} of {} ({}); located share of parent bytes {}, of child bytes {}",
+                co.located_peers,
+                co.peers,
+                pct(co.located_peer_fraction),
+                pct(co.located_parent_byte_fraction),
+                pct(co.located_child_byte_fraction)
+            )?;
+            writeln!(
+                o,
+                "  cost of download {} miles/byte, of upload {} miles/byte (great-circle: {} / {})",
+                opt(co.download_miles_per_byte, 0),
+                opt(co.upload_miles_per_byte, 0),
+                opt(co.download_great_circle_miles_per_byte, 0),
+                opt(co.upload_great_circle_miles_per_byte, 0)
+            )?;
+        }
+    }
+
+    writeln!(o, "\nVideo sessions by region [H] Table 3 (IANA /8 registry)")?;
+    writeln!(o, "  {:<14} {:>6} {:>8} {:>10} {:>10}", "region", "peers", "peers%", "download%", "upload%")?;
+    for row in &r.continents {
+        writeln!(
+            o,
+            "  {:<14} {:>6} {:>8} {:>10} {:>10}",
+            Region::name(row.region),
+            row.peers,
+            pct(row.peer_share),
+            pct(row.download_share),
+            pct(row.upload_share)
+        )?;
+    }
+
+    writeln!(o, "\nRedundancy and start-up [H] §5")?;
+    match (&r.redundancy, &r.startup) {
+        (None, _) => writeln!(o, "  no playback rate (--playback-rate): not computed")?,
+        (Some(red), st) => {
+            if red.interval_s == 0.0 {
+                writeln!(o, "  redundancy ratio n/a: the capture is not longer than the {} s left out", c.redundancy_skip_s)?;
+            } else {
+                writeln!(
+                o,
+                "  redundancy ratio {} (video download {} B vs expected {:.0} B over {:.0} s after the first {} s)",
+                pct(red.redundancy),
+                red.video_download_bytes,
+                red.expected_bytes,
+                red.interval_s,
+                c.redundancy_skip_s
+                )?;
+            }
+            match st {
+                Some(s) => match s.delay_s {
+                    Some(d) => writeln!(o, "  start-up delay {d:.1} s (selection by {}, resolution Δ)", s.selection_rule)?,
+                    None => writeln!(o, "  start-up delay n/a: the video download rate never reached the playback rate (selection by {})", s.selection_rule)?,
+                },
+                None => writeln!(o, "  start-up delay n/a (X sent nothing)")?,
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Reading capture files: link types, pcapng, host inference, damaged files and
+//! the `analyze` command's exit status.
+
+mod common;
+use common::*;
+
+use std::process::Command;
+
+use peerscope::engine::{EngineConfig, MonitoredHost};
+use peerscope::offline::synth::{tcp, Link, SynthPcap};
+use peerscope::offline::{analyze_file, OfflineError, OfflineOptions};
+
+fn sample(link: Link) -> SynthPcap {
+    let mut p = SynthPcap::new(link);
+    p.udp_train(T0, S / 10, 5, sa("198.51.100.1", 4004), sa(X, 8008), 1300)
+        .tcp(T0 + S, sa(X, 5000), sa("198.51.100.2", 80), tcp::SYN, 40)
+        .tcp(T0 + 2 * S, sa("198.51.100.2", 80), sa(X, 5000), tcp::ACK | tcp::PSH, 500)
+        .udp(T0 + 3 * S, sa("2001:db8::1", 53), sa("2001:db8::2", 5353), 120);
+    p
+}
+
+/// (proto, src, sport, dst, dport, packets, bytes, class packets, payload bytes)
+type FlowRow = (u8, String, u16, String, u16, u64, u64, [u64; 3], u64);
+
+fn flows_of(out: &peerscope::offline::OfflineAnalysis) -> Vec<FlowRow> {
+    out.report
+        .flows
+        .iter()
+        .map(|f| (f.proto, f.src.to_string(), f.src_port, f.dst.to_string(), f.dst_port, f.packets, f.bytes, f.class_packets, f.payload_bytes))
+        .collect()
+}
+
+#[test]
+fn test_every_link_type_gives_the_same_flows() {
+    let expected = vec![
+        (6, "192.0.2.10".into(), 5000, "198.51.100.2".into(), 80, 1, 40, [1, 0, 0], 0),
+        (17, "198.51.100.1".into(), 4004, "192.0.2.10".into(), 8008, 5, 6500, [0, 0, 5], 5 * 1272),
+        (6, "198.51.100.2".into(), 80, "192.0.2.10".into(), 5000, 1, 500, [0, 1, 0], 460),
+        (17, "2001:db8::1".into(), 53, "2001:db8::2".into(), 5353, 1, 120, [0, 1, 0], 72),
+    ];
+    for link in [Link::Ethernet, Link::EthernetVlan, Link::LinuxSll, Link::LinuxSll2, Link::RawIp] {
+        let out = analyze(&sample(link), EngineConfig::default());
+        let mut got = flows_of(&out);
+        let mut want = expected.clone();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{link:?}");
+        assert_eq!(out.read.frames, 8);
+        assert!(out.damage.is_none());
+    }
+}
+
+#[test]
+fn test_pcapng_in_microseconds_and_nanoseconds() {
+    let p = sample(Link::Ethernet);
+    let reference = analyze(&p, EngineConfig::default());
+    for ns in [false, true] {
+        let path = temp_path("c.pcapng");
+        std::fs::write(&path, p.to_pcapng_bytes(ns)).unwrap();
+        let out = analyze_file(&path, OfflineOptions { host: Some(MonitoredHost::new([ip(X)])), ..Default::default() }).unwrap();
+        assert_eq!(flows_of(&out), flows_of(&reference));
+        // Timestamps are whole microseconds here, so both resolutions agree exactly.
+        assert_eq!(out.report.capture.start_ns, T0);
+        let f = out.report.flows.iter().find(|f| f.proto == 17 && f.src_port == 4004).unwrap();
+        assert_eq!((f.first_seen_ns, f.last_seen_ns), (T0, T0 + 4 * S / 10));
+    }
+}
+
+#[test]
+fn test_snaplen_cut_packets_count_their_ip_length() {
+    // tcpdump -s 96: records hold 96 bytes; lengths come from the IP header.
+    let mut p = sample(Link::Ethernet);
+    p.snaplen(96);
+    let full = analyze(&sample(Link::Ethernet), EngineConfig::default());
+    let cut = analyze(&p, EngineConfig::default());
+    assert!(cut.damage.is_none(), "{:?}", cut.damage);
+    assert_eq!(flows_of(&cut), flows_of(&full));
+    let path = temp_path("cut.pcapng");
+    std::fs::write(&path, p.to_pcapng_bytes(false)).unwrap();
+    let ng = analyze_file(&path, OfflineOptions { host: Some(MonitoredHost::new([ip(X)])), ..Default::default() }).unwrap();
+    assert_eq!(flows_of(&ng), flows_of(&full));
+}
+
+#[test]
+fn test_a_clock_jump_restarts_the_window_grid() {
+    // 10 years ahead: far more than MAX_EMPTY_WINDOWS windows of 20 s.
+    let mut p = SynthPcap::new(Link::Ethernet);
+    let later = T0 + 10 * 365 * 86_400 * S;
+    p.udp(T0, sa("198.51.100.1", 1), sa(X, 2), 100).udp(later, sa("198.51.100.1", 1), sa(X, 2), 100);
+    let out = analyze(&p, EngineConfig::default());
+    assert_eq!(out.read.time_jumps, 1);
+    let w: Vec<_> = out.report.windows.iter().map(|w| (w.start_ns, w.packets)).collect();
+    assert_eq!(w, vec![(T0, 1), (later, 1)]);
+}
+
+#[test]
+fn test_host_is_inferred_from_flow_count() {
+    let path = temp_path("infer.pcap");
+    sample(Link::Ethernet).write_file(&path).unwrap();
+    let out = analyze_file(&path, OfflineOptions::default()).unwrap();
+    let g = out.host_guess.unwrap();
+    // X is in 3 of the 4 flows.
+    assert_eq!((g.addr, g.flows, g.total_flows), (ip(X), 3, 4));
+    assert_eq!(out.report.host, vec![ip(X)]);
+}
+
+/// Five 100-byte IP packets in Ethernet: records of 16 + 114 bytes after the
+/// 24-byte file header; the fifth starts at 24 + 4 · 130 = 544.
+fn five_packets() -> Vec<u8> {
+    let mut p = SynthPcap::new(Link::Ethernet);
+    p.udp_train(T0, S, 5, sa("198.51.100.1", 1), sa(X, 2), 100);
+    let b = p.to_bytes();
+    assert_eq!(b.len(), 24 + 5 * 130);
+    b
+}
+
+#[test]
+fn test_truncated_file_is_analysed_up_to_the_damage() {
+    let b = five_packets();
+    let path = temp_path("cut.pcap");
+    std::fs::write(&path, &b[..b.len() - 50]).unwrap();
+    let out = analyze_file(&path, OfflineOptions { host: Some(MonitoredHost::new([ip(X)])), ..Default::default() }).unwrap();
+    let d = out.damage.expect("damage reported");
+    assert_eq!((d.packet_number, d.byte_offset), (5, 544));
+    assert!(d.reason.contains("ends inside a record"), "{}", d.reason);
+    assert_eq!(out.read.frames, 4);
+    assert_eq!(out.read.bytes_read, 544);
+    assert_eq!(out.report.flows.iter().map(|f| f.packets).sum::<u64>(), 4, "nothing read is lost");
+}
+
+#[test]
+fn test_corrupt_record_stops_with_its_position() {
+    let mut b = five_packets();
+    // Third record's captured length (at 24 + 2 · 130 + 8) set beyond any snap length.
+    let at = 24 + 2 * 130 + 8;
+    b[at..at + 4].copy_from_slice(&0xfff0_0000u32.to_le_bytes());
+    let path = temp_path("corrupt.pcap");
+    std::fs::write(&path, &b).unwrap();
+    let out = analyze_file(&path, OfflineOptions { host: Some(MonitoredHost::new([ip(X)])), ..Default::default() }).unwrap();
+    let d = out.damage.expect("damage reported");
+    assert_eq!((d.packet_number, d.byte_offset), (3, 24 + 2 * 130));
+    assert_eq!(out.report.flows[0].packets, 2);
+}
+
+#[test]
+fn test_not_a_capture_and_cut_header_are_errors() {
+    let path = temp_path("junk.pcap");
+    std::fs::write(&path, b"hello, this is not a capture file").unwrap();
+    assert!(matches!(analyze_file(&path, OfflineOptions::default()), Err(OfflineError::Format { .. })));
+    std::fs::write(&path, &five_packets()[..10]).unwrap();
+    assert!(matches!(analyze_file(&path, OfflineOptions::default()), Err(OfflineError::Format { .. })));
+    std::fs::write(&path, &five_packets()[..24]).unwrap();
+    assert!(matches!(analyze_file(&path, OfflineOptions::default()), Err(OfflineError::NoHost { .. })));
+}
+
+#[test]
+fn test_cli_reports_damage_and_exits_2_after_writing_outputs() {
+    let b = five_packets();
+    let path = temp_path("cli-cut.pcap");
+    std::fs::write(&path, &b[..b.len() - 50]).unwrap();
+    let json = temp_path("out.json");
+    let csv = temp_path("csv");
+    let plots = temp_path("plots");
+    let out = Command::new(env!("CARGO_BIN_EXE_peerscope"))
+        .arg("analyze")
+        .arg(&path)
+        .args(["--host", X, "--json"])
+        .arg(&json)
+        .arg("--csv")
+        .arg(&csv)
+        .arg("--plots")
+        .arg(&plots)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("packet 5") && stderr.contains("byte offset 544"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Parents and children [M]"), "{stdout}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["flows"][0]["packets"], 4);
+    assert_eq!(v["input"]["damage"]["packet_number"], 5);
+    assert_eq!(v["input"]["damage"]["byte_offset"], 544);
+    assert_eq!(v["input"]["read"]["frames"], 4);
+    assert_eq!(v["capture"]["first_packet_ns"], T0);
+    assert_eq!(v["capture"]["last_packet_ns"], T0 + 3 * S);
+    let windows = std::fs::read_to_string(csv.join("windows.csv")).unwrap();
+    assert_eq!(windows.lines().count(), 1 + 1, "header and one window");
+    let svg = std::fs::read_to_string(plots.join("rates.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("polyline"), "a drawn line");
+}
+
+#[test]
+fn test_cli_help_explains_every_flag() {
+    let out = Command::new(env!("CARGO_BIN_EXE_peerscope")).args(["analyze", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--host", "--window", "--geo", "--playback-rate", "--json", "--csv", "--plots", "--sample", "--host-location"] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+}
