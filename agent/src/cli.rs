@@ -26,12 +26,25 @@ pub enum Command {
     Run(RunArgs),
     /// Print the flows of an agent running on an interface (reads its pinned maps).
     Flows(FlowsArgs),
+    /// Print the current state and the history of the agent running on an interface
+    /// (the studies' figures so far, one line per window).
+    Report(ReportArgs),
     /// List the interfaces peerscope is attached to, and their agents.
     Status(StatusArgs),
     /// Detach peerscope from an interface: stop its agent, remove program, links and pins.
     Detach(DetachArgs),
     /// Analyse a pcap/pcapng file with the studies' metrics.
     Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Interface a running `peerscope run` is attached to.
+    #[arg(short, long, value_name = "IFACE")]
+    pub iface: String,
+    /// Print the report as JSON (the schema of `analyze --json`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -105,8 +118,14 @@ pub struct RunArgs {
     /// `peerscope detach` removes it. After SIGKILL it stays attached in any case.
     #[arg(long)]
     pub keep_attached: bool,
+    /// Append one JSON record per window (host metrics) and per peer to this file
+    /// ("-" for stdout).
+    #[arg(long, value_name = "PATH")]
+    pub jsonl: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub classes: ClassArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +151,26 @@ pub struct AnalyzeArgs {
     /// present in the most flows, printed.
     #[arg(long = "host", value_name = "IP")]
     pub host: Vec<std::net::IpAddr>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Write the full report as JSON to this file ("-" for stdout).
+    #[arg(long, value_name = "OUT")]
+    pub json: Option<std::path::PathBuf>,
+    /// Write CSV time series and tables into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub csv: Option<std::path::PathBuf>,
+    /// Write SVG plots into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<std::path::PathBuf>,
+    /// No progress bar (it is shown only for large files on a terminal anyway).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// The measurement engine's parameters, shared by `run` and `analyze` (the studies'
+/// values are the defaults).
+#[derive(Debug, Clone, clap::Args)]
+pub struct EngineArgs {
     /// Window length Δ in seconds for rates, parents/children and stability ([M]: 20).
     #[arg(long, value_name = "SECS", default_value_t = 20.0)]
     pub window: f64,
@@ -156,16 +195,4 @@ pub struct AnalyzeArgs {
     /// Also classify UDP "sessions" (5-tuples) as video/signaling; [H] uses TCP only.
     #[arg(long)]
     pub udp_sessions: bool,
-    /// Write the full report as JSON to this file ("-" for stdout).
-    #[arg(long, value_name = "OUT")]
-    pub json: Option<std::path::PathBuf>,
-    /// Write CSV time series and tables into this directory.
-    #[arg(long, value_name = "DIR")]
-    pub csv: Option<std::path::PathBuf>,
-    /// Write SVG plots into this directory.
-    #[arg(long, value_name = "DIR")]
-    pub plots: Option<std::path::PathBuf>,
-    /// No progress bar (it is shown only for large files on a terminal anyway).
-    #[arg(long)]
-    pub no_progress: bool,
 }

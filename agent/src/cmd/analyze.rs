@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 
-use crate::cli::AnalyzeArgs;
+use crate::cli::{AnalyzeArgs, EngineArgs};
 use crate::engine::geo::Geolocator;
 use crate::engine::{EngineConfig, MonitoredHost, NS_PER_S};
 use crate::offline::{analyze_file, OfflineJson, OfflineOptions};
@@ -32,7 +32,7 @@ fn parse_location(s: &str) -> anyhow::Result<(f64, f64)> {
     Ok((lat, lon))
 }
 
-pub fn config_from(args: &AnalyzeArgs) -> anyhow::Result<EngineConfig> {
+pub fn config_from(args: &EngineArgs) -> anyhow::Result<EngineConfig> {
     let mut cfg = EngineConfig {
         window_ns: secs_to_ns(args.window, "window")?,
         sample_ns: secs_to_ns(args.sample, "sample")?,
@@ -60,7 +60,7 @@ pub fn config_from(args: &AnalyzeArgs) -> anyhow::Result<EngineConfig> {
 }
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    let config = config_from(&args)?;
+    let config = config_from(&args.engine)?;
     let host = (!args.host.is_empty()).then(|| MonitoredHost::new(args.host.iter().copied()));
     let out = analyze_file(&args.file, OfflineOptions { config, host, progress: !args.no_progress })?;
 

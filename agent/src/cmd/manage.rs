@@ -3,9 +3,28 @@
 use std::process::ExitCode;
 
 use crate::{
-    cli::{DetachArgs, StatusArgs},
-    live::{caps, manage, LiveError},
+    cli::{DetachArgs, ReportArgs, StatusArgs},
+    live::{caps, manage, pins::PinDir, LiveError},
 };
+
+pub fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let p = PinDir::for_iface(&args.iface);
+    let file = if args.json { &p.report_file } else { &p.report_text_file };
+    match std::fs::read(file) {
+        Ok(bytes) => {
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if p.live_owner().is_some() {
+                anyhow::bail!("the agent on {} has not finished its first window yet; try again after one window (--window)", args.iface)
+            }
+            Err(LiveError::NotAttached { iface: args.iface.clone(), dir: p.dir.clone() }.into())
+        }
+        Err(e) => Err(anyhow::anyhow!("reading {}: {e}", file.display())),
+    }
+}
 
 pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let missing = caps::missing_for_read(caps::effective());

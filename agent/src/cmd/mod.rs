@@ -2,6 +2,7 @@
 
 pub mod analyze;
 mod flows;
+mod jsonl;
 mod manage;
 mod run;
 
@@ -25,6 +26,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Flows(args) => flows::flows(args),
+        Command::Report(args) => manage::report(args),
         Command::Status(args) => manage::status(args),
         Command::Detach(args) => manage::detach(args),
         Command::Analyze(args) => analyze::run(args),

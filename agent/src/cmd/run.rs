@@ -1,46 +1,61 @@
-//! `peerscope run`: attach, poll every interval, print, detach on Ctrl-C/SIGTERM.
+//! `peerscope run`: attach, poll every interval, compute the studies' metrics per
+//! window with the same engine as `analyze`, print, detach on Ctrl-C/SIGTERM.
 
 use std::{
     io::Write,
     process::ExitCode,
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
 use peerscope_abi::{Counter, FlowStats};
 use tokio::signal::unix::{signal, SignalKind};
 
-use std::sync::{Arc, Mutex};
-
 use crate::{
     cli::RunArgs,
+    engine::{Engine, MonitoredHost, WindowSummary},
     export::{server, Metrics},
-    live::host::HostAddrs,
-    live::{clock, AttachOptions, Attached, FlowDelta, FlowTable},
-    view::{render_table, FlowRow},
+    live::{clock, host::interface_addrs, pins::PinDir, window::WindowAccumulator, AttachOptions, Attached, FlowDelta, FlowTable},
+    view::{render_table, FlowRow, PerClass},
 };
 
+use super::{analyze::config_from, jsonl::JsonLines};
+
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(args.interval > 0.0, "--interval must be positive");
+    anyhow::ensure!(args.interval > 0.0 && args.interval.is_finite(), "--interval must be a positive number of seconds");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(run_async(args))
 }
 
+/// Everything one poll updates.
+struct Live {
+    attached: Attached,
+    table: FlowTable,
+    window: WindowAccumulator,
+    engine: Engine,
+    metrics: Arc<Mutex<Metrics>>,
+    jsonl: Option<JsonLines>,
+    pins: PinDir,
+    iface: String,
+}
+
 async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let config = config_from(&args.engine)?;
     let mut opts = AttachOptions::new(&args.iface);
     opts.max_flows = args.max_flows;
     opts.thresholds = args.classes.thresholds();
     opts.samples_per_sec = args.samples_per_sec;
     opts.kernel_log = args.kernel_log;
     opts.keep_attached = args.keep_attached;
-    let mut attached = Attached::attach(&opts)?;
+    let attached = Attached::attach(&opts)?;
+    let addrs = interface_addrs(&args.iface);
     note(&format!(
-        "peerscope: attached to {} (XDP {:?} mode, TCX egress); flow table of {} entries; Ctrl-C to stop",
+        "peerscope: attached to {} (XDP {:?} mode, TCX egress); flow table of {} entries; monitored host {}; Ctrl-C to stop",
         args.iface,
         attached.xdp_mode,
-        attached.maps.capacity()
+        attached.maps.capacity(),
+        if addrs.is_empty() { "unknown (no address on the interface)".to_string() } else { addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ") }
     ));
-    let mut table = FlowTable::new(clock::KernelClock::new());
-    let host = HostAddrs::of_interface(&args.iface);
     let metrics = Arc::new(Mutex::new(Metrics::new()));
     let _server = match &args.metrics {
         Some(a) => {
@@ -53,6 +68,18 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let window_ns = config.window_ns;
+    let mut live = Live {
+        attached,
+        table: FlowTable::new(clock::KernelClock::new()),
+        window: WindowAccumulator::new(clock::unix_now_ns(), window_ns),
+        engine: Engine::new(config, MonitoredHost::new(addrs)),
+        metrics,
+        jsonl: args.jsonl.as_deref().map(JsonLines::open).transpose()?,
+        pins: PinDir::for_iface(&args.iface),
+        iface: args.iface.clone(),
+    };
+
     let period = Duration::from_secs_f64(args.interval);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -65,7 +92,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
             _ = sigint.recv() => break,
         }
         n += 1;
-        if let Err(e) = poll_once(&args, &mut attached, &mut table, &host, &metrics, n) {
+        if let Err(e) = poll_once(&args, &mut live, n) {
             // A reader that went away (`peerscope run | head`) ends the run cleanly.
             if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
                 break;
@@ -76,8 +103,10 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
             break;
         }
     }
-    let kept = attached.keep_attached;
-    drop(attached);
+    let _ = std::fs::remove_file(&live.pins.report_file);
+    let _ = std::fs::remove_file(&live.pins.report_text_file);
+    let kept = live.attached.keep_attached;
+    drop(live);
     if kept {
         note(&format!("peerscope: left attached to {} (pinned); `peerscope detach -i {}` removes it", args.iface, args.iface));
     } else {
@@ -86,37 +115,30 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn poll_once(
-    args: &RunArgs,
-    attached: &mut Attached,
-    table: &mut FlowTable,
-    host: &HostAddrs,
-    metrics: &Mutex<Metrics>,
-    n: u64,
-) -> anyhow::Result<()> {
-    attached.flush_log();
-    let snap = attached.maps.snapshot()?;
-    let mut deltas: Vec<FlowDelta> = table.update(&snap);
+fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
+    live.attached.flush_log();
+    let snap = live.attached.maps.snapshot()?;
+    let mut deltas: Vec<FlowDelta> = live.table.update(&snap);
     let now = clock::unix_now_ns();
-    let idle = table.idle(now, (args.idle_timeout * 1e9) as u64);
+    // Idle flows leave the kernel table only after this poll read them.
+    let idle = live.table.idle(now, (args.idle_timeout * 1e9) as u64);
     if !idle.is_empty() {
-        attached.maps.remove(&idle)?;
-        table.forget(&idle);
+        live.attached.maps.remove(&idle)?;
+        live.table.forget(&idle);
     }
-    if let Ok(mut m) = metrics.lock() {
-        m.observe(host, &deltas, &snap, attached.maps.capacity(), args.interval);
+    live.window.add(&deltas);
+    if let Ok(mut m) = live.metrics.lock() {
+        m.observe(live.engine.host(), &deltas, &snap, live.attached.maps.capacity(), args.interval);
     }
+    let summary = if live.window.due(now) { Some(close_window(live, now)?) } else { None };
+
     deltas.sort_by(|a, b| b.delta.total_bytes().cmp(&a.delta.total_bytes()).then(a.key.cmp(&b.key)));
     let mut interval_total = FlowStats::default();
     for d in &deltas {
         interval_total.merge(&d.delta);
     }
+    let rows: Vec<FlowRow> = deltas.iter().take(args.top).map(|d| FlowRow::new(&d.key, Some(&d.delta), &d.total, args.interval)).collect();
     let mut stdout = std::io::stdout().lock();
-    let rows: Vec<FlowRow> = deltas
-        .iter()
-        .take(args.top)
-        .map(|d| FlowRow::new(&d.key, Some(&d.delta), &d.total, args.interval))
-        .collect();
     if args.json {
         let counters: serde_json::Map<String, serde_json::Value> =
             Counter::ALL.iter().map(|c| (c.name().to_string(), snap.counter(*c).into())).collect();
@@ -128,10 +150,11 @@ fn poll_once(
             "active_flows": deltas.len(),
             "flows_in_table": snap.flows.len(),
             "flows_reaped": idle.len(),
-            "packets": crate::view::PerClass::from(interval_total.packets),
-            "bytes": crate::view::PerClass::from(interval_total.bytes),
+            "packets": PerClass::from(interval_total.packets),
+            "bytes": PerClass::from(interval_total.bytes),
             "flows": rows,
             "counters": counters,
+            "window": summary,
         });
         writeln!(stdout, "{}", serde_json::to_string(&out)?)?;
     } else {
@@ -146,8 +169,46 @@ fn poll_once(
             snap.counter(Counter::NonIp)
         )?;
         write!(stdout, "{}", render_table(&rows))?;
+        if let Some(s) = &summary {
+            crate::report::text::window_line(&mut stdout, s)?;
+        }
     }
     stdout.flush()?;
+    Ok(())
+}
+
+/// Feeds the finished window to the engine and publishes what it found.
+fn close_window(live: &mut Live, now: u64) -> anyhow::Result<WindowSummary> {
+    let summary = live.engine.observe_window(live.window.close(now));
+    if let Ok(mut m) = live.metrics.lock() {
+        m.observe_window(&summary);
+    }
+    if let Some(j) = &mut live.jsonl {
+        j.window(&summary)?;
+    }
+    // `peerscope report` reads the state and history from here.
+    let report = live.engine.snapshot();
+    write_private(&live.pins.report_file, &serde_json::to_vec(&report)?)?;
+    let mut text = format!("peerscope live report for {} (agent pid {})\n", live.iface, std::process::id()).into_bytes();
+    crate::report::text::write_body(&mut text, &report)?;
+    writeln!(text, "\nWindows so far:")?;
+    for w in &report.windows {
+        crate::report::text::window_line(&mut text, w)?;
+    }
+    write_private(&live.pins.report_text_file, &text)?;
+    Ok(summary)
+}
+
+/// Writes a file only the owner can read (0600), replacing it atomically.
+fn write_private(path: &std::path::Path, data: &[u8]) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    f.write_all(data)?;
+    std::fs::rename(&tmp, path)?;
     Ok(())
 }
 

@@ -11,10 +11,19 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::live::{
-    host::{Direction, HostAddrs},
-    FlowDelta, Snapshot,
+use crate::{
+    engine::{host::Direction, MonitoredHost},
+    live::{FlowDelta, Snapshot},
 };
+
+/// Label value of a flow's direction seen from the monitored host.
+fn direction_label(d: &Direction) -> &'static str {
+    match d {
+        Direction::Upload { .. } => "out",
+        Direction::Download { .. } => "in",
+        Direction::Unrelated => "unrelated",
+    }
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ClassLabels {
@@ -113,21 +122,22 @@ impl Metrics {
     }
 
     /// Adds one poll's deltas and the kernel counters.
-    pub fn observe(&mut self, host: &HostAddrs, deltas: &[FlowDelta], snap: &Snapshot, capacity: u32, secs: f64) {
-        let mut per_peer: std::collections::HashMap<(std::net::IpAddr, Direction), u64> = Default::default();
+    pub fn observe(&mut self, host: &MonitoredHost, deltas: &[FlowDelta], snap: &Snapshot, capacity: u32, secs: f64) {
+        let mut per_peer: std::collections::HashMap<(std::net::IpAddr, &'static str), u64> = Default::default();
         for d in deltas {
-            let dir = host.direction(&d.key);
+            let direction = host.direction(&d.key);
+            let dir = direction_label(&direction);
             for c in PacketClass::ALL {
-                let l = ClassLabels { direction: dir.name(), class: c.name() };
+                let l = ClassLabels { direction: dir, class: c.name() };
                 self.packets.get_or_create(&l).inc_by(d.delta.packets[c as usize]);
                 self.bytes.get_or_create(&l).inc_by(d.delta.bytes[c as usize]);
             }
-            let l = DirectionLabels { direction: dir.name() };
+            let l = DirectionLabels { direction: dir };
             self.payload.get_or_create(&l).inc_by(d.delta.payload_bytes);
             self.large.get_or_create(&l).inc_by(d.delta.large_packets);
-            let peer = match dir {
-                Direction::Out => d.key.dst_ip(),
-                _ => d.key.src_ip(),
+            let peer = match direction {
+                Direction::Upload { peer } | Direction::Download { peer } => peer,
+                Direction::Unrelated => d.key.src_ip(),
             };
             *per_peer.entry((peer, dir)).or_default() += d.delta.total_bytes();
         }
@@ -145,8 +155,20 @@ impl Metrics {
         self.peer_rate.clear();
         for ((peer, dir), bytes) in top.into_iter().take(TOP_PEERS) {
             let rate = if secs > 0.0 { bytes as f64 / secs } else { 0.0 };
-            self.peer_rate.get_or_create(&PeerLabels { peer: peer.to_string(), direction: dir.name() }).set(rate);
+            self.peer_rate.get_or_create(&PeerLabels { peer: peer.to_string(), direction: dir }).set(rate);
         }
+    }
+
+    /// The engine's figures of a finished window.
+    pub fn observe_window(&mut self, w: &crate::engine::WindowSummary) {
+        self.parents.set(w.parent_count as i64);
+        self.children.set(w.child_count as i64);
+        // Gauges cannot be absent: an undefined figure is exported as NaN, which
+        // Prometheus reads as "no value" (the JSON outputs use null instead).
+        self.stability_s.set(w.stability.s_n.unwrap_or(f64::NAN));
+        self.stability_x.set(w.stability.x_n.unwrap_or(f64::NAN));
+        self.download_cost.set(w.cost.download_miles_per_byte.unwrap_or(f64::NAN));
+        self.upload_cost.set(w.cost.upload_miles_per_byte.unwrap_or(f64::NAN));
     }
 
     /// The OpenMetrics text exposition.
@@ -164,7 +186,7 @@ mod tests {
 
     #[test]
     fn test_counters_follow_deltas_and_directions() {
-        let host = HostAddrs([ipv4(192, 0, 2, 1)].into_iter().collect());
+        let host = MonitoredHost::new([ipv4(192, 0, 2, 1)]);
         let key = FlowKey::new(17, ipv4(192, 0, 2, 1), 4004, ipv4(203, 0, 113, 9), 4004);
         let mut s = FlowStats::default();
         s.record(&PacketObservation::new(&Thresholds::STUDIES, 17, 1300, 1272, 0, 1));

@@ -10,6 +10,7 @@ pub mod manage;
 pub mod maps;
 pub mod pins;
 pub mod table;
+pub mod window;
 
 pub use attach::{AttachOptions, Attached};
 pub use error::LiveError;

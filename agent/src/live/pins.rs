@@ -21,6 +21,10 @@ pub struct PinDir {
     pub iface: String,
     pub dir: PathBuf,
     pub pid_file: PathBuf,
+    /// The running agent's engine report (state and history) as JSON and as text, for
+    /// `peerscope report`.
+    pub report_file: PathBuf,
+    pub report_text_file: PathBuf,
 }
 
 impl PinDir {
@@ -33,6 +37,8 @@ impl PinDir {
             iface: iface.to_string(),
             dir: bpffs.join("peerscope").join(iface),
             pid_file: run_dir.join(format!("{iface}.pid")),
+            report_file: run_dir.join(format!("{iface}.report.json")),
+            report_text_file: run_dir.join(format!("{iface}.report.txt")),
         }
     }
 

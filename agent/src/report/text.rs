@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use crate::engine::continent::Region;
-use crate::engine::Report;
+use crate::engine::{Report, WindowSummary};
 use crate::offline::infer::HostGuess;
 use crate::offline::ReadStats;
 
@@ -20,7 +20,6 @@ fn rate(bps: f64) -> String {
 }
 
 pub fn write(o: &mut impl Write, r: &Report, read: &ReadStats, guess: Option<&HostGuess>) -> io::Result<()> {
-    let c = &r.config;
     writeln!(o, "peerscope analysis")?;
     let hosts: Vec<String> = r.host.iter().map(|h| h.to_string()).collect();
     writeln!(o, "  monitored host X: {}{}", hosts.join(", "), if guess.is_some() { " (inferred)" } else { "" })?;
@@ -32,6 +31,12 @@ pub fn write(o: &mut impl Write, r: &Report, read: &ReadStats, guess: Option<&Ho
     if read.time_jumps > 0 {
         writeln!(o, "  warning: {} forward clock jumps; the window grid restarted at each", read.time_jumps)?;
     }
+    write_body(o, r)
+}
+
+/// The report's figures, shared by `analyze` and the live `report`.
+pub fn write_body(o: &mut impl Write, r: &Report) -> io::Result<()> {
+    let c = &r.config;
     writeln!(
         o,
         "  capture: {:.1} s in {} windows of Δ = {} s; {} samples of {} s ([H] asks {} s)",
@@ -199,4 +204,34 @@ pub fn write(o: &mut impl Write, r: &Report, read: &ReadStats, guess: Option<&Ho
         }
     }
     Ok(())
+}
+
+/// One line per finished window, for the live `run`.
+pub fn window_line(o: &mut impl Write, w: &WindowSummary) -> io::Result<()> {
+    let peers = |v: &[crate::engine::parents::PeerRate]| {
+        let mut names: Vec<String> = v.iter().take(5).map(|p| p.peer.to_string()).collect();
+        if v.len() > 5 {
+            names.push(format!("+{}", v.len() - 5));
+        }
+        names.join(" ")
+    };
+    writeln!(
+        o,
+        "== window {} ({:.0} s): down {}, up {} (video {} / {}); parents {} [{}]; children {} [{}]; S_n {} X_n {}{}; cost down {} up {} miles/B",
+        w.index,
+        w.len_ns as f64 / 1e9,
+        rate(w.down_bytes_per_s),
+        rate(w.up_bytes_per_s),
+        rate(w.video_down_bytes_per_s),
+        rate(w.video_up_bytes_per_s),
+        w.parent_count,
+        peers(&w.parents),
+        w.child_count,
+        peers(&w.children),
+        opt(w.stability.s_n, 2),
+        opt(w.stability.x_n, 2),
+        w.stability.note.as_ref().map(|n| format!(" ({})", serde_json::to_value(n).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())).unwrap_or_default(),
+        opt(w.cost.download_miles_per_byte, 0),
+        opt(w.cost.upload_miles_per_byte, 0),
+    )
 }

@@ -1,0 +1,149 @@
+//! Live and offline agree: tcpdump records the veth while `peerscope run` measures it;
+//! `peerscope analyze` of the recording finds the same per-flow counts and the same
+//! parents and children. `report` and `--jsonl` show the live engine's figures.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    io::{BufRead, BufReader},
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use peerscope_tests::{bin_path::peerscope, netns, netns::ChildGuard, require_root, require_tool, tools::Capture, traffic, VethPair};
+
+type Flow = (String, u16, String, u16);
+
+fn paced(from_ns: &str, src: IpAddr, to_ns: &str, dst: SocketAddr, rounds: usize) {
+    // 5 x 1000-byte datagrams every 200 ms: 25 KB/s, far above Rp = Rc = 4 KB/s.
+    for _ in 0..rounds {
+        traffic::udp_burst(from_ns, src, to_ns, dst, &[1000; 5]);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn analyze_of_a_recording_agrees_with_the_live_agent() {
+    let name = "analyze_of_a_recording_agrees_with_the_live_agent";
+    if !require_root(name) || !require_tool(name, "tcpdump") {
+        return;
+    }
+    let pair = VethPair::new("lvo", false);
+    let dir = std::env::temp_dir().join(format!("peerscope-lvo-{}", pair.a_if));
+    std::fs::create_dir_all(&dir).unwrap();
+    let jsonl = dir.join("windows.jsonl");
+    let pcap = dir.join("live.pcap");
+    let capture = Capture::start(&pair.ns_a, &pair.a_if, &pcap);
+    let mut agent = ChildGuard(Some(
+        Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", pair.ns_a))
+            .arg(peerscope())
+            .args(["run", "-i", &pair.a_if, "--interval", "0.5", "--window", "2", "--json", "--top", "100000"])
+            .arg("--jsonl")
+            .arg(&jsonl)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let mut err = BufReader::new(agent.0.as_mut().unwrap().stderr.take().unwrap()).lines();
+    assert!(err.next().unwrap().unwrap().contains("attached to"));
+    std::thread::spawn(move || for _ in err {});
+
+    let a4 = IpAddr::V4(Ipv4Addr::from(netns::A_V4));
+    let b4 = IpAddr::V4(Ipv4Addr::from(netns::B_V4));
+    let (a6, b6): (IpAddr, IpAddr) = (netns::A_V6.parse().unwrap(), netns::B_V6.parse().unwrap());
+    // B's IPv4 address feeds A (a parent); A feeds B's IPv6 address (a child).
+    let down = std::thread::spawn({
+        let (nb, na) = (pair.ns_b.clone(), pair.ns_a.clone());
+        move || paced(&nb, b4, &na, SocketAddr::new(a4, 4004), 25)
+    });
+    paced(&pair.ns_a, a6, &pair.ns_b, SocketAddr::new(b6, 4005), 25);
+    down.join().unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+
+    // The live report of the running agent.
+    let report = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", pair.ns_a))
+        .arg(peerscope())
+        .args(["report", "-i", &pair.a_if])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(report.status.success() && text.contains("Parents and children") && text.contains("== window"), "report: {text}");
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(agent.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let mut child = agent.take();
+    let stdout = std::io::read_to_string(child.stdout.take().unwrap()).unwrap();
+    assert!(child.wait().unwrap().success());
+    let pcap = capture.stop();
+
+    // Live: per-flow totals from the interval deltas; parents/children from windows.
+    let mut live: BTreeMap<Flow, (u64, u64)> = BTreeMap::new();
+    let (mut live_parents, mut live_children) = (BTreeSet::new(), BTreeSet::new());
+    for line in stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for f in v["flows"].as_array().unwrap() {
+            if f["proto"] != "udp" {
+                continue;
+            }
+            let (s, d) = (f["src"].as_str().unwrap(), f["dst"].as_str().unwrap());
+            let key = split(s, d);
+            let e = live.entry(key).or_default();
+            let i = &f["interval"];
+            e.0 += ["ack", "control", "data"].iter().map(|c| i["packets"][c].as_u64().unwrap()).sum::<u64>();
+            e.1 += ["ack", "control", "data"].iter().map(|c| i["bytes"][c].as_u64().unwrap()).sum::<u64>();
+        }
+        if let Some(w) = v.get("window").filter(|w| !w.is_null()) {
+            live_parents.extend(w["parents"].as_array().unwrap().iter().map(|p| p["peer"].as_str().unwrap().to_string()));
+            live_children.extend(w["children"].as_array().unwrap().iter().map(|p| p["peer"].as_str().unwrap().to_string()));
+        }
+    }
+
+    // Offline: the same engine on the recording.
+    let out = dir.join("analysis.json");
+    let analyze = Command::new(peerscope())
+        .arg("analyze")
+        .arg(&pcap)
+        .args(["--host", "192.0.2.1", "--host", "2001:db8::1", "--window", "2", "--json"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(analyze.status.success(), "analyze: {}", String::from_utf8_lossy(&analyze.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let mut offline: BTreeMap<Flow, (u64, u64)> = BTreeMap::new();
+    for f in v["flows"].as_array().unwrap() {
+        if f["proto"] != 17 {
+            continue;
+        }
+        let key = (f["src"].as_str().unwrap().to_string(), f["src_port"].as_u64().unwrap() as u16, f["dst"].as_str().unwrap().to_string(), f["dst_port"].as_u64().unwrap() as u16);
+        offline.insert(key, (f["packets"].as_u64().unwrap(), f["bytes"].as_u64().unwrap()));
+    }
+    let (mut off_parents, mut off_children) = (BTreeSet::new(), BTreeSet::new());
+    for w in v["windows"].as_array().unwrap() {
+        off_parents.extend(w["parents"].as_array().unwrap().iter().map(|p| p["peer"].as_str().unwrap().to_string()));
+        off_children.extend(w["children"].as_array().unwrap().iter().map(|p| p["peer"].as_str().unwrap().to_string()));
+    }
+
+    // The JSON-lines export has a window record and peer records.
+    let lines = std::fs::read_to_string(&jsonl).unwrap();
+    assert!(lines.lines().any(|l| l.contains(r#""type":"window""#)), "{lines}");
+    assert!(lines.lines().any(|l| l.contains(r#""type":"peer""#) && l.contains(r#""parent":true"#)), "{lines}");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert!(live.len() >= 50, "expected 50 bursts' flows, live saw {}", live.len());
+    assert_eq!(live, offline, "per-flow (packets, IP bytes): live vs offline");
+    assert_eq!(live_parents, BTreeSet::from(["192.0.2.2".to_string()]));
+    assert_eq!(live_children, BTreeSet::from(["2001:db8::2".to_string()]));
+    assert_eq!((off_parents, off_children), (live_parents, live_children), "parents and children: offline vs live");
+}
+
+fn split(src: &str, dst: &str) -> Flow {
+    let parse = |s: &str| {
+        let sa: SocketAddr = s.parse().unwrap();
+        (sa.ip().to_string(), sa.port())
+    };
+    let (s, sp) = parse(src);
+    let (d, dp) = parse(dst);
+    (s, sp, d, dp)
+}
