@@ -79,6 +79,7 @@ impl ClassArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_override_self = true, after_help = "--config FILE reads a TOML file whose keys are these flags without dashes (see dist/peerscope.toml); flags on the command line override it.")]
 pub struct RunArgs {
     /// Network interface to attach to.
     #[arg(short, long, value_name = "IFACE")]
