@@ -2,7 +2,7 @@
 
 use std::{fmt::Write as _, path::PathBuf};
 
-use peerscope_tests::bench::{kernel, Section};
+use peerscope_tests::bench::{analyze, kernel, Section};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -10,7 +10,20 @@ fn main() -> anyhow::Result<()> {
     let repeat = if quick { 100_000 } else { 1_000_000 };
     let mut sections: Vec<Section> = Vec::new();
     let kernel_opts = kernel::Options { repeat, table: if quick { 131_072 } else { 1_048_576 } };
-    sections.push(kernel::run(&kernel_opts)?);
+    let only: Option<&str> = args.iter().find_map(|a| a.strip_prefix("--only="));
+    let want = |name: &str| only.is_none_or(|o| o.split(',').any(|x| x == name));
+    if want("kernel") {
+        sections.push(kernel::run(&kernel_opts)?);
+    }
+    if want("analyze") {
+        let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
+        let o = analyze::Options {
+            bytes: if quick { 64 << 20 } else { 1 << 30 },
+            dir: target.join("bench"),
+            peerscope: target.join("release/peerscope"),
+        };
+        sections.push(analyze::run(&o)?);
+    }
 
     let mut md = String::from("# peerscope benchmarks\n\nWritten by `cargo xtask bench`; every figure is measured beside its reference in the same run.\n");
     let _ = writeln!(md, "Machine: {} CPUs, kernel {}.\n", num_cpus(), kernel_release());
