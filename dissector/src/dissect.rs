@@ -8,14 +8,16 @@ use crate::v2005::gossip::Gossip;
 use crate::v2005::tracker_reply::TrackerReply;
 use crate::v2005::{channel_list, http::HttpMessage, play_link};
 use crate::v2010::header::PptvHeader;
-use crate::v2010::live::PeerPacket;
-use crate::v2010::tracker::TrackerPacket;
+use crate::v2010::live::{PeerBody, PeerPacket};
+use crate::v2010::tracker::{TrackerMessage, TrackerPacket};
 use crate::Generation;
 
 /// What the caller knows about the payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Hint {
-    /// Decide from the bytes; binary layouts must fit exactly.
+    /// Decide from the bytes; binary layouts must fit exactly, and 2010
+    /// packets whose body is kept raw (VOD, other live actions, Report
+    /// requests) are only decoded when asked for with [`Hint::Pptv2010`].
     Auto,
     /// Force a 2005 tracker reply; missing or extra records become notes.
     TrackerReply2005,
@@ -71,20 +73,22 @@ fn auto(p: &[u8]) -> Result<Tree> {
             }
         }
     }
-    if let Ok(h) = PptvHeader::new_checked(p) {
-        let a = h.action();
-        if a.is_tracker() {
-            if let Ok(t) = TrackerPacket::new_checked(p) {
-                if t.message().is_ok() {
-                    return Ok(t.to_tree());
-                }
-            }
-        } else if a.is_live() || a.is_vod() {
-            if let Ok(t) = PeerPacket::new_checked(p) {
-                if t.body().is_ok() {
-                    return Ok(t.to_tree());
-                }
-            }
+    // Only bodies with a fully described layout count as a fit: a raw body
+    // (Report request, Leave response, other live actions, VOD) fits anything.
+    if let Ok(t) = TrackerPacket::new_checked(p) {
+        let described = match t.message() {
+            Ok(TrackerMessage::ReportRequest { .. }) => false,
+            Ok(TrackerMessage::OtherResponse { body, .. }) => body.is_empty(),
+            Ok(_) => true,
+            Err(_) => false,
+        };
+        if described {
+            return Ok(t.to_tree());
+        }
+    }
+    if let Ok(t) = PeerPacket::new_checked(p) {
+        if matches!(t.body(), Ok(b) if !matches!(b, PeerBody::Raw(_))) {
+            return Ok(t.to_tree());
         }
     }
     Err(Error::NoLayout { generation: GenerationSet::Any, len: p.len(), reason: "no text or binary layout fits exactly" })

@@ -57,6 +57,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod addr;
+pub mod check;
 mod dissect;
 pub mod ei;
 pub mod error;
