@@ -16,9 +16,12 @@ use crate::v2010::live::{PeerPacket, PeerPacketRepr};
 use crate::v2010::tracker::{TrackerPacket, TrackerRepr};
 use crate::{dissect, ei, hf, Hint};
 
+/// A check over arbitrary bytes.
+pub type Check = fn(&[u8]);
+
 /// Every check by target name (the names of the fuzz targets and of the
 /// corpus directories).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("tracker_reply_2005", tracker_reply_2005),
     ("gossip_2005", gossip_2005),
     ("channel_list", channel_list),
@@ -33,13 +36,36 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
 /// Fields and notes lie inside the payload and are registered.
 pub fn tree_is_sound(tree: &Tree, len: usize) {
     for f in tree.walk() {
-        assert!(f.offset + f.len <= len, "{} at {}+{} outside {len} bytes", f.def.name, f.offset, f.len);
-        assert!(hf::ALL.iter().any(|d| core::ptr::eq(*d, f.def)), "{} not registered", f.def.name);
-        assert_eq!(f.def.kind, f.value.kind(), "{} has the wrong type", f.def.name);
+        assert!(
+            f.offset + f.len <= len,
+            "{} at {}+{} outside {len} bytes",
+            f.def.name,
+            f.offset,
+            f.len
+        );
+        assert!(
+            hf::ALL.iter().any(|d| core::ptr::eq(*d, f.def)),
+            "{} not registered",
+            f.def.name
+        );
+        assert_eq!(
+            f.def.kind,
+            f.value.kind(),
+            "{} has the wrong type",
+            f.def.name
+        );
     }
     for n in &tree.notes {
-        assert!(n.offset + n.len <= len, "note {} outside the payload", n.def.name);
-        assert!(ei::ALL.iter().any(|d| core::ptr::eq(*d, n.def)), "{} not registered", n.def.name);
+        assert!(
+            n.offset + n.len <= len,
+            "note {} outside the payload",
+            n.def.name
+        );
+        assert!(
+            ei::ALL.iter().any(|d| core::ptr::eq(*d, n.def)),
+            "{} not registered",
+            n.def.name
+        );
     }
 }
 
@@ -59,7 +85,8 @@ pub fn gossip_2005(data: &[u8]) {
         tree_is_sound(&v.to_tree(), data.len());
         if let Ok(r) = GossipRepr::parse(&v) {
             let mut out = Vec::new();
-            r.emit(&mut out).expect("a parsed gossip message fits its count");
+            r.emit(&mut out)
+                .expect("a parsed gossip message fits its count");
             assert_eq!(out, data);
         }
     }
@@ -77,7 +104,9 @@ pub fn channel_list(data: &[u8]) {
 }
 
 pub fn play_link(data: &[u8]) {
-    let Ok(text) = core::str::from_utf8(data) else { return };
+    let Ok(text) = core::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(f) = play_link::to_field(text, 0) {
         assert!(f.walk().all(|c| c.offset + c.len <= data.len()));
     }
@@ -102,7 +131,8 @@ pub fn pptv_tracker(data: &[u8]) {
         tree_is_sound(&p.to_tree(), data.len());
         if let Ok(r) = TrackerRepr::parse(&p) {
             let mut out = Vec::new();
-            r.emit(&mut out).expect("a parsed tracker packet can be emitted");
+            r.emit(&mut out)
+                .expect("a parsed tracker packet can be emitted");
             assert_eq!(out, data);
         }
     }
@@ -113,7 +143,8 @@ pub fn pptv_peer(data: &[u8]) {
         tree_is_sound(&p.to_tree(), data.len());
         if let Ok(r) = PeerPacketRepr::parse(&p) {
             let mut out = Vec::new();
-            r.emit(&mut out).expect("a parsed peer packet can be emitted");
+            r.emit(&mut out)
+                .expect("a parsed peer packet can be emitted");
             assert_eq!(out, data);
         }
     }
@@ -125,7 +156,11 @@ pub fn identify_rules(data: &[u8]) {
     if data.len() < 5 {
         return;
     }
-    let proto = if data[0] & 1 == 1 { Transport::Tcp } else { Transport::Udp };
+    let proto = if data[0] & 1 == 1 {
+        Transport::Tcp
+    } else {
+        Transport::Udp
+    };
     let sp = u16::from_be_bytes([data[1], data[2]]);
     let dp = u16::from_be_bytes([data[3], data[4]]);
     let id = identify(proto, sp, dp, &data[5..]);

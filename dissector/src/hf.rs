@@ -147,7 +147,11 @@ mod tests {
         let mut seen = HashSet::new();
         for f in ALL {
             assert!(seen.insert(f.name), "duplicate filter name {}", f.name);
-            assert!(f.name.starts_with("pplive.") || f.name == "pptv" || f.name.starts_with("pptv."), "{}", f.name);
+            assert!(
+                f.name.starts_with("pplive.") || f.name == "pptv" || f.name.starts_with("pptv."),
+                "{}",
+                f.name
+            );
             assert!(!f.label.is_empty());
         }
     }

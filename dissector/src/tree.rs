@@ -109,13 +109,35 @@ pub struct Field {
 
 impl Field {
     pub fn new(def: &'static FieldDef, offset: usize, len: usize, value: Value) -> Field {
-        debug_assert_eq!(def.kind, value.kind(), "field {} registered with another type", def.name);
-        Field { def, offset, len, value, children: Vec::new() }
+        debug_assert_eq!(
+            def.kind,
+            value.kind(),
+            "field {} registered with another type",
+            def.name
+        );
+        Field {
+            def,
+            offset,
+            len,
+            value,
+            children: Vec::new(),
+        }
     }
 
     /// A subtree node with no value.
-    pub fn subtree(def: &'static FieldDef, offset: usize, len: usize, children: Vec<Field>) -> Field {
-        Field { def, offset, len, value: Value::None, children }
+    pub fn subtree(
+        def: &'static FieldDef,
+        offset: usize,
+        len: usize,
+        children: Vec<Field>,
+    ) -> Field {
+        Field {
+            def,
+            offset,
+            len,
+            value: Value::None,
+            children,
+        }
     }
 
     /// Moves this field and all below it by `by` bytes (for embedded messages).
@@ -163,7 +185,12 @@ pub struct Note {
 
 impl Note {
     pub fn new(def: &'static NoteDef, offset: usize, len: usize, text: impl Into<String>) -> Note {
-        Note { def, text: text.into(), offset, len }
+        Note {
+            def,
+            text: text.into(),
+            offset,
+            len,
+        }
     }
 }
 
@@ -223,9 +250,15 @@ impl fmt::Display for Tree {
             let pad = "    ".repeat(depth);
             match &x.value {
                 Value::None => writeln!(f, "{pad}{} [{}+{}]", x.def.label, x.offset, x.len)?,
-                Value::U8(v) if x.def.base == Base::Hex => writeln!(f, "{pad}{}: 0x{v:02x}", x.def.label)?,
-                Value::U16(v) if x.def.base == Base::Hex => writeln!(f, "{pad}{}: 0x{v:04x}", x.def.label)?,
-                Value::U32(v) if x.def.base == Base::Hex => writeln!(f, "{pad}{}: 0x{v:08x}", x.def.label)?,
+                Value::U8(v) if x.def.base == Base::Hex => {
+                    writeln!(f, "{pad}{}: 0x{v:02x}", x.def.label)?
+                }
+                Value::U16(v) if x.def.base == Base::Hex => {
+                    writeln!(f, "{pad}{}: 0x{v:04x}", x.def.label)?
+                }
+                Value::U32(v) if x.def.base == Base::Hex => {
+                    writeln!(f, "{pad}{}: 0x{v:08x}", x.def.label)?
+                }
                 v => writeln!(f, "{pad}{}: {v}", x.def.label)?,
             }
             x.children.iter().try_for_each(|c| field(f, c, depth + 1))
@@ -233,7 +266,11 @@ impl fmt::Display for Tree {
         writeln!(f, "{:?} ({})", self.message, self.generation)?;
         self.fields.iter().try_for_each(|x| field(f, x, 1))?;
         for n in &self.notes {
-            writeln!(f, "    [{:?}] {} [{}+{}]", n.def.severity, n.text, n.offset, n.len)?;
+            writeln!(
+                f,
+                "    [{:?}] {} [{}+{}]",
+                n.def.severity, n.text, n.offset, n.len
+            )?;
         }
         Ok(())
     }

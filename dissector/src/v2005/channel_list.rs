@@ -46,7 +46,12 @@ pub struct ChannelListRepr {
 }
 
 fn invalid(field: &'static str, offset: usize, reason: impl Into<String>) -> Error {
-    Error::Invalid { message: MESSAGE, field, offset, reason: reason.into() }
+    Error::Invalid {
+        message: MESSAGE,
+        field,
+        offset,
+        reason: reason.into(),
+    }
 }
 
 /// Joins the lines of a wrapped value: each line trimmed, then concatenated.
@@ -63,7 +68,9 @@ fn number(n: Node<'_, '_>, field: &'static str) -> Result<Option<u32>> {
     if t.is_empty() {
         return Ok(None);
     }
-    t.parse().map(Some).map_err(|_| invalid(field, n.range().start, format!("{t:?} is not a number")))
+    t.parse()
+        .map(Some)
+        .map_err(|_| invalid(field, n.range().start, format!("{t:?} is not a number")))
 }
 
 fn guid(n: Node<'_, '_>, field: &'static str) -> Result<Option<Guid>> {
@@ -71,21 +78,34 @@ fn guid(n: Node<'_, '_>, field: &'static str) -> Result<Option<Guid>> {
     if t.is_empty() {
         return Ok(None);
     }
-    Guid::parse_text(&t).map(Some).map_err(|e| invalid(field, n.range().start, e.to_string()))
+    Guid::parse_text(&t)
+        .map(Some)
+        .map_err(|e| invalid(field, n.range().start, e.to_string()))
 }
 
 fn document(buf: &[u8]) -> Result<(&str, Document<'_>)> {
-    let text = core::str::from_utf8(buf)
-        .map_err(|e| invalid("document", e.valid_up_to(), "not UTF-8 (only UTF-8 lists are read)"))?;
+    let text = core::str::from_utf8(buf).map_err(|e| {
+        invalid(
+            "document",
+            e.valid_up_to(),
+            "not UTF-8 (only UTF-8 lists are read)",
+        )
+    })?;
     let doc = Document::parse(text).map_err(|e| invalid("document", 0, e.to_string()))?;
     if doc.root_element().tag_name().name() != "root" {
-        return Err(invalid("root", doc.root_element().range().start, "root element is not <root>"));
+        return Err(invalid(
+            "root",
+            doc.root_element().range().start,
+            "root element is not <root>",
+        ));
     }
     Ok((text, doc))
 }
 
 fn channels<'a, 'i>(doc: &'a Document<'i>) -> impl Iterator<Item = Node<'a, 'i>> {
-    doc.root_element().children().filter(|n| n.is_element() && n.has_tag_name("channel"))
+    doc.root_element()
+        .children()
+        .filter(|n| n.is_element() && n.has_tag_name("channel"))
 }
 
 impl ChannelRepr {
@@ -95,7 +115,8 @@ impl ChannelRepr {
         for n in ch.children().filter(Node::is_element) {
             match n.tag_name().name() {
                 "ChannelGuid" => {
-                    c.guid = guid(n, "ChannelGuid")?.ok_or_else(|| invalid("ChannelGuid", n.range().start, "empty"))?;
+                    c.guid = guid(n, "ChannelGuid")?
+                        .ok_or_else(|| invalid("ChannelGuid", n.range().start, "empty"))?;
                     have_guid = true;
                 }
                 "BaseChannelGuid" => c.base_guid = guid(n, "BaseChannelGuid")?,
@@ -115,7 +136,11 @@ impl ChannelRepr {
             }
         }
         if !have_guid {
-            return Err(invalid("ChannelGuid", ch.range().start, "channel without <ChannelGuid>"));
+            return Err(invalid(
+                "ChannelGuid",
+                ch.range().start,
+                "channel without <ChannelGuid>",
+            ));
         }
         Ok(c)
     }
@@ -136,7 +161,10 @@ impl ChannelRepr {
         };
         let num = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
         el("ChannelGuid", &self.guid.to_string());
-        el("BaseChannelGuid", &self.base_guid.map(|g| g.to_string()).unwrap_or_default());
+        el(
+            "BaseChannelGuid",
+            &self.base_guid.map(|g| g.to_string()).unwrap_or_default(),
+        );
         el("ChannelName", &self.name);
         el("ChannelNameEn", &self.name_en);
         el("Author", &self.author);
@@ -157,7 +185,9 @@ impl ChannelListRepr {
     /// number field is an error.
     pub fn parse(buf: &[u8]) -> Result<ChannelListRepr> {
         let (_, doc) = document(buf)?;
-        let channels = channels(&doc).map(ChannelRepr::parse).collect::<Result<_>>()?;
+        let channels = channels(&doc)
+            .map(ChannelRepr::parse)
+            .collect::<Result<_>>()?;
         Ok(ChannelListRepr { channels })
     }
 
@@ -187,16 +217,26 @@ pub fn to_tree(buf: &[u8]) -> Result<Tree> {
         let r = ch.range();
         let mut fields = Vec::new();
         for n in ch.children().filter(Node::is_element) {
-            let Some(def) = def_for(n.tag_name().name()) else { continue };
+            let Some(def) = def_for(n.tag_name().name()) else {
+                continue;
+            };
             // The span is the text if there is one, else the empty element.
-            let span = n.first_child().filter(|t| t.is_text()).map_or(n.range(), |t| t.range());
+            let span = n
+                .first_child()
+                .filter(|t| t.is_text())
+                .map_or(n.range(), |t| t.range());
             let (o, l) = (span.start, span.len());
             let t = text_of(n);
             let value = match def.kind {
                 crate::tree::ValueKind::Guid if t.is_empty() => continue,
-                crate::tree::ValueKind::Guid => Guid::parse_text(&t).map(Value::Guid).map_err(|e| e.to_string()),
+                crate::tree::ValueKind::Guid => Guid::parse_text(&t)
+                    .map(Value::Guid)
+                    .map_err(|e| e.to_string()),
                 crate::tree::ValueKind::U32 if t.is_empty() => continue,
-                crate::tree::ValueKind::U32 => t.parse().map(Value::U32).map_err(|_| format!("{t:?} is not a number")),
+                crate::tree::ValueKind::U32 => t
+                    .parse()
+                    .map(Value::U32)
+                    .map_err(|_| format!("{t:?} is not a number")),
                 _ if def.name == hf::CHANNEL_PLAY_LINK.name => Ok(Value::Str(join_lines(&t))),
                 _ => Ok(Value::Str(t.into_owned())),
             };
@@ -211,7 +251,12 @@ pub fn to_tree(buf: &[u8]) -> Result<Tree> {
                     }
                     fields.push(f);
                 }
-                Err(why) => notes.push(Note::new(&ei::BAD_VALUE, o, l, format!("{}: {why}", def.label))),
+                Err(why) => notes.push(Note::new(
+                    &ei::BAD_VALUE,
+                    o,
+                    l,
+                    format!("{}: {why}", def.label),
+                )),
             }
         }
         list.push(Field::subtree(&hf::CHANNEL, r.start, r.len(), fields));
@@ -258,10 +303,16 @@ pub(crate) mod tests {
         assert_eq!(list.channels.len(), 1);
         let c = &list.channels[0];
         assert_eq!(c.guid.to_string(), "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}");
-        assert_eq!(c.base_guid.unwrap().to_string(), "{CEB266B8-11D4-4AB3-83BC-C4B502A3CB74}");
+        assert_eq!(
+            c.base_guid.unwrap().to_string(),
+            "{CEB266B8-11D4-4AB3-83BC-C4B502A3CB74}"
+        );
         assert_eq!((c.name.as_str(), c.name_en.as_str()), ("CCTV-5", "CCTV-5"));
         assert_eq!(c.author_url, "http://www.pplive.com");
-        assert_eq!((c.peer_count, c.bitrate, c.quality, c.catalog), (Some(0), Some(0), Some(100), Some(2)));
+        assert_eq!(
+            (c.peer_count, c.bitrate, c.quality, c.catalog),
+            (Some(0), Some(0), Some(100), Some(2))
+        );
         assert_eq!((c.preview_url.as_str(), c.program_list1.as_str()), ("", ""));
         let link = c.play_link().unwrap();
         assert_eq!(link.source, c.guid);
@@ -281,23 +332,41 @@ pub(crate) mod tests {
     fn test_tree() {
         let tree = to_tree(STUDY_XML.as_bytes()).unwrap();
         let g = tree.find("pplive.channel.guid").unwrap();
-        assert_eq!(&STUDY_XML[g.offset..g.offset + g.len], "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}");
-        assert_eq!(tree.find("pplive.channel.quality").unwrap().value, Value::U32(100));
+        assert_eq!(
+            &STUDY_XML[g.offset..g.offset + g.len],
+            "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}"
+        );
+        assert_eq!(
+            tree.find("pplive.channel.quality").unwrap().value,
+            Value::U32(100)
+        );
         assert_eq!(tree.find_all("pplive.playlink.tracker").count(), 2);
         let src = tree.find("pplive.playlink.source").unwrap();
-        assert_eq!(&STUDY_XML[src.offset..src.offset + src.len], "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}");
+        assert_eq!(
+            &STUDY_XML[src.offset..src.offset + src.len],
+            "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}"
+        );
         assert!(tree.notes.is_empty(), "{:?}", tree.notes);
     }
 
     #[test]
     fn test_bad_values() {
         let xml = STUDY_XML.replace("<Bitrate>0</Bitrate>", "<Bitrate>fast</Bitrate>");
-        assert!(matches!(ChannelListRepr::parse(xml.as_bytes()), Err(Error::Invalid { field: "Bitrate", .. })));
+        assert!(matches!(
+            ChannelListRepr::parse(xml.as_bytes()),
+            Err(Error::Invalid {
+                field: "Bitrate",
+                ..
+            })
+        ));
         let tree = to_tree(xml.as_bytes()).unwrap();
         assert_eq!(tree.notes.len(), 1);
         assert!(tree.find("pplive.channel.bitrate").is_none());
         assert!(ChannelListRepr::parse(b"<html/>").is_err());
-        assert!(ChannelListRepr::parse(b"<root><channel><ChannelName>x</ChannelName></channel></root>").is_err());
+        assert!(ChannelListRepr::parse(
+            b"<root><channel><ChannelName>x</ChannelName></channel></root>"
+        )
+        .is_err());
         assert!(ChannelListRepr::parse(&[0xff, 0xfe]).is_err());
     }
 

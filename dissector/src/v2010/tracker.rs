@@ -59,14 +59,40 @@ pub struct RequestCommon {
 /// The decoded body of a tracker packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrackerMessage {
-    ListRequest { common: RequestCommon, resource_id: Guid, peer_guid: Guid, requested_count: u16, nat_type: Option<u8> },
-    ListResponse { error_code: u8, resource_id: Guid, peers: Vec<PeerEntryRepr> },
-    LeaveRequest { common: RequestCommon, peer_guid: Guid },
-    ReportRequest { common: RequestCommon, body: Vec<u8> },
-    ReportResponse { error_code: u8, keepalive_interval: u16, detected_ip: Ipv4Addr, detected_port: u16, resource_count: u16 },
+    ListRequest {
+        common: RequestCommon,
+        resource_id: Guid,
+        peer_guid: Guid,
+        requested_count: u16,
+        nat_type: Option<u8>,
+    },
+    ListResponse {
+        error_code: u8,
+        resource_id: Guid,
+        peers: Vec<PeerEntryRepr>,
+    },
+    LeaveRequest {
+        common: RequestCommon,
+        peer_guid: Guid,
+    },
+    ReportRequest {
+        common: RequestCommon,
+        body: Vec<u8>,
+    },
+    ReportResponse {
+        error_code: u8,
+        keepalive_interval: u16,
+        detected_ip: Ipv4Addr,
+        detected_port: u16,
+        resource_count: u16,
+    },
     /// Any response whose body has no public description (Leave), or an
     /// error reply with no body; `body` is kept raw.
-    OtherResponse { action: Action, error_code: u8, body: Vec<u8> },
+    OtherResponse {
+        action: Action,
+        error_code: u8,
+        body: Vec<u8>,
+    },
 }
 
 /// An owned tracker packet. `checksum` is written as given (not computed).
@@ -87,7 +113,10 @@ impl<'a> TrackerPacket<'a> {
                 message: MESSAGE,
                 field: "action",
                 offset: 4,
-                reason: format!("0x{:02x} is not a tracker action", u8::from(header.action())),
+                reason: format!(
+                    "0x{:02x} is not a tracker action",
+                    u8::from(header.action())
+                ),
             });
         }
         let r = Reader::new(buf, MESSAGE);
@@ -146,7 +175,11 @@ impl<'a> TrackerPacket<'a> {
         let r = Reader::new(self.buf, MESSAGE);
         r.bytes("resource id", b, 16)?;
         let count = r.u16_le("count", b + 16)?;
-        Ok((guid_at(self.buf, b), count, PeerEntries::new(&self.buf[b + 18..])))
+        Ok((
+            guid_at(self.buf, b),
+            count,
+            PeerEntries::new(&self.buf[b + 18..]),
+        ))
     }
 
     /// Strict decoding of the body.
@@ -176,13 +209,21 @@ impl<'a> TrackerPacket<'a> {
             (Action::TrackerLeave, Some(common), _) => {
                 r.bytes("peer guid", b, 16)?;
                 r.expect_end(b + 16)?;
-                TrackerMessage::LeaveRequest { common, peer_guid: guid_at(self.buf, b) }
+                TrackerMessage::LeaveRequest {
+                    common,
+                    peer_guid: guid_at(self.buf, b),
+                }
             }
-            (Action::TrackerReport, Some(common), _) => {
-                TrackerMessage::ReportRequest { common, body: self.body().to_vec() }
-            }
+            (Action::TrackerReport, Some(common), _) => TrackerMessage::ReportRequest {
+                common,
+                body: self.body().to_vec(),
+            },
             (_, None, Some(error_code)) if error_code != 0 && self.body().is_empty() => {
-                TrackerMessage::OtherResponse { action, error_code, body: Vec::new() }
+                TrackerMessage::OtherResponse {
+                    action,
+                    error_code,
+                    body: Vec::new(),
+                }
             }
             (Action::TrackerList, None, Some(error_code)) => {
                 let (resource_id, count, entries) = self.list_response()?;
@@ -195,7 +236,11 @@ impl<'a> TrackerPacket<'a> {
                     });
                 }
                 let peers = entries.map(|e| PeerEntryRepr::parse(&e)).collect();
-                TrackerMessage::ListResponse { error_code, resource_id, peers }
+                TrackerMessage::ListResponse {
+                    error_code,
+                    resource_id,
+                    peers,
+                }
             }
             (Action::TrackerReport, None, Some(error_code)) => {
                 let keepalive_interval = r.u16_le("keep-alive interval", b)?;
@@ -211,9 +256,20 @@ impl<'a> TrackerPacket<'a> {
                     resource_count,
                 }
             }
-            (_, None, Some(error_code)) => TrackerMessage::OtherResponse { action, error_code, body: self.body().to_vec() },
+            (_, None, Some(error_code)) => TrackerMessage::OtherResponse {
+                action,
+                error_code,
+                body: self.body().to_vec(),
+            },
             // new_checked guarantees one of request/response.
-            _ => return Err(Error::Invalid { message: MESSAGE, field: "is request", offset: 9, reason: "unreachable".into() }),
+            _ => {
+                return Err(Error::Invalid {
+                    message: MESSAGE,
+                    field: "is request",
+                    offset: 9,
+                    reason: "unreachable".into(),
+                })
+            }
         };
         Ok(m)
     }
@@ -223,14 +279,39 @@ impl<'a> TrackerPacket<'a> {
     pub fn to_tree(&self) -> Tree {
         let mut notes = Vec::new();
         let mut c = self.header.to_fields();
-        c.push(Field::new(&hf::PPTV_TRACKER_IS_REQUEST, 9, 1, Value::Bool(self.is_request())));
+        c.push(Field::new(
+            &hf::PPTV_TRACKER_IS_REQUEST,
+            9,
+            1,
+            Value::Bool(self.is_request()),
+        ));
         if let Some(rc) = self.request_common() {
-            c.push(Field::new(&hf::PPTV_TRACKER_PEER_VERSION, 10, 2, Value::U16(rc.peer_version)));
-            c.push(Field::new(&hf::PPTV_TRACKER_SOURCE, 12, 1, Value::U8(rc.source)));
-            c.push(Field::new(&hf::PPTV_TRACKER_RESERVED, 13, 1, Value::U8(rc.reserved)));
+            c.push(Field::new(
+                &hf::PPTV_TRACKER_PEER_VERSION,
+                10,
+                2,
+                Value::U16(rc.peer_version),
+            ));
+            c.push(Field::new(
+                &hf::PPTV_TRACKER_SOURCE,
+                12,
+                1,
+                Value::U8(rc.source),
+            ));
+            c.push(Field::new(
+                &hf::PPTV_TRACKER_RESERVED,
+                13,
+                1,
+                Value::U8(rc.reserved),
+            ));
         }
         if let Some(e) = self.error_code() {
-            c.push(Field::new(&hf::PPTV_TRACKER_ERROR_CODE, 10, 1, Value::U8(e)));
+            c.push(Field::new(
+                &hf::PPTV_TRACKER_ERROR_CODE,
+                10,
+                1,
+                Value::U8(e),
+            ));
         }
         let b = self.body_offset();
         let len = self.buf.len();
@@ -247,21 +328,36 @@ impl<'a> TrackerPacket<'a> {
         let buf = self.buf;
         let complete = match (self.header.action(), self.is_request()) {
             (Action::TrackerList, true) => {
-                let mut ok = fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_ID, b, 16, &|| Value::Guid(guid_at(buf, b)))
-                    && fixed(&mut c, &hf::PPTV_TRACKER_PEER_GUID, b + 16, 16, &|| Value::Guid(guid_at(buf, b + 16)))
-                    && fixed(&mut c, &hf::PPTV_TRACKER_REQUESTED_COUNT, b + 32, 2, &|| Value::U16(le16(buf, b + 32)));
+                let mut ok = fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_ID, b, 16, &|| {
+                    Value::Guid(guid_at(buf, b))
+                }) && fixed(&mut c, &hf::PPTV_TRACKER_PEER_GUID, b + 16, 16, &|| {
+                    Value::Guid(guid_at(buf, b + 16))
+                }) && fixed(
+                    &mut c,
+                    &hf::PPTV_TRACKER_REQUESTED_COUNT,
+                    b + 32,
+                    2,
+                    &|| Value::U16(le16(buf, b + 32)),
+                );
                 if ok && le16(buf, 10) >= NAT_TYPE_SINCE_VERSION {
-                    ok = fixed(&mut c, &hf::PPTV_TRACKER_NAT_TYPE, b + 34, 1, &|| Value::U8(buf[b + 34]));
+                    ok = fixed(&mut c, &hf::PPTV_TRACKER_NAT_TYPE, b + 34, 1, &|| {
+                        Value::U8(buf[b + 34])
+                    });
                 }
                 ok
             }
             (Action::TrackerLeave, true) => {
-                fixed(&mut c, &hf::PPTV_TRACKER_PEER_GUID, b, 16, &|| Value::Guid(guid_at(buf, b)))
+                fixed(&mut c, &hf::PPTV_TRACKER_PEER_GUID, b, 16, &|| {
+                    Value::Guid(guid_at(buf, b))
+                })
             }
             (_, false) if self.error_code() != Some(0) && self.body().is_empty() => true,
             (Action::TrackerList, false) => {
-                let ok = fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_ID, b, 16, &|| Value::Guid(guid_at(buf, b)))
-                    && fixed(&mut c, &hf::PPTV_TRACKER_COUNT, b + 16, 2, &|| Value::U16(le16(buf, b + 16)));
+                let ok = fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_ID, b, 16, &|| {
+                    Value::Guid(guid_at(buf, b))
+                }) && fixed(&mut c, &hf::PPTV_TRACKER_COUNT, b + 16, 2, &|| {
+                    Value::U16(le16(buf, b + 16))
+                });
                 if ok {
                     let claimed = le16(buf, b + 16) as usize;
                     let entries = PeerEntries::new(&buf[b + 18..]);
@@ -271,34 +367,72 @@ impl<'a> TrackerPacket<'a> {
                         c.push(e.to_field(b + 18 + i * PeerEntry::LEN, &mut notes));
                     }
                     if claimed != present {
-                        notes.push(Note::new(&ei::COUNT_MISMATCH, b + 16, 2, format!("claimed {claimed} peers, found {present}")));
+                        notes.push(Note::new(
+                            &ei::COUNT_MISMATCH,
+                            b + 16,
+                            2,
+                            format!("claimed {claimed} peers, found {present}"),
+                        ));
                     }
                     if rest > 0 {
-                        notes.push(Note::new(&ei::TRUNCATED_RECORD, len - rest, rest, format!("peer entry cut short: {rest} of 24 bytes")));
+                        notes.push(Note::new(
+                            &ei::TRUNCATED_RECORD,
+                            len - rest,
+                            rest,
+                            format!("peer entry cut short: {rest} of 24 bytes"),
+                        ));
                     }
                     end = len;
                 }
                 ok
             }
             (Action::TrackerReport, false) => {
-                fixed(&mut c, &hf::PPTV_TRACKER_KEEPALIVE, b, 2, &|| Value::U16(le16(buf, b)))
-                    && fixed(&mut c, &hf::PPTV_TRACKER_DETECTED_IP, b + 2, 4, &|| Value::Ipv4(ipv4_le(buf, b + 2)))
-                    && fixed(&mut c, &hf::PPTV_TRACKER_DETECTED_PORT, b + 6, 2, &|| Value::U16(le16(buf, b + 6)))
-                    && fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_COUNT, b + 8, 2, &|| Value::U16(le16(buf, b + 8)))
+                fixed(&mut c, &hf::PPTV_TRACKER_KEEPALIVE, b, 2, &|| {
+                    Value::U16(le16(buf, b))
+                }) && fixed(&mut c, &hf::PPTV_TRACKER_DETECTED_IP, b + 2, 4, &|| {
+                    Value::Ipv4(ipv4_le(buf, b + 2))
+                }) && fixed(&mut c, &hf::PPTV_TRACKER_DETECTED_PORT, b + 6, 2, &|| {
+                    Value::U16(le16(buf, b + 6))
+                }) && fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_COUNT, b + 8, 2, &|| {
+                    Value::U16(le16(buf, b + 8))
+                })
             }
             _ => {
                 if b < len {
-                    c.push(Field::new(&hf::PPTV_BODY, b, len - b, Value::Bytes(buf[b..].to_vec())));
-                    notes.push(Note::new(&ei::UNDECODED, b, len - b, format!("{} body not publicly described", self.header.action().name())));
+                    c.push(Field::new(
+                        &hf::PPTV_BODY,
+                        b,
+                        len - b,
+                        Value::Bytes(buf[b..].to_vec()),
+                    ));
+                    notes.push(Note::new(
+                        &ei::UNDECODED,
+                        b,
+                        len - b,
+                        format!(
+                            "{} body not publicly described",
+                            self.header.action().name()
+                        ),
+                    ));
                 }
                 end = len;
                 true
             }
         };
         if !complete {
-            notes.push(Note::new(&ei::TRUNCATED_RECORD, end, len - end, format!("{} ends early", self.header.action().name())));
+            notes.push(Note::new(
+                &ei::TRUNCATED_RECORD,
+                end,
+                len - end,
+                format!("{} ends early", self.header.action().name()),
+            ));
         } else if end < len {
-            notes.push(Note::new(&ei::TRAILING_BYTES, end, len - end, format!("{} bytes after the last field", len - end)));
+            notes.push(Note::new(
+                &ei::TRAILING_BYTES,
+                end,
+                len - end,
+                format!("{} bytes after the last field", len - end),
+            ));
         }
         Tree {
             generation: Generation::Pptv2010,
@@ -311,14 +445,22 @@ impl<'a> TrackerPacket<'a> {
 
 impl TrackerRepr {
     pub fn parse(p: &TrackerPacket<'_>) -> Result<TrackerRepr> {
-        Ok(TrackerRepr { checksum: p.header.checksum(), transaction_id: p.header.transaction_id(), message: p.message()? })
+        Ok(TrackerRepr {
+            checksum: p.header.checksum(),
+            transaction_id: p.header.transaction_id(),
+            message: p.message()?,
+        })
     }
 
     pub fn action(&self) -> Action {
         match &self.message {
-            TrackerMessage::ListRequest { .. } | TrackerMessage::ListResponse { .. } => Action::TrackerList,
+            TrackerMessage::ListRequest { .. } | TrackerMessage::ListResponse { .. } => {
+                Action::TrackerList
+            }
             TrackerMessage::LeaveRequest { .. } => Action::TrackerLeave,
-            TrackerMessage::ReportRequest { .. } | TrackerMessage::ReportResponse { .. } => Action::TrackerReport,
+            TrackerMessage::ReportRequest { .. } | TrackerMessage::ReportResponse { .. } => {
+                Action::TrackerReport
+            }
             TrackerMessage::OtherResponse { action, .. } => *action,
         }
     }
@@ -327,7 +469,12 @@ impl TrackerRepr {
     /// 65535 peers, a NAT type that disagrees with the peer version, an
     /// `OtherResponse` that a strict parse would read as another message.
     pub fn emit(&self, out: &mut Vec<u8>) -> Result<()> {
-        let bad = |field: &'static str, reason: &str| Error::Invalid { message: MESSAGE, field, offset: 0, reason: reason.into() };
+        let bad = |field: &'static str, reason: &str| Error::Invalid {
+            message: MESSAGE,
+            field,
+            offset: 0,
+            reason: reason.into(),
+        };
         let req = |out: &mut Vec<u8>, c: &RequestCommon| {
             out.push(1);
             out.extend_from_slice(&c.peer_version.to_le_bytes());
@@ -335,9 +482,18 @@ impl TrackerRepr {
         };
         let mut body = Vec::new();
         match &self.message {
-            TrackerMessage::ListRequest { common, resource_id, peer_guid, requested_count, nat_type } => {
+            TrackerMessage::ListRequest {
+                common,
+                resource_id,
+                peer_guid,
+                requested_count,
+                nat_type,
+            } => {
                 if nat_type.is_some() != (common.peer_version >= NAT_TYPE_SINCE_VERSION) {
-                    return Err(bad("nat type", "present exactly when peer version >= 0x010C"));
+                    return Err(bad(
+                        "nat type",
+                        "present exactly when peer version >= 0x010C",
+                    ));
                 }
                 req(&mut body, common);
                 body.extend_from_slice(&resource_id.to_wire());
@@ -345,8 +501,13 @@ impl TrackerRepr {
                 body.extend_from_slice(&requested_count.to_le_bytes());
                 body.extend(nat_type);
             }
-            TrackerMessage::ListResponse { error_code, resource_id, peers } => {
-                let n = u16::try_from(peers.len()).map_err(|_| bad("count", "more than 65535 peers"))?;
+            TrackerMessage::ListResponse {
+                error_code,
+                resource_id,
+                peers,
+            } => {
+                let n = u16::try_from(peers.len())
+                    .map_err(|_| bad("count", "more than 65535 peers"))?;
                 body.extend_from_slice(&[0, *error_code]);
                 body.extend_from_slice(&resource_id.to_wire());
                 body.extend_from_slice(&n.to_le_bytes());
@@ -360,17 +521,30 @@ impl TrackerRepr {
                 req(&mut body, common);
                 body.extend_from_slice(raw);
             }
-            TrackerMessage::ReportResponse { error_code, keepalive_interval, detected_ip, detected_port, resource_count } => {
+            TrackerMessage::ReportResponse {
+                error_code,
+                keepalive_interval,
+                detected_ip,
+                detected_port,
+                resource_count,
+            } => {
                 body.extend_from_slice(&[0, *error_code]);
                 body.extend_from_slice(&keepalive_interval.to_le_bytes());
                 put_ipv4_le(&mut body, *detected_ip);
                 body.extend_from_slice(&detected_port.to_le_bytes());
                 body.extend_from_slice(&resource_count.to_le_bytes());
             }
-            TrackerMessage::OtherResponse { action, error_code, body: raw } => {
+            TrackerMessage::OtherResponse {
+                action,
+                error_code,
+                body: raw,
+            } => {
                 let decodable = matches!(action, Action::TrackerList | Action::TrackerReport);
                 if !action.is_tracker() || (decodable && !(raw.is_empty() && *error_code != 0)) {
-                    return Err(bad("action", "OtherResponse would be read back as another message"));
+                    return Err(bad(
+                        "action",
+                        "OtherResponse would be read back as another message",
+                    ));
                 }
                 body.extend_from_slice(&[0, *error_code]);
                 body.extend_from_slice(raw);
