@@ -64,20 +64,37 @@ fn auto(p: &[u8]) -> Result<Tree> {
     if text.starts_with(b"pplive://") {
         return play_link_tree(p);
     }
+    let tree = match exact_binary_fit(p) {
+        Some(MessageKind::TrackerReply) => Some(TrackerReply::new_checked(p)?.to_tree()),
+        Some(MessageKind::Gossip) => Some(Gossip::new_checked(p)?.to_tree()),
+        Some(MessageKind::PptvTracker) => Some(TrackerPacket::new_checked(p)?.to_tree()),
+        Some(MessageKind::PptvLive) => Some(PeerPacket::new_checked(p)?.to_tree()),
+        _ => None,
+    };
+    if let Some(t) = tree {
+        return Ok(t);
+    }
+    Err(Error::NoLayout {
+        generation: GenerationSet::Any,
+        len: p.len(),
+        reason: "no text or binary layout fits exactly",
+    })
+}
+
+/// The binary layout that fits `p` exactly, if any; shared with
+/// [`crate::identify`]. 2005 messages must also carry the `02 00 00 02`
+/// prefix both of [M]'s dumps show. For 2010 packets only bodies with a
+/// fully described layout count: a raw body (Report request, Leave
+/// response, other live actions, VOD) would fit anything.
+pub(crate) fn exact_binary_fit(p: &[u8]) -> Option<MessageKind> {
     if p.starts_with(&PREFIX_2005) {
-        if let Ok(m) = TrackerReply::new_checked(p) {
-            if m.is_exact() {
-                return Ok(m.to_tree());
-            }
+        if TrackerReply::new_checked(p).is_ok_and(|m| m.is_exact()) {
+            return Some(MessageKind::TrackerReply);
         }
-        if let Ok(m) = Gossip::new_checked(p) {
-            if m.is_exact() {
-                return Ok(m.to_tree());
-            }
+        if Gossip::new_checked(p).is_ok_and(|m| m.is_exact()) {
+            return Some(MessageKind::Gossip);
         }
     }
-    // Only bodies with a fully described layout count as a fit: a raw body
-    // (Report request, Leave response, other live actions, VOD) fits anything.
     if let Ok(t) = TrackerPacket::new_checked(p) {
         let described = match t.message() {
             Ok(TrackerMessage::ReportRequest { .. }) => false,
@@ -85,20 +102,14 @@ fn auto(p: &[u8]) -> Result<Tree> {
             Ok(_) => true,
             Err(_) => false,
         };
-        if described {
-            return Ok(t.to_tree());
-        }
+        return described.then_some(MessageKind::PptvTracker);
     }
     if let Ok(t) = PeerPacket::new_checked(p) {
         if matches!(t.body(), Ok(b) if !matches!(b, PeerBody::Raw(_))) {
-            return Ok(t.to_tree());
+            return Some(MessageKind::PptvLive);
         }
     }
-    Err(Error::NoLayout {
-        generation: GenerationSet::Any,
-        len: p.len(),
-        reason: "no text or binary layout fits exactly",
-    })
+    None
 }
 
 fn play_link_tree(p: &[u8]) -> Result<Tree> {

@@ -1,11 +1,13 @@
 //! Application identification from the public DPI rules (METHODS.md §10:
 //! OpenDPI/nDPI `pplive.c`, `sopcast.c`, `ppstream.c`, libprotoident), plus
-//! the 2005 layouts of [M]'s dumps. Each rule has a stable name; the result
+//! exact fits of the 2005 layouts of [M]'s dumps and of the described 2010
+//! PPTV layouts (PPTV is PPLive renamed, so those count as PPLive; they are
+//! tried last, having no DPI project behind them). Each rule has a stable name; the result
 //! says which rule matched, or that none did. Offsets are into the UDP/TCP
 //! payload. Rules are checked per packet, with no flow state.
 
-use crate::v2005::gossip::Gossip;
-use crate::v2005::tracker_reply::TrackerReply;
+use crate::dissect::exact_binary_fit;
+use crate::tree::MessageKind;
 
 /// Transport of the payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,6 +75,8 @@ rules! {
     SopcastTcp54 = "sopcast.tcp.54", SopCast, "TCP 54 bytes starting 00 36";
     PpstreamUdpTracker = "ppstream.udp.tracker", PpStream, "UDP port 17788, LE u16 at 0 = length (or -4/-6), p[2] in {43,44,55}";
     PpstreamUdpPeer = "ppstream.udp.peer_data", PpStream, "UDP p[1] in {80,84} and p[3] = p[4], at least 18 bytes";
+    PptvUdpTracker2010 = "pptv.udp.tracker_2010", PpLive, "2010 PPTV tracker packet whose body fits its described layout exactly";
+    PptvUdpPeer2010 = "pptv.udp.live_2010", PpLive, "2010 PPTV live packet 0xC0-0xC3 whose body fits exactly";
 }
 
 /// What [`identify`] concluded.
@@ -141,11 +145,13 @@ pub fn matches(rule: Rule, proto: Transport, src_port: u16, dst_port: u16, p: &[
                 && at(24) == Some(0xac)
         }
         (PpliveUdpTrackerReply2005, Transport::Udp) => {
-            eq(0, &[2, 0, 0, 2]) && TrackerReply::new_checked(p).is_ok_and(|m| m.is_exact())
+            exact_binary_fit(p) == Some(MessageKind::TrackerReply)
         }
-        (PpliveUdpGossip2005, Transport::Udp) => {
-            eq(0, &[2, 0, 0, 2]) && Gossip::new_checked(p).is_ok_and(|m| m.is_exact())
+        (PpliveUdpGossip2005, Transport::Udp) => exact_binary_fit(p) == Some(MessageKind::Gossip),
+        (PptvUdpTracker2010, Transport::Udp) => {
+            exact_binary_fit(p) == Some(MessageKind::PptvTracker)
         }
+        (PptvUdpPeer2010, Transport::Udp) => exact_binary_fit(p) == Some(MessageKind::PptvLive),
         (PpliveTcpLength, Transport::Tcp) => {
             len >= 12
                 && u32::from_be_bytes([p[0], p[1], p[2], p[3]]) as usize == len - 4
