@@ -1,4 +1,4 @@
-//! Which IPv4 addresses cannot be a reachable peer. [M] saw 5 private
+//! Which IPv4 addresses cannot be a reachable peer. \[M\] saw 5 private
 //! addresses among 39 hosts of a tracker list and called it a client bug, so
 //! peer lists flag them.
 

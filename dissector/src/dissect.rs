@@ -83,7 +83,7 @@ fn auto(p: &[u8]) -> Result<Tree> {
 
 /// The binary layout that fits `p` exactly, if any; shared with
 /// [`crate::identify`]. 2005 messages must also carry the `02 00 00 02`
-/// prefix both of [M]'s dumps show. For 2010 packets only bodies with a
+/// prefix both of \[M\]'s dumps show. For 2010 packets only bodies with a
 /// fully described layout count: a raw body (Report request, Leave
 /// response, other live actions, VOD) would fit anything.
 pub(crate) fn exact_binary_fit(p: &[u8]) -> Option<MessageKind> {
@@ -224,6 +224,20 @@ mod tests {
         let t = dissect(&reply, Hint::TrackerReply2005).unwrap();
         assert_eq!(t.notes_named(ei::COUNT_MISMATCH.name).count(), 1);
         assert!(dissect(&[0xff; 30], Hint::Auto).is_err());
+    }
+
+    #[test]
+    fn test_display_names_values() {
+        let live = [0, 0, 0, 0, 0xc0, 1, 0, 0, 0, 7, 1, 0, 0]
+            .into_iter()
+            .chain([0; 28])
+            .collect::<Vec<_>>();
+        let text = dissect(&live, Hint::Auto).unwrap().to_string();
+        assert!(
+            text.contains("Action: 0xc0 (Live request-announce)"),
+            "{text}"
+        );
+        assert!(text.starts_with("PptvLive (2010-era PPTV)"), "{text}");
     }
 
     #[test]

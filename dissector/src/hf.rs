@@ -5,8 +5,31 @@
 
 use crate::tree::{Base, FieldDef, ValueKind};
 
+/// Names of the 2010 actions this crate knows (a Wireshark `value_string`).
+pub static ACTION_NAMES: &[(u32, &str)] = &[
+    (0x31, "Tracker List"),
+    (0x34, "Tracker Leave"),
+    (0x35, "Tracker Report/KeepAlive"),
+    (0xC0, "Live request-announce"),
+    (0xC1, "Live announce"),
+    (0xC2, "Live request sub-piece"),
+    (0xC3, "Live sub-piece"),
+];
+
+/// Names of the NAT types in peer entries and List requests.
+pub static NAT_TYPE_NAMES: &[(u32, &str)] = &[
+    (0, "full cone"),
+    (1, "IP-restricted"),
+    (2, "port-restricted"),
+    (3, "symmetric"),
+    (4, "public"),
+    (0xff, "error"),
+];
+
 macro_rules! fields {
-    ($($id:ident = $name:literal, $label:literal, $kind:ident, $base:ident;)*) => {
+    (@vals) => { &[] };
+    (@vals $v:expr) => { $v };
+    ($($id:ident = $name:literal, $label:literal, $kind:ident, $base:ident $(, $vals:expr)?;)*) => {
         $(
             #[doc = concat!("`", $name, "`: ", $label)]
             pub static $id: FieldDef = FieldDef {
@@ -14,6 +37,7 @@ macro_rules! fields {
                 label: $label,
                 kind: ValueKind::$kind,
                 base: Base::$base,
+                vals: fields!(@vals $($vals)?),
             };
         )*
         /// Every registered field.
@@ -82,7 +106,7 @@ fields! {
     // 2010-era PPTV common header.
     PPTV = "pptv", "PPTV UDP", None, None;
     PPTV_CHECKSUM = "pptv.checksum", "Checksum (not verified)", U32, Hex;
-    PPTV_ACTION = "pptv.action", "Action", U8, Hex;
+    PPTV_ACTION = "pptv.action", "Action", U8, Hex, ACTION_NAMES;
     PPTV_TRANSACTION_ID = "pptv.transaction_id", "Transaction ID", U32, Hex;
     PPTV_BODY = "pptv.body", "Body (not decoded)", Bytes, None;
     // 2010-era tracker packets.
@@ -94,7 +118,7 @@ fields! {
     PPTV_TRACKER_RESOURCE_ID = "pptv.tracker.resource_id", "Resource ID", Guid, None;
     PPTV_TRACKER_PEER_GUID = "pptv.tracker.peer_guid", "Peer GUID", Guid, None;
     PPTV_TRACKER_REQUESTED_COUNT = "pptv.tracker.requested_count", "Requested peer count", U16, Dec;
-    PPTV_TRACKER_NAT_TYPE = "pptv.tracker.nat_type", "NAT type", U8, Dec;
+    PPTV_TRACKER_NAT_TYPE = "pptv.tracker.nat_type", "NAT type", U8, Dec, NAT_TYPE_NAMES;
     PPTV_TRACKER_COUNT = "pptv.tracker.count", "Peer count", U16, Dec;
     PPTV_TRACKER_KEEPALIVE = "pptv.tracker.keepalive_interval", "Keep-alive interval", U16, Dec;
     PPTV_TRACKER_DETECTED_IP = "pptv.tracker.detected_ip", "Detected IP", Ipv4, None;
@@ -109,7 +133,7 @@ fields! {
     PPTV_PEER_DETECTED_PORT = "pptv.peer.detected_port", "Detected UDP port", U16, Dec;
     PPTV_PEER_STUN_IP = "pptv.peer.stun_ip", "STUN IP", Ipv4, None;
     PPTV_PEER_STUN_PORT = "pptv.peer.stun_port", "STUN UDP port", U16, Dec;
-    PPTV_PEER_NAT_TYPE = "pptv.peer.nat_type", "NAT type", U8, Dec;
+    PPTV_PEER_NAT_TYPE = "pptv.peer.nat_type", "NAT type", U8, Dec, NAT_TYPE_NAMES;
     PPTV_PEER_UPLOAD_PRIORITY = "pptv.peer.upload_priority", "Upload priority", U8, Dec;
     PPTV_PEER_IDLE_MINUTES = "pptv.peer.idle_minutes", "Idle time (minutes)", U8, Dec;
     PPTV_PEER_TRACKER_PRIORITY = "pptv.peer.tracker_priority", "Tracker priority", U8, Dec;
@@ -161,6 +185,11 @@ mod tests {
         for f in ALL {
             let integer = matches!(f.kind, ValueKind::U8 | ValueKind::U16 | ValueKind::U32);
             assert_eq!(integer, f.base != Base::None, "{}", f.name);
+            assert!(
+                integer || f.vals.is_empty(),
+                "{} has value names but is not an integer",
+                f.name
+            );
         }
     }
 }

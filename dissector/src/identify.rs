@@ -1,6 +1,6 @@
 //! Application identification from the public DPI rules (METHODS.md §10:
 //! OpenDPI/nDPI `pplive.c`, `sopcast.c`, `ppstream.c`, libprotoident), plus
-//! exact fits of the 2005 layouts of [M]'s dumps and of the described 2010
+//! exact fits of the 2005 layouts of \[M\]'s dumps and of the described 2010
 //! PPTV layouts (PPTV is PPLive renamed, so those count as PPLive; they are
 //! tried last, having no DPI project behind them). Each rule has a stable name; the result
 //! says which rule matched, or that none did. Offsets are into the UDP/TCP
@@ -30,7 +30,7 @@ macro_rules! rules {
         /// A named identification rule.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Rule {
-            $(#[doc = $doc] $id,)*
+            $(#[doc = concat!("`", $doc, "`")] $id,)*
         }
 
         impl Rule {

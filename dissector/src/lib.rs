@@ -8,9 +8,9 @@
 //!
 //! # Entry points
 //!
-//! * [`identify`]`(proto, src_port, dst_port, payload) -> `[`Identification`]:
+//! * [`identify()`]`(proto, src_port, dst_port, payload) -> `[`Identification`]:
 //!   a cheap heuristic naming the application and the rule that matched.
-//! * [`dissect`]`(payload, `[`Hint`]`) -> Result<`[`Tree`]`, `[`Error`]`>`: a
+//! * [`dissect()`]`(payload, `[`Hint`]`) -> Result<`[`Tree`]`, `[`Error`]`>`: a
 //!   tree of [`Field`]s (filter name, label, offset, length, typed
 //!   [`Value`], children) and expert [`Note`]s, tagged with the
 //!   [`Generation`] it was decoded as. With [`Hint::Auto`] only layouts that
@@ -41,7 +41,9 @@
 //! Channel, resource and peer IDs are [`Guid`]s: Windows byte order on the
 //! wire, `{8-4-4-4-12}` as text, both ways.
 //!
-//! The 2005 layouts are observations of one capture: unknown bytes are kept
+//! \[M\] is the PPLive/SOPCast measurement study whose hex dumps define the
+//! 2005 layouts (summarised in the project's METHODS.md §8). The 2005 layouts
+//! are observations of one capture: unknown bytes are kept
 //! raw, and what does not fit is rejected rather than guessed at.
 //!
 //! # Example

@@ -40,6 +40,24 @@ pub struct FieldDef {
     pub label: &'static str,
     pub kind: ValueKind,
     pub base: Base,
+    /// Names for integer values (a Wireshark `value_string`); empty if none.
+    pub vals: &'static [(u32, &'static str)],
+}
+
+impl FieldDef {
+    /// The name of an integer value, if registered.
+    pub fn value_name(&self, v: &Value) -> Option<&'static str> {
+        let n = match *v {
+            Value::U8(n) => u32::from(n),
+            Value::U16(n) => u32::from(n),
+            Value::U32(n) => n,
+            _ => return None,
+        };
+        self.vals
+            .iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, name)| *name)
+    }
 }
 
 /// A decoded value. Owned, since trees are for display, not the fast path.
@@ -249,17 +267,21 @@ impl fmt::Display for Tree {
         fn field(f: &mut fmt::Formatter<'_>, x: &Field, depth: usize) -> fmt::Result {
             let pad = "    ".repeat(depth);
             match &x.value {
-                Value::None => writeln!(f, "{pad}{} [{}+{}]", x.def.label, x.offset, x.len)?,
+                Value::None => write!(f, "{pad}{} [{}+{}]", x.def.label, x.offset, x.len)?,
                 Value::U8(v) if x.def.base == Base::Hex => {
-                    writeln!(f, "{pad}{}: 0x{v:02x}", x.def.label)?
+                    write!(f, "{pad}{}: 0x{v:02x}", x.def.label)?
                 }
                 Value::U16(v) if x.def.base == Base::Hex => {
-                    writeln!(f, "{pad}{}: 0x{v:04x}", x.def.label)?
+                    write!(f, "{pad}{}: 0x{v:04x}", x.def.label)?
                 }
                 Value::U32(v) if x.def.base == Base::Hex => {
-                    writeln!(f, "{pad}{}: 0x{v:08x}", x.def.label)?
+                    write!(f, "{pad}{}: 0x{v:08x}", x.def.label)?
                 }
-                v => writeln!(f, "{pad}{}: {v}", x.def.label)?,
+                v => write!(f, "{pad}{}: {v}", x.def.label)?,
+            }
+            match x.def.value_name(&x.value) {
+                Some(name) => writeln!(f, " ({name})")?,
+                None => writeln!(f)?,
             }
             x.children.iter().try_for_each(|c| field(f, c, depth + 1))
         }

@@ -294,7 +294,7 @@ pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// [M]'s example, one channel, as printed (Author elided by the study).
+    /// \[M\]'s example, one channel, as printed (Author elided by the study).
     pub const STUDY_XML: &str = "<root>\n<channel>\n<ChannelGuid>{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}</ChannelGuid>\n<BaseChannelGuid>{ceb266b8-11d4-4ab3-83bc-c4b502a3cb74}</BaseChannelGuid>\n<ChannelName>CCTV-5</ChannelName>\n<ChannelNameEn>CCTV-5</ChannelNameEn>\n<Author>..........</Author>\n<AuthorUrl>http://www.pplive.com</AuthorUrl>\n<PlayLink>\npplive://211.162.0.46:8000/tracker?\nsource={7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}&amp;type=udp&amp;\nchnname=CCTV-5&amp;engname=CCTV-5&amp;tracker=udpt://211.162.0.46:8000;\ntcpt://211.162.0.46:8000;\n</PlayLink>\n<PeerCount>0</PeerCount>\n<Bitrate>0</Bitrate>\n<PreViewUrl />\n<Quatity>100</Quatity>\n<Catalog>2</Catalog>\n<ProgramList1 />\n<ProgramList2 />\n</channel>\n</root>\n";
 
     #[test]

@@ -6,7 +6,7 @@
 //! 0        4            20                 40      41
 //! | header | channel ID | 20 unknown bytes | count | count × 18-byte host record |
 //! ```
-//! Read off [M]'s dump: `02 00 00 02`, the CCTV-5 GUID
+//! Read off \[M\]'s dump: `02 00 00 02`, the CCTV-5 GUID
 //! `10 9a 0f 7d …`, twenty unexplained bytes, `03`, then three records
 //! (`8c 6d 2a d4 a4 0f 48 1f …` = 140.109.42.212, UDP 4004, TCP 8008). The
 //! count is a single byte there; messages vary in size but share this format.
@@ -178,7 +178,7 @@ pub(crate) mod tests {
     use proptest::prelude::*;
     use std::net::Ipv4Addr;
 
-    /// Header, channel ID, unknown bytes and count of [M]'s dump.
+    /// Header, channel ID, unknown bytes and count of \[M\]'s dump.
     pub const STUDY_FIXED: [u8; 41] = [
         0x02, 0x00, 0x00, 0x02, // header
         0x10, 0x9a, 0x0f, 0x7d, 0xc3, 0xf9, 0xae, 0x4a, 0xa2, 0xd6, 0x0e, 0x54, 0x63, 0x9b, 0xc7,
@@ -197,7 +197,7 @@ pub(crate) mod tests {
     ];
 
     /// The study's gossip message; host 2 (not printed) is a private address,
-    /// as 5 of the 39 hosts in [M] were.
+    /// as 5 of the 39 hosts in \[M\] were.
     pub fn study_gossip() -> Vec<u8> {
         let mut b = STUDY_FIXED.to_vec();
         b.extend_from_slice(&STUDY_HOST1);

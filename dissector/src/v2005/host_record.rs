@@ -176,7 +176,7 @@ pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Host 1 of the tracker reply dump in [M].
+    /// Host 1 of the tracker reply dump in \[M\].
     pub const STUDY_HOST1: [u8; 18] = [
         0x3b, 0x40, 0xc6, 0xfa, 0xa4, 0x0f, 0x48, 0x1f, 0, 0, 0, 0, 0x18, 0x00, 0x07, 0x00, 0x35,
         0x00,

@@ -1,4 +1,4 @@
-//! 2005-era PPLive messages, as decoded by [M] §II-C,E (METHODS.md §8).
+//! 2005-era PPLive messages, as decoded by \[M\] §II-C,E (METHODS.md §8).
 
 pub mod channel_list;
 pub mod gossip;

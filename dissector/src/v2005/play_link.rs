@@ -381,7 +381,7 @@ pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The PlayLink of [M]'s channel-list example, as wrapped in the listing.
+    /// The PlayLink of \[M\]'s channel-list example, as wrapped in the listing.
     pub const STUDY_LINK: &str = "\npplive://211.162.0.46:8000/tracker?\nsource={7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}&amp;type=udp&amp;\nchnname=CCTV-5&amp;engname=CCTV-5&amp;tracker=udpt://211.162.0.46:8000;\ntcpt://211.162.0.46:8000;\n";
 
     fn study_repr() -> PlayLinkRepr {

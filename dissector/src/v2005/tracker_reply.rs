@@ -1,4 +1,4 @@
-//! The 2005-era tracker peer-list reply, as [M] dumped it.
+//! The 2005-era tracker peer-list reply, as \[M\] dumped it.
 //!
 //! ```text
 //! 0                     13             17
