@@ -50,6 +50,13 @@ pub struct Header<'a> {
     pub len: usize,
 }
 
+impl Header<'_> {
+    /// Where the value starts in the payload.
+    pub fn value_offset(&self) -> usize {
+        (self.offset + self.len).saturating_sub(self.value.len())
+    }
+}
+
 /// The start line of either direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartLine<'a> {
@@ -80,12 +87,14 @@ fn invalid(field: &'static str, offset: usize, reason: impl Into<String>) -> Err
 }
 
 fn headers<'a>(buf: &'a [u8], raw: &[httparse::Header<'a>]) -> Vec<Header<'a>> {
-    let base = buf.as_ptr() as usize;
     raw.iter()
         .map(|h| {
-            // httparse hands out sub-slices of `buf`; their address gives the offset.
-            let name_at = h.name.as_ptr() as usize - base;
-            let end = h.value.as_ptr() as usize - base + h.value.len();
+            // httparse hands out sub-slices of `buf`; their address gives the
+            // offset. An empty value may point anywhere, so clamp.
+            let name_at = offset_in(buf, h.name.as_bytes()).unwrap_or(0);
+            let end = offset_in(buf, h.value)
+                .map_or(name_at + h.name.len(), |at| at + h.value.len())
+                .max(name_at);
             Header {
                 name: h.name,
                 value: h.value,
@@ -94,6 +103,12 @@ fn headers<'a>(buf: &'a [u8], raw: &[httparse::Header<'a>]) -> Vec<Header<'a>> {
             }
         })
         .collect()
+}
+
+/// Where `sub` lies in `buf`, if it does.
+fn offset_in(buf: &[u8], sub: &[u8]) -> Option<usize> {
+    let at = (sub.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+    (at <= buf.len() && sub.len() <= buf.len() - at).then_some(at)
 }
 
 fn incomplete(buf: &[u8]) -> Error {
@@ -150,12 +165,7 @@ impl<'a> HttpMessage<'a> {
     /// Where a slice handed out by httparse starts in the payload; 0 for an
     /// empty or foreign slice.
     fn offset_of(&self, sub: &[u8]) -> usize {
-        let at = (sub.as_ptr() as usize).wrapping_sub(self.full.as_ptr() as usize);
-        if at <= self.full.len() && at + sub.len() <= self.full.len() {
-            at
-        } else {
-            0
-        }
+        offset_in(self.full, sub).unwrap_or(0)
     }
 
     /// The first header of this name (case-insensitive).
@@ -257,7 +267,7 @@ impl<'a> HttpMessage<'a> {
                 h.len,
                 Value::Str(line),
             ));
-            let value_at = h.offset + h.len - h.value.len();
+            let value_at = h.value_offset();
             if h.name.eq_ignore_ascii_case("Host") {
                 let host = String::from_utf8_lossy(h.value).into_owned();
                 c.push(Field::new(
@@ -273,9 +283,7 @@ impl<'a> HttpMessage<'a> {
                 .headers
                 .iter()
                 .find(|h| h.name.eq_ignore_ascii_case("Content-Length"));
-            let (at, len) = h.map_or((0, 0), |h| {
-                (h.offset + h.len - h.value.len(), h.value.len())
-            });
+            let (at, len) = h.map_or((0, 0), |h| (h.value_offset(), h.value.len()));
             c.push(Field::new(&hf::HTTP_CONTENT_LENGTH, at, len, Value::U32(n)));
             if (n as usize) > self.body.len() {
                 notes.push(Note::new(
