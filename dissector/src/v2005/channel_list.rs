@@ -390,6 +390,12 @@ pub(crate) mod tests {
         }
 
         #[test]
+        fn prop_random_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = ChannelListRepr::parse(&b);
+            let _ = to_tree(&b);
+        }
+
+        #[test]
         fn prop_random_never_panics(s in "<root>(<channel>(<[A-Za-z]{1,12}>[ -~]{0,30}</[A-Za-z]{1,12}>){0,3}</channel>)?</root>") {
             let _ = ChannelListRepr::parse(s.as_bytes());
             let _ = to_tree(s.as_bytes());
