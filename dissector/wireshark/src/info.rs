@@ -32,10 +32,19 @@ pub fn of_tree(tree: &Tree) -> String {
             _ => {}
         }
     }
-    let count = |name: &str, what: &str| value(name).map(|v| format!(", {v} {what}"));
-    let detail = count(hf::TRACKER_COUNT.name, "hosts")
-        .or_else(|| count(hf::GOSSIP_COUNT.name, "hosts"))
-        .or_else(|| count(hf::PPTV_TRACKER_COUNT.name, "peers"))
+    let count = |name: &str, what: &str| {
+        value(name).map(|v| {
+            let plural = if *v == Value::U8(1) || *v == Value::U16(1) || *v == Value::U32(1) {
+                ""
+            } else {
+                "s"
+            };
+            format!(", {v} {what}{plural}")
+        })
+    };
+    let detail = count(hf::TRACKER_COUNT.name, "host")
+        .or_else(|| count(hf::GOSSIP_COUNT.name, "host"))
+        .or_else(|| count(hf::PPTV_TRACKER_COUNT.name, "peer"))
         .or_else(|| value(hf::GOSSIP_CHANNEL.name).map(|v| format!(", channel {v}")))
         .or_else(|| {
             let n = tree.find_all(hf::CHANNEL.name).count();

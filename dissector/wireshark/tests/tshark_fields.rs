@@ -178,6 +178,60 @@ fn test_pptv_list_response_fields() {
     );
 }
 
+#[test]
+fn test_info_column() {
+    if !plugin_ready("test_info_column") {
+        return;
+    }
+    let pcap = write_pcap(
+        "info.pcap",
+        &[udp(4004, 4004, &gossip(1)), udp(4004, 4004, &gossip(0))],
+    );
+    let rows = fields(&pcap, &["_ws.col.Info"]);
+    assert_eq!(rows, [["Gossip, 1 host"], ["Gossip, 0 hosts"]]);
+}
+
+/// The TCP heuristic: a length-prefixed PPLive TCP message (DPI rule) on a port
+/// the plugin does not listen on.
+#[test]
+fn test_tcp_heuristic() {
+    if !plugin_ready("test_tcp_heuristic") {
+        return;
+    }
+    let mut p = vec![0, 0, 0, 12, 0x21, 0x00, 0x01, 0x02, 0x98, 0xab, 0x01, 0x02];
+    p.extend_from_slice(&[0; 4]);
+    let pcap = write_pcap(
+        "tcp_heuristic.pcap",
+        &[
+            tcp(40000, 40001, &p),
+            tcp(40000, 40001, b"not pplive at all"),
+        ],
+    );
+    let rows = fields(&pcap, &["frame.protocols", "_ws.col.Info"]);
+    assert_eq!(rows[0][0], "eth:ethertype:ip:tcp:pplive");
+    assert!(rows[0][1].contains("pplive.tcp.length_21_98ab"), "{rows:?}");
+    assert!(!rows[1][0].contains("pplive"), "{rows:?}");
+}
+
+/// The port preferences exist under the names the README gives.
+#[test]
+fn test_port_preferences_registered() {
+    if !plugin_ready("test_port_preferences_registered") {
+        return;
+    }
+    let pcap = write_pcap("prefs.pcap", &[udp(4004, 4004, &gossip(1))]);
+    let out = common::tshark(
+        &pcap,
+        &[
+            "-o",
+            "pplive.udp.port:4004,8000",
+            "-o",
+            "pplive.tcp.port:8008",
+        ],
+    );
+    assert_eq!(out.lines().count(), 1);
+}
+
 /// A payload only a DPI rule recognises is claimed and says which rule.
 #[test]
 fn test_dpi_rule_only_is_claimed_undecoded() {
