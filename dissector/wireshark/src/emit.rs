@@ -119,6 +119,7 @@ pub unsafe fn emit(
 
     // parents[d] is the tree that fields of depth d go into.
     let mut parents = [top; MAX_DEPTH + 1];
+    let mut last_item: *mut ws::proto_item = ptr::null_mut();
     for i in 0..p.n_ops {
         match p.op(i) {
             Op::Field {
@@ -142,8 +143,12 @@ pub unsafe fn emit(
                 if text != NO_TEXT {
                     ws::proto_item_set_text(item, c"%s".as_ptr(), p.text(text));
                 }
-                let has_children = i + 1 < p.n_ops
-                    && matches!(p.op(i + 1), Op::Field { depth: d, .. } if usize::from(d) > depth);
+                last_item = item;
+                // Anchored notes sit between a field and its children.
+                let next_field = (i + 1..p.n_ops)
+                    .map(|j| p.op(j))
+                    .find(|op| matches!(op, Op::Field { .. }));
+                let has_children = matches!(next_field, Some(Op::Field { depth: d, .. }) if usize::from(d) > depth);
                 if has_children {
                     parents[depth + 1] =
                         ws::proto_item_add_subtree(item, register::ett_field(field.into()));
@@ -151,9 +156,24 @@ pub unsafe fn emit(
             }
             Op::Note {
                 note,
+                text,
+                anchored: true,
+                ..
+            } => {
+                ffi::expert_add_info_format(
+                    pinfo,
+                    last_item,
+                    register::ei(note.into()),
+                    c"%s".as_ptr(),
+                    p.text(text),
+                );
+            }
+            Op::Note {
+                note,
                 offset,
                 len,
                 text,
+                anchored: false,
             } => {
                 ffi::proto_tree_add_expert_format(
                     top,

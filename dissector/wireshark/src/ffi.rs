@@ -59,6 +59,13 @@ extern "C" {
         ei: *mut EiRegisterInfo,
         num_records: c_int,
     );
+    pub fn expert_add_info_format(
+        pinfo: *mut packet_info,
+        pi: *mut proto_item,
+        eiindex: *mut ExpertField,
+        format: *const c_char,
+        ...
+    );
     pub fn proto_tree_add_expert_format(
         tree: *mut proto_tree,
         pinfo: *mut packet_info,

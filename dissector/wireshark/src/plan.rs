@@ -70,11 +70,14 @@ pub enum Op {
         text: u32,
     },
     /// `note` indexes `ei::ALL`; `text` is NUL-terminated in the arena.
+    /// An `anchored` note follows the field it belongs to and marks that
+    /// item; otherwise it is an item of its own under the protocol.
     Note {
         note: u16,
         offset: u32,
         len: u32,
         text: u32,
+        anchored: bool,
     },
 }
 
@@ -146,6 +149,7 @@ fn lax_hint(transport: Transport, p: &[u8]) -> Hint {
 
 struct Builder {
     ops: Vec<Op>,
+    notes: Vec<Op>,
     arena: Vec<u8>,
     payload_len: usize,
 }
@@ -154,6 +158,7 @@ impl Builder {
     fn new(payload_len: usize) -> Builder {
         Builder {
             ops: Vec::new(),
+            notes: Vec::new(),
             arena: Vec::new(),
             payload_len,
         }
@@ -250,12 +255,79 @@ impl Builder {
         };
         let text = self.text(text);
         let (offset, len) = self.span(offset, len);
-        self.ops.push(Op::Note {
+        self.notes.push(Op::Note {
             note: index as u16,
             offset,
             len,
             text,
+            anchored: false,
         });
+    }
+
+    /// The smallest field holding the span `offset..offset + len` (the
+    /// deepest on ties), as Wireshark dissectors attach expert info to the
+    /// item concerned.
+    fn anchor(&self, offset: u32, len: u32) -> Option<usize> {
+        let mut best: Option<(usize, u32)> = None;
+        for (i, op) in self.ops.iter().enumerate() {
+            if let Op::Field {
+                offset: o, len: l, ..
+            } = *op
+            {
+                let holds = l > 0 && o <= offset && offset + len <= o + l;
+                if holds && best.is_none_or(|(_, bl)| l <= bl) {
+                    best = Some((i, l));
+                }
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    /// Fields with each anchored note right after its field, then the rest.
+    fn merged_ops(&self) -> Vec<Op> {
+        let anchors: Vec<Option<usize>> = self
+            .notes
+            .iter()
+            .map(|n| match *n {
+                Op::Note { offset, len, .. } => self.anchor(offset, len),
+                Op::Field { .. } => None,
+            })
+            .collect();
+        let mut out = Vec::with_capacity(self.ops.len() + self.notes.len());
+        for (i, op) in self.ops.iter().enumerate() {
+            out.push(*op);
+            for (n, a) in self.notes.iter().zip(&anchors) {
+                if let (
+                    Op::Note {
+                        note,
+                        offset,
+                        len,
+                        text,
+                        ..
+                    },
+                    Some(a),
+                ) = (*n, *a)
+                {
+                    if a == i {
+                        out.push(Op::Note {
+                            note,
+                            offset,
+                            len,
+                            text,
+                            anchored: true,
+                        });
+                    }
+                }
+            }
+        }
+        out.extend(
+            self.notes
+                .iter()
+                .zip(&anchors)
+                .filter(|(_, a)| a.is_none())
+                .map(|(n, _)| *n),
+        );
+        out
     }
 
     fn finish(mut self, root: Root, info: &str, malformed: Option<&str>) -> Plan {
@@ -263,7 +335,7 @@ impl Builder {
         let malformed = malformed.map_or(NO_TEXT, |m| self.text(m));
         Plan {
             root,
-            ops: self.ops,
+            ops: self.merged_ops(),
             arena: self.arena,
             info,
             malformed,

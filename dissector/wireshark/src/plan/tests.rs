@@ -147,3 +147,41 @@ fn test_pptv_root_is_the_protocol_item() {
     );
     assert_eq!(text(&plan, plan.info), "Live request-announce");
 }
+
+#[test]
+fn test_notes_follow_the_field_they_concern() {
+    let mut p = reply(3);
+    p[16] = 4; // claims 4 hosts, holds 3; 59.64.198.x are public
+    p[17] = 10; // first host becomes 10.64.198.0: private
+    let plan = by_port(Transport::Udp, 8000, 4004, &p).unwrap();
+    let index = |def| hf::ALL.iter().position(|d| core::ptr::eq(*d, def)).unwrap() as u16;
+    let mut anchored = 0;
+    for (i, op) in plan.ops.iter().enumerate() {
+        if let Op::Note {
+            offset,
+            len,
+            anchored: true,
+            note,
+            ..
+        } = *op
+        {
+            // The closest field before it holds its span.
+            let field = plan.ops[..i].iter().rev().find_map(|o| match *o {
+                Op::Field {
+                    field, offset, len, ..
+                } => Some((field, offset, len)),
+                _ => None,
+            });
+            let (field, fo, fl) = field.expect("anchored note follows a field");
+            assert!(
+                fo <= offset && offset + len <= fo + fl,
+                "{op:?} outside field {field}"
+            );
+            if ei::ALL[usize::from(note)].name == ei::PRIVATE_ADDRESS.name {
+                assert_eq!(field, index(&hf::HOST_IP));
+            }
+            anchored += 1;
+        }
+    }
+    assert!(anchored >= 2, "{:?}", plan.ops);
+}
