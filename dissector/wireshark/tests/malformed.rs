@@ -119,3 +119,49 @@ fn test_random_payloads_never_crash_tshark() {
         frames.len()
     );
 }
+
+/// The dissector's fuzz corpus, whole and cut short, through the heuristic
+/// and every port: tshark survives and shows every frame.
+#[test]
+fn test_fuzz_corpus_cut_short_never_crashes_tshark() {
+    if !plugin_ready("test_fuzz_corpus_cut_short_never_crashes_tshark") {
+        return;
+    }
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let mut payloads = Vec::new();
+    for dir in std::fs::read_dir(&corpus).expect("fuzz corpus") {
+        for file in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let p = std::fs::read(file.unwrap().path()).unwrap();
+            for cut in [
+                p.len(),
+                p.len() * 2 / 3,
+                p.len() / 2,
+                p.len().saturating_sub(1),
+            ] {
+                // Larger than one UDP datagram is not what these ports carry.
+                payloads.push(p[..cut.min(1400)].to_vec());
+            }
+        }
+    }
+    assert!(payloads.len() > 40, "corpus too small: {}", payloads.len());
+    let mut frames = Vec::new();
+    for p in &payloads {
+        frames.extend([
+            udp(8000, 40001, p),
+            udp(4004, 4004, p),
+            udp(40000, 40001, p),
+            tcp(8008, 50000, p),
+        ]);
+    }
+    let pcap = write_pcap("corpus.pcap", &frames);
+    let out = tshark(&pcap, &["-T", "fields", "-e", "frame.number"]);
+    assert_eq!(out.lines().count(), frames.len());
+    let claimed = tshark(
+        &pcap,
+        &["-Y", "pplive || pptv", "-T", "fields", "-e", "frame.number"],
+    );
+    assert!(
+        claimed.lines().count() >= payloads.len() * 3,
+        "the port dissectors claim every non-empty payload"
+    );
+}

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use etherparse::PacketBuilder;
 
@@ -46,11 +47,16 @@ pub fn udp(src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Sequence numbers for [`tcp`]: each segment follows the last one, or tshark
+/// would take a repeated segment for a retransmission and not dissect it.
+static TCP_SEQ: AtomicU32 = AtomicU32::new(1000);
+
 /// An Ethernet/IPv4/TCP frame (PSH|ACK) between documentation addresses.
 pub fn tcp(src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
+    let seq = TCP_SEQ.fetch_add(payload.len() as u32, Ordering::Relaxed);
     let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
         .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
-        .tcp(src_port, dst_port, 1000, 65535)
+        .tcp(src_port, dst_port, seq, 65535)
         .psh()
         .ack(1);
     let mut out = Vec::with_capacity(b.size(payload.len()));
