@@ -7,7 +7,7 @@ use epan_sys as ws;
 use peerscope_dissector::Transport;
 
 use crate::emit::{self, Packet};
-use crate::plan;
+use crate::select;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Entry {
@@ -34,8 +34,8 @@ unsafe fn plan_packet(
 ) -> Option<Packet> {
     let (src, dst) = ((*pinfo).srcport as u16, (*pinfo).destport as u16);
     let plan = std::panic::catch_unwind(|| match entry {
-        Entry::Heuristic => plan::heuristic(transport, src, dst, payload),
-        Entry::Port => plan::by_port(transport, src, dst, payload),
+        Entry::Heuristic => select::heuristic(transport, src, dst, payload),
+        Entry::Port => select::by_port(transport, src, dst, payload),
     })
     .ok()??;
     Some(Packet::from_plan(plan, (*pinfo).pool))

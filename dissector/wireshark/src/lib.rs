@@ -7,9 +7,9 @@
 //! TCP and port preferences (`pplive.udp.port`, `pplive.tcp.port`).
 //!
 //! Epan reports errors by `longjmp`, which skips Rust destructors. So each
-//! packet is handled in two phases: `plan` decodes and flattens the tree in
-//! plain Rust with no epan call, then the flat result is copied into the
-//! packet's wmem pool and `emit` walks it with only `Copy` data and raw
+//! packet is handled in two phases: `select` decodes it and `plan` flattens
+//! the tree, in plain Rust with no epan call; then the flat result is copied
+//! into the packet's wmem pool and `emit` walks it with only `Copy` data and raw
 //! pointers alive. The plugin is built with `panic = "abort"` (the
 //! `wireshark-plugin` profile) so no panic unwinds into C either.
 
@@ -19,6 +19,7 @@ mod ffi;
 mod info;
 mod plan;
 mod register;
+mod select;
 
 use std::os::raw::{c_char, c_int};
 

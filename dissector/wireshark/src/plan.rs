@@ -3,8 +3,7 @@
 //! owned values may be dropped freely.
 
 use peerscope_dissector::{
-    dissect, ei, hf, identify, App, Error, Field, Generation, Hint, Identification, Note, NoteDef,
-    Transport, Tree, Value, ValueKind,
+    ei, hf, Error, Field, Generation, Hint, Identification, Note, NoteDef, Tree, Value, ValueKind,
 };
 
 use crate::info;
@@ -91,60 +90,6 @@ pub struct Plan {
     pub info: u32,
     /// Why the payload could not be decoded at all (NUL-terminated), or [`NO_TEXT`].
     pub malformed: u32,
-}
-
-/// For the heuristic dissectors: only payloads the DPI rules attribute to
-/// PPLive/PPTV are claimed, decoded strictly when a layout fits exactly.
-pub fn heuristic(
-    transport: Transport,
-    src_port: u16,
-    dst_port: u16,
-    payload: &[u8],
-) -> Option<Plan> {
-    let id = identify(transport, src_port, dst_port, payload);
-    if id.app != App::PpLive {
-        return None;
-    }
-    Some(match dissect(payload, Hint::Auto) {
-        Ok(tree) => from_tree(&tree, payload.len()),
-        Err(_) => identified_only(id, payload.len()),
-    })
-}
-
-/// For traffic on the configured ports: everything except what the DPI rules
-/// give to another application is claimed, decoded laxly, and shown as
-/// malformed when no layout applies.
-pub fn by_port(transport: Transport, src_port: u16, dst_port: u16, payload: &[u8]) -> Option<Plan> {
-    let id = identify(transport, src_port, dst_port, payload);
-    if matches!(id.app, App::SopCast | App::PpStream) {
-        return None;
-    }
-    if let Ok(tree) = dissect(payload, Hint::Auto) {
-        return Some(from_tree(&tree, payload.len()));
-    }
-    if id.app == App::PpLive {
-        return Some(identified_only(id, payload.len()));
-    }
-    let hint = lax_hint(transport, payload);
-    Some(match dissect(payload, hint) {
-        Ok(tree) => from_tree(&tree, payload.len()),
-        Err(e) => malformed(hint, &e),
-    })
-}
-
-/// The layout a payload on a PPLive port most likely has: the 2005 messages
-/// share the `02 00 00 02` prefix and differ in fixed length (17 and 41
-/// bytes before the 18-byte records); the 2010 protocol is UDP only.
-fn lax_hint(transport: Transport, p: &[u8]) -> Hint {
-    if p.starts_with(&[0x02, 0x00, 0x00, 0x02]) || transport == Transport::Tcp {
-        if p.len() >= 41 && (p.len() - 41).is_multiple_of(18) {
-            Hint::Gossip2005
-        } else {
-            Hint::TrackerReply2005
-        }
-    } else {
-        Hint::Pptv2010
-    }
 }
 
 struct Builder {
@@ -378,7 +323,7 @@ pub fn from_tree(tree: &Tree, payload_len: usize) -> Plan {
 }
 
 /// A payload a DPI rule attributes to PPLive but whose layout no decoder knows.
-fn identified_only(id: Identification, payload_len: usize) -> Plan {
+pub fn identified_only(id: Identification, payload_len: usize) -> Plan {
     let rule = id.rule.map_or("?", |r| r.name());
     let description = id.rule.map_or("", |r| r.description());
     let mut b = Builder::new(payload_len);
@@ -395,7 +340,7 @@ fn identified_only(id: Identification, payload_len: usize) -> Plan {
     )
 }
 
-fn malformed(hint: Hint, e: &Error) -> Plan {
+pub fn malformed(hint: Hint, e: &Error) -> Plan {
     let root = if hint == Hint::Pptv2010 {
         Root::Pptv
     } else {

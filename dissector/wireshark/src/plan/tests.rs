@@ -2,7 +2,10 @@ use std::net::Ipv4Addr;
 
 use peerscope_dissector::{hf, HostRecordRepr, TrackerReplyRepr};
 
+use peerscope_dissector::{ei, Transport};
+
 use super::*;
+use crate::select::{by_port, heuristic};
 
 fn reply(hosts: usize) -> Vec<u8> {
     let mut header = [0u8; 13];
