@@ -64,8 +64,27 @@ pub fn tcp(src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A pcap file removed (with its directory, once empty) when dropped.
+pub struct TempPcap(PathBuf);
+
+impl std::ops::Deref for TempPcap {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempPcap {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
 /// Writes a classic pcap (microsecond, Ethernet) holding `frames`, one per second.
-pub fn write_pcap(name: &str, frames: &[Vec<u8>]) -> PathBuf {
+pub fn write_pcap(name: &str, frames: &[Vec<u8>]) -> TempPcap {
     let dir = std::env::temp_dir().join(format!("peerscope-wireshark-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
@@ -83,7 +102,7 @@ pub fn write_pcap(name: &str, frames: &[Vec<u8>]) -> PathBuf {
         out.extend_from_slice(f);
     }
     std::fs::write(&path, out).unwrap();
-    path
+    TempPcap(path)
 }
 
 /// Runs tshark on `pcap`; panics unless it exits 0. Returns stdout.
