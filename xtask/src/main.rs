@@ -1,8 +1,9 @@
-//! Project tasks: `cargo xtask setup | test | demo | bench | build`.
+//! Project tasks: `cargo xtask setup | test | demo | bench | build | plugin`.
 //!
 //! Every task that needs the machine prepared runs `setup` first; `setup` is
 //! idempotent and returns in well under a second when everything is in place.
 
+mod plugin;
 mod setup;
 mod sh;
 
@@ -43,6 +44,8 @@ enum Task {
     },
     /// Set up and build the release binary `target/release/peerscope`.
     Build,
+    /// Set up, build the Wireshark plugin and install it into the system plugin directory (as root).
+    Plugin,
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Task::Demo { args } => demo(&args),
         Task::Bench { args } => bench(&args),
         Task::Build => setup::run().and_then(|_| build_release()),
+        Task::Plugin => setup::run().and_then(|_| plugin::run().map(drop)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,6 +73,8 @@ fn build_release() -> anyhow::Result<()> {
 
 fn test(args: &[String]) -> anyhow::Result<()> {
     setup::run()?;
+    // The plugin's tests run the installed plugin through tshark.
+    plugin::for_tests()?;
     let mut cmd: Vec<&str> = vec!["test", "--workspace"];
     if !args.is_empty() {
         cmd.push("--");

@@ -7,7 +7,8 @@ use anyhow::{bail, Context};
 use crate::sh;
 
 /// Debian packages: the kernel toolchain (distribution Rust with its library source
-/// for `-Z build-std`, LLVM 22 for bpf-linker), and the tools tests and the demo run.
+/// for `-Z build-std`, LLVM 22 for bpf-linker), Wireshark's headers and pkg-config
+/// for the Wireshark plugin, and the tools tests and the demo run.
 const PACKAGES: &[&str] = &[
     "rustc-web",
     "cargo-web",
@@ -16,6 +17,9 @@ const PACKAGES: &[&str] = &[
     "libpolly-22-dev",
     "zlib1g-dev",
     "libzstd-dev",
+    "libwireshark-dev",
+    "libglib2.0-dev",
+    "pkg-config",
     "iproute2",
     "ethtool",
     "tcpdump",

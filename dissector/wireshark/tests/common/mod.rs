@@ -1,0 +1,137 @@
+//! Shared by the tshark tests: a tiny pcap writer, tshark runners, and the
+//! check that tshark and the installed plugin are there.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use etherparse::PacketBuilder;
+
+/// The file name `cargo xtask plugin` installs the plugin under.
+pub const PLUGIN_FILE: &str = "peerscope-pplive.so";
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// True when tshark runs and lists the plugin. Otherwise fails under CI
+/// (CI=true) and skips loudly elsewhere: never a silent pass.
+pub fn plugin_ready(test: &str) -> bool {
+    let listed = Command::new("tshark")
+        .args(["-G", "plugins"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success());
+    let problem = match listed {
+        None => "needs `tshark` (install it with `cargo xtask setup`)",
+        Some(o) if !String::from_utf8_lossy(&o.stdout).contains(PLUGIN_FILE) => {
+            "needs the Wireshark plugin installed (`cargo xtask plugin`)"
+        }
+        Some(_) => return true,
+    };
+    if in_ci() {
+        panic!("{test}: {problem}; CI=true, so this is a failure, not a skip");
+    }
+    eprintln!("\n*** SKIPPED {test}: {problem} ***\n");
+    false
+}
+
+/// An Ethernet/IPv4/UDP frame between documentation addresses.
+pub fn udp(src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
+    let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+        .udp(src_port, dst_port);
+    let mut out = Vec::with_capacity(b.size(payload.len()));
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
+/// Sequence numbers for [`tcp`]: each segment follows the last one, or tshark
+/// would take a repeated segment for a retransmission and not dissect it.
+static TCP_SEQ: AtomicU32 = AtomicU32::new(1000);
+
+/// An Ethernet/IPv4/TCP frame (PSH|ACK) between documentation addresses.
+pub fn tcp(src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
+    let seq = TCP_SEQ.fetch_add(payload.len() as u32, Ordering::Relaxed);
+    let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+        .tcp(src_port, dst_port, seq, 65535)
+        .psh()
+        .ack(1);
+    let mut out = Vec::with_capacity(b.size(payload.len()));
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
+/// A pcap file removed (with its directory, once empty) when dropped.
+pub struct TempPcap(PathBuf);
+
+impl std::ops::Deref for TempPcap {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempPcap {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Writes a classic pcap (microsecond, Ethernet) holding `frames`, one per second.
+pub fn write_pcap(name: &str, frames: &[Vec<u8>]) -> TempPcap {
+    let dir = std::env::temp_dir().join(format!("peerscope-wireshark-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    for v in [0u32, 0, 65535, 1] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for (i, f) in frames.iter().enumerate() {
+        for v in [i as u32 + 1, 0, f.len() as u32, f.len() as u32] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(f);
+    }
+    std::fs::write(&path, out).unwrap();
+    TempPcap(path)
+}
+
+/// Runs tshark on `pcap`; panics unless it exits 0. Returns stdout.
+pub fn tshark(pcap: &Path, args: &[&str]) -> String {
+    let out = Command::new("tshark")
+        .arg("-n")
+        .arg("-r")
+        .arg(pcap)
+        .args(args)
+        .output()
+        .expect("running tshark");
+    assert!(
+        out.status.success(),
+        "tshark {args:?} on {} exited with {}: {}",
+        pcap.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// One line per frame of `tshark -T fields -e …`, fields split on tabs.
+pub fn fields(pcap: &Path, names: &[&str]) -> Vec<Vec<String>> {
+    let mut args = vec!["-T", "fields"];
+    for n in names {
+        args.extend(["-e", n]);
+    }
+    tshark(pcap, &args)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
