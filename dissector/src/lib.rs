@@ -82,6 +82,12 @@
 //! assert_eq!(peerscope_dissector::v2005::gossip::parse(&datagram).unwrap(), msg);
 //! ```
 //!
+//! # JSON
+//!
+//! With the default feature `serde`, [`Tree`] and [`Identification`]
+//! serialize as plain JSON: fields as `{name, label, offset, len, value,
+//! children}`, addresses and GUIDs as text, bytes as hex.
+//!
 //! # Fuzzing
 //!
 //! `dissector/fuzz/` holds one cargo-fuzz target per decoder; each calls a
@@ -108,6 +114,8 @@ pub mod error;
 pub mod guid;
 pub mod hf;
 pub mod identify;
+#[cfg(feature = "serde")]
+mod serde_impls;
 pub mod tree;
 pub mod v2005;
 pub mod v2010;
