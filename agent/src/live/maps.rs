@@ -51,15 +51,13 @@ impl FlowMaps {
     /// Reads every flow and counter. Per-CPU copies are merged with
     /// [`FlowStats::merge`], the same fold the offline path uses.
     pub fn snapshot(&self) -> Result<Snapshot, LiveError> {
-        let mut flows = HashMap::new();
-        for item in self.flows.iter() {
-            let (key, per_cpu) = item.map_err(|source| LiveError::Map { name: "FLOWS", source })?;
-            let mut total = FlowStats::default();
-            for v in per_cpu.iter() {
-                total.merge(v);
+        let flows = match self.flows_batched() {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::debug!("batch lookup unavailable ({e}); reading flows one by one");
+                self.flows_iterated()?
             }
-            flows.insert(key, total);
-        }
+        };
         let mut counters = Vec::with_capacity(Counter::COUNT as usize);
         for c in Counter::ALL {
             let per_cpu = self
@@ -69,6 +67,37 @@ impl FlowMaps {
             counters.push(per_cpu.iter().sum());
         }
         Ok(Snapshot { flows, counters })
+    }
+
+    /// The whole table in a few `BPF_MAP_LOOKUP_BATCH` calls.
+    fn flows_batched(&self) -> std::io::Result<HashMap<FlowKey, FlowStats>> {
+        use std::os::fd::{AsFd, AsRawFd};
+        let ncpu = aya::util::nr_cpus().map_err(|(_, e)| e)?;
+        let fd = self.flows.map().fd().as_fd().as_raw_fd();
+        let table = super::batch::lookup_all::<FlowKey, FlowStats>(fd, ncpu, 4096)?;
+        let mut flows = HashMap::with_capacity(table.keys.len());
+        for (i, key) in table.keys.iter().enumerate() {
+            let mut total = FlowStats::default();
+            for v in table.per_cpu(i) {
+                total.merge(v);
+            }
+            flows.insert(*key, total);
+        }
+        Ok(flows)
+    }
+
+    /// The table key by key (two syscalls per flow): the fallback.
+    pub fn flows_iterated(&self) -> Result<HashMap<FlowKey, FlowStats>, LiveError> {
+        let mut flows = HashMap::new();
+        for item in self.flows.iter() {
+            let (key, per_cpu) = item.map_err(|source| LiveError::Map { name: "FLOWS", source })?;
+            let mut total = FlowStats::default();
+            for v in per_cpu.iter() {
+                total.merge(v);
+            }
+            flows.insert(key, total);
+        }
+        Ok(flows)
     }
 
     /// Removes flows from the kernel table (after their counts were taken), so a full

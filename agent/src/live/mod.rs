@@ -2,6 +2,7 @@
 //! pins its maps and reads them.
 
 pub mod attach;
+pub mod batch;
 pub mod caps;
 pub mod clock;
 pub mod error;
