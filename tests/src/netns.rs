@@ -61,6 +61,18 @@ impl VethPair {
                 assert!(out.status.success(), "ethtool: {}", String::from_utf8_lossy(&out.stderr));
             }
         }
+        // Static neighbours: no ARP/ND exchange can delay or drop a test's first packets.
+        let mac = |ns: &str, ifc: &str| -> String {
+            let out = Command::new("ip").args(["-n", ns, "-j", "link", "show", "dev", ifc]).output().expect("ip link show");
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip -j output");
+            v[0]["address"].as_str().expect("link address").to_string()
+        };
+        let (mac_a, mac_b) = (mac(&pair.ns_a, &pair.a_if), mac(&pair.ns_b, &pair.b_if));
+        for (ns, ifc, peer_mac, v4, v6) in [(&pair.ns_a, &pair.a_if, &mac_b, "192.0.2.2", B_V6), (&pair.ns_b, &pair.b_if, &mac_a, "192.0.2.1", A_V6)] {
+            for addr in [v4, v6] {
+                ip(&["-n", ns, "neigh", "replace", addr, "lladdr", peer_mac, "dev", ifc, "nud", "permanent"]);
+            }
+        }
         pair
     }
 

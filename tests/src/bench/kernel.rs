@@ -49,7 +49,7 @@ fn key(i: u32) -> FlowKey {
     FlowKey::v4(17, key_src(i), [198, 51, 100, 2], 4004, 8008)
 }
 
-fn fill(ebpf: &mut Ebpf, n: u32) -> anyhow::Result<()> {
+pub fn fill(ebpf: &mut Ebpf, n: u32) -> anyhow::Result<()> {
     let mut flows: PerCpuHashMap<_, FlowKey, FlowStats> = PerCpuHashMap::try_from(ebpf.map_mut(names::FLOWS).unwrap())?;
     let cpus = aya::util::nr_cpus().map_err(|(_, e)| e)?;
     for i in 0..n {

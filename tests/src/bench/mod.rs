@@ -2,7 +2,10 @@
 //! in the same run and reports the ratio; none asserts a time.
 
 pub mod analyze;
+pub mod dissect;
+pub mod poll;
 pub mod kernel;
+pub mod net;
 pub mod proc;
 
 /// A section of BENCHMARKS.md.

@@ -2,7 +2,7 @@
 
 use std::{fmt::Write as _, path::PathBuf};
 
-use peerscope_tests::bench::{analyze, kernel, Section};
+use peerscope_tests::bench::{analyze, dissect, kernel, net, poll, Section};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -14,6 +14,17 @@ fn main() -> anyhow::Result<()> {
     let want = |name: &str| only.is_none_or(|o| o.split(',').any(|x| x == name));
     if want("kernel") {
         sections.push(kernel::run(&kernel_opts)?);
+    }
+    let release_bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/peerscope");
+    if want("poll") {
+        let sizes: &[u32] = if quick { &[65_536] } else { &[65_536, 1_048_576] };
+        sections.push(poll::run(sizes, &release_bin)?);
+    }
+    if want("net") {
+        sections.push(net::run()?);
+    }
+    if want("dissect") {
+        sections.push(dissect::run(if quick { 200_000 } else { 2_000_000 })?);
     }
     if want("analyze") {
         let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
