@@ -35,6 +35,8 @@ pub enum Command {
     Detach(DetachArgs),
     /// Analyse a pcap/pcapng file with the studies' metrics.
     Analyze(AnalyzeArgs),
+    /// Decode every PPLive/PPTV control message of a pcap/pcapng file (like tshark -V).
+    Dissect(DissectArgs),
 }
 
 #[derive(Debug, Args)]
@@ -196,4 +198,18 @@ pub struct EngineArgs {
     /// Also classify UDP "sessions" (5-tuples) as video/signaling; [H] uses TCP only.
     #[arg(long)]
     pub udp_sessions: bool,
+}
+
+/// `peerscope dissect`: the dissector library on a capture file.
+#[derive(Debug, clap::Args)]
+pub struct DissectArgs {
+    /// Capture file (pcap or pcapng).
+    pub file: std::path::PathBuf,
+    /// One JSON object per message instead of the tree.
+    #[arg(long)]
+    pub json: bool,
+    /// Show only messages matching a display filter: `FIELD`, `FIELD == VALUE`,
+    /// `FIELD != VALUE`, joined by `&&` / `||` (e.g. `pplive.host.ip == 59.64.198.250`).
+    #[arg(short = 'Y', long = "filter", value_name = "FILTER")]
+    pub filter: Option<String>,
 }

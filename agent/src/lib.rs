@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod config_file;
+pub mod control;
 pub mod engine;
 pub mod export;
 pub mod live;

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod analyze;
+mod dissect;
 mod flows;
 mod jsonl;
 mod manage;
@@ -30,5 +31,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => manage::status(args),
         Command::Detach(args) => manage::detach(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Dissect(args) => dissect::run(args),
     }
 }

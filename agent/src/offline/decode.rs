@@ -34,37 +34,51 @@ pub enum Decoded {
     UnsupportedLink(u32),
 }
 
+/// The transport payload of a packet, as far as it was captured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Payload<'a> {
+    pub bytes: &'a [u8],
+    /// TCP sequence number of the first payload byte (TCP only).
+    pub tcp_seq: Option<u32>,
+}
+
 pub fn decode(link: DataLink, data: &[u8]) -> Decoded {
+    decode_with_payload(link, data).0
+}
+
+/// [`decode`], and the transport payload for those that look inside it (`dissect`,
+/// the control-message ledger).
+pub fn decode_with_payload(link: DataLink, data: &[u8]) -> (Decoded, Option<Payload<'_>>) {
     let sliced = match link {
         DataLink::ETHERNET => match LaxSlicedPacket::from_ethernet(data) {
             Ok(p) => p,
-            Err(_) => return Decoded::Truncated,
+            Err(_) => return (Decoded::Truncated, None),
         },
         DataLink::LINUX_SLL => {
             if data.len() < 16 {
-                return Decoded::Truncated;
+                return (Decoded::Truncated, None);
             }
             LaxSlicedPacket::from_ether_type(EtherType(u16::from_be_bytes([data[14], data[15]])), &data[16..])
         }
         DataLink::LINUX_SLL2 => {
             if data.len() < 20 {
-                return Decoded::Truncated;
+                return (Decoded::Truncated, None);
             }
             LaxSlicedPacket::from_ether_type(EtherType(u16::from_be_bytes([data[0], data[1]])), &data[20..])
         }
         DataLink::RAW | DataLink::IPV4 | DataLink::IPV6 => from_ip(data),
         DataLink::NULL | DataLink::LOOP => {
             if data.len() < 4 {
-                return Decoded::Truncated;
+                return (Decoded::Truncated, None);
             }
             from_ip(&data[4..])
         }
-        other => return Decoded::UnsupportedLink(u32::from(other)),
+        other => return (Decoded::UnsupportedLink(u32::from(other)), None),
     };
     match sliced.net {
         Some(net) => ip_packet(&net),
-        None if sliced.stop_err.is_some() => Decoded::Truncated,
-        None => Decoded::NotIp,
+        None if sliced.stop_err.is_some() => (Decoded::Truncated, None),
+        None => (Decoded::NotIp, None),
     }
 }
 
@@ -76,7 +90,7 @@ fn from_ip(data: &[u8]) -> LaxSlicedPacket<'_> {
     }
 }
 
-fn ip_packet(net: &LaxNetSlice<'_>) -> Decoded {
+fn ip_packet<'a>(net: &LaxNetSlice<'a>) -> (Decoded, Option<Payload<'a>>) {
     // (key without ports, ip_len, proto, IP header bytes before the transport header,
     //  transport bytes captured, whether this is a non-first fragment)
     let (mut key, ip_len, proto, hdr_len, payload, later_fragment) = match net {
@@ -105,23 +119,29 @@ fn ip_packet(net: &LaxNetSlice<'_>) -> Decoded {
     };
     let ip_payload = ip_len.saturating_sub(hdr_len as u32);
     if later_fragment {
-        return Decoded::Ip(IpPacket { key, ip_len, payload_len: ip_payload, tcp_flags: 0 });
+        return (Decoded::Ip(IpPacket { key, ip_len, payload_len: ip_payload, tcp_flags: 0 }), None);
     }
+    // The captured part of the transport payload, never past what the IP length says.
+    let body = |hdr: usize, len: u32| payload.get(hdr..).map(|b| &b[..b.len().min(len as usize)]);
     match proto {
         IPPROTO_TCP => {
-            let Ok(t) = TcpHeaderSlice::from_slice(payload) else { return Decoded::Truncated };
+            let Ok(t) = TcpHeaderSlice::from_slice(payload) else { return (Decoded::Truncated, None) };
             key.src_port = t.source_port();
             key.dst_port = t.destination_port();
             let th = t.data_offset() as u32 * 4;
             let flags = t.slice()[13];
-            Decoded::Ip(IpPacket { key, ip_len, payload_len: ip_payload.saturating_sub(th), tcp_flags: flags })
+            let payload_len = ip_payload.saturating_sub(th);
+            let p = body(th as usize, payload_len).map(|bytes| Payload { bytes, tcp_seq: Some(t.sequence_number()) });
+            (Decoded::Ip(IpPacket { key, ip_len, payload_len, tcp_flags: flags }), p)
         }
         IPPROTO_UDP => {
-            let Ok(u) = UdpHeaderSlice::from_slice(payload) else { return Decoded::Truncated };
+            let Ok(u) = UdpHeaderSlice::from_slice(payload) else { return (Decoded::Truncated, None) };
             key.src_port = u.source_port();
             key.dst_port = u.destination_port();
-            Decoded::Ip(IpPacket { key, ip_len, payload_len: ip_payload.saturating_sub(8), tcp_flags: 0 })
+            let payload_len = ip_payload.saturating_sub(8);
+            let p = body(8, payload_len).map(|bytes| Payload { bytes, tcp_seq: None });
+            (Decoded::Ip(IpPacket { key, ip_len, payload_len, tcp_flags: 0 }), p)
         }
-        _ => Decoded::Ip(IpPacket { key, ip_len, payload_len: ip_payload, tcp_flags: 0 }),
+        _ => (Decoded::Ip(IpPacket { key, ip_len, payload_len: ip_payload, tcp_flags: 0 }), None),
     }
 }

@@ -105,7 +105,7 @@ pub struct OfflineOptions {
     pub progress: bool,
 }
 
-fn open(path: &Path) -> Result<(CaptureReader<File>, u64), OfflineError> {
+pub fn open(path: &Path) -> Result<(CaptureReader<File>, u64), OfflineError> {
     let f = File::open(path).map_err(|source| OfflineError::Open { path: path.to_owned(), source })?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     let r = CaptureReader::new(f).map_err(|source| OfflineError::Format { path: path.to_owned(), source })?;

@@ -1,0 +1,152 @@
+//! What the control messages taught: channels, trackers, learned peers.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    net::IpAddr,
+};
+
+use peerscope_abi::FlowKey;
+use peerscope_dissector::{MessageKind, Value};
+use serde::Serialize;
+
+use super::message::ControlMessage;
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Channel {
+    /// `{8-4-4-4-12}` text of the channel GUID.
+    pub guid: String,
+    /// From the channel list, when it was seen.
+    pub name: Option<String>,
+    pub messages: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Tracker {
+    pub address: IpAddr,
+    pub port: u16,
+    pub transport: &'static str,
+    /// Peer-list replies seen from it.
+    pub replies: u64,
+    /// Named by a channel list's PlayLink (rather than seen on the wire).
+    pub from_play_link: bool,
+}
+
+/// The ledger's findings, for reports (serde, stable).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ControlSummary {
+    /// Payloads attributed to an application, by the DPI rule that matched.
+    pub by_rule: BTreeMap<&'static str, u64>,
+    /// Messages decoded with a known layout, by kind.
+    pub by_message: BTreeMap<String, u64>,
+    pub channels: Vec<Channel>,
+    pub trackers: Vec<Tracker>,
+    /// Distinct peers named in tracker replies and gossip.
+    pub learned_peers: usize,
+    /// Of those, private (RFC 1918) addresses ([M]: 5 of 39, a client bug).
+    pub learned_private: usize,
+    /// Learned peers that were parents / children in some window, and the fractions
+    /// ([M]: ~1% and ~2% of contacted hosts); `null` with no learned peer.
+    pub learned_became_parents: usize,
+    pub learned_became_children: usize,
+    pub learned_parent_fraction: Option<f64>,
+    pub learned_child_fraction: Option<f64>,
+    /// Bootstrap HTTP requests (update check, channel list).
+    pub bootstrap_requests: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct ControlLedger {
+    by_rule: BTreeMap<&'static str, u64>,
+    by_message: BTreeMap<String, u64>,
+    channels: BTreeMap<String, Channel>,
+    trackers: BTreeMap<(IpAddr, u16, &'static str), Tracker>,
+    learned: BTreeSet<IpAddr>,
+    bootstrap_requests: u64,
+}
+
+fn str_value(v: &Value) -> Option<String> {
+    match v {
+        Value::Str(s) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+impl ControlLedger {
+    pub fn observe(&mut self, key: &FlowKey, m: &ControlMessage) {
+        if let Some(rule) = m.identification.rule {
+            *self.by_rule.entry(rule.name()).or_default() += 1;
+        }
+        let Some(tree) = &m.tree else { return };
+        *self.by_message.entry(format!("{:?}", tree.message)).or_default() += 1;
+        for f in tree.find_all("pplive.gossip.channel").chain(tree.find_all("pptv.tracker.resource_id")).chain(tree.find_all("pptv.peerpkt.resource_id")) {
+            if let Value::Guid(g) = &f.value {
+                self.channels.entry(g.to_string()).or_insert_with(|| Channel { guid: g.to_string(), ..Default::default() }).messages += 1;
+            }
+        }
+        // A channel list names every channel and its trackers.
+        for ch in tree.find_all("pplive.channel") {
+            let guid = ch.walk().find(|f| f.def.name == "pplive.channel.guid").and_then(|f| match &f.value {
+                Value::Guid(g) => Some(g.to_string()),
+                other => str_value(other),
+            });
+            let name = ch.walk().find(|f| f.def.name == "pplive.channel.name").and_then(|f| str_value(&f.value));
+            if let Some(guid) = guid {
+                let c = self.channels.entry(guid.clone()).or_insert_with(|| Channel { guid, ..Default::default() });
+                c.name = c.name.take().or(name);
+            }
+            for t in ch.walk().filter(|f| f.def.name == "pplive.playlink.tracker") {
+                let host = t.walk().find(|f| f.def.name == "pplive.playlink.tracker.host").and_then(|f| str_value(&f.value));
+                let port = t.walk().find_map(|f| match (&f.value, f.def.name) {
+                    (Value::U16(p), "pplive.playlink.tracker.port") => Some(*p),
+                    _ => None,
+                });
+                let transport = t.walk().find(|f| f.def.name == "pplive.playlink.tracker.transport").and_then(|f| str_value(&f.value));
+                if let (Some(Ok(ip)), Some(port)) = (host.map(|h| h.parse::<IpAddr>()), port) {
+                    let tr: &'static str = if transport.as_deref().is_some_and(|t| t.contains("tcp")) { "tcp" } else { "udp" };
+                    self.trackers.entry((ip, port, tr)).or_insert(Tracker { address: ip, port, transport: tr, replies: 0, from_play_link: true });
+                }
+            }
+        }
+        for f in tree.find_all("pplive.host.ip").chain(tree.find_all("pptv.peer.ip")) {
+            if let Value::Ipv4(ip) = f.value {
+                self.learned.insert(IpAddr::V4(ip));
+            }
+        }
+        match tree.message {
+            MessageKind::TrackerReply | MessageKind::PptvTracker if tree.find("pplive.host.ip").is_some() || tree.find("pptv.peer.ip").is_some() => {
+                let tr: &'static str = if key.proto == 6 { "tcp" } else { "udp" };
+                let e = self.trackers.entry((key.src_ip(), key.src_port, tr)).or_insert(Tracker {
+                    address: key.src_ip(),
+                    port: key.src_port,
+                    transport: tr,
+                    replies: 0,
+                    from_play_link: false,
+                });
+                e.replies += 1;
+            }
+            MessageKind::HttpRequest => self.bootstrap_requests += 1,
+            _ => {}
+        }
+    }
+
+    /// The findings, given the hosts that were ever parents and children.
+    pub fn summary(&self, ever_parents: &BTreeSet<IpAddr>, ever_children: &BTreeSet<IpAddr>) -> ControlSummary {
+        let n = self.learned.len();
+        let parents = self.learned.iter().filter(|a| ever_parents.contains(a)).count();
+        let children = self.learned.iter().filter(|a| ever_children.contains(a)).count();
+        let frac = |k: usize| (n > 0).then(|| k as f64 / n as f64);
+        ControlSummary {
+            by_rule: self.by_rule.clone(),
+            by_message: self.by_message.clone(),
+            channels: self.channels.values().cloned().collect(),
+            trackers: self.trackers.values().cloned().collect(),
+            learned_peers: n,
+            learned_private: self.learned.iter().filter(|a| matches!(a, IpAddr::V4(v4) if v4.is_private())).count(),
+            learned_became_parents: parents,
+            learned_became_children: children,
+            learned_parent_fraction: frac(parents),
+            learned_child_fraction: frac(children),
+            bootstrap_requests: self.bootstrap_requests,
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! PPLive control messages seen on the wire, decoded with the dissector library:
+//! channels, trackers and peers learned from peer lists ([M] §II-C,E), and how many
+//! learned peers became parents or children ([M] saw ~1% and ~2%). Fed by the
+//! kernel's control-packet samples live and by every control packet offline.
+
+pub mod filter;
+pub mod ledger;
+pub mod message;
+pub mod reassembly;
+
+pub use ledger::{ControlLedger, ControlSummary};
+pub use message::{decode, ControlMessage};
