@@ -19,23 +19,28 @@ pub fn udp_burst(src_ns: &str, src: IpAddr, dst_ns: &str, dst: SocketAddr, sizes
 
 /// [`udp_burst`] from a chosen source port, so successive bursts are one flow.
 pub fn udp_burst_from(src_ns: &str, src: SocketAddr, dst_ns: &str, dst: SocketAddr, sizes: &[usize]) -> u16 {
+    udp_payloads(src_ns, src, dst_ns, dst, sizes.iter().map(|n| vec![0x5a; *n]).collect())
+}
+
+/// Sends the given datagrams from `src` to `dst` and waits until all arrived.
+pub fn udp_payloads(src_ns: &str, src: SocketAddr, dst_ns: &str, dst: SocketAddr, payloads: Vec<Vec<u8>>) -> u16 {
+    let count = payloads.len();
     let receiver = {
         let dst_ns = dst_ns.to_string();
         in_netns(&dst_ns, move || UdpSocket::bind(dst).expect("bind receiver"))
     };
     receiver.set_read_timeout(Some(TIMEOUT)).unwrap();
-    let sizes_owned = sizes.to_vec();
     let port = in_netns(src_ns, move || {
         let s = UdpSocket::bind(src).expect("bind sender");
-        for n in &sizes_owned {
-            s.send_to(&vec![0x5a; *n], dst).expect("send");
+        for p in &payloads {
+            s.send_to(p, dst).expect("send");
             // Paced so that nothing is dropped on the way.
             std::thread::sleep(Duration::from_millis(2));
         }
         s.local_addr().unwrap().port()
     });
     let mut buf = vec![0u8; 65536];
-    for _ in sizes {
+    for _ in 0..count {
         receiver.recv_from(&mut buf).expect("datagram lost");
     }
     port

@@ -75,10 +75,11 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if !json_to_stdout {
         let mut o = stdout.lock();
         report::text::write(&mut o, &out.report, &out.read, out.host_guess.as_ref())?;
+        report::text::write_control(&mut o, &out.control)?;
         o.flush()?;
     }
     if let Some(p) = &args.json {
-        let doc = OfflineJson { report: &out.report, input: out.input(&args.file) };
+        let doc = OfflineJson { report: &out.report, input: out.input(&args.file), control: &out.control };
         if json_to_stdout {
             serde_json::to_writer_pretty(stdout.lock(), &doc)?;
             println!();

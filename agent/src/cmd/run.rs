@@ -13,6 +13,7 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::{
     cli::RunArgs,
+    control::{ledger::ever_family, ControlLedger},
     engine::{Engine, MonitoredHost, WindowSummary},
     export::{server, Metrics},
     live::{clock, host::interface_addrs, pins::PinDir, window::WindowAccumulator, AttachOptions, Attached, FlowDelta, FlowTable},
@@ -37,6 +38,7 @@ struct Live {
     jsonl: Option<JsonLines>,
     pins: PinDir,
     iface: String,
+    ledger: ControlLedger,
 }
 
 async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -78,6 +80,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         jsonl: args.jsonl.as_deref().map(JsonLines::open).transpose()?,
         pins: PinDir::for_iface(&args.iface),
         iface: args.iface.clone(),
+        ledger: ControlLedger::default(),
     };
 
     let period = Duration::from_secs_f64(args.interval);
@@ -127,6 +130,15 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
         live.table.forget(&idle);
     }
     live.window.add(&deltas);
+    // The kernel's control-packet samples feed the control ledger.
+    let samples = live.attached.drain_samples(usize::MAX);
+    let mut decoded = 0usize;
+    for s in &samples {
+        if let Some(m) = crate::control::decode_sample(&s.key, s.payload(), s.payload_len as usize) {
+            live.ledger.observe(&s.key, &m);
+            decoded += 1;
+        }
+    }
     if let Ok(mut m) = live.metrics.lock() {
         m.observe(live.engine.host(), &deltas, &snap, live.attached.maps.capacity(), args.interval);
     }
@@ -154,6 +166,8 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
             "bytes": PerClass::from(interval_total.bytes),
             "flows": rows,
             "counters": counters,
+            "control_samples": samples.len(),
+            "control_messages": decoded,
             "window": summary,
         });
         writeln!(stdout, "{}", serde_json::to_string(&out)?)?;
@@ -188,9 +202,12 @@ fn close_window(live: &mut Live, now: u64) -> anyhow::Result<WindowSummary> {
     }
     // `peerscope report` reads the state and history from here.
     let report = live.engine.snapshot();
-    write_private(&live.pins.report_file, &serde_json::to_vec(&report)?)?;
+    let (parents, children) = ever_family(&report);
+    let control = live.ledger.summary(&parents, &children);
+    write_private(&live.pins.report_file, &serde_json::to_vec(&serde_json::json!({ "report": report, "control": control }))?)?;
     let mut text = format!("peerscope live report for {} (agent pid {})\n", live.iface, std::process::id()).into_bytes();
     crate::report::text::write_body(&mut text, &report)?;
+    crate::report::text::write_control(&mut text, &control)?;
     writeln!(text, "\nWindows so far:")?;
     for w in &report.windows {
         crate::report::text::window_line(&mut text, w)?;

@@ -150,3 +150,14 @@ impl ControlLedger {
         }
     }
 }
+
+/// Every host that was a parent, and every host that was a child, in some window.
+pub fn ever_family(r: &crate::engine::Report) -> (BTreeSet<IpAddr>, BTreeSet<IpAddr>) {
+    let mut parents = BTreeSet::new();
+    let mut children = BTreeSet::new();
+    for w in &r.windows {
+        parents.extend(w.parents.iter().map(|p| p.peer));
+        children.extend(w.children.iter().map(|p| p.peer));
+    }
+    (parents, children)
+}

@@ -37,3 +37,46 @@ pub fn decode(key: &FlowKey, payload: &[u8]) -> Option<ControlMessage> {
     }
     Some(ControlMessage { identification, tree })
 }
+
+/// Decodes a kernel sample: the first bytes of a payload of `full_len` bytes. A whole
+/// payload goes through [`decode`]. A cut one is decoded (laxly, its missing records
+/// noted) only when its header's own count explains `full_len` exactly — the 2005
+/// peer lists, whose records are what the ledger learns peers from.
+pub fn decode_sample(key: &FlowKey, captured: &[u8], full_len: usize) -> Option<ControlMessage> {
+    if captured.len() >= full_len {
+        return decode(key, &captured[..full_len]);
+    }
+    if transport(key)? != Transport::Udp || !captured.starts_with(&[0x02, 0x00, 0x00, 0x02]) {
+        return None;
+    }
+    let tracker_count = captured.get(13..17).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize);
+    let hint = if tracker_count.is_some_and(|n| 17 + 18 * n == full_len) {
+        Hint::TrackerReply2005
+    } else if captured.get(40).is_some_and(|&n| 41 + 18 * n as usize == full_len) {
+        Hint::Gossip2005
+    } else {
+        return None;
+    };
+    let tree = dissect(captured, hint).ok()?;
+    Some(ControlMessage { identification: identify(Transport::Udp, key.src_port, key.dst_port, captured), tree: Some(tree) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use peerscope_abi::flow::ipv4;
+    use peerscope_dissector::v2005::{host_record::HostRecordRepr, tracker_reply::TrackerReplyRepr};
+
+    #[test]
+    fn test_cut_peer_list_is_decoded_when_its_count_explains_the_length() {
+        let hosts = (1..=50u8).map(|i| HostRecordRepr { ip: [203, 0, 113, i].into(), udp_port: 4004, tcp_port: 8008, unknown: [0; 10] }).collect();
+        let mut full = Vec::new();
+        TrackerReplyRepr { header: [2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 2], hosts }.emit(&mut full);
+        let key = FlowKey::new(17, ipv4(192, 0, 2, 10), 8000, ipv4(192, 0, 2, 1), 4004);
+        let m = decode_sample(&key, &full[..128], full.len()).expect("decoded");
+        let ips: Vec<_> = m.tree.as_ref().unwrap().find_all("pplive.host.ip").map(|f| f.value.to_string()).collect();
+        assert_eq!(ips.len(), 6, "the records inside 128 bytes: {ips:?}");
+        assert!(decode_sample(&key, &full[..128], full.len() + 1).is_none(), "a count that does not explain the length");
+        assert!(decode_sample(&key, &full, full.len()).is_some());
+    }
+}

@@ -9,4 +9,4 @@ pub mod message;
 pub mod reassembly;
 
 pub use ledger::{ControlLedger, ControlSummary};
-pub use message::{decode, ControlMessage};
+pub use message::{decode, decode_sample, ControlMessage};

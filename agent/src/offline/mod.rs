@@ -15,12 +15,13 @@ pub mod synth;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use peerscope_abi::PacketObservation;
+use peerscope_abi::{PacketClass, PacketObservation};
 
+use crate::control::{ControlLedger, ControlSummary};
 use crate::engine::{Engine, EngineConfig, MonitoredHost, Report};
 use bucket::WindowBucketer;
 use capture::{CaptureReader, Damage, FormatError};
-use decode::{decode, Decoded};
+use decode::{decode, decode_with_payload, Decoded};
 use infer::{HostGuess, HostGuesser};
 use progress::Progress;
 
@@ -80,6 +81,8 @@ pub struct OfflineAnalysis {
     pub read: ReadStats,
     /// Where the file is damaged, if it is; everything before was analysed.
     pub damage: Option<Damage>,
+    /// What the control packets' payloads taught (channels, trackers, learned peers).
+    pub control: ControlSummary,
 }
 
 impl OfflineAnalysis {
@@ -94,6 +97,7 @@ pub struct OfflineJson<'a> {
     #[serde(flatten)]
     pub report: &'a Report,
     pub input: InputSummary<'a>,
+    pub control: &'a ControlSummary,
 }
 
 /// Options of an offline run.
@@ -140,6 +144,7 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
     let mut bucketer = WindowBucketer::new(opts.config.window_ns);
     let mut engine = Engine::new(opts.config, host);
     let mut read = ReadStats { file_size: size, ..Default::default() };
+    let mut ledger = ControlLedger::default();
     let mut emit = |w| {
         engine.observe_window(w);
     };
@@ -150,10 +155,18 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
             Err(d) => break Some(d),
         };
         read.frames += 1;
-        match decode(frame.linktype, frame.data) {
+        let (decoded, payload) = decode_with_payload(frame.linktype, frame.data);
+        match decoded {
             Decoded::Ip(p) => {
                 read.ip_packets += 1;
                 let o = PacketObservation::new(&thresholds, p.key.proto, p.ip_len, p.payload_len, p.tcp_flags, frame.ts_ns);
+                // Control-class payloads feed the control ledger, as the kernel's
+                // samples do live.
+                if o.class == PacketClass::Control {
+                    if let Some(m) = payload.and_then(|pl| crate::control::decode(&p.key, pl.bytes)) {
+                        ledger.observe(&p.key, &m);
+                    }
+                }
                 bucketer.push(p.key, &o, &mut emit);
             }
             Decoded::NotIp => read.non_ip += 1,
@@ -168,5 +181,8 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
     bucketer.finish(&mut emit);
     progress.finish();
     read.bytes_read = reader.offset();
-    Ok(OfflineAnalysis { report: engine.finish(), host_guess, read, damage })
+    let report = engine.finish();
+    let (parents, children) = crate::control::ledger::ever_family(&report);
+    let control = ledger.summary(&parents, &children);
+    Ok(OfflineAnalysis { report, host_guess, read, damage, control })
 }

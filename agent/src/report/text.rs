@@ -235,3 +235,39 @@ pub fn window_line(o: &mut impl Write, w: &WindowSummary) -> io::Result<()> {
         opt(w.cost.upload_miles_per_byte, 0),
     )
 }
+
+/// The control messages section ([M] §II-C,E).
+pub fn write_control(o: &mut impl Write, c: &crate::control::ControlSummary) -> io::Result<()> {
+    writeln!(o, "\nControl messages [M] §II-C,E")?;
+    if c.by_rule.is_empty() && c.by_message.is_empty() {
+        return writeln!(o, "  none recognised");
+    }
+    let rules: Vec<String> = c.by_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    writeln!(o, "  by DPI rule: {}", if rules.is_empty() { "none".into() } else { rules.join(", ") })?;
+    let kinds: Vec<String> = c.by_message.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    writeln!(o, "  decoded: {}; bootstrap HTTP requests {}", if kinds.is_empty() { "none".into() } else { kinds.join(", ") }, c.bootstrap_requests)?;
+    for ch in &c.channels {
+        writeln!(o, "  channel {} {}", ch.guid, ch.name.as_deref().map(|n| format!("\"{n}\"")).unwrap_or_default())?;
+    }
+    for t in &c.trackers {
+        writeln!(
+            o,
+            "  tracker {}:{} ({}){}{}",
+            t.address,
+            t.port,
+            t.transport,
+            if t.replies > 0 { format!(", {} peer lists", t.replies) } else { String::new() },
+            if t.from_play_link { ", named by a PlayLink" } else { "" }
+        )?;
+    }
+    writeln!(
+        o,
+        "  peers learned from peer lists: {} ({} private); became parents {} ({}), children {} ({})",
+        c.learned_peers,
+        c.learned_private,
+        c.learned_became_parents,
+        pct(c.learned_parent_fraction),
+        c.learned_became_children,
+        pct(c.learned_child_fraction)
+    )
+}
