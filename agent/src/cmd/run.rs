@@ -120,8 +120,9 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
     live.attached.flush_log();
-    let snap = live.attached.maps.snapshot()?;
-    let mut deltas: Vec<FlowDelta> = live.table.update(&snap);
+    let mut deltas: Vec<FlowDelta> = live.table.poll(&live.attached.maps)?;
+    let counters = live.attached.maps.counters()?;
+    let flows_in_table = live.table.len();
     let now = clock::unix_now_ns();
     // Idle flows leave the kernel table only after this poll read them.
     let idle = live.table.idle(now, (args.idle_timeout * 1e9) as u64);
@@ -140,7 +141,7 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
         }
     }
     if let Ok(mut m) = live.metrics.lock() {
-        m.observe(live.engine.host(), &deltas, &snap, live.attached.maps.capacity(), args.interval);
+        m.observe(live.engine.host(), &deltas, &counters, flows_in_table, live.attached.maps.capacity(), args.interval);
     }
     let summary = if live.window.due(now) { Some(close_window(live, now)?) } else { None };
 
@@ -153,14 +154,14 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let counters: serde_json::Map<String, serde_json::Value> =
-            Counter::ALL.iter().map(|c| (c.name().to_string(), snap.counter(*c).into())).collect();
+            Counter::ALL.iter().map(|c| (c.name().to_string(), counters[*c as usize].into())).collect();
         let out = serde_json::json!({
             "interval": n,
             "time_unix_ns": now,
             "interval_secs": args.interval,
             "iface": args.iface,
             "active_flows": deltas.len(),
-            "flows_in_table": snap.flows.len(),
+            "flows_in_table": flows_in_table,
             "flows_reaped": idle.len(),
             "packets": PerClass::from(interval_total.packets),
             "bytes": PerClass::from(interval_total.bytes),
@@ -176,11 +177,11 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
             stdout,
             "-- interval {n}: {} active flows, {} in table, {} packets ({} overflow, {} truncated, {} non-IP)",
             deltas.len(),
-            snap.flows.len(),
+            flows_in_table,
             interval_total.total_packets(),
-            snap.counter(Counter::OverflowPackets),
-            snap.counter(Counter::Truncated),
-            snap.counter(Counter::NonIp)
+            counters[Counter::OverflowPackets as usize],
+            counters[Counter::Truncated as usize],
+            counters[Counter::NonIp as usize]
         )?;
         write!(stdout, "{}", render_table(&rows))?;
         if let Some(s) = &summary {

@@ -13,7 +13,7 @@ use prometheus_client::{
 
 use crate::{
     engine::{host::Direction, MonitoredHost},
-    live::{FlowDelta, Snapshot},
+    live::FlowDelta,
 };
 
 /// Label value of a flow's direction seen from the monitored host.
@@ -122,7 +122,7 @@ impl Metrics {
     }
 
     /// Adds one poll's deltas and the kernel counters.
-    pub fn observe(&mut self, host: &MonitoredHost, deltas: &[FlowDelta], snap: &Snapshot, capacity: u32, secs: f64) {
+    pub fn observe(&mut self, host: &MonitoredHost, deltas: &[FlowDelta], counters: &[u64], flows_in_table: usize, capacity: u32, secs: f64) {
         let mut per_peer: std::collections::HashMap<(std::net::IpAddr, &'static str), u64> = Default::default();
         for d in deltas {
             let direction = host.direction(&d.key);
@@ -142,12 +142,12 @@ impl Metrics {
             *per_peer.entry((peer, dir)).or_default() += d.delta.total_bytes();
         }
         for c in KernelCounter::ALL {
-            let now = snap.counter(c);
+            let now = counters.get(c as usize).copied().unwrap_or(0);
             let last = &mut self.last_kernel[c as usize];
             self.kernel_events.get_or_create(&EventLabels { event: c.name() }).inc_by(now.saturating_sub(*last));
             *last = now;
         }
-        self.flows.set(snap.flows.len() as i64);
+        self.flows.set(flows_in_table as i64);
         self.capacity.set(capacity as i64);
         self.active_flows.set(deltas.len() as i64);
         let mut top: Vec<_> = per_peer.into_iter().collect();
@@ -192,9 +192,9 @@ mod tests {
         s.record(&PacketObservation::new(&Thresholds::STUDIES, 17, 1300, 1272, 0, 1));
         let d = FlowDelta { key, delta: s, total: s };
         let mut m = Metrics::new();
-        let snap = Snapshot { flows: [(key, s)].into_iter().collect(), counters: vec![0; KernelCounter::COUNT as usize] };
-        m.observe(&host, &[d], &snap, 65536, 2.0);
-        m.observe(&host, &[d], &snap, 65536, 2.0);
+        let counters = vec![0; KernelCounter::COUNT as usize];
+        m.observe(&host, &[d], &counters, 1, 65536, 2.0);
+        m.observe(&host, &[d], &counters, 1, 65536, 2.0);
         let text = m.encode();
         assert!(text.contains(r#"peerscope_packets_total{direction="out",class="data"} 2"#), "{text}");
         assert!(text.contains(r#"peerscope_ip_bytes_total{direction="out",class="data"} 2600"#), "{text}");

@@ -22,37 +22,21 @@ struct BatchAttr {
     flags: u64,
 }
 
-/// Keys, and for each key `ncpu` values (one per possible CPU), in the order read.
-pub struct PerCpuTable<K, V> {
-    pub keys: Vec<K>,
-    pub values: Vec<V>,
-    pub ncpu: usize,
-}
-
-impl<K, V> PerCpuTable<K, V> {
-    pub fn per_cpu(&self, i: usize) -> &[V] {
-        &self.values[i * self.ncpu..(i + 1) * self.ncpu]
-    }
-}
-
-/// Reads every entry of the per-CPU hash map behind `fd`. `V`'s size must be a
-/// multiple of 8 (the kernel pads per-CPU values to 8 bytes).
-pub fn lookup_all<K: Pod, V: Pod>(fd: RawFd, ncpu: usize, chunk: u32) -> io::Result<PerCpuTable<K, V>> {
+/// Reads the map chunk by chunk into fixed buffers and hands each chunk (keys, and
+/// `ncpu` values per key) to `f`: memory stays at one chunk whatever the table size.
+pub fn for_each_chunk<K: Pod, V: Pod>(fd: RawFd, ncpu: usize, chunk: u32, mut f: impl FnMut(&[K], &[V])) -> io::Result<()> {
     assert_eq!(std::mem::size_of::<V>() % 8, 0, "per-CPU values are 8-byte padded");
-    let mut keys: Vec<K> = Vec::new();
-    let mut values: Vec<V> = Vec::new();
+    let mut keys: Vec<K> = vec![K::zeroed(); chunk as usize];
+    let mut values: Vec<V> = vec![V::zeroed(); chunk as usize * ncpu];
     let mut token = [0u64; 2];
     let mut next = [0u64; 2];
     let mut first = true;
     loop {
-        let have = keys.len();
-        keys.resize(have + chunk as usize, K::zeroed());
-        values.resize((have + chunk as usize) * ncpu, V::zeroed());
         let mut attr = BatchAttr {
             in_batch: if first { 0 } else { token.as_mut_ptr() as u64 },
             out_batch: next.as_mut_ptr() as u64,
-            keys: keys[have..].as_mut_ptr() as u64,
-            values: values[have * ncpu..].as_mut_ptr() as u64,
+            keys: keys.as_mut_ptr() as u64,
+            values: values.as_mut_ptr() as u64,
             count: chunk,
             map_fd: fd as u32,
             ..Default::default()
@@ -61,17 +45,17 @@ pub fn lookup_all<K: Pod, V: Pod>(fd: RawFd, ncpu: usize, chunk: u32) -> io::Res
         // tokens 16 bytes (a hash map's token is 4).
         let r = unsafe { libc::syscall(libc::SYS_bpf, BPF_MAP_LOOKUP_BATCH, &mut attr as *mut BatchAttr, std::mem::size_of::<BatchAttr>()) };
         let err = (r < 0).then(io::Error::last_os_error);
-        let got = attr.count as usize;
-        keys.truncate(have + got);
-        values.truncate((have + got) * ncpu);
+        let got = (attr.count as usize).min(chunk as usize);
         match err {
-            None => {}
-            // ENOENT: that was the last batch.
-            Some(e) if e.raw_os_error() == Some(libc::ENOENT) => break,
+            None => f(&keys[..got], &values[..got * ncpu]),
+            // ENOENT: that was the last batch (it may still carry entries).
+            Some(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                f(&keys[..got], &values[..got * ncpu]);
+                return Ok(());
+            }
             Some(e) => return Err(e),
         }
         token = next;
         first = false;
     }
-    Ok(PerCpuTable { keys, values, ncpu })
 }

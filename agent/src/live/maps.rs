@@ -51,13 +51,46 @@ impl FlowMaps {
     /// Reads every flow and counter. Per-CPU copies are merged with
     /// [`FlowStats::merge`], the same fold the offline path uses.
     pub fn snapshot(&self) -> Result<Snapshot, LiveError> {
-        let flows = match self.flows_batched() {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::debug!("batch lookup unavailable ({e}); reading flows one by one");
-                self.flows_iterated()?
+        let mut flows = HashMap::new();
+        self.for_each_flow(|k, s| {
+            flows.insert(*k, *s);
+        })?;
+        Ok(Snapshot { flows, counters: self.counters()? })
+    }
+
+    /// Calls `f` with every flow (per-CPU copies merged), reading the table in
+    /// batches where the kernel can, key by key where it cannot.
+    pub fn for_each_flow(&self, mut f: impl FnMut(&FlowKey, &FlowStats)) -> Result<(), LiveError> {
+        use std::os::fd::{AsFd, AsRawFd};
+        let ncpu = aya::util::nr_cpus().map_err(|(_, e)| LiveError::Io { what: "reading", path: "/sys/devices/system/cpu/possible".into(), source: e })?;
+        let fd = self.flows.map().fd().as_fd().as_raw_fd();
+        let mut seen = 0usize;
+        let batched = super::batch::for_each_chunk::<FlowKey, FlowStats>(fd, ncpu, 4096, |keys, values| {
+            for (i, key) in keys.iter().enumerate() {
+                let mut total = FlowStats::default();
+                for v in &values[i * ncpu..(i + 1) * ncpu] {
+                    total.merge(v);
+                }
+                f(key, &total);
             }
-        };
+            seen += keys.len();
+        });
+        match batched {
+            Ok(()) => Ok(()),
+            // Only before anything was delivered can the slow path take over cleanly.
+            Err(e) if seen == 0 => {
+                tracing::debug!("batch lookup unavailable ({e}); reading flows one by one");
+                for (k, s) in self.flows_iterated()? {
+                    f(&k, &s);
+                }
+                Ok(())
+            }
+            Err(e) => Err(LiveError::Io { what: "batch-reading the flow table", path: "FLOWS".into(), source: e }),
+        }
+    }
+
+    /// The global counters, summed over CPUs, indexed by [`Counter`].
+    pub fn counters(&self) -> Result<Vec<u64>, LiveError> {
         let mut counters = Vec::with_capacity(Counter::COUNT as usize);
         for c in Counter::ALL {
             let per_cpu = self
@@ -66,24 +99,7 @@ impl FlowMaps {
                 .map_err(|source| LiveError::Map { name: "COUNTERS", source })?;
             counters.push(per_cpu.iter().sum());
         }
-        Ok(Snapshot { flows, counters })
-    }
-
-    /// The whole table in a few `BPF_MAP_LOOKUP_BATCH` calls.
-    fn flows_batched(&self) -> std::io::Result<HashMap<FlowKey, FlowStats>> {
-        use std::os::fd::{AsFd, AsRawFd};
-        let ncpu = aya::util::nr_cpus().map_err(|(_, e)| e)?;
-        let fd = self.flows.map().fd().as_fd().as_raw_fd();
-        let table = super::batch::lookup_all::<FlowKey, FlowStats>(fd, ncpu, 4096)?;
-        let mut flows = HashMap::with_capacity(table.keys.len());
-        for (i, key) in table.keys.iter().enumerate() {
-            let mut total = FlowStats::default();
-            for v in table.per_cpu(i) {
-                total.merge(v);
-            }
-            flows.insert(*key, total);
-        }
-        Ok(flows)
+        Ok(counters)
     }
 
     /// The table key by key (two syscalls per flow): the fallback.

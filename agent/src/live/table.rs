@@ -1,11 +1,10 @@
-//! Turns successive map snapshots into per-interval deltas, keeping lifetime totals so
-//! that nothing is lost when flows are reaped from the kernel table.
+//! Turns successive readings of the kernel's flow table into per-interval deltas.
 
 use std::collections::HashMap;
 
 use peerscope_abi::{FlowKey, FlowStats};
 
-use super::{clock::KernelClock, maps::Snapshot};
+use super::{clock::KernelClock, error::LiveError, maps::FlowMaps, maps::Snapshot};
 
 /// What one flow did since the previous poll.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,15 +12,17 @@ pub struct FlowDelta {
     pub key: FlowKey,
     /// Counts added since the previous poll; timestamps in Unix ns.
     pub delta: FlowStats,
-    /// Totals since the agent first saw the flow; timestamps in Unix ns.
+    /// The kernel's counters of the flow since its entry was created; timestamps in
+    /// Unix ns. (Lifetime totals across reaping live in the engine's flow ledger.)
     pub total: FlowStats,
 }
 
-/// The agent's view of every flow it has seen.
+/// The agent's memory of the kernel table: each flow's counters at the last poll,
+/// stamped with the poll that last saw it.
 #[derive(Debug, Default)]
 pub struct FlowTable {
-    last: HashMap<FlowKey, FlowStats>,
-    totals: HashMap<FlowKey, FlowStats>,
+    last: HashMap<FlowKey, (FlowStats, u32)>,
+    generation: u32,
     clock: KernelClock,
 }
 
@@ -30,37 +31,64 @@ impl FlowTable {
         FlowTable { clock, ..Default::default() }
     }
 
-    /// Compares a snapshot to the previous one. Flows whose counters went down were
-    /// removed and re-created in the kernel: all of their counts are new.
-    pub fn update(&mut self, snap: &Snapshot) -> Vec<FlowDelta> {
+    /// Reads the kernel table (streamed in batches) and returns what changed.
+    pub fn poll(&mut self, maps: &FlowMaps) -> Result<Vec<FlowDelta>, LiveError> {
+        self.generation = self.generation.wrapping_add(1);
         let mut out = Vec::new();
-        for (key, now) in &snap.flows {
-            let mut delta = match self.last.get(key) {
-                Some(prev) => now.since(prev),
-                None => *now,
-            };
-            if delta.is_empty() {
-                continue;
-            }
-            delta.first_seen_ns = self.clock.to_unix_ns(delta.first_seen_ns);
-            delta.last_seen_ns = self.clock.to_unix_ns(delta.last_seen_ns);
-            let total = self.totals.entry(*key).or_default();
-            total.merge(&delta);
-            out.push(FlowDelta { key: *key, delta, total: *total });
+        maps.for_each_flow(|k, s| self.observe(k, s, &mut out))?;
+        self.sweep();
+        Ok(out)
+    }
+
+    /// [`Self::poll`] on a reading already taken.
+    pub fn update(&mut self, snap: &Snapshot) -> Vec<FlowDelta> {
+        self.generation = self.generation.wrapping_add(1);
+        let mut out = Vec::new();
+        for (k, s) in &snap.flows {
+            self.observe(k, s, &mut out);
         }
-        self.last.retain(|k, _| snap.flows.contains_key(k));
-        for (k, v) in &snap.flows {
-            self.last.insert(*k, *v);
-        }
+        self.sweep();
         out
     }
 
+    /// Flows whose counters went down were removed and re-created in the kernel: all
+    /// of their counts are new.
+    fn observe(&mut self, key: &FlowKey, now: &FlowStats, out: &mut Vec<FlowDelta>) {
+        let generation = self.generation;
+        let entry = self.last.entry(*key).or_insert((FlowStats::default(), generation));
+        let mut delta = now.since(&entry.0);
+        *entry = (*now, generation);
+        if delta.is_empty() {
+            return;
+        }
+        delta.first_seen_ns = self.clock.to_unix_ns(delta.first_seen_ns);
+        delta.last_seen_ns = self.clock.to_unix_ns(delta.last_seen_ns);
+        let mut total = *now;
+        total.first_seen_ns = self.clock.to_unix_ns(total.first_seen_ns);
+        total.last_seen_ns = self.clock.to_unix_ns(total.last_seen_ns);
+        out.push(FlowDelta { key: *key, delta, total });
+    }
+
+    /// Forgets flows the last reading did not contain.
+    fn sweep(&mut self) {
+        let generation = self.generation;
+        self.last.retain(|_, (_, g)| *g == generation);
+    }
+
+    pub fn len(&self) -> usize {
+        self.last.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.last.is_empty()
+    }
+
     /// Flows idle for longer than `idle_ns` at `now_unix_ns`, to be reaped from the
-    /// kernel table; their totals stay here.
+    /// kernel table (after this poll read their last counts).
     pub fn idle(&self, now_unix_ns: u64, idle_ns: u64) -> Vec<FlowKey> {
         self.last
             .iter()
-            .filter(|(_, s)| now_unix_ns.saturating_sub(self.clock.to_unix_ns(s.last_seen_ns)) > idle_ns)
+            .filter(|(_, (s, _))| now_unix_ns.saturating_sub(self.clock.to_unix_ns(s.last_seen_ns)) > idle_ns)
             .map(|(k, _)| *k)
             .collect()
     }
@@ -71,10 +99,6 @@ impl FlowTable {
         for k in keys {
             self.last.remove(k);
         }
-    }
-
-    pub fn totals(&self) -> &HashMap<FlowKey, FlowStats> {
-        &self.totals
     }
 }
 
@@ -109,6 +133,8 @@ mod tests {
         fresh.record(&PacketObservation::new(&t, 17, 100, 72, 0, 30));
         let d = table.update(&snap(&[(k, fresh)]));
         assert_eq!(d[0].delta.packets, [0, 1, 0]);
-        assert_eq!(d[0].total.packets, [0, 2, 1]);
+        // A flow missing from a reading is forgotten.
+        assert!(table.update(&snap(&[])).is_empty());
+        assert!(table.is_empty());
     }
 }
