@@ -36,7 +36,9 @@ pub fn by_port(transport: Transport, src_port: u16, dst_port: u16, payload: &[u8
     if id.app == App::PpLive {
         return Some(identified_only(id, payload.len()));
     }
-    let hint = lax_hint(transport, payload);
+    // Peer data (video segments) shares the TCP port: a payload that does not
+    // begin like a 2005 message is not a control message to decode.
+    let hint = lax_hint(transport, payload)?;
     Some(match dissect(payload, hint) {
         Ok(tree) => from_tree(&tree, payload.len()),
         Err(e) => malformed(hint, &e),
@@ -44,16 +46,17 @@ pub fn by_port(transport: Transport, src_port: u16, dst_port: u16, payload: &[u8
 }
 
 /// The layout a payload on a PPLive port most likely has: the 2005 messages
-/// share the `02 00 00 02` prefix and differ in fixed length (17 and 41
-/// bytes before the 18-byte records); the 2010 protocol is UDP only.
-fn lax_hint(transport: Transport, p: &[u8]) -> Hint {
-    if p.starts_with(&[0x02, 0x00, 0x00, 0x02]) || transport == Transport::Tcp {
-        if p.len() >= 41 && (p.len() - 41).is_multiple_of(18) {
-            Hint::Gossip2005
-        } else {
-            Hint::TrackerReply2005
-        }
+/// share the `02 00 00 02` prefix (a payload shorter than it must match what it
+/// has) and differ in fixed length (17 and 41 bytes before the 18-byte records);
+/// the 2010 protocol is UDP only. `None`: TCP bytes that start like no message.
+fn lax_hint(transport: Transport, p: &[u8]) -> Option<Hint> {
+    const PREFIX: [u8; 4] = [0x02, 0x00, 0x00, 0x02];
+    let prefixed = p.len().min(4) > 0 && p[..p.len().min(4)] == PREFIX[..p.len().min(4)];
+    if prefixed {
+        Some(if p.len() >= 41 && (p.len() - 41).is_multiple_of(18) { Hint::Gossip2005 } else { Hint::TrackerReply2005 })
+    } else if transport == Transport::Udp {
+        Some(Hint::Pptv2010)
     } else {
-        Hint::Pptv2010
+        None
     }
 }

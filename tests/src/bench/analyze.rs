@@ -73,7 +73,12 @@ pub fn run(o: &Options) -> anyhow::Result<Section> {
     let ours = measure(&mut analyze(&big))?;
     let ours_small = measure(&mut analyze(&small))?;
     eprintln!("bench analyze: tshark -q -z conv,tcp -z conv,udp");
-    let tshark = measure(Command::new("tshark").args(["-n", "-q", "-z", "conv,tcp", "-z", "conv,udp", "-r"]).arg(&big))?;
+    // Stock tshark: peerscope's own Wireshark plugin (installed system-wide) is off.
+    let tshark = measure(
+        Command::new("tshark")
+            .args(["-n", "-q", "-z", "conv,tcp", "-z", "conv,udp", "--disable-protocol", "pplive", "--disable-protocol", "pptv", "-r"])
+            .arg(&big),
+    )?;
     let pps = |m: &super::proc::Measured, n: u64| n as f64 / m.wall.as_secs_f64();
     let body = format!(
         "Generated capture: {} packets, {} MB (swarm-like: 1400-byte TCP data, acks, UDP gossip). \
@@ -100,7 +105,9 @@ pub fn run(o: &Options) -> anyhow::Result<Section> {
         std::fs::metadata(&small)?.len() >> 20,
         small_packets,
     );
-    let _ = std::fs::remove_file(&big);
-    let _ = std::fs::remove_file(&small);
+    if std::env::var_os("PEERSCOPE_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_file(&big);
+        let _ = std::fs::remove_file(&small);
+    }
     Ok(Section { title: "Offline analysis against tshark".into(), body })
 }
