@@ -5,6 +5,7 @@
 //! Test traffic only ever goes between the namespaces a test made, on documentation
 //! addresses (192.0.2.0/24, 2001:db8::/64).
 
+pub mod agent;
 pub mod bench;
 pub mod bin_path;
 pub mod http;

@@ -3,20 +3,12 @@
 //! removes the pins, and bad input gets one clear line and a non-zero exit.
 
 use std::{
-    io::{BufRead, BufReader},
     net::{IpAddr, Ipv4Addr, SocketAddr},
-    process::{Command, Stdio},
+    process::Command,
     time::Duration,
 };
 
-use peerscope_tests::{bin_path::peerscope, netns, require_root, traffic, VethPair};
-
-/// Runs peerscope inside a test namespace's network (only: bpffs stays visible).
-fn in_ns(ns: &str) -> Command {
-    let mut c = Command::new("nsenter");
-    c.arg(format!("--net=/run/netns/{ns}")).arg(peerscope());
-    c
-}
+use peerscope_tests::{agent, bin_path::peerscope, netns, require_root, traffic, VethPair};
 
 #[test]
 fn run_and_flows_share_pinned_counters_and_sigterm_cleans_up() {
@@ -24,14 +16,7 @@ fn run_and_flows_share_pinned_counters_and_sigterm_cleans_up() {
         return;
     }
     let pair = VethPair::new("cli", false);
-    let mut run = in_ns(&pair.ns_a)
-        .args(["run", "-i", &pair.a_if, "--interval", "0.3", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start peerscope run");
-    let mut err = BufReader::new(run.stderr.take().unwrap()).lines();
-    let first = err.next().expect("run said nothing").unwrap();
+    let (mut run, first) = agent::start_run(&pair, &["--interval", "0.3", "--json"]);
     assert!(first.contains("attached to"), "{first}");
     let pins = std::path::Path::new("/sys/fs/bpf/peerscope").join(&pair.a_if);
     assert!(pins.join("FLOWS").exists(), "maps not pinned at {}", pins.display());
@@ -41,7 +26,7 @@ fn run_and_flows_share_pinned_counters_and_sigterm_cleans_up() {
     let port = traffic::udp_burst(&pair.ns_a, a, &pair.ns_b, SocketAddr::new(b, 4004), &[100, 1100, 1300]);
     std::thread::sleep(Duration::from_millis(100));
 
-    let out = in_ns(&pair.ns_a).args(["flows", "-i", &pair.a_if, "--json", "--top", "0"]).output().unwrap();
+    let out = agent::peerscope_in_a(&pair).args(["flows", "-i", &pair.a_if, "--json", "--top", "0"]).output().unwrap();
     assert!(out.status.success(), "flows: {}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("flows --json is JSON");
     let flow = v["flows"]
@@ -55,9 +40,10 @@ fn run_and_flows_share_pinned_counters_and_sigterm_cleans_up() {
 
     std::thread::sleep(Duration::from_millis(500));
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(run.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let mut run = run.take();
+    let stdout = std::io::read_to_string(run.stdout.take().unwrap()).unwrap();
     let status = run.wait().unwrap();
     assert!(status.success(), "run exited with {status}");
-    let stdout = std::io::read_to_string(run.stdout.take().unwrap()).unwrap();
     let total_data: u64 = stdout
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("one JSON object per line"))

@@ -3,9 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use peerscope::live::{AttachOptions, Attached};
 use peerscope_abi::{Counter, FlowKey, PacketClass};
-use peerscope_tests::{in_netns, netns, require_root, traffic, VethPair};
+use peerscope_tests::{agent, netns, require_root, traffic, VethPair};
 
 #[test]
 fn gso_super_packets_are_counted_as_wire_packets() {
@@ -13,12 +12,7 @@ fn gso_super_packets_are_counted_as_wire_packets() {
         return;
     }
     let pair = VethPair::new("gso", true);
-    let iface = pair.a_if.clone();
-    let attached = in_netns(&pair.ns_a, move || {
-        let mut o = AttachOptions::new(&iface);
-        o.pin = false;
-        Attached::attach(&o).expect("attach")
-    });
+    let attached = agent::attach(&pair, |_| {});
     let a = IpAddr::V4(Ipv4Addr::from(netns::A_V4));
     let b = IpAddr::V4(Ipv4Addr::from(netns::B_V4));
     // Large writes: the stack hands TCX 64 KB skbs.

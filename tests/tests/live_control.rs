@@ -3,14 +3,12 @@
 //! tracker and the peers learned from it.
 
 use std::{
-    io::{BufRead, BufReader},
     net::{IpAddr, Ipv4Addr, SocketAddr},
-    process::{Command, Stdio},
     time::Duration,
 };
 
 use peerscope_dissector::v2005::{host_record::HostRecordRepr, tracker_reply::TrackerReplyRepr};
-use peerscope_tests::{bin_path::peerscope, netns, netns::ChildGuard, require_root, traffic, VethPair};
+use peerscope_tests::{agent, netns, require_root, traffic, VethPair};
 
 #[test]
 fn report_names_tracker_and_learned_peers_from_samples() {
@@ -18,17 +16,9 @@ fn report_names_tracker_and_learned_peers_from_samples() {
         return;
     }
     let pair = VethPair::new("ctl", false);
-    let nsenter = || {
-        let mut c = Command::new("nsenter");
-        c.arg(format!("--net=/run/netns/{}", pair.ns_a)).arg(peerscope());
-        c
-    };
-    let mut agent = ChildGuard(Some(
-        nsenter().args(["run", "-i", &pair.a_if, "--interval", "0.3", "--window", "1", "--json"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap(),
-    ));
-    let mut err = BufReader::new(agent.0.as_mut().unwrap().stderr.take().unwrap()).lines();
-    assert!(err.next().unwrap().unwrap().contains("attached to"));
-    std::thread::spawn(move || for _ in err {});
+    let (mut run, first) = agent::start_run(&pair, &["--interval", "0.3", "--window", "1"]);
+    agent::discard_stdout(&mut run);
+    assert!(first.contains("attached to"), "{first}");
 
     // A 50-host tracker reply (917 bytes: a control packet) from B's port 8000.
     let hosts = (1..=50u8).map(|i| HostRecordRepr { ip: Ipv4Addr::new(203, 0, 113, i), udp_port: 4004, tcp_port: 8008, unknown: [0; 10] }).collect();
@@ -41,7 +31,7 @@ fn report_names_tracker_and_learned_peers_from_samples() {
     let mut last = String::new();
     for _ in 0..30 {
         std::thread::sleep(Duration::from_millis(300));
-        let out = nsenter().args(["report", "-i", &pair.a_if, "--json"]).output().unwrap();
+        let out = agent::peerscope_in_a(&pair).args(["report", "-i", &pair.a_if, "--json"]).output().unwrap();
         if !out.status.success() {
             continue;
         }

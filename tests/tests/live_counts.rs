@@ -3,9 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use peerscope::live::{AttachOptions, Attached};
 use peerscope_abi::{FlowKey, PacketClass, TcpFlags};
-use peerscope_tests::{in_netns, netns, require_root, traffic, VethPair};
+use peerscope_tests::{agent, netns, require_root, traffic, VethPair};
 
 const ACK: usize = PacketClass::Ack as usize;
 const CTL: usize = PacketClass::Control as usize;
@@ -22,12 +21,7 @@ fn counts_udp_tcp_and_ipv6_exactly_in_both_directions() {
         return;
     }
     let pair = VethPair::new("cnt", false);
-    let iface = pair.a_if.clone();
-    let attached = in_netns(&pair.ns_a, move || {
-        let mut o = AttachOptions::new(&iface);
-        o.pin = false;
-        Attached::attach(&o).expect("attach")
-    });
+    let attached = agent::attach(&pair, |_| {});
 
     // UDP payload sizes around the class boundaries (IP length = payload + 28):
     // 28, 128, 1023 are control; 1024, 1200 data; 1201, 1428 data and large.

@@ -4,13 +4,12 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    io::{BufRead, BufReader},
     net::{IpAddr, Ipv4Addr, SocketAddr},
-    process::{Command, Stdio},
+    process::Command,
     time::Duration,
 };
 
-use peerscope_tests::{bin_path::peerscope, netns, netns::ChildGuard, require_root, require_tool, tools::Capture, traffic, VethPair};
+use peerscope_tests::{agent, bin_path::peerscope, netns, require_root, require_tool, tools::Capture, traffic, VethPair};
 
 type Flow = (String, u16, String, u16);
 
@@ -34,21 +33,9 @@ fn analyze_of_a_recording_agrees_with_the_live_agent() {
     let jsonl = dir.join("windows.jsonl");
     let pcap = dir.join("live.pcap");
     let capture = Capture::start(&pair.ns_a, &pair.a_if, &pcap);
-    let mut agent = ChildGuard(Some(
-        Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", pair.ns_a))
-            .arg(peerscope())
-            .args(["run", "-i", &pair.a_if, "--interval", "0.5", "--window", "2", "--json", "--top", "100000"])
-            .arg("--jsonl")
-            .arg(&jsonl)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    ));
-    let mut err = BufReader::new(agent.0.as_mut().unwrap().stderr.take().unwrap()).lines();
-    assert!(err.next().unwrap().unwrap().contains("attached to"));
-    std::thread::spawn(move || for _ in err {});
+    let (mut agent, first) =
+        agent::start_run(&pair, &["--interval", "0.5", "--window", "2", "--json", "--top", "100000", "--jsonl", jsonl.to_str().unwrap()]);
+    assert!(first.contains("attached to"), "{first}");
 
     let a4 = IpAddr::V4(Ipv4Addr::from(netns::A_V4));
     let b4 = IpAddr::V4(Ipv4Addr::from(netns::B_V4));
@@ -63,12 +50,7 @@ fn analyze_of_a_recording_agrees_with_the_live_agent() {
     std::thread::sleep(Duration::from_millis(2500));
 
     // The live report of the running agent.
-    let report = Command::new("nsenter")
-        .arg(format!("--net=/run/netns/{}", pair.ns_a))
-        .arg(peerscope())
-        .args(["report", "-i", &pair.a_if])
-        .output()
-        .unwrap();
+    let report = agent::peerscope_in_a(&pair).args(["report", "-i", &pair.a_if]).output().unwrap();
     let text = String::from_utf8_lossy(&report.stdout);
     assert!(report.status.success() && text.contains("Parents and children") && text.contains("== window"), "report: {text}");
 

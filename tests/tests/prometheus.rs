@@ -3,12 +3,12 @@
 
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
-    process::{Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
 use peerscope_tests::{
-    bin_path::peerscope, http, in_netns, netns, netns::ChildGuard, require_root, require_tool, traffic, VethPair,
+    agent, http, in_netns, netns, netns::ChildGuard, require_root, require_tool, traffic, VethPair,
 };
 
 const AGENT: &str = "127.0.0.1:19464";
@@ -27,25 +27,10 @@ fn prometheus_query_returns_the_agents_value() {
         return;
     }
     let pair = VethPair::new("prm", false);
-    let nsenter = |prog: &std::path::Path| {
-        let mut c = Command::new("nsenter");
-        c.arg(format!("--net=/run/netns/{}", pair.ns_a)).arg(prog);
-        c
-    };
-    let mut agent = ChildGuard(Some(
-        nsenter(&peerscope())
-            .args(["run", "-i", &pair.a_if, "--interval", "0.5", "--json", "--metrics", AGENT])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start agent"),
-    ));
     // Traffic only after the program is attached.
-    let stderr = agent.0.as_mut().unwrap().stderr.take().unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-    let first = lines.next().expect("agent said nothing").unwrap();
+    let (mut run, first) = agent::start_run(&pair, &["--interval", "0.5", "--metrics", AGENT]);
     assert!(first.contains("attached to"), "{first}");
-    std::thread::spawn(move || for _ in lines {});
+    agent::discard_stdout(&mut run);
     let dir = std::env::temp_dir().join(format!("peerscope-prom-{}", pair.a_if));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("prometheus.yml");
@@ -55,7 +40,7 @@ fn prometheus_query_returns_the_agents_value() {
     )
     .unwrap();
     let _prom = ChildGuard(Some(
-        nsenter(std::path::Path::new("prometheus"))
+        agent::command_in_a(&pair, std::path::Path::new("prometheus"))
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
             .arg(format!("--web.listen-address={PROM}"))

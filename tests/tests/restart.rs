@@ -3,36 +3,23 @@
 //! the same counters. `peerscope detach` then removes program, links and pins.
 
 use std::{
-    io::{BufRead, BufReader},
     net::{IpAddr, Ipv4Addr, SocketAddr},
-    process::{Command, Stdio},
+    process::Command,
 };
 
-use peerscope_tests::{bin_path::peerscope, netns, netns::ChildGuard, require_root, traffic, VethPair};
+use peerscope_tests::{agent, bin_path::peerscope, netns, netns::ChildGuard, require_root, traffic, VethPair};
 
-fn in_ns(ns: &str) -> Command {
-    let mut c = Command::new("nsenter");
-    c.arg(format!("--net=/run/netns/{ns}")).arg(peerscope());
-    c
-}
-
-/// Starts `peerscope run` and waits for its first line on stderr (the rest is drained).
+/// Starts `peerscope run` (its JSON output is not read here).
 fn start(pair: &VethPair, extra: &[&str]) -> (ChildGuard, String) {
-    let mut child = in_ns(&pair.ns_a)
-        .args(["run", "-i", &pair.a_if, "--interval", "0.3", "--json"])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start peerscope run");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().expect("run said nothing").unwrap();
-    std::thread::spawn(move || for _ in lines {});
-    (ChildGuard(Some(child)), first)
+    let mut args = vec!["--interval", "0.3"];
+    args.extend(extra);
+    let (mut child, first) = agent::start_run(pair, &args);
+    agent::discard_stdout(&mut child);
+    (child, first)
 }
 
 fn flow_packets(pair: &VethPair, src_port: u16) -> u64 {
-    let out = in_ns(&pair.ns_a).args(["flows", "-i", &pair.a_if, "--json", "--top", "0"]).output().unwrap();
+    let out = agent::peerscope_in_a(pair).args(["flows", "-i", &pair.a_if, "--json", "--top", "0"]).output().unwrap();
     assert!(out.status.success(), "flows: {}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["flows"]

@@ -4,9 +4,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use peerscope::live::{AttachOptions, Attached};
 use peerscope_abi::{sample::DIRECTION_EGRESS, Counter, FlowKey, SAMPLE_CAPTURE_LEN};
-use peerscope_tests::{in_netns, netns, require_root, traffic, VethPair};
+use peerscope_tests::{agent, netns, require_root, traffic, VethPair};
 
 #[test]
 fn control_packets_are_sampled_within_the_rate_limit() {
@@ -14,13 +13,7 @@ fn control_packets_are_sampled_within_the_rate_limit() {
         return;
     }
     let pair = VethPair::new("smp", false);
-    let iface = pair.a_if.clone();
-    let mut attached = in_netns(&pair.ns_a, move || {
-        let mut o = AttachOptions::new(&iface);
-        o.pin = false;
-        o.samples_per_sec = 5;
-        Attached::attach(&o).expect("attach")
-    });
+    let mut attached = agent::attach(&pair, |o| o.samples_per_sec = 5);
     let a = IpAddr::V4(Ipv4Addr::from(netns::A_V4));
     let b = IpAddr::V4(Ipv4Addr::from(netns::B_V4));
     // 12 control packets (300 bytes of payload, all 0x5a) and 3 data packets: only

@@ -4,9 +4,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use peerscope::live::{AttachOptions, Attached};
 use peerscope_tests::{
-    in_netns, netns, require_root, require_tool,
+    agent, netns, require_root, require_tool,
     tools::{tshark_flows, Capture, TsharkFlow},
     traffic, VethPair,
 };
@@ -18,12 +17,7 @@ fn tshark_counts_equal_agent_counts_per_flow() {
         return;
     }
     let pair = VethPair::new("tsh", false);
-    let iface = pair.a_if.clone();
-    let attached = in_netns(&pair.ns_a, move || {
-        let mut o = AttachOptions::new(&iface);
-        o.pin = false;
-        Attached::attach(&o).expect("attach")
-    });
+    let attached = agent::attach(&pair, |_| {});
     let pcap = std::env::temp_dir().join(format!("peerscope-{}.pcap", pair.a_if));
     let capture = Capture::start(&pair.ns_a, &pair.a_if, &pcap);
 

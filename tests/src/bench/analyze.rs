@@ -3,6 +3,7 @@
 //! grow with the file).
 
 use std::{
+    collections::HashMap,
     fs::File,
     io::{BufWriter, Write},
     net::{IpAddr, Ipv4Addr, SocketAddr},
@@ -10,16 +11,35 @@ use std::{
     process::Command,
 };
 
+use etherparse::PacketBuilder;
 use peerscope::offline::synth::{Link, SynthPcap};
 
 use super::{proc::measure, Section};
 
 const HOST: [u8; 4] = [192, 0, 2, 1];
 
+/// A TCP segment with real sequence numbers: a reader that tracks streams (tshark
+/// does) must see an ordinary transfer, not the same segment over and over.
+fn segment(seqs: &mut HashMap<(SocketAddr, SocketAddr), u32>, src: SocketAddr, dst: SocketAddr, ip_len: usize) -> Vec<u8> {
+    let (IpAddr::V4(s), IpAddr::V4(d)) = (src.ip(), dst.ip()) else { unreachable!("IPv4 bench capture") };
+    let payload = vec![0u8; ip_len - 40];
+    let seq_now = *seqs.entry((src, dst)).or_insert(1);
+    let ack = *seqs.get(&(dst, src)).unwrap_or(&1);
+    let mut out = Vec::with_capacity(ip_len);
+    PacketBuilder::ipv4(s.octets(), d.octets(), 64)
+        .tcp(src.port(), dst.port(), seq_now, 65535)
+        .ack(ack)
+        .write(&mut out, &payload)
+        .expect("writing to a Vec");
+    seqs.insert((src, dst), seq_now.wrapping_add(payload.len() as u32));
+    out
+}
+
 /// Writes a swarm-like capture of about `bytes` bytes: the host downloads 1400-byte
 /// TCP segments from a few parents, uploads to many children, acks, and UDP gossip.
 /// Returns the number of packets.
 pub fn write_capture(path: &Path, bytes: u64) -> anyhow::Result<u64> {
+    let mut seqs = HashMap::new();
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
     let host = IpAddr::V4(Ipv4Addr::from(HOST));
     let peer = |i: u32| IpAddr::V4(Ipv4Addr::new(if i % 3 == 0 { 203 } else if i % 3 == 1 { 198 } else { 192 }, if i % 3 == 1 { 51 } else { 0 }, if i % 3 == 1 { 100 } else if i % 3 == 0 { 113 } else { 2 }, 2 + (i % 250) as u8));
@@ -31,9 +51,11 @@ pub fn write_capture(path: &Path, bytes: u64) -> anyhow::Result<u64> {
             let ts = t0 + i as u64 * 500_000;
             let parent = peer(i % 5);
             let child = peer(5 + i % 40);
-            p.tcp(ts, SocketAddr::new(parent, 8008), SocketAddr::new(host, 40_000 + (i % 5) as u16), 0x10, 1400);
-            p.tcp(ts + 1000, SocketAddr::new(host, 40_000 + (i % 5) as u16), SocketAddr::new(parent, 8008), 0x10, 52);
-            p.tcp(ts + 2000, SocketAddr::new(host, 8008), SocketAddr::new(child, 50_000 + (i % 40) as u16), 0x18, 1400);
+            let (pa, xa) = (SocketAddr::new(parent, 8008), SocketAddr::new(host, 40_000 + (i % 5) as u16));
+            let (xc, ca) = (SocketAddr::new(host, 8008), SocketAddr::new(child, 50_000 + (i % 40) as u16));
+            p.raw_ip(ts, &segment(&mut seqs, pa, xa, 1400));
+            p.raw_ip(ts + 1000, &segment(&mut seqs, xa, pa, 40));
+            p.raw_ip(ts + 2000, &segment(&mut seqs, xc, ca, 1400));
             if i % 10 == 0 {
                 p.udp(ts + 3000, SocketAddr::new(host, 4004), SocketAddr::new(peer(100 + i % 150), 4004), 120 + (i % 7) as usize * 20);
             }

@@ -8,10 +8,9 @@ use std::{
     time::Duration,
 };
 
-use peerscope::live::{AttachOptions, Attached};
 
 use super::Section;
-use crate::{in_netns, netns::ChildGuard, VethPair};
+use crate::{netns::ChildGuard, VethPair};
 
 const SECS: u32 = 5;
 
@@ -62,12 +61,7 @@ pub fn run() -> anyhow::Result<Section> {
     eprintln!("bench net: iperf3 without anything attached");
     let base = iperf(&pair)?;
     eprintln!("bench net: iperf3 with the agent attached");
-    let iface = pair.a_if.clone();
-    let attached = in_netns(&pair.ns_a, move || {
-        let mut o = AttachOptions::new(&iface);
-        o.pin = false;
-        Attached::attach(&o)
-    })?;
+    let attached = crate::agent::attach(&pair, |_| {});
     let with_agent = iperf(&pair)?;
     drop(attached);
     eprintln!("bench net: iperf3 with tcpdump -w");

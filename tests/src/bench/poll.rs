@@ -3,7 +3,7 @@
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
@@ -58,11 +58,9 @@ pub fn run(sizes: &[u32], peerscope: &std::path::Path) -> anyhow::Result<Section
 /// (VmRSS, VmHWM) in KiB of a real agent whose table holds `n` flows.
 fn agent_rss(peerscope: &std::path::Path, n: u32) -> anyhow::Result<(u64, u64)> {
     let pair = VethPair::new("rss", false);
+    // Room for the interface's own few flows (neighbour discovery) beside ours.
     let mut agent = ChildGuard(Some(
-        Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", pair.ns_a))
-            .arg(peerscope)
-            // Room for the interface's own few flows (neighbour discovery) beside ours.
+        crate::agent::command_in_a(&pair, peerscope)
             .args(["run", "-i", &pair.a_if, "--interval", "0.5", "--json", "--max-flows", &(n + 1024).to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
