@@ -81,3 +81,17 @@ fn bad_input_gets_one_clear_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("CAP_BPF") && err.contains("CAP_NET_ADMIN"), "{err}");
 }
+
+#[test]
+fn native_xdp_missing_falls_back_to_generic_and_says_so() {
+    if !require_root("native_xdp_missing_falls_back_to_generic_and_says_so") {
+        return;
+    }
+    // Loopback has no driver XDP hook: the agent must fall back to generic mode.
+    let pair = VethPair::new("gen", false);
+    let out = agent::peerscope_in_a(&pair).args(["run", "-i", "lo", "--interval", "0.2", "--count", "1", "--json"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("native XDP is not supported on lo") && err.contains("generic"), "{err}");
+    assert!(err.contains("XDP Generic mode"), "{err}");
+}
