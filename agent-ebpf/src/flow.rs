@@ -15,7 +15,9 @@ pub const FAMILY_V6: u8 = 6;
 /// one key. Ports are in host byte order; they are 0 for protocols without ports and
 /// for non-first IP fragments, which carry no transport header: such fragments are
 /// counted under their address pair with ports 0.
-#[repr(C)]
+/// 8-byte aligned so the kernel program copies and compares it in 8-byte words; a
+/// byte-aligned key is handled byte by byte by the BPF backend (40 stack slots).
+#[repr(C, align(8))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Pod, Zeroable)]
 pub struct FlowKey {
     pub src_addr: [u8; 16],
@@ -30,7 +32,7 @@ pub struct FlowKey {
 }
 
 const _: () = assert!(core::mem::size_of::<FlowKey>() == 40);
-const _: () = assert!(core::mem::align_of::<FlowKey>() == 2);
+const _: () = assert!(core::mem::align_of::<FlowKey>() == 8);
 
 impl FlowKey {
     /// Builds a key from IPv4 addresses given as network-order bytes.
@@ -98,7 +100,9 @@ impl FlowKey {
 
 #[inline(always)]
 fn v4_mapped(a: [u8; 4]) -> [u8; 16] {
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a[0], a[1], a[2], a[3]]
+    // Built from two words, which the BPF backend stores with two 8-byte writes.
+    let hi = u64::from_ne_bytes([0, 0, 0xff, 0xff, a[0], a[1], a[2], a[3]]);
+    bytemuck::cast([0u64, hi])
 }
 
 fn addr_bytes(a: IpAddr) -> [u8; 16] {
