@@ -1,0 +1,24 @@
+//! The registry of expert notes (Wireshark `ei` entries).
+
+use crate::tree::{NoteDef, Severity};
+
+macro_rules! notes {
+    ($($id:ident = $name:literal, $sev:ident, $summary:literal;)*) => {
+        $(
+            #[doc = concat!("`", $name, "`: ", $summary)]
+            pub static $id: NoteDef = NoteDef { name: $name, severity: Severity::$sev, summary: $summary };
+        )*
+        /// Every registered note kind.
+        pub static ALL: &[&NoteDef] = &[$(&$id),*];
+    };
+}
+
+notes! {
+    PRIVATE_ADDRESS = "peerscope.expert.private_address", Warn, "Private or reserved address in a peer list";
+    COUNT_MISMATCH = "peerscope.expert.count_mismatch", Warn, "Claimed record count differs from records present";
+    TRUNCATED_RECORD = "peerscope.expert.truncated_record", Warn, "Record cut short by the end of the payload";
+    TRAILING_BYTES = "peerscope.expert.trailing_bytes", Warn, "Bytes after the last decoded field";
+    UNKNOWN_ACTION = "peerscope.expert.unknown_action", Warn, "Action not known to this dissector";
+    BAD_VALUE = "peerscope.expert.bad_value", Warn, "Field value does not have the expected form";
+    UNDECODED = "peerscope.expert.undecoded", Chat, "Body layout not publicly described; shown raw";
+}
