@@ -3,5 +3,6 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod demo;
 pub mod live;
 pub mod view;

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod demo;
 mod flows;
 mod run;
 
@@ -23,5 +24,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Flows(args) => flows::flows(args),
+        Command::Demo(args) => demo::demo(args),
     }
 }

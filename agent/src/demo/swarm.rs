@@ -1,0 +1,229 @@
+//! Builds the swarm, starts its parts on their namespace threads, runs the agent on
+//! the monitored peer's interface window by window, winds everything down and
+//! writes the report.
+//!
+//! Teardown needs no code path of its own: namespaces belong to threads, so they
+//! go when the threads end — after the run, on an error (the guards drop), on
+//! Ctrl-C, and when the process is killed.
+
+use std::{
+    future::Future,
+    net::Ipv4Addr,
+    path::PathBuf,
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use serde::Serialize;
+use tokio::{
+    signal::unix::{signal, SignalKind},
+    sync::watch,
+};
+
+use super::{
+    geo, http,
+    netns::NetNs,
+    now_unix_ns,
+    peer::{self, PeerCfg},
+    plan::{self, PeerPlan, Profile},
+    report::{self, Collector, Report},
+    topology::{Hub, HOST_IF},
+    tracker,
+    truth::GroundTruth,
+    window::Windower,
+    Channel, Ctx,
+};
+use crate::live::{AttachOptions, Attached};
+
+#[derive(Clone, Debug)]
+pub struct DemoOpts {
+    pub duration: Duration,
+    pub peers: usize,
+    pub bitrate_bps: u64,
+    pub window: Duration,
+    pub monitored: Profile,
+    pub out: PathBuf,
+    pub seed: u64,
+    pub top: usize,
+}
+
+/// What the teardown test needs to know was ours.
+#[derive(Serialize)]
+struct Topology<'a> {
+    pid: u32,
+    netns_inodes: Vec<u64>,
+    host_interface: &'a str,
+    hosts: Vec<(String, Ipv4Addr)>,
+}
+
+/// A host's namespace and a way to learn that its part has finished.
+struct Host {
+    ns: NetNs,
+}
+
+fn start_part<F, Fut>(ns: &NetNs, done: &mpsc::Sender<()>, f: F) -> anyhow::Result<()>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let done = done.clone();
+    ns.spawn(move || {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            rt.block_on(f());
+        }
+        let _ = done.send(());
+    })
+}
+
+/// A stop signal for one peer: the swarm's, or its own leave time.
+fn peer_stop(global: &watch::Receiver<bool>, leave_at: Option<Instant>) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    let mut g = global.clone();
+    tokio::spawn(async move {
+        let leave = async {
+            match leave_at {
+                Some(t) => tokio::time::sleep_until(t.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = super::stopped(&mut g) => {}
+            _ = leave => {}
+        }
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+pub fn run(opts: DemoOpts) -> anyhow::Result<Report> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(run_async(opts))
+}
+
+async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
+    // Registered first, so Ctrl-C during set-up is caught, not fatal.
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    std::fs::create_dir_all(&opts.out)?;
+    std::fs::write(opts.out.join("geo.csv"), geo::csv())?;
+
+    let cast = plan::plan(opts.peers, opts.monitored, opts.duration, opts.seed);
+    eprintln!("peerscope demo: building the swarm ({} peers, a source, a tracker, a web server)", cast.len());
+    let mut hub = Hub::new()?;
+    let tracker_ns = hub.host("tracker", plan::TRACKER, None)?;
+    let http_ns = hub.host("http", plan::HTTP, None)?;
+    let source_ns = hub.host("source", plan::SOURCE, Some(plan::SOURCE_UPLOAD_BPS))?;
+    let mut hosts: Vec<(PeerPlan, Host)> = Vec::new();
+    for p in &cast {
+        let ns = hub.host(&format!("peer{}", p.index), p.ip, p.profile.upload_bps())?;
+        hosts.push((p.clone(), Host { ns }));
+    }
+    let mut inodes = vec![hub.ns.inode(), tracker_ns.inode(), http_ns.inode(), source_ns.inode()];
+    inodes.extend(hosts.iter().map(|(_, h)| h.ns.inode()));
+    let topo = Topology {
+        pid: std::process::id(),
+        netns_inodes: inodes,
+        host_interface: HOST_IF,
+        hosts: hosts.iter().map(|(p, _)| (format!("peer{}", p.index), p.ip)).collect(),
+    };
+    std::fs::write(opts.out.join("topology.json"), serde_json::to_vec_pretty(&topo)?)?;
+
+    let (mon_plan, mon) = &hosts[0];
+    let mut attach = AttachOptions::new(HOST_IF);
+    attach.pin = false;
+    let attached: Attached = mon.ns.exec(move || Attached::attach(&attach))??;
+    eprintln!(
+        "peerscope demo: attached to {} of {} ({:?}, XDP {:?} mode); {} s, window {} s; Ctrl-C to stop early",
+        HOST_IF,
+        mon_plan.ip,
+        mon_plan.profile,
+        attached.xdp_mode,
+        opts.duration.as_secs(),
+        opts.window.as_secs_f64()
+    );
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let channel = Channel { bitrate_bps: opts.bitrate_bps, chunk_bytes: 16 * 1024, start_unix_ns: now_unix_ns() };
+    let truth = GroundTruth::default();
+    let ctx = Ctx { channel, truth: truth.clone(), stop: stop_rx.clone() };
+    let (done_tx, done_rx) = mpsc::channel();
+    let mut parts = 0;
+    let (c, n) = (ctx.clone(), cast.len());
+    start_part(&tracker_ns, &done_tx, move || async move { let _ = tracker::serve(c, plan::TRACKER).await; })?;
+    let c = ctx.clone();
+    start_part(&http_ns, &done_tx, move || async move { let _ = http::serve(c, plan::HTTP, n).await; })?;
+    let c = ctx.clone();
+    let src = PeerCfg { ip: plan::SOURCE, accepts: true, max_children: plan::SOURCE_MAX_CHILDREN, is_source: true };
+    start_part(&source_ns, &done_tx, move || async move {
+        let stop = c.stop.clone();
+        peer::run(c, src, stop).await
+    })?;
+    parts += 3;
+    // Servers listen before the first client asks.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t0 = Instant::now();
+    for (p, h) in &hosts {
+        let c = ctx.clone();
+        let cfg = PeerCfg { ip: p.ip, accepts: p.profile.accepts(), max_children: p.profile.max_children(), is_source: false };
+        let (join, leave) = (t0 + p.join, p.leave.map(|l| t0 + l));
+        start_part(&h.ns, &done_tx, move || async move {
+            let mut g = c.stop.clone();
+            tokio::select! {
+                _ = tokio::time::sleep_until(join.into()) => {}
+                _ = super::stopped(&mut g) => return,
+            }
+            let stop = peer_stop(&c.stop, leave);
+            peer::run(c, cfg, stop).await
+        })?;
+        parts += 1;
+    }
+    drop(done_tx);
+
+    let me = mon_plan.ip;
+    let mut windower = Windower::new(now_unix_ns());
+    let mut collector = Collector::new(me);
+    let end = t0 + opts.duration;
+    let mut interrupted = false;
+    loop {
+        let next = (Instant::now() + opts.window).min(end);
+        tokio::select! {
+            _ = tokio::time::sleep_until(next.into()) => {}
+            _ = sigint.recv() => interrupted = true,
+            _ = sigterm.recv() => interrupted = true,
+        }
+        let w = windower.close(&attached.maps.snapshot()?, now_unix_ns());
+        print!("{}", collector.add(&w, opts.top));
+        if interrupted || Instant::now() >= end {
+            break;
+        }
+    }
+    eprintln!("peerscope demo: {}; winding the swarm down", if interrupted { "interrupted" } else { "time is up" });
+    let _ = stop_tx.send(true);
+    // Parts close their connections in order; a second Ctrl-C skips the wait (the
+    // namespaces still go with the process).
+    let wait = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        for _ in 0..parts {
+            if done_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_err() {
+                break;
+            }
+        }
+    });
+    tokio::select! {
+        _ = wait => {}
+        _ = sigint.recv() => std::process::exit(130),
+        _ = sigterm.recv() => std::process::exit(143),
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let w = windower.close(&attached.maps.snapshot()?, now_unix_ns());
+    print!("{}", collector.add(&w, opts.top));
+    drop(attached);
+    let report = collector.finish(&truth.snapshot(), opts.monitored, cast.len(), opts.bitrate_bps, t0.elapsed().as_secs_f64());
+    std::fs::write(opts.out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
+    print!("{}", report::render_final(&report));
+    // Dropping the hosts ends their threads and with them the namespaces.
+    drop(hosts);
+    drop((tracker_ns, http_ns, source_ns, hub));
+    eprintln!("peerscope demo: swarm removed; report in {}", opts.out.display());
+    Ok(report)
+}
