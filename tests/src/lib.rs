@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod bin_path;
+pub mod demo;
 pub mod netns;
 pub mod require;
 pub mod tools;
