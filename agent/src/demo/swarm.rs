@@ -218,7 +218,9 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     let w = windower.close(&attached.maps.snapshot()?, now_unix_ns());
     print!("{}", collector.add(&w, opts.top));
     drop(attached);
-    let report = collector.finish(&truth.snapshot(), opts.monitored, cast.len(), opts.bitrate_bps, t0.elapsed().as_secs_f64());
+    let truth = truth.snapshot();
+    std::fs::write(opts.out.join("truth.csv"), truth.to_csv())?;
+    let report = collector.finish(&truth, opts.monitored, cast.len(), opts.bitrate_bps, t0.elapsed().as_secs_f64());
     std::fs::write(opts.out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     print!("{}", report::render_final(&report));
     // Dropping the hosts ends their threads and with them the namespaces.

@@ -24,6 +24,17 @@ impl Truth {
         }
         out
     }
+
+    /// `unix_second,src,dst,tcp_payload_bytes`, one line per second and host pair.
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("unix_second,src,dst,tcp_payload_bytes\n");
+        let mut rows: Vec<_> = self.bytes.iter().map(|((src, dst, sec), b)| (*sec, *src, *dst, *b)).collect();
+        rows.sort();
+        for (sec, src, dst, b) in rows {
+            s.push_str(&format!("{sec},{src},{dst},{b}\n"));
+        }
+        s
+    }
 }
 
 /// Shared by every part of the swarm, on every namespace thread.
@@ -78,6 +89,9 @@ mod tests {
         assert_eq!(s.pair_totals()[&(a, b)], 150);
         assert_eq!(s.pair_totals()[&(b, a)], 7);
         assert!(s.retransmitted.is_empty());
+        let csv = s.to_csv();
+        assert!(csv.starts_with("unix_second,src,dst,tcp_payload_bytes\n"));
+        assert!(csv.contains(",192.0.2.1,192.0.2.2,150\n"), "{csv}");
     }
 
     #[test]
