@@ -30,7 +30,7 @@ use super::{
 };
 
 /// Download connections kept open: [M] saw 3–5 parents at a time.
-const PARENT_CONNS: usize = 4;
+const PARENT_CONNS: usize = 5;
 /// Chunks behind the live edge a peer still fetches (about 10 s at 400 kbit/s).
 const WINDOW: u32 = 30;
 /// A child that asked nothing for this long frees its slot.
@@ -303,6 +303,9 @@ async fn pull(peer: &Shared, conn: &mut Conn, stop: &watch::Receiver<bool>) {
             Outcome::Got => {
                 lagging = 0;
                 response = (response * 3 + asked.elapsed()) / 4;
+                // No parent may carry the whole stream: spreading chunks over
+                // several parents at once is what [M] saw (3–5 parents).
+                sleep(peer.ctx.channel.chunk_interval() * 3 / 2).await;
             }
             Outcome::NotYet => {
                 lagging += 1;
