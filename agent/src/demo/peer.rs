@@ -127,9 +127,9 @@ pub async fn run(ctx: Ctx, cfg: PeerCfg, mut stop: watch::Receiver<bool>) {
         }
     }
     let trackers = if cfg.is_source { None } else { bootstrap(&peer).await };
-    let (udp_t, tcp_t) = trackers.unwrap_or((Some((plan::TRACKER, TRACKER_PORT)), Some((plan::TRACKER, TRACKER_PORT))));
-    let udp_t = udp_t.map(|(i, p)| SocketAddrV4::new(i, p));
-    let tcp_t = tcp_t.map(|(i, p)| SocketAddrV4::new(i, p));
+    // The source (and a peer whose bootstrap failed) knows the tracker already.
+    let known = Some(SocketAddrV4::new(plan::TRACKER, TRACKER_PORT));
+    let (udp_t, tcp_t) = trackers.unwrap_or((known, known));
     let mut rng = Rng::new(u32::from(cfg.ip) as u64);
     let mut next_refresh = Instant::now();
     let mut first = true;
@@ -170,7 +170,7 @@ pub async fn run(ctx: Ctx, cfg: PeerCfg, mut stop: watch::Receiver<bool>) {
 }
 
 /// Update check and channel list; returns the channel's trackers (UDP, TCP).
-async fn bootstrap(peer: &Shared) -> Option<(Option<(Ipv4Addr, u16)>, Option<(Ipv4Addr, u16)>)> {
+async fn bootstrap(peer: &Shared) -> Option<proto::Trackers> {
     let me = peer.cfg.ip;
     let _ = http::get(&peer.ctx, me, "update.pplive.com", "/update/pplive/update.inf").await;
     for _ in 0..3 {

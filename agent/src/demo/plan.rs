@@ -70,7 +70,7 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -79,10 +79,10 @@ impl Rng {
     }
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 }
 
@@ -113,7 +113,7 @@ pub fn plan(peers: usize, monitored: Profile, duration: Duration, seed: u64) -> 
         // Alternate between the /24's two cities (lower and upper half).
         let n = next_host[slot];
         next_host[slot] += 1;
-        let host = if n % 2 == 0 { n / 2 + 10 } else { n / 2 + 140 };
+        let host = if n.is_multiple_of(2) { n / 2 + 10 } else { n / 2 + 140 };
         let p = rng.unit();
         let profile = if p < 0.1 {
             Profile::Campus

@@ -2,7 +2,7 @@
 //! records, tracker replies, gossip with the channel ID, the channel list and its
 //! PlayLink.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use peerscope_dissector::{
     ChannelListRepr, ChannelRepr, GossipRepr, Guid, HostRecordRepr, PlayLinkRepr, TrackerAddr, TrackerReplyRepr,
@@ -107,13 +107,16 @@ pub fn channel_list(bitrate_bps: u64, peers: usize) -> Vec<u8> {
     out
 }
 
-/// The tracker of our channel from `all.xml`, as (UDP, TCP) addresses.
-pub fn trackers_from_list(xml: &[u8]) -> Option<(Option<(Ipv4Addr, u16)>, Option<(Ipv4Addr, u16)>)> {
+/// A channel's tracker addresses over UDP and over TCP.
+pub type Trackers = (Option<SocketAddrV4>, Option<SocketAddrV4>);
+
+/// The tracker of our channel from `all.xml`.
+pub fn trackers_from_list(xml: &[u8]) -> Option<Trackers> {
     let list = ChannelListRepr::parse(xml).ok()?;
     let ch = list.channels.iter().find(|c| c.guid == CHANNEL)?;
     let link = ch.play_link().ok()?;
     let find = |t: TrackerTransport| {
-        link.trackers.iter().find(|a| a.transport == t).and_then(|a| Some((a.host.parse().ok()?, a.port)))
+        link.trackers.iter().find(|a| a.transport == t).and_then(|a| Some(SocketAddrV4::new(a.host.parse().ok()?, a.port)))
     };
     Some((find(TrackerTransport::Udp), find(TrackerTransport::Tcp)))
 }
@@ -143,8 +146,8 @@ mod tests {
     fn test_channel_list_names_the_tracker() {
         let xml = channel_list(400_000, 30);
         let (udp, tcp) = trackers_from_list(&xml).unwrap();
-        assert_eq!(udp, Some((plan::TRACKER, TRACKER_PORT)));
-        assert_eq!(tcp, Some((plan::TRACKER, TRACKER_PORT)));
+        assert_eq!(udp, Some(SocketAddrV4::new(plan::TRACKER, TRACKER_PORT)));
+        assert_eq!(tcp, Some(SocketAddrV4::new(plan::TRACKER, TRACKER_PORT)));
         assert!(String::from_utf8_lossy(&xml).contains("<Bitrate>400</Bitrate>"));
     }
 }

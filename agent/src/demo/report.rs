@@ -106,14 +106,14 @@ impl Collector {
         let me = self.me;
         let pairs = truth.pair_totals();
         let mut hosts: BTreeMap<Ipv4Addr, PeerRow> = BTreeMap::new();
-        for ((s, d), _) in &pairs {
+        for (s, d) in pairs.keys() {
             for h in [s, d] {
                 if *h != me && (*s == me || *d == me) {
                     hosts.entry(*h).or_default();
                 }
             }
         }
-        for (h, _) in &self.totals {
+        for h in self.totals.keys() {
             if let IpAddr::V4(v4) = h {
                 hosts.entry(*v4).or_default();
             }
