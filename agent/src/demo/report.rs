@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{
     geo::{self, Region},
-    plan::Profile,
+    plan::{PeerPlan, Profile},
     truth::Truth,
     window::{host_pairs, parents_children, PairBytes, WindowFlows},
 };
@@ -45,11 +45,22 @@ pub struct PeerRow {
     pub windows_as_child: usize,
 }
 
+/// One peer of the swarm as planned: who, where, and when it was there.
+#[derive(Clone, Debug, Serialize)]
+pub struct CastRow {
+    pub ip: Ipv4Addr,
+    pub profile: Profile,
+    pub city: Option<&'static str>,
+    pub join_secs: f64,
+    pub leave_secs: Option<f64>,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub monitored: Ipv4Addr,
     pub profile: Profile,
     pub peers: usize,
+    pub cast: Vec<CastRow>,
     pub bitrate_bps: u64,
     pub duration_secs: f64,
     pub windows: Vec<WindowSummary>,
@@ -102,8 +113,19 @@ impl Collector {
         text
     }
 
-    pub fn finish(self, truth: &Truth, profile: Profile, peers: usize, bitrate_bps: u64, duration_secs: f64) -> Report {
+    pub fn finish(self, truth: &Truth, cast: &[PeerPlan], bitrate_bps: u64, duration_secs: f64) -> Report {
         let me = self.me;
+        let profile = cast.iter().find(|p| p.monitored).map_or(Profile::Campus, |p| p.profile);
+        let cast: Vec<CastRow> = cast
+            .iter()
+            .map(|p| CastRow {
+                ip: p.ip,
+                profile: p.profile,
+                city: geo::city(p.ip),
+                join_secs: p.join.as_secs_f64(),
+                leave_secs: p.leave.map(|l| l.as_secs_f64()),
+            })
+            .collect();
         let pairs = truth.pair_totals();
         let mut hosts: BTreeMap<Ipv4Addr, PeerRow> = BTreeMap::new();
         for (s, d) in pairs.keys() {
@@ -142,7 +164,8 @@ impl Collector {
         Report {
             monitored: me,
             profile,
-            peers,
+            peers: cast.len(),
+            cast,
             bitrate_bps,
             duration_secs,
             measured_up_payload: sum(|r| r.measured_up_payload),
@@ -209,7 +232,17 @@ fn render_window(s: &WindowSummary, w: &WindowFlows, pairs: &BTreeMap<IpAddr, Pa
 /// The closing summary printed after the last window.
 pub fn render_final(r: &Report) -> String {
     let mut t = String::new();
-    let _ = writeln!(t, "══ peerscope demo: {} ({:?}) over {:.0} s, {} peers, {} kbit/s", r.monitored, r.profile, r.duration_secs, r.peers, r.bitrate_bps / 1000);
+    let left = r.cast.iter().filter(|c| c.leave_secs.is_some()).count();
+    let late = r.cast.iter().filter(|c| c.join_secs > 0.0).count();
+    let _ = writeln!(
+        t,
+        "══ peerscope demo: {} ({:?}) over {:.0} s, {} peers ({late} joined late, {left} left early), {} kbit/s",
+        r.monitored,
+        r.profile,
+        r.duration_secs,
+        r.peers,
+        r.bitrate_bps / 1000
+    );
     let _ = writeln!(t, "   host                city        measured up / truth (+retx)     measured down / truth (+retx)  ok");
     for p in &r.per_peer {
         let _ = writeln!(
@@ -238,4 +271,43 @@ pub fn render_final(r: &Report) -> String {
         if r.all_match { "equals" } else { "DIFFERS FROM" }
     );
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use peerscope_abi::{FlowKey, FlowStats};
+
+    use super::*;
+    use crate::demo::truth::GroundTruth;
+
+    #[test]
+    fn test_measured_is_compared_with_truth_plus_retransmissions() {
+        let me = Ipv4Addr::new(198, 51, 100, 10);
+        let a = Ipv4Addr::new(203, 0, 113, 20);
+        let b = Ipv4Addr::new(192, 0, 2, 20);
+        let flow = |s: Ipv4Addr, d: Ipv4Addr, payload| {
+            (FlowKey::new(6, s.into(), 8008, d.into(), 40000), FlowStats { payload_bytes: payload, bytes: [0, 0, payload + 40], ..Default::default() })
+        };
+        let mut c = Collector::new(me);
+        // 0.1 s: 15.4 KB/s to a (a child), 9.4 KB/s from b (a parent), 1.4 KB/s from a.
+        let w = WindowFlows { start_ns: 0, len_ns: 100_000_000, flows: vec![flow(me, a, 1500), flow(a, me, 100), flow(b, me, 900)] };
+        let text = c.add(&w, 5);
+        assert!(text.contains("1 parents, 1 children"), "{text}");
+        let truth = GroundTruth::default();
+        truth.sent(me, a, 1000);
+        truth.retransmitted(me, a, 500);
+        truth.sent(a, me, 100);
+        truth.sent(b, me, 1000);
+        let cast = [PeerPlan { index: 0, ip: me, profile: Profile::Nat, monitored: true, join: Duration::ZERO, leave: None }];
+        let r = c.finish(&truth.snapshot(), &cast, 400_000, 1.0);
+        assert_eq!(r.profile, Profile::Nat);
+        let row = |ip| r.per_peer.iter().find(|p| p.ip == Some(ip)).unwrap();
+        assert!(row(a).matches, "1500 = 1000 + 500 up, 100 = 100 down");
+        assert!(!row(b).matches, "900 measured, 1000 sent");
+        assert_eq!(r.windows[0].parents, vec![IpAddr::V4(b)]);
+        assert!(!r.all_match);
+        assert_eq!((r.measured_up_payload, r.truth_up_payload, r.retransmitted_up), (1500, 1000, 500));
+    }
 }

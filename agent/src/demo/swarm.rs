@@ -220,7 +220,7 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     drop(attached);
     let truth = truth.snapshot();
     std::fs::write(opts.out.join("truth.csv"), truth.to_csv())?;
-    let report = collector.finish(&truth, opts.monitored, cast.len(), opts.bitrate_bps, t0.elapsed().as_secs_f64());
+    let report = collector.finish(&truth, &cast, opts.bitrate_bps, t0.elapsed().as_secs_f64());
     std::fs::write(opts.out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     print!("{}", report::render_final(&report));
     // Dropping the hosts ends their threads and with them the namespaces.
