@@ -63,6 +63,23 @@ fn nothing_left_after_a_complete_run() {
 }
 
 #[test]
+fn nothing_left_after_a_failure() {
+    if !require_root("nothing_left_after_a_failure") {
+        return;
+    }
+    let _one = ONE_SWARM.lock().unwrap_or_else(|e| e.into_inner());
+    let before = root_links();
+    let out = OutDir::new("failure");
+    // A directory where the report should go: the run fails at its very end.
+    std::fs::create_dir_all(out.0.join("report.json")).unwrap();
+    let res = demo_command(&out.0, &["--duration", "6", "--peers", "4", "--window", "3"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(!res.status.success(), "the demo cannot write its report: {stderr}");
+    assert!(stderr.contains("report.json"), "the error names the file: {stderr}");
+    assert_nothing_left(&out, &before);
+}
+
+#[test]
 fn nothing_left_after_ctrl_c_and_the_report_is_written() {
     if !require_root("nothing_left_after_ctrl_c_and_the_report_is_written") {
         return;

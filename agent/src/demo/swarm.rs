@@ -9,11 +9,12 @@
 use std::{
     future::Future,
     net::Ipv4Addr,
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::mpsc,
     time::{Duration, Instant},
 };
 
+use anyhow::Context as _;
 use serde::Serialize;
 use tokio::{
     signal::unix::{signal, SignalKind},
@@ -95,6 +96,11 @@ fn peer_stop(global: &watch::Receiver<bool>, leave_at: Option<Instant>) -> watch
     rx
 }
 
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).with_context(|| format!("writing {}", p.display()))
+}
+
 pub fn run(opts: DemoOpts) -> anyhow::Result<Report> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(run_async(opts))
@@ -104,8 +110,8 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     // Registered first, so Ctrl-C during set-up is caught, not fatal.
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
-    std::fs::create_dir_all(&opts.out)?;
-    std::fs::write(opts.out.join("geo.csv"), geo::csv())?;
+    std::fs::create_dir_all(&opts.out).with_context(|| format!("creating {}", opts.out.display()))?;
+    write(&opts.out, "geo.csv", geo::csv().as_bytes())?;
 
     let cast = plan::plan(opts.peers, opts.monitored, opts.duration, opts.seed);
     eprintln!("peerscope demo: building the swarm ({} peers, a source, a tracker, a web server)", cast.len());
@@ -126,7 +132,7 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
         host_interface: HOST_IF,
         hosts: hosts.iter().map(|(p, _)| (format!("peer{}", p.index), p.ip)).collect(),
     };
-    std::fs::write(opts.out.join("topology.json"), serde_json::to_vec_pretty(&topo)?)?;
+    write(&opts.out, "topology.json", &serde_json::to_vec_pretty(&topo)?)?;
 
     let (mon_plan, mon) = &hosts[0];
     let mut attach = AttachOptions::new(HOST_IF);
@@ -219,9 +225,9 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     print!("{}", collector.add(&w, opts.top));
     drop(attached);
     let truth = truth.snapshot();
-    std::fs::write(opts.out.join("truth.csv"), truth.to_csv())?;
+    write(&opts.out, "truth.csv", truth.to_csv().as_bytes())?;
     let report = collector.finish(&truth, &cast, opts.bitrate_bps, t0.elapsed().as_secs_f64());
-    std::fs::write(opts.out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
+    write(&opts.out, "report.json", &serde_json::to_vec_pretty(&report)?)?;
     print!("{}", report::render_final(&report));
     // Dropping the hosts ends their threads and with them the namespaces.
     drop(hosts);
