@@ -8,16 +8,18 @@
 //! | [`netns`] | a namespace held by one thread: gone when the process is |
 //! | [`topology`] | hub bridge, one namespace + veth per host, on-link routes |
 //! | [`shaping`] | upload capacity with tbf |
-//! | [`plan`] | the cast: addresses, profiles, churn |
+//! | [`plan`], [`churn`] | the cast: addresses, profiles; joining and leaving |
 //! | [`geo`] | the demo geolocation table |
 //! | [`proto`], [`conn`] | messages (dissector encoders) and framed TCP |
-//! | [`http`], [`tracker`], [`peer`] | the parts of the swarm (the source is a peer) |
+//! | [`http`], [`tracker`], [`peer`], [`exchange`], [`source`] | the parts of the swarm |
 //! | [`truth`] | ground truth: who sent how many TCP payload bytes to whom, when |
 //! | [`window`] | per-window flow deltas (the metrics engine's input), parents/children |
 //! | [`report`] | measured against ground truth, `report.json` |
 //! | [`swarm`] | builds, runs and stops the whole thing |
 
+pub mod churn;
 pub mod conn;
+pub mod exchange;
 pub mod geo;
 pub mod http;
 pub mod netns;
@@ -26,6 +28,7 @@ pub mod plan;
 pub mod proto;
 pub mod report;
 pub mod shaping;
+pub mod source;
 pub mod swarm;
 pub mod topology;
 pub mod tracker;

@@ -56,11 +56,8 @@ pub struct PeerPlan {
 /// Fixed infrastructure addresses (PPLive's servers were in China).
 pub const TRACKER: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
 pub const HTTP: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 3);
-pub const SOURCE: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+pub const SOURCE: Ipv4Addr = super::source::ADDR;
 pub const MONITORED: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
-/// The source feeds a few peers only; the swarm does the rest.
-pub const SOURCE_UPLOAD_BPS: u64 = 2_000_000;
-pub const SOURCE_MAX_CHILDREN: usize = 4;
 
 /// splitmix64: enough randomness for a cast, no dependency.
 #[derive(Clone, Debug)]
@@ -87,8 +84,8 @@ impl Rng {
 }
 
 /// Peer 0 is the monitored one; the others: about 60% Asia, 25% North America,
-/// 15% Europe; 10% campus, 20% NAT, the rest residential; most join in the first
-/// fifth of the run and a quarter leave before the end.
+/// 15% Europe; 10% campus, 20% NAT, the rest residential; joining and leaving as
+/// [`super::churn::schedule`] draws it.
 pub fn plan(peers: usize, monitored: Profile, duration: Duration, seed: u64) -> Vec<PeerPlan> {
     let mut rng = Rng::new(seed);
     let mut next_host = [20u8, 20, 20];
@@ -100,7 +97,6 @@ pub fn plan(peers: usize, monitored: Profile, duration: Duration, seed: u64) -> 
         join: Duration::ZERO,
         leave: None,
     }];
-    let d = duration.as_secs_f64();
     for index in 1..peers.max(1) {
         let r = rng.unit();
         let (region, slot) = if r < 0.6 {
@@ -122,8 +118,7 @@ pub fn plan(peers: usize, monitored: Profile, duration: Duration, seed: u64) -> 
         } else {
             Profile::Residential
         };
-        let join = Duration::from_secs_f64(rng.unit() * d * 0.2);
-        let leave = (rng.unit() < 0.25).then(|| Duration::from_secs_f64(d * (0.4 + 0.45 * rng.unit())));
+        let (join, leave) = super::churn::schedule(&mut rng, duration);
         out.push(PeerPlan { index, ip: region.addr(host), profile, monitored: false, join, leave });
     }
     out

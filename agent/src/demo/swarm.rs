@@ -22,12 +22,13 @@ use tokio::{
 };
 
 use super::{
-    geo, http,
+    churn, geo, http,
     netns::NetNs,
     now_unix_ns,
     peer::{self, PeerCfg},
     plan::{self, PeerPlan, Profile},
     report::{self, Collector, Report},
+    source,
     topology::{Hub, HOST_IF},
     tracker,
     truth::GroundTruth,
@@ -76,26 +77,6 @@ where
     })
 }
 
-/// A stop signal for one peer: the swarm's, or its own leave time.
-fn peer_stop(global: &watch::Receiver<bool>, leave_at: Option<Instant>) -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    let mut g = global.clone();
-    tokio::spawn(async move {
-        let leave = async {
-            match leave_at {
-                Some(t) => tokio::time::sleep_until(t.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = super::stopped(&mut g) => {}
-            _ = leave => {}
-        }
-        let _ = tx.send(true);
-    });
-    rx
-}
-
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
     let p = dir.join(name);
     std::fs::write(&p, bytes).with_context(|| format!("writing {}", p.display()))
@@ -118,7 +99,7 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     let mut hub = Hub::new()?;
     let tracker_ns = hub.host("tracker", plan::TRACKER, None)?;
     let http_ns = hub.host("http", plan::HTTP, None)?;
-    let source_ns = hub.host("source", plan::SOURCE, Some(plan::SOURCE_UPLOAD_BPS))?;
+    let source_ns = hub.host("source", source::ADDR, Some(source::UPLOAD_BPS))?;
     let mut hosts: Vec<(PeerPlan, Host)> = Vec::new();
     for p in &cast {
         let ns = hub.host(&format!("peer{}", p.index), p.ip, p.profile.upload_bps())?;
@@ -159,10 +140,9 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     let c = ctx.clone();
     start_part(&http_ns, &done_tx, move || async move { let _ = http::serve(c, plan::HTTP, n).await; })?;
     let c = ctx.clone();
-    let src = PeerCfg { ip: plan::SOURCE, accepts: true, max_children: plan::SOURCE_MAX_CHILDREN, is_source: true };
     start_part(&source_ns, &done_tx, move || async move {
         let stop = c.stop.clone();
-        peer::run(c, src, stop).await
+        peer::run(c, source::cfg(), stop).await
     })?;
     parts += 3;
     // Servers listen before the first client asks.
@@ -173,12 +153,10 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
         let cfg = PeerCfg { ip: p.ip, accepts: p.profile.accepts(), max_children: p.profile.max_children(), is_source: false };
         let (join, leave) = (t0 + p.join, p.leave.map(|l| t0 + l));
         start_part(&h.ns, &done_tx, move || async move {
-            let mut g = c.stop.clone();
-            tokio::select! {
-                _ = tokio::time::sleep_until(join.into()) => {}
-                _ = super::stopped(&mut g) => return,
+            if !churn::wait_to_join(join, &c.stop).await {
+                return;
             }
-            let stop = peer_stop(&c.stop, leave);
+            let stop = churn::peer_stop(&c.stop, leave);
             peer::run(c, cfg, stop).await
         })?;
         parts += 1;
