@@ -236,7 +236,7 @@ pub fn render_final(r: &Report) -> String {
     let late = r.cast.iter().filter(|c| c.join_secs > 0.0).count();
     let _ = writeln!(
         t,
-        "══ peerscope demo: {} ({:?}) over {:.0} s, {} peers ({late} joined late, {left} left early), {} kbit/s",
+        "══ peerscope demo: {} ({:?}) over {:.0} s, {} peers ({late} joined during the run, {left} left early), {} kbit/s",
         r.monitored,
         r.profile,
         r.duration_secs,
