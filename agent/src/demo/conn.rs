@@ -41,6 +41,15 @@ const FRAME_HEADER: usize = 8;
 const MAX_FRAME: usize = 1 << 20;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The bytes of one peer frame.
+pub fn frame(kind: Kind, body: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(4 + FRAME_HEADER + body.len());
+    buf.extend_from_slice(&((FRAME_HEADER + body.len()) as u32).to_be_bytes());
+    buf.extend_from_slice(&[0x21, 0x00, kind as u8, 0x00, 0x98, 0xab, 0x01, 0x02]);
+    buf.extend_from_slice(body);
+    buf
+}
+
 pub struct Conn {
     stream: TcpStream,
     pub local: Ipv4Addr,
@@ -78,11 +87,7 @@ impl Conn {
     }
 
     pub async fn send(&mut self, kind: Kind, body: &[u8]) -> io::Result<()> {
-        let mut buf = Vec::with_capacity(4 + FRAME_HEADER + body.len());
-        buf.extend_from_slice(&((FRAME_HEADER + body.len()) as u32).to_be_bytes());
-        buf.extend_from_slice(&[0x21, 0x00, kind as u8, 0x00, 0x98, 0xab, 0x01, 0x02]);
-        buf.extend_from_slice(body);
-        self.write_raw(&buf).await
+        self.write_raw(&frame(kind, body)).await
     }
 
     /// The next frame, or None when the other side closed cleanly.
@@ -132,5 +137,21 @@ impl Drop for Conn {
     fn drop(&mut self) {
         let r = bytes_retransmitted(self.stream.as_raw_fd());
         self.truth.retransmitted(self.local, self.remote, r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use peerscope_dissector::{identify, App, Transport};
+
+    use super::*;
+
+    #[test]
+    fn test_frames_look_like_pplive_to_the_dpi_rules() {
+        for (kind, body) in [(Kind::Request, 7u32.to_be_bytes().to_vec()), (Kind::Chunk, vec![0x47; 1400])] {
+            let f = frame(kind, &body);
+            assert_eq!(u32::from_be_bytes(f[..4].try_into().unwrap()) as usize, f.len() - 4);
+            assert_eq!(identify(Transport::Tcp, 40000, 8008, &f).app, App::PpLive, "{kind:?}");
+        }
     }
 }

@@ -135,6 +135,15 @@ mod tests {
     }
 
     #[test]
+    fn test_the_dissector_decodes_what_the_swarm_sends() {
+        use peerscope_dissector::{dissect, Hint, MessageKind};
+        let g = dissect(&gossip(&[Ipv4Addr::new(203, 0, 113, 20)]), Hint::Auto).unwrap();
+        assert_eq!(g.message, MessageKind::Gossip, "{g:?}");
+        let t = dissect(&tracker_reply(&[Ipv4Addr::new(203, 0, 113, 20)]), Hint::Auto).unwrap();
+        assert_eq!(t.message, MessageKind::TrackerReply, "{t:?}");
+    }
+
+    #[test]
     fn test_tracker_reply_caps_at_fifty() {
         let hosts: Vec<_> = (0..60).map(|i| Ipv4Addr::new(203, 0, 113, i)).collect();
         let got = parse_tracker_reply(&tracker_reply(&hosts)).unwrap();
