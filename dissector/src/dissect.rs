@@ -9,7 +9,7 @@ use crate::v2005::tracker_reply::TrackerReply;
 use crate::v2005::{channel_list, http::HttpMessage, play_link};
 use crate::v2010::header::PptvHeader;
 use crate::v2010::live::{PeerBody, PeerPacket};
-use crate::v2010::tracker::{TrackerMessage, TrackerPacket};
+use crate::v2010::tracker::TrackerPacket;
 use crate::Generation;
 
 /// What the caller knows about the payload.
@@ -96,13 +96,9 @@ pub(crate) fn exact_binary_fit(p: &[u8]) -> Option<MessageKind> {
         }
     }
     if let Ok(t) = TrackerPacket::new_checked(p) {
-        let described = match t.message() {
-            Ok(TrackerMessage::ReportRequest { .. }) => false,
-            Ok(TrackerMessage::OtherResponse { body, .. }) => body.is_empty(),
-            Ok(_) => true,
-            Err(_) => false,
-        };
-        return described.then_some(MessageKind::PptvTracker);
+        return t
+            .fits_described_layout()
+            .then_some(MessageKind::PptvTracker);
     }
     if let Ok(t) = PeerPacket::new_checked(p) {
         if matches!(t.body(), Ok(b) if !matches!(b, PeerBody::Raw(_))) {

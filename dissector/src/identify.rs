@@ -6,6 +6,8 @@
 //! says which rule matched, or that none did. Offsets are into the UDP/TCP
 //! payload. Rules are checked per packet, with no flow state.
 
+use std::cell::OnceCell;
+
 use crate::dissect::exact_binary_fit;
 use crate::tree::MessageKind;
 
@@ -97,12 +99,15 @@ impl Identification {
 /// The UDP port PPStream trackers listen on.
 pub const PPSTREAM_TRACKER_PORT: u16 = 17788;
 
-/// Tries every rule in [`Rule::ALL`] order; the first match wins.
+/// Tries every rule in [`Rule::ALL`] order; the first match wins. Does not
+/// allocate; the exact-layout test runs at most once per call.
 pub fn identify(proto: Transport, src_port: u16, dst_port: u16, payload: &[u8]) -> Identification {
+    let fit = OnceCell::new();
+    let fit = || *fit.get_or_init(|| exact_binary_fit(payload));
     Rule::ALL
         .iter()
         .copied()
-        .find(|r| matches(*r, proto, src_port, dst_port, payload))
+        .find(|r| matches_with(*r, proto, src_port, dst_port, payload, &fit))
         .map_or(Identification::UNKNOWN, |r| Identification {
             app: r.app(),
             rule: Some(r),
@@ -111,6 +116,17 @@ pub fn identify(proto: Transport, src_port: u16, dst_port: u16, payload: &[u8]) 
 
 /// Whether one rule matches; exposed for counting every match, not just the first.
 pub fn matches(rule: Rule, proto: Transport, src_port: u16, dst_port: u16, p: &[u8]) -> bool {
+    matches_with(rule, proto, src_port, dst_port, p, &|| exact_binary_fit(p))
+}
+
+fn matches_with(
+    rule: Rule,
+    proto: Transport,
+    src_port: u16,
+    dst_port: u16,
+    p: &[u8],
+    fit: &dyn Fn() -> Option<MessageKind>,
+) -> bool {
     let len = p.len();
     let at = |i: usize| p.get(i).copied();
     let eq = |i: usize, b: &[u8]| p.get(i..i + b.len()) == Some(b);
@@ -144,14 +160,10 @@ pub fn matches(rule: Rule, proto: Transport, src_port: u16, dst_port: u16, p: &[
                 && at(17) == Some(0)
                 && at(24) == Some(0xac)
         }
-        (PpliveUdpTrackerReply2005, Transport::Udp) => {
-            exact_binary_fit(p) == Some(MessageKind::TrackerReply)
-        }
-        (PpliveUdpGossip2005, Transport::Udp) => exact_binary_fit(p) == Some(MessageKind::Gossip),
-        (PptvUdpTracker2010, Transport::Udp) => {
-            exact_binary_fit(p) == Some(MessageKind::PptvTracker)
-        }
-        (PptvUdpPeer2010, Transport::Udp) => exact_binary_fit(p) == Some(MessageKind::PptvLive),
+        (PpliveUdpTrackerReply2005, Transport::Udp) => fit() == Some(MessageKind::TrackerReply),
+        (PpliveUdpGossip2005, Transport::Udp) => fit() == Some(MessageKind::Gossip),
+        (PptvUdpTracker2010, Transport::Udp) => fit() == Some(MessageKind::PptvTracker),
+        (PptvUdpPeer2010, Transport::Udp) => fit() == Some(MessageKind::PptvLive),
         (PpliveTcpLength, Transport::Tcp) => {
             len >= 12
                 && u32::from_be_bytes([p[0], p[1], p[2], p[3]]) as usize == len - 4

@@ -46,6 +46,54 @@
 //! are observations of one capture: unknown bytes are kept
 //! raw, and what does not fit is rejected rather than guessed at.
 //!
+//! # Strict and lax
+//!
+//! A `…Repr::parse` is strict: a count that disagrees with the records, a
+//! record cut short or bytes after the last field are errors. The trees are
+//! lax, like a Wireshark dissector: they show what is there and add a
+//! [`Note`] (`peerscope.expert.count_mismatch`, `…truncated_record`,
+//! `…private_address`, `…unknown_action`, …). [`Hint::Auto`] only decodes a
+//! binary payload whose layout fits exactly (2005 messages must also start
+//! `02 00 00 02`, as both dumps do; 2010 packets whose body is kept raw are
+//! only decoded with [`Hint::Pptv2010`]).
+//!
+//! # For the Wireshark plugin
+//!
+//! Register one `hf` per [`hf::ALL`] entry ([`FieldDef::name`], `label`,
+//! [`ValueKind`] → `FT_*`, [`Base`] → `BASE_*`, `vals` → `VALS()`); fields of
+//! kind [`ValueKind::None`] are subtree nodes (give each an `ett`). Register
+//! one `ei` per [`ei::ALL`] entry. Then map [`Tree::fields`] recursively with
+//! `offset`/`len` and add [`Tree::notes`] as expert items. [`identify()`]
+//! is the heuristic; [`Rule::name`] gives a stable name for counters.
+//!
+//! # For a simulator
+//!
+//! Build a `…Repr` and `emit` it; for the 2010 packets the checksum is
+//! written as given (its algorithm is not confirmed publicly).
+//!
+//! ```
+//! use peerscope_dissector::{Guid, GossipRepr, HostRecordRepr};
+//! let cctv5: Guid = "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}".parse().unwrap();
+//! let host = HostRecordRepr { ip: [59, 64, 198, 250].into(), udp_port: 4004, tcp_port: 8008, unknown: [0; 10] };
+//! let msg = GossipRepr { header: [2, 0, 0, 2], channel: cctv5, unknown: [0; 20], hosts: vec![host] };
+//! let mut datagram = Vec::new();
+//! msg.emit(&mut datagram).unwrap();
+//! assert_eq!(&datagram[4..8], &[0x10, 0x9a, 0x0f, 0x7d]);
+//! assert_eq!(peerscope_dissector::v2005::gossip::parse(&datagram).unwrap(), msg);
+//! ```
+//!
+//! # JSON
+//!
+//! With the default feature `serde`, [`Tree`] and [`Identification`]
+//! serialize as plain JSON: fields as `{name, label, offset, len, value,
+//! children}`, addresses and GUIDs as text, bytes as hex.
+//!
+//! # Fuzzing
+//!
+//! `dissector/fuzz/` holds one cargo-fuzz target per decoder; each calls a
+//! function of [`check`], and a normal test replays the committed corpus
+//! through the same functions.
+//!
 //! # Example
 //! ```
 //! use peerscope_dissector::{dissect, Hint, Value};
@@ -66,6 +114,8 @@ pub mod error;
 pub mod guid;
 pub mod hf;
 pub mod identify;
+#[cfg(feature = "serde")]
+mod serde_impls;
 pub mod tree;
 pub mod v2005;
 pub mod v2010;
@@ -81,13 +131,13 @@ pub use tree::{
 pub use v2005::channel_list::{ChannelListRepr, ChannelRepr};
 pub use v2005::gossip::{Gossip, GossipRepr};
 pub use v2005::host_record::{HostRecord, HostRecordRepr, HostRecords};
-pub use v2005::http::{Bootstrap, HttpMessage, HttpRepr};
+pub use v2005::http::{Bootstrap, Header, HttpMessage, HttpRepr, StartLine, StartLineRepr};
 pub use v2005::play_link::{PlayLinkRepr, TrackerAddr, TrackerTransport};
 pub use v2005::tracker_reply::{TrackerReply, TrackerReplyRepr};
 pub use v2010::header::{Action, PptvHeader};
-pub use v2010::live::{PeerPacket, PeerPacketRepr};
+pub use v2010::live::{PeerBody, PeerBodyRepr, PeerPacket, PeerPacketRepr, SubPieceInfo};
 pub use v2010::peer_entry::{NatType, PeerEntries, PeerEntry, PeerEntryRepr};
-pub use v2010::tracker::{TrackerPacket, TrackerRepr};
+pub use v2010::tracker::{RequestCommon, TrackerMessage, TrackerPacket, TrackerRepr};
 
 /// The protocol generation a message was decoded as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

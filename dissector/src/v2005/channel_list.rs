@@ -2,7 +2,9 @@
 //! `<root><channel>…</channel>…</root>`, one element per field of a channel.
 //!
 //! Parsing is by `roxmltree`, which keeps byte ranges, so tree fields point
-//! at the text in the payload. Only UTF-8 documents are read.
+//! at the text in the payload. A list that is not UTF-8 is decoded with the
+//! encoding it declares (GB2312/GBK, as a Chinese client was served), see
+//! `xml_text`.
 
 use std::borrow::Cow;
 
@@ -14,6 +16,7 @@ use crate::guid::Guid;
 use crate::hf;
 use crate::tree::{Field, FieldDef, MessageKind, Note, Tree, Value};
 use crate::v2005::play_link::{self, PlayLinkRepr};
+use crate::v2005::xml_text::XmlText;
 use crate::Generation;
 
 const MESSAGE: &str = "channel list";
@@ -83,23 +86,13 @@ fn guid(n: Node<'_, '_>, field: &'static str) -> Result<Option<Guid>> {
         .map_err(|e| invalid(field, n.range().start, e.to_string()))
 }
 
-fn document(buf: &[u8]) -> Result<(&str, Document<'_>)> {
-    let text = core::str::from_utf8(buf).map_err(|e| {
-        invalid(
-            "document",
-            e.valid_up_to(),
-            "not UTF-8 (only UTF-8 lists are read)",
-        )
-    })?;
-    let doc = Document::parse(text).map_err(|e| invalid("document", 0, e.to_string()))?;
+fn document<'t>(text: &'t XmlText<'_>) -> Result<Document<'t>> {
+    let doc = Document::parse(&text.text).map_err(|e| invalid("document", 0, e.to_string()))?;
     if doc.root_element().tag_name().name() != "root" {
-        return Err(invalid(
-            "root",
-            doc.root_element().range().start,
-            "root element is not <root>",
-        ));
+        let at = text.payload_offset(doc.root_element().range().start);
+        return Err(invalid("root", at, "root element is not <root>"));
     }
-    Ok((text, doc))
+    Ok(doc)
 }
 
 fn channels<'a, 'i>(doc: &'a Document<'i>) -> impl Iterator<Item = Node<'a, 'i>> {
@@ -184,10 +177,25 @@ impl ChannelListRepr {
     /// Strict: any channel with a missing/malformed GUID or a non-numeric
     /// number field is an error.
     pub fn parse(buf: &[u8]) -> Result<ChannelListRepr> {
-        let (_, doc) = document(buf)?;
+        let text = XmlText::decode(buf)?;
+        let doc = document(&text)?;
         let channels = channels(&doc)
             .map(ChannelRepr::parse)
-            .collect::<Result<_>>()?;
+            .collect::<Result<_>>()
+            .map_err(|e| match e {
+                Error::Invalid {
+                    message,
+                    field,
+                    offset,
+                    reason,
+                } => Error::Invalid {
+                    message,
+                    field,
+                    offset: text.payload_offset(offset),
+                    reason,
+                },
+                e => e,
+            })?;
         Ok(ChannelListRepr { channels })
     }
 
@@ -210,7 +218,9 @@ impl ChannelListRepr {
 
 /// Lax tree: a bad value becomes a note, the rest is still shown.
 pub fn to_tree(buf: &[u8]) -> Result<Tree> {
-    let (src, doc) = document(buf)?;
+    let text = XmlText::decode(buf)?;
+    let doc = document(&text)?;
+    let src: &str = &text.text;
     let mut notes = Vec::new();
     let mut list = Vec::new();
     for ch in channels(&doc) {
@@ -260,6 +270,15 @@ pub fn to_tree(buf: &[u8]) -> Result<Tree> {
             }
         }
         list.push(Field::subtree(&hf::CHANNEL, r.start, r.len(), fields));
+    }
+    // Spans so far are in the decoded text; bring them back to the payload.
+    fn remap(f: &mut Field, text: &XmlText<'_>) {
+        (f.offset, f.len) = text.payload_span(f.offset, f.len);
+        f.children.iter_mut().for_each(|c| remap(c, text));
+    }
+    list.iter_mut().for_each(|f| remap(f, &text));
+    for n in &mut notes {
+        (n.offset, n.len) = text.payload_span(n.offset, n.len);
     }
     Ok(Tree {
         generation: Generation::Pplive2005,
@@ -349,6 +368,30 @@ pub(crate) mod tests {
         assert!(tree.notes.is_empty(), "{:?}", tree.notes);
     }
 
+    /// A list in GB2312, as the client may have been served it.
+    #[test]
+    fn test_gb2312_list() {
+        let mut xml = b"<?xml version=\"1.0\" encoding=\"gb2312\"?>\n".to_vec();
+        xml.extend_from_slice(
+            STUDY_XML
+                .replace("<Author>..........</Author>", "<Author>\u{0}</Author>")
+                .as_bytes(),
+        );
+        // Author: "央视" in GB2312 (d1 eb ca d3).
+        let at = xml.windows(1).position(|w| w == [0]).unwrap();
+        xml.splice(at..at + 1, [0xd1, 0xeb, 0xca, 0xd3]);
+        assert!(core::str::from_utf8(&xml).is_err());
+        let list = ChannelListRepr::parse(&xml).unwrap();
+        assert_eq!(list.channels[0].author, "央视");
+        let tree = to_tree(&xml).unwrap();
+        let a = tree.find("pplive.channel.author").unwrap();
+        assert_eq!(&xml[a.offset..a.offset + a.len], [0xd1, 0xeb, 0xca, 0xd3]);
+        let g = tree.find("pplive.playlink.source").unwrap();
+        assert_eq!(&xml[g.offset..g.offset + g.len], CCTV5_TEXT.as_bytes());
+    }
+
+    const CCTV5_TEXT: &str = "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}";
+
     #[test]
     fn test_bad_values() {
         let xml = STUDY_XML.replace("<Bitrate>0</Bitrate>", "<Bitrate>fast</Bitrate>");
@@ -368,6 +411,20 @@ pub(crate) mod tests {
         )
         .is_err());
         assert!(ChannelListRepr::parse(&[0xff, 0xfe]).is_err());
+        let err = ChannelListRepr::parse(
+            "<root><channel><ChannelGuid>{bad}</ChannelGuid></channel></root>".as_bytes(),
+        );
+        assert!(
+            matches!(
+                err,
+                Err(Error::Invalid {
+                    field: "ChannelGuid",
+                    offset: 15,
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
     }
 
     fn text() -> impl Strategy<Value = String> {
@@ -387,6 +444,12 @@ pub(crate) mod tests {
             let mut out = Vec::new();
             list.emit(&mut out);
             prop_assert_eq!(ChannelListRepr::parse(&out).unwrap(), list);
+        }
+
+        #[test]
+        fn prop_random_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = ChannelListRepr::parse(&b);
+            let _ = to_tree(&b);
         }
 
         #[test]

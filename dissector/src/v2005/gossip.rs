@@ -9,7 +9,11 @@
 //! Read off \[M\]'s dump: `02 00 00 02`, the CCTV-5 GUID
 //! `10 9a 0f 7d …`, twenty unexplained bytes, `03`, then three records
 //! (`8c 6d 2a d4 a4 0f 48 1f …` = 140.109.42.212, UDP 4004, TCP 8008). The
-//! count is a single byte there; messages vary in size but share this format.
+//! count is a single byte: the dump's last record is labelled "Host3", the
+//! byte before the first record is `03`, and every byte of the listing is
+//! then accounted for with 18-byte records, as in the tracker reply. Only
+//! one message was dumped, so the width of the count is an inference;
+//! messages vary in size but share this format.
 
 use crate::error::{Error, Result};
 use crate::guid::Guid;

@@ -6,6 +6,7 @@ pub mod host_record;
 pub mod http;
 pub mod play_link;
 pub mod tracker_reply;
+mod xml_text;
 
 use crate::ei;
 use crate::tree::{Field, Note};

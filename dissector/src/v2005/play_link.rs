@@ -113,7 +113,8 @@ fn host_port(s: &str, at: usize, field: &'static str) -> Result<(String, u16)> {
     Ok((host.to_owned(), port))
 }
 
-/// Splits on `&amp;` or `&`, skipping whitespace after each separator.
+/// Splits on `&amp;` or `&`; whitespace around a parameter is dropped (the
+/// listing wraps lines there), so values never start or end with it.
 fn split_query(q: &str, base: usize) -> Vec<Span<'_>> {
     let mut out = Vec::new();
     let mut i = 0;
@@ -122,10 +123,11 @@ fn split_query(q: &str, base: usize) -> Vec<Span<'_>> {
         let trimmed = rest.trim_start();
         i += rest.len() - trimmed.len();
         let end = q[i..].find('&').map_or(q.len(), |p| i + p);
-        if end > i {
+        let seg = q[i..end].trim_end();
+        if !seg.is_empty() {
             out.push(Span {
                 at: base + i,
-                raw: &q[i..end],
+                raw: seg,
             });
         }
         if end == q.len() {
@@ -468,6 +470,18 @@ pub(crate) mod tests {
     /// No whitespace: the scanner skips it after separators (line wraps).
     fn arb_name() -> impl Strategy<Value = String> {
         "[A-Za-z0-9_.-]{0,12}"
+    }
+
+    /// Found by fuzzing: trailing whitespace in the last value used to be
+    /// trimmed only when the value ended the text.
+    #[test]
+    fn test_value_whitespace_trimmed_everywhere() {
+        let a = PlayLinkRepr::parse(
+            "pplive://h:1/t?source={7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}&x=CCTV-\r\r  &\r",
+        )
+        .unwrap();
+        assert_eq!(a.other, vec![("x".to_string(), "CCTV-".to_string())]);
+        assert_eq!(PlayLinkRepr::parse(&a.to_url()).unwrap(), a);
     }
 
     proptest! {

@@ -182,6 +182,31 @@ impl<'a> TrackerPacket<'a> {
         ))
     }
 
+    /// True if the body has a publicly described layout and fits it exactly
+    /// (what [`Self::message`] would accept, minus the raw-bodied Report
+    /// request and Leave response). Does not allocate.
+    pub fn fits_described_layout(&self) -> bool {
+        let (b, len) = (self.body_offset(), self.buf.len());
+        match (
+            self.header.action(),
+            self.request_common(),
+            self.error_code(),
+        ) {
+            (Action::TrackerList, Some(c), _) => {
+                len == b + 34 + usize::from(c.peer_version >= NAT_TYPE_SINCE_VERSION)
+            }
+            (Action::TrackerLeave, Some(_), _) => len == b + 16,
+            (_, Some(_), _) => false,
+            (_, None, Some(e)) if e != 0 && len == b => true,
+            (Action::TrackerList, None, _) => {
+                len >= b + 18
+                    && len - (b + 18) == PeerEntry::LEN * usize::from(le16(self.buf, b + 16))
+            }
+            (Action::TrackerReport, None, _) => len == b + 10,
+            _ => false,
+        }
+    }
+
     /// Strict decoding of the body.
     pub fn message(&self) -> Result<TrackerMessage> {
         let r = Reader::new(self.buf, MESSAGE);

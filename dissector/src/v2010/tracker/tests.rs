@@ -262,6 +262,25 @@ proptest! {
         prop_assert!(TrackerPacket::new_checked(&out).unwrap().to_tree().notes.iter().all(|n| n.def.name != ei::TRUNCATED_RECORD.name));
     }
 
+    /// The allocation-free fit test agrees with the strict decoder.
+    #[test]
+    fn prop_fit_implies_message(mut b in proptest::collection::vec(any::<u8>(), 10..80), action in prop_oneof![Just(0x31u8), Just(0x34), Just(0x35)], req in 0u8..2, n in 0u16..3) {
+        b[4] = action;
+        b[9] = req;
+        if b.len() >= 29 && req == 0 {
+            b[27..29].copy_from_slice(&n.to_le_bytes());
+        }
+        if let Ok(p) = TrackerPacket::new_checked(&b) {
+            let described = match p.message() {
+                Ok(TrackerMessage::ReportRequest { .. }) => false,
+                Ok(TrackerMessage::OtherResponse { body, .. }) => body.is_empty(),
+                Ok(_) => true,
+                Err(_) => false,
+            };
+            prop_assert_eq!(p.fits_described_layout(), described);
+        }
+    }
+
     #[test]
     fn prop_random_never_panics(mut b in proptest::collection::vec(any::<u8>(), 0..120), action in prop_oneof![Just(0x31u8), Just(0x34), Just(0x35)], req in 0u8..2) {
         let _ = parse(&b);
