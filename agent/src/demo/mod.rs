@@ -14,7 +14,7 @@
 //! | [`http`], [`tracker`], [`peer`], [`exchange`], [`source`] | the parts of the swarm |
 //! | [`truth`] | ground truth: who sent how many TCP payload bytes to whom, when |
 //! | [`window`] | per-window flow deltas (the metrics engine's input), parents/children |
-//! | [`report`] | measured against ground truth, `report.json` |
+//! | [`report`], [`plot`] | measured against ground truth: `report.json`, SVG charts |
 //! | [`swarm`] | builds, runs and stops the whole thing |
 
 pub mod churn;
@@ -25,6 +25,7 @@ pub mod http;
 pub mod netns;
 pub mod peer;
 pub mod plan;
+pub mod plot;
 pub mod proto;
 pub mod report;
 pub mod shaping;

@@ -27,6 +27,7 @@ use super::{
     now_unix_ns,
     peer::{self, PeerCfg},
     plan::{self, PeerPlan, Profile},
+    plot,
     report::{self, Collector, Report},
     source,
     topology::{Hub, HOST_IF},
@@ -206,6 +207,9 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     write(&opts.out, "truth.csv", truth.to_csv().as_bytes())?;
     let report = collector.finish(&truth, &cast, opts.bitrate_bps, t0.elapsed().as_secs_f64());
     write(&opts.out, "report.json", &serde_json::to_vec_pretty(&report)?)?;
+    for (name, svg) in plot::plots(&report, &truth) {
+        write(&opts.out, name, svg.as_bytes())?;
+    }
     print!("{}", report::render_final(&report));
     // Dropping the hosts ends their threads and with them the namespaces.
     drop(hosts);
