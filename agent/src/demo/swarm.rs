@@ -176,6 +176,7 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
             _ = sigint.recv() => interrupted = true,
             _ = sigterm.recv() => interrupted = true,
         }
+        // One window of per-flow deltas: the metrics engine's input.
         let w = windower.close(&attached.maps.snapshot()?, now_unix_ns());
         print!("{}", collector.add(&w, opts.top));
         if interrupted || Instant::now() >= end {

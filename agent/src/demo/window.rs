@@ -3,7 +3,13 @@
 //! parents and children by the rate rule of METHODS §3.
 //!
 //! [`Windower::close`] produces exactly the metrics engine's input (`WindowFlows`:
-//! window start, length, and per-flow deltas).
+//! window start, length, and per-flow deltas with Unix-ns timestamps), one per
+//! window in time order, empty windows included:
+//!
+//! ```text
+//! let w = windower.close(&attached.maps.snapshot()?, now_unix_ns());
+//! engine.observe_window(engine::WindowFlows { start_ns: w.start_ns, len_ns: w.len_ns, flows: w.flows });
+//! ```
 
 use std::{collections::BTreeMap, net::IpAddr};
 
