@@ -105,9 +105,11 @@ async fn pull(peer: &Shared, conn: &mut Conn, stop: &watch::Receiver<bool>) {
             Outcome::Got => {
                 lagging = 0;
                 response = (response * 3 + asked.elapsed()) / 4;
-                // No parent may carry the whole stream: spreading chunks over
-                // several parents at once is what [M] saw (3–5 parents).
-                sleep(peer.ctx.channel.chunk_interval() * 3 / 2).await;
+                // With n parents each rests (n-1)/2 chunk intervals: together they
+                // still fetch 2n/(n+1) ≥ 1 chunk per interval, but none carries the
+                // whole stream ([M] saw 3–5 parents at once).
+                let others = peer.st.lock().unwrap().parents.len().saturating_sub(1) as u32;
+                sleep(peer.ctx.channel.chunk_interval() * others / 2).await;
             }
             Outcome::NotYet => {
                 lagging += 1;
