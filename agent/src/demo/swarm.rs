@@ -17,7 +17,7 @@ use std::{
 use anyhow::Context as _;
 use serde::Serialize;
 use tokio::{
-    signal::unix::{signal, SignalKind},
+    signal::unix::{signal, Signal, SignalKind},
     sync::watch,
 };
 
@@ -59,11 +59,73 @@ struct Topology<'a> {
     hosts: Vec<(String, Ipv4Addr)>,
 }
 
-/// A host's namespace and a way to learn that its part has finished.
-struct Host {
-    ns: NetNs,
+/// Every namespace of the swarm. Dropping it ends their threads, and with them the
+/// namespaces, peers first and the hub last (fields drop in order).
+struct Built {
+    peers: Vec<NetNs>,
+    tracker: NetNs,
+    http: NetNs,
+    source: NetNs,
+    hub: Hub,
 }
 
+impl Built {
+    fn new(cast: &[PeerPlan]) -> anyhow::Result<Self> {
+        let mut hub = Hub::new()?;
+        let tracker = hub.host("tracker", plan::TRACKER, None)?;
+        let http = hub.host("http", plan::HTTP, None)?;
+        let source = hub.host("source", source::ADDR, Some(source::UPLOAD_BPS))?;
+        let mut peers = Vec::new();
+        for p in cast {
+            peers.push(hub.host(&format!("peer{}", p.index), p.ip, p.profile.upload_bps())?);
+        }
+        Ok(Built { peers, tracker, http, source, hub })
+    }
+
+    fn topology(&self, cast: &[PeerPlan]) -> Topology<'static> {
+        let mut inodes = vec![self.hub.ns.inode(), self.tracker.inode(), self.http.inode(), self.source.inode()];
+        inodes.extend(self.peers.iter().map(NetNs::inode));
+        Topology {
+            pid: std::process::id(),
+            netns_inodes: inodes,
+            host_interface: HOST_IF,
+            hosts: cast.iter().map(|p| (format!("peer{}", p.index), p.ip)).collect(),
+        }
+    }
+
+    /// Starts every part on its namespace's thread, each reporting on `done` when it
+    /// has finished; returns how many were started.
+    fn start(&self, cast: &[PeerPlan], ctx: &Ctx, t0: Instant, done: &mpsc::Sender<()>) -> anyhow::Result<usize> {
+        let (c, n) = (ctx.clone(), cast.len());
+        start_part(&self.tracker, done, move || async move {
+            let _ = tracker::serve(c, plan::TRACKER).await;
+        })?;
+        let c = ctx.clone();
+        start_part(&self.http, done, move || async move {
+            let _ = http::serve(c, plan::HTTP, n).await;
+        })?;
+        let c = ctx.clone();
+        start_part(&self.source, done, move || async move {
+            let stop = c.stop.clone();
+            peer::run(c, source::cfg(), stop).await
+        })?;
+        for (p, ns) in cast.iter().zip(&self.peers) {
+            let c = ctx.clone();
+            let cfg = PeerCfg { ip: p.ip, accepts: p.profile.accepts(), max_children: p.profile.max_children(), is_source: false };
+            let (join, leave) = (t0 + p.join, p.leave.map(|l| t0 + l));
+            start_part(ns, done, move || async move {
+                if !churn::wait_to_join(join, &c.stop).await {
+                    return;
+                }
+                let stop = churn::peer_stop(&c.stop, leave);
+                peer::run(c, cfg, stop).await
+            })?;
+        }
+        Ok(3 + cast.len())
+    }
+}
+
+/// Runs `f` in a current-thread runtime on the namespace's thread.
 fn start_part<F, Fut>(ns: &NetNs, done: &mpsc::Sender<()>, f: F) -> anyhow::Result<()>
 where
     F: FnOnce() -> Fut + Send + 'static,
@@ -83,6 +145,20 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(&p, bytes).with_context(|| format!("writing {}", p.display()))
 }
 
+struct Signals {
+    int: Signal,
+    term: Signal,
+}
+
+impl Signals {
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+    }
+}
+
 pub fn run(opts: DemoOpts) -> anyhow::Result<Report> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(run_async(opts))
@@ -90,41 +166,24 @@ pub fn run(opts: DemoOpts) -> anyhow::Result<Report> {
 
 async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     // Registered first, so Ctrl-C during set-up is caught, not fatal.
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut signals = Signals { int: signal(SignalKind::interrupt())?, term: signal(SignalKind::terminate())? };
     std::fs::create_dir_all(&opts.out).with_context(|| format!("creating {}", opts.out.display()))?;
     write(&opts.out, "geo.csv", geo::csv().as_bytes())?;
 
     let cast = plan::plan(opts.peers, opts.monitored, opts.duration, opts.seed);
     eprintln!("peerscope demo: building the swarm ({} peers, a source, a tracker, a web server)", cast.len());
-    let mut hub = Hub::new()?;
-    let tracker_ns = hub.host("tracker", plan::TRACKER, None)?;
-    let http_ns = hub.host("http", plan::HTTP, None)?;
-    let source_ns = hub.host("source", source::ADDR, Some(source::UPLOAD_BPS))?;
-    let mut hosts: Vec<(PeerPlan, Host)> = Vec::new();
-    for p in &cast {
-        let ns = hub.host(&format!("peer{}", p.index), p.ip, p.profile.upload_bps())?;
-        hosts.push((p.clone(), Host { ns }));
-    }
-    let mut inodes = vec![hub.ns.inode(), tracker_ns.inode(), http_ns.inode(), source_ns.inode()];
-    inodes.extend(hosts.iter().map(|(_, h)| h.ns.inode()));
-    let topo = Topology {
-        pid: std::process::id(),
-        netns_inodes: inodes,
-        host_interface: HOST_IF,
-        hosts: hosts.iter().map(|(p, _)| (format!("peer{}", p.index), p.ip)).collect(),
-    };
-    write(&opts.out, "topology.json", &serde_json::to_vec_pretty(&topo)?)?;
+    let built = Built::new(&cast)?;
+    write(&opts.out, "topology.json", &serde_json::to_vec_pretty(&built.topology(&cast))?)?;
 
-    let (mon_plan, mon) = &hosts[0];
+    let monitored = &cast[0];
     let mut attach = AttachOptions::new(HOST_IF);
     attach.pin = false;
-    let attached: Attached = mon.ns.exec(move || Attached::attach(&attach))??;
+    let attached: Attached = built.peers[0].exec(move || Attached::attach(&attach))??;
     eprintln!(
         "peerscope demo: attached to {} of {} ({:?}, XDP {:?} mode); {} s, window {} s; Ctrl-C to stop early",
         HOST_IF,
-        mon_plan.ip,
-        mon_plan.profile,
+        monitored.ip,
+        monitored.profile,
         attached.xdp_mode,
         opts.duration.as_secs(),
         opts.window.as_secs_f64()
@@ -133,77 +192,24 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let channel = Channel { bitrate_bps: opts.bitrate_bps, chunk_bytes: 16 * 1024, start_unix_ns: now_unix_ns() };
     let truth = GroundTruth::default();
-    let ctx = Ctx { channel, truth: truth.clone(), stop: stop_rx.clone() };
+    let ctx = Ctx { channel, truth: truth.clone(), stop: stop_rx };
     let (done_tx, done_rx) = mpsc::channel();
-    let mut parts = 0;
-    let (c, n) = (ctx.clone(), cast.len());
-    start_part(&tracker_ns, &done_tx, move || async move { let _ = tracker::serve(c, plan::TRACKER).await; })?;
-    let c = ctx.clone();
-    start_part(&http_ns, &done_tx, move || async move { let _ = http::serve(c, plan::HTTP, n).await; })?;
-    let c = ctx.clone();
-    start_part(&source_ns, &done_tx, move || async move {
-        let stop = c.stop.clone();
-        peer::run(c, source::cfg(), stop).await
-    })?;
-    parts += 3;
-    // Servers listen before the first client asks.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let t0 = Instant::now();
-    for (p, h) in &hosts {
-        let c = ctx.clone();
-        let cfg = PeerCfg { ip: p.ip, accepts: p.profile.accepts(), max_children: p.profile.max_children(), is_source: false };
-        let (join, leave) = (t0 + p.join, p.leave.map(|l| t0 + l));
-        start_part(&h.ns, &done_tx, move || async move {
-            if !churn::wait_to_join(join, &c.stop).await {
-                return;
-            }
-            let stop = churn::peer_stop(&c.stop, leave);
-            peer::run(c, cfg, stop).await
-        })?;
-        parts += 1;
-    }
+    let parts = built.start(&cast, &ctx, t0 + SERVERS_FIRST, &done_tx)?;
     drop(done_tx);
 
-    let me = mon_plan.ip;
     let mut windower = Windower::new(now_unix_ns());
-    let mut collector = Collector::new(me);
-    let end = t0 + opts.duration;
-    let mut interrupted = false;
-    loop {
-        let next = (Instant::now() + opts.window).min(end);
-        tokio::select! {
-            _ = tokio::time::sleep_until(next.into()) => {}
-            _ = sigint.recv() => interrupted = true,
-            _ = sigterm.recv() => interrupted = true,
-        }
-        // One window of per-flow deltas: the metrics engine's input.
-        let w = windower.close(&attached.maps.snapshot()?, now_unix_ns());
-        print!("{}", collector.add(&w, opts.top));
-        if interrupted || Instant::now() >= end {
-            break;
-        }
-    }
+    let mut collector = Collector::new(monitored.ip);
+    let interrupted = measure(&attached, &mut windower, &mut collector, &opts, t0 + opts.duration, &mut signals).await?;
     eprintln!("peerscope demo: {}; winding the swarm down", if interrupted { "interrupted" } else { "time is up" });
     let _ = stop_tx.send(true);
-    // Parts close their connections in order; a second Ctrl-C skips the wait (the
-    // namespaces still go with the process).
-    let wait = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        for _ in 0..parts {
-            if done_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_err() {
-                break;
-            }
-        }
-    });
-    tokio::select! {
-        _ = wait => {}
-        _ = sigint.recv() => std::process::exit(130),
-        _ = sigterm.recv() => std::process::exit(143),
-    }
+    wind_down(done_rx, parts, &mut signals).await;
+    // Let the last acknowledgements and FINs reach the interface.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let w = windower.close(&attached.maps.snapshot()?, now_unix_ns());
     print!("{}", collector.add(&w, opts.top));
     drop(attached);
+
     let truth = truth.snapshot();
     write(&opts.out, "truth.csv", truth.to_csv().as_bytes())?;
     let report = collector.finish(&truth, &cast, opts.bitrate_bps, t0.elapsed().as_secs_f64());
@@ -212,9 +218,51 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
         write(&opts.out, name, svg.as_bytes())?;
     }
     print!("{}", report::render_final(&report));
-    // Dropping the hosts ends their threads and with them the namespaces.
-    drop(hosts);
-    drop((tracker_ns, http_ns, source_ns, hub));
+    drop(built);
     eprintln!("peerscope demo: swarm removed; report in {}", opts.out.display());
     Ok(report)
+}
+
+/// Servers listen before the first client asks.
+const SERVERS_FIRST: Duration = Duration::from_millis(300);
+
+/// Prints a window every `opts.window` until `end` or a signal; true if a signal.
+async fn measure(
+    attached: &Attached,
+    windower: &mut Windower,
+    collector: &mut Collector,
+    opts: &DemoOpts,
+    end: Instant,
+    signals: &mut Signals,
+) -> anyhow::Result<bool> {
+    loop {
+        let next = (Instant::now() + opts.window).min(end);
+        let interrupted = tokio::select! {
+            _ = tokio::time::sleep_until(next.into()) => false,
+            _ = signals.recv() => true,
+        };
+        // One window of per-flow deltas: the metrics engine's input.
+        let w = windower.close(&attached.maps.snapshot()?, now_unix_ns());
+        print!("{}", collector.add(&w, opts.top));
+        if interrupted || Instant::now() >= end {
+            return Ok(interrupted);
+        }
+    }
+}
+
+/// Waits (at most 15 s) for every part to close its connections in order. A second
+/// Ctrl-C exits at once: the namespaces still go with the process.
+async fn wind_down(done: mpsc::Receiver<()>, parts: usize, signals: &mut Signals) {
+    let wait = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        for _ in 0..parts {
+            if done.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_err() {
+                break;
+            }
+        }
+    });
+    tokio::select! {
+        _ = wait => {}
+        _ = signals.recv() => std::process::exit(130),
+    }
 }
