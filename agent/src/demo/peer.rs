@@ -218,3 +218,48 @@ async fn udp_loop(peer: Shared, udp: Arc<UdpSocket>, mut stop: watch::Receiver<b
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::{truth::GroundTruth, Channel};
+
+    /// A peer of a channel whose live chunk is `live`, half a chunk from the next.
+    fn peer(max_children: usize, is_source: bool, live: u64) -> Peer {
+        // 16 KiB at 400 kbit/s: 327.68 ms per chunk.
+        let since = (live * 2 + 1) * 327_680_000 / 2;
+        let channel = Channel { bitrate_bps: 400_000, chunk_bytes: 16384, start_unix_ns: now_unix_ns() - since };
+        let (_tx, stop) = watch::channel(false);
+        Peer {
+            ctx: Ctx { channel, truth: GroundTruth::default(), stop },
+            cfg: PeerCfg { ip: Ipv4Addr::new(198, 51, 100, 10), accepts: true, max_children, is_source },
+            st: Mutex::new(State::default()),
+            chunk: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn test_next_wanted_is_oldest_missing_within_the_window() {
+        // The window reaches back 30 chunks from the live one.
+        let p = peer(1, false, 61);
+        p.st.lock().unwrap().have.insert(31);
+        assert_eq!(p.next_wanted(), Some(32));
+        assert_eq!(p.next_wanted(), Some(33), "32 is in flight");
+        p.st.lock().unwrap().play_from = 60;
+        assert_eq!(p.next_wanted(), Some(60));
+        assert_eq!(p.next_wanted(), Some(61));
+        assert_eq!(p.next_wanted(), None, "nothing newer exists yet");
+    }
+
+    #[test]
+    fn test_upload_slots_and_the_source_has_every_produced_chunk() {
+        let p = peer(1, false, 3);
+        let (a, b) = (Ipv4Addr::new(203, 0, 113, 20), Ipv4Addr::new(203, 0, 113, 21));
+        assert!(p.slot(a));
+        assert!(p.slot(a), "a child keeps its slot");
+        assert!(!p.slot(b), "one slot only");
+        assert!(!p.has(0));
+        let s = peer(4, true, 3);
+        assert!(s.has(0) && s.has(3) && !s.has(100));
+    }
+}
