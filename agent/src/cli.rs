@@ -37,6 +37,9 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Decode every PPLive/PPTV control message of a pcap/pcapng file (like tshark -V).
     Dissect(DissectArgs),
+    /// Build a PPLive-like swarm on network namespaces, measure one peer live, and
+    /// compare with the swarm's own record of what it sent.
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -212,4 +215,33 @@ pub struct DissectArgs {
     /// `FIELD != VALUE`, joined by `&&` / `||` (e.g. `pplive.host.ip == 59.64.198.250`).
     #[arg(short = 'Y', long = "filter", value_name = "FILTER")]
     pub filter: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seconds the swarm runs.
+    #[arg(long, default_value_t = 90.0, value_name = "SECS")]
+    pub duration: f64,
+    /// Peers in the swarm, the monitored one included (besides the source, tracker
+    /// and web server).
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    pub peers: usize,
+    /// The channel's playback rate in kbit/s.
+    #[arg(long, default_value_t = 400, value_name = "KBPS")]
+    pub bitrate: u64,
+    /// Seconds per measurement window (the studies use 20 s).
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub window: f64,
+    /// How the monitored peer is connected.
+    #[arg(long, value_enum, default_value_t = crate::demo::plan::Profile::Campus)]
+    pub monitored: crate::demo::plan::Profile,
+    /// Directory for report.json and geo.csv (default ./peerscope-demo-<unix time>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+    /// Seed of the swarm's cast (addresses, profiles, churn).
+    #[arg(long, default_value_t = 2006)]
+    pub seed: u64,
+    /// Flows and peers shown per window.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub top: usize,
 }

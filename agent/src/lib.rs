@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config_file;
 pub mod control;
+pub mod demo;
 pub mod engine;
 pub mod export;
 pub mod live;

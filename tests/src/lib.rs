@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod bench;
 pub mod bin_path;
+pub mod demo;
 pub mod http;
 pub mod netns;
 pub mod require;

@@ -89,7 +89,9 @@ fn demo(args: &[String]) -> anyhow::Result<()> {
     build_release()?;
     let mut cmd = vec!["demo"];
     cmd.extend(args.iter().map(String::as_str));
-    sh::run(&sh::workspace_root().join("target/release/peerscope"), &cmd, &[])
+    // Where `build_release` put it: CARGO_TARGET_DIR when set, else ./target.
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| sh::workspace_root().join("target"), Into::into);
+    sh::run(&target.join("release/peerscope"), &cmd, &[])
 }
 
 fn bench(args: &[String]) -> anyhow::Result<()> {

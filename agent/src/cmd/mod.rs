@@ -2,6 +2,7 @@
 
 pub mod analyze;
 mod dissect;
+mod demo;
 mod flows;
 mod jsonl;
 mod manage;
@@ -32,5 +33,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Detach(args) => manage::detach(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Dissect(args) => dissect::run(args),
+        Command::Demo(args) => demo::demo(args),
     }
 }
