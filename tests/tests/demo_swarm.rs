@@ -55,7 +55,7 @@ fn campus_peer_measured_equals_ground_truth_and_uploads_several_times_its_downlo
     assert!(down > 1_000_000, "the monitored peer played the channel: {down} B");
     let most_children = report["windows"].as_array().unwrap().iter().map(|w| w["children"].as_array().unwrap().len()).max();
     assert!(most_children >= Some(3), "a campus peer has many children: {most_children:?}");
-    for svg in ["rates.svg", "peers.svg"] {
+    for svg in ["truth_rates.svg", "truth_peers.svg", "rates.svg", "parents_children.svg", "stability.svg", "cost.svg"] {
         let text = std::fs::read_to_string(out.0.join(svg)).unwrap_or_else(|e| panic!("{svg}: {e}"));
         assert!(text.starts_with("<svg") && text.contains("<polyline"), "{svg}: {text}");
     }

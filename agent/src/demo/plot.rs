@@ -71,7 +71,7 @@ fn esc(t: &str) -> String {
     t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// `rates.svg` and `peers.svg` for a finished run, as (file name, SVG).
+/// `truth_rates.svg` and `truth_peers.svg` for a finished run, as (file name, SVG).
 pub fn plots(r: &Report, truth: &Truth) -> Vec<(&'static str, String)> {
     let t0 = r.windows.first().map_or(0, |w| w.start_unix_ns);
     let at = |ns: u64| (ns.saturating_sub(t0)) as f64 / 1e9;
@@ -99,8 +99,8 @@ pub fn plots(r: &Report, truth: &Truth) -> Vec<(&'static str, String)> {
     ];
     let title = format!("{} ({:?}): rate per window", r.monitored, r.profile);
     vec![
-        ("rates.svg", line_chart(&title, "seconds", "kbit/s (IP bytes; truth: TCP payload)", &rates)),
-        ("peers.svg", line_chart("parents and children per window (> 4 KB/s)", "seconds", "hosts", &peers)),
+        ("truth_rates.svg", line_chart(&title, "seconds", "kbit/s (IP bytes; truth: TCP payload)", &rates)),
+        ("truth_peers.svg", line_chart("parents and children per window (> 4 KB/s)", "seconds", "hosts", &peers)),
     ]
 }
 

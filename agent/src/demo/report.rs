@@ -14,8 +14,9 @@ use super::{
     geo::{self, Region},
     plan::{PeerPlan, Profile},
     truth::Truth,
-    window::{host_pairs, parents_children, PairBytes, WindowFlows},
+    window::{host_pairs, PairBytes},
 };
+use crate::engine::{self, WindowFlows};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct WindowSummary {
@@ -86,10 +87,12 @@ impl Collector {
         Collector { me, windows: Vec::new(), totals: BTreeMap::new() }
     }
 
-    /// Adds a window and returns its text for the live display.
-    pub fn add(&mut self, w: &WindowFlows, top: usize) -> String {
+    /// Adds a window, with the engine's figures for it, and returns its text for the
+    /// live display.
+    pub fn add(&mut self, w: &WindowFlows, figures: &engine::WindowSummary, top: usize) -> String {
         let pairs = host_pairs(w, IpAddr::V4(self.me));
-        let (parents, children) = parents_children(&pairs, w.len_ns);
+        let parents: Vec<IpAddr> = figures.parents.iter().map(|p| p.peer).collect();
+        let children: Vec<IpAddr> = figures.children.iter().map(|p| p.peer).collect();
         for (h, p) in &pairs {
             let t = self.totals.entry(*h).or_default();
             t.0.up += p.up;
@@ -288,12 +291,17 @@ mod tests {
         let a = Ipv4Addr::new(203, 0, 113, 20);
         let b = Ipv4Addr::new(192, 0, 2, 20);
         let flow = |s: Ipv4Addr, d: Ipv4Addr, payload| {
-            (FlowKey::new(6, s.into(), 8008, d.into(), 40000), FlowStats { payload_bytes: payload, bytes: [0, 0, payload + 40], ..Default::default() })
+            (FlowKey::new(6, s.into(), 8008, d.into(), 40000), FlowStats { payload_bytes: payload, packets: [0, 0, 1], bytes: [0, 0, payload + 40], ..Default::default() })
         };
         let mut c = Collector::new(me);
         // 0.1 s: 15.4 KB/s to a (a child), 9.4 KB/s from b (a parent), 1.4 KB/s from a.
         let w = WindowFlows { start_ns: 0, len_ns: 100_000_000, flows: vec![flow(me, a, 1500), flow(a, me, 100), flow(b, me, 900)] };
-        let text = c.add(&w, 5);
+        let mut engine = crate::engine::Engine::new(
+            crate::engine::EngineConfig { window_ns: w.len_ns, ..Default::default() },
+            crate::engine::MonitoredHost::new([IpAddr::V4(me)]),
+        );
+        let figures = engine.observe_window(w.clone());
+        let text = c.add(&w, &figures, 5);
         assert!(text.contains("1 parents, 1 children"), "{text}");
         let truth = GroundTruth::default();
         truth.sent(me, a, 1000);

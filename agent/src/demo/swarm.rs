@@ -8,7 +8,7 @@
 
 use std::{
     future::Future,
-    net::Ipv4Addr,
+    net::{IpAddr, Ipv4Addr},
     path::{Path, PathBuf},
     sync::mpsc,
     time::{Duration, Instant},
@@ -36,7 +36,11 @@ use super::{
     window::Windower,
     Channel, Ctx,
 };
-use crate::live::{AttachOptions, Attached};
+use crate::{
+    control::{ledger::ever_family, ControlLedger},
+    engine::{geo::Geolocator, Engine, EngineConfig, MonitoredHost},
+    live::{AttachOptions, Attached},
+};
 
 #[derive(Clone, Debug)]
 pub struct DemoOpts {
@@ -178,7 +182,7 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     let monitored = &cast[0];
     let mut attach = AttachOptions::new(HOST_IF);
     attach.pin = false;
-    let attached: Attached = built.peers[0].exec(move || Attached::attach(&attach))??;
+    let mut attached: Attached = built.peers[0].exec(move || Attached::attach(&attach))??;
     eprintln!(
         "peerscope demo: attached to {} of {} ({:?}, XDP {:?} mode); {} s, window {} s; Ctrl-C to stop early",
         HOST_IF,
@@ -198,25 +202,41 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     let parts = built.start(&cast, &ctx, t0 + SERVERS_FIRST, &done_tx)?;
     drop(done_tx);
 
-    let mut windower = Windower::new(now_unix_ns());
-    let mut collector = Collector::new(monitored.ip);
-    let interrupted = measure(&attached, &mut windower, &mut collector, &opts, t0 + opts.duration, &mut signals).await?;
+    let mut m = Measure {
+        windower: Windower::new(now_unix_ns()),
+        collector: Collector::new(monitored.ip),
+        engine: Engine::new(engine_config(&opts)?, MonitoredHost::new([IpAddr::V4(monitored.ip)])),
+        ledger: ControlLedger::default(),
+    };
+    let interrupted = measure(&mut attached, &mut m, &opts, t0 + opts.duration, &mut signals).await?;
     eprintln!("peerscope demo: {}; winding the swarm down", if interrupted { "interrupted" } else { "time is up" });
     let _ = stop_tx.send(true);
     wind_down(done_rx, parts, &mut signals).await;
     // Let the last acknowledgements and FINs reach the interface.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let w = windower.close(&attached.maps.snapshot()?, now_unix_ns());
-    print!("{}", collector.add(&w, opts.top));
+    print!("{}", m.window(&mut attached, opts.top)?);
     drop(attached);
 
     let truth = truth.snapshot();
     write(&opts.out, "truth.csv", truth.to_csv().as_bytes())?;
-    let report = collector.finish(&truth, &cast, opts.bitrate_bps, t0.elapsed().as_secs_f64());
+    let report = m.collector.finish(&truth, &cast, opts.bitrate_bps, t0.elapsed().as_secs_f64());
     write(&opts.out, "report.json", &serde_json::to_vec_pretty(&report)?)?;
     for (name, svg) in plot::plots(&report, &truth) {
         write(&opts.out, name, svg.as_bytes())?;
     }
+    // The studies' figures of the monitored peer, from the same engine as `run` and
+    // `analyze`, and what its control packets taught.
+    let figures = m.engine.finish();
+    let (parents, children) = ever_family(&figures);
+    let control = m.ledger.summary(&parents, &children);
+    write(&opts.out, "analysis.json", &serde_json::to_vec_pretty(&serde_json::json!({ "report": &figures, "control": &control }))?)?;
+    crate::report::svg::write_dir(&opts.out, &figures).with_context(|| format!("writing plots into {}", opts.out.display()))?;
+    let mut text = Vec::new();
+    crate::report::text::write_body(&mut text, &figures)?;
+    crate::report::text::write_control(&mut text, &control)?;
+    write(&opts.out, "analysis.txt", &text)?;
+    println!("\npeerscope's figures of the monitored peer {} (the studies' methods)", monitored.ip);
+    print!("{}", String::from_utf8_lossy(&text));
     print!("{}", report::render_final(&report));
     drop(built);
     eprintln!("peerscope demo: swarm removed; report in {}", opts.out.display());
@@ -226,24 +246,54 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
 /// Servers listen before the first client asks.
 const SERVERS_FIRST: Duration = Duration::from_millis(300);
 
+/// What the demo measures with: the agent's windowing, the engine, the control
+/// ledger, and the comparison with the swarm's ground truth.
+struct Measure {
+    windower: Windower,
+    collector: Collector,
+    engine: Engine,
+    ledger: ControlLedger,
+}
+
+impl Measure {
+    /// Closes a window: the engine's figures, the control samples, the live text.
+    fn window(&mut self, attached: &mut Attached, top: usize) -> anyhow::Result<String> {
+        let w = self.windower.close(&attached.maps, now_unix_ns())?;
+        for s in attached.drain_samples(usize::MAX) {
+            if let Some(msg) = crate::control::decode_sample(&s.key, s.payload(), s.payload_len as usize) {
+                self.ledger.observe(&s.key, &msg);
+            }
+        }
+        let figures = self.engine.observe_window(w.clone());
+        let mut text = self.collector.add(&w, &figures, top);
+        let mut line = Vec::new();
+        crate::report::text::window_line(&mut line, &figures)?;
+        text.push_str(&String::from_utf8_lossy(&line));
+        Ok(text)
+    }
+}
+
+/// The engine as the demo runs it: the demo's window, its geolocation table, the
+/// channel's playback rate.
+fn engine_config(opts: &DemoOpts) -> anyhow::Result<EngineConfig> {
+    let geo = Geolocator::open(&opts.out.join("geo.csv")).context("reading the demo's geo.csv")?;
+    Ok(EngineConfig {
+        window_ns: opts.window.as_nanos() as u64,
+        geo: Some(std::sync::Arc::new(geo)),
+        playback_rate_kbps: Some(opts.bitrate_bps as f64 / 1000.0),
+        ..EngineConfig::default()
+    })
+}
+
 /// Prints a window every `opts.window` until `end` or a signal; true if a signal.
-async fn measure(
-    attached: &Attached,
-    windower: &mut Windower,
-    collector: &mut Collector,
-    opts: &DemoOpts,
-    end: Instant,
-    signals: &mut Signals,
-) -> anyhow::Result<bool> {
+async fn measure(attached: &mut Attached, m: &mut Measure, opts: &DemoOpts, end: Instant, signals: &mut Signals) -> anyhow::Result<bool> {
     loop {
         let next = (Instant::now() + opts.window).min(end);
         let interrupted = tokio::select! {
             _ = tokio::time::sleep_until(next.into()) => false,
             _ = signals.recv() => true,
         };
-        // One window of per-flow deltas: the metrics engine's input.
-        let w = windower.close(&attached.maps.snapshot()?, now_unix_ns());
-        print!("{}", collector.add(&w, opts.top));
+        print!("{}", m.window(attached, opts.top)?);
         if interrupted || Instant::now() >= end {
             return Ok(interrupted);
         }

@@ -1,32 +1,19 @@
 //! Windowing of the kernel's flow counters ([M] §III-A: non-overlapping windows of
-//! Δ seconds) and the per-window view of the monitored host: host-pair bytes, and
-//! parents and children by the rate rule of METHODS §3.
+//! Δ seconds), and the host-pair bytes the ground-truth comparison needs.
 //!
-//! [`Windower::close`] produces exactly the metrics engine's input (`WindowFlows`:
-//! window start, length, and per-flow deltas with Unix-ns timestamps), one per
-//! window in time order, empty windows included:
-//!
-//! ```text
-//! let w = windower.close(&attached.maps.snapshot()?, now_unix_ns());
-//! engine.observe_window(engine::WindowFlows { start_ns: w.start_ns, len_ns: w.len_ns, flows: w.flows });
-//! ```
+//! [`Windower::close`] produces the metrics engine's input (`WindowFlows`: window
+//! start, length, and per-flow deltas with Unix-ns timestamps), one per window in
+//! time order, empty windows included; parents, children and every other figure
+//! come from the engine.
 
 use std::{collections::BTreeMap, net::IpAddr};
 
 use peerscope_abi::{FlowKey, FlowStats};
 
-use crate::live::{clock::KernelClock, FlowTable, Snapshot};
-
-/// [M] §III-D: a host pair exchanging more than 4 KB/s is a parent or child link.
-pub const PARENT_CHILD_RATE: f64 = 4_000.0;
-
-/// One window's flows: what each flow did in `[start_ns, start_ns + len_ns)`.
-#[derive(Clone, Debug, Default)]
-pub struct WindowFlows {
-    pub start_ns: u64,
-    pub len_ns: u64,
-    pub flows: Vec<(FlowKey, FlowStats)>,
-}
+use crate::{
+    engine::WindowFlows,
+    live::{clock::KernelClock, FlowMaps, FlowTable, LiveError},
+};
 
 /// Turns successive snapshots of the kernel table into windows.
 pub struct Windower {
@@ -41,12 +28,12 @@ impl Windower {
 
     /// Ends the current window at `now_ns`: every flow's counts since the previous
     /// close (flows with nothing new are left out). The next window starts here.
-    pub fn close(&mut self, snap: &Snapshot, now_ns: u64) -> WindowFlows {
-        let mut flows: Vec<(FlowKey, FlowStats)> = self.table.update(snap).into_iter().map(|d| (d.key, d.delta)).collect();
+    pub fn close(&mut self, maps: &FlowMaps, now_ns: u64) -> Result<WindowFlows, LiveError> {
+        let mut flows: Vec<(FlowKey, FlowStats)> = self.table.poll(maps)?.into_iter().map(|d| (d.key, d.delta)).collect();
         flows.sort_by(|a, b| b.1.total_bytes().cmp(&a.1.total_bytes()).then(a.0.cmp(&b.0)));
         let w = WindowFlows { start_ns: self.start_ns, len_ns: now_ns.saturating_sub(self.start_ns), flows };
         self.start_ns = now_ns;
-        w
+        Ok(w)
     }
 }
 
@@ -79,14 +66,6 @@ pub fn host_pairs(w: &WindowFlows, me: IpAddr) -> BTreeMap<IpAddr, PairBytes> {
     out
 }
 
-/// Parents (send to `me` above the rate) and children (receive from `me` above it).
-pub fn parents_children(pairs: &BTreeMap<IpAddr, PairBytes>, len_ns: u64) -> (Vec<IpAddr>, Vec<IpAddr>) {
-    let secs = (len_ns as f64 / 1e9).max(1e-3);
-    let parents = pairs.iter().filter(|(_, p)| p.down as f64 / secs > PARENT_CHILD_RATE).map(|(h, _)| *h).collect();
-    let children = pairs.iter().filter(|(_, p)| p.up as f64 / secs > PARENT_CHILD_RATE).map(|(h, _)| *h).collect();
-    (parents, children)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,7 +76,7 @@ mod tests {
     }
 
     #[test]
-    fn test_pairs_and_the_four_kb_rule() {
+    fn test_host_pairs_split_directions_and_tcp_payload() {
         let me = ipv4(198, 51, 100, 10);
         let a = ipv4(203, 0, 113, 20);
         let b = ipv4(192, 0, 2, 20);
@@ -115,8 +94,5 @@ mod tests {
         assert_eq!(pairs[&a], PairBytes { up: 1_000, down: 50_000, up_tcp_payload: 100, down_tcp_payload: 48_000 });
         assert_eq!(pairs[&b].up, 80_000);
         assert_eq!(pairs[&b].up_tcp_payload, 38_000, "UDP is not TCP payload");
-        let (parents, children) = parents_children(&pairs, w.len_ns);
-        assert_eq!(parents, vec![a], "5 KB/s down");
-        assert_eq!(children, vec![b], "8 KB/s up; 100 B/s to a is control");
     }
 }
