@@ -61,6 +61,61 @@ fn campus_peer_measured_equals_ground_truth_and_uploads_several_times_its_downlo
     }
     let geo = std::fs::read_to_string(out.0.join("geo.csv")).expect("geo.csv written");
     assert!(geo.starts_with("prefix,latitude,longitude,label\n"), "{geo}");
+    assert_family_matches_truth(&out, &report);
+
+    // The engine's view of the same run: churn moves the parent set, the control
+    // samples named the tracker and taught peers, and cost was computed.
+    let analysis = out.json("analysis.json");
+    let windows = analysis["report"]["windows"].as_array().expect("engine windows");
+    assert!(
+        windows.iter().any(|w| w["stability"]["s_n"].as_f64().is_some_and(|s| s > 0.0) || w["stability"]["x_n"].as_f64().is_some_and(|x| x > 0.0)),
+        "parents changed at least once: {windows:?}"
+    );
+    let control = &analysis["control"];
+    assert!(control["learned_peers"].as_u64().unwrap() >= 3, "peers learned from peer lists: {control}");
+    assert!(!control["trackers"].as_array().unwrap().is_empty(), "the tracker was seen: {control}");
+    assert!(analysis["report"]["cost"]["download_miles_per_byte"].as_f64().is_some(), "cost with the demo geolocation: {}", analysis["report"]["cost"]);
+}
+
+/// Parents and children per window against the swarm's own record: a peer whose true
+/// rate is well above Rp = Rc = 4 KB/s must be one, a peer well below must not. (The
+/// truth is per whole second and counts payload, not IP bytes: a margin absorbs both.)
+fn assert_family_matches_truth(out: &OutDir, report: &serde_json::Value) {
+    let me = report["monitored"].as_str().unwrap().to_string();
+    let truth = std::fs::read_to_string(out.0.join("truth.csv")).expect("truth.csv");
+    let rows: Vec<(u64, String, String, u64)> = truth
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].parse().unwrap(), f[1].to_string(), f[2].to_string(), f[3].parse().unwrap())
+        })
+        .collect();
+    let mut checked = 0;
+    for w in report["windows"].as_array().unwrap() {
+        let (start, len) = (w["start_unix_ns"].as_u64().unwrap(), w["len_ns"].as_u64().unwrap());
+        if len < 5_000_000_000 {
+            continue; // the short last window
+        }
+        let (from, to) = (start.div_ceil(1_000_000_000), (start + len) / 1_000_000_000);
+        let secs = (to - from) as f64;
+        let rate = |src: &str, dst: &str| rows.iter().filter(|r| r.0 >= from && r.0 < to && r.1 == src && r.2 == dst).map(|r| r.3).sum::<u64>() as f64 / secs;
+        let listed = |k: &str| w[k].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let (parents, children) = (listed("parents"), listed("children"));
+        let peers: std::collections::BTreeSet<&String> = rows.iter().flat_map(|r| [&r.1, &r.2]).filter(|h| **h != me).collect();
+        for p in peers {
+            for (down, set, what) in [(true, &parents, "parent"), (false, &children, "child")] {
+                let r = if down { rate(p, &me) } else { rate(&me, p) };
+                if r > 6_000.0 {
+                    assert!(set.contains(p), "window {}: {p} sent at {r:.0} B/s yet is no {what}", w["index"]);
+                    checked += 1;
+                } else if r < 2_500.0 {
+                    assert!(!set.contains(p), "window {}: {p} at {r:.0} B/s is listed as a {what}", w["index"]);
+                }
+            }
+        }
+    }
+    assert!(checked >= 3, "clear-cut parents/children to check: {checked}");
 }
 
 #[test]
