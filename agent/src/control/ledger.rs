@@ -113,16 +113,16 @@ impl ControlLedger {
             }
         }
         match tree.message {
-            MessageKind::TrackerReply | MessageKind::PptvTracker if tree.find("pplive.host.ip").is_some() || tree.find("pptv.peer.ip").is_some() => {
+            // A tracker reply names its sender a tracker, even with an empty peer list
+            // (the first peer of a channel gets one); a PPTV request names its receiver.
+            MessageKind::TrackerReply | MessageKind::PptvTracker => {
+                let request = matches!(tree.find("pptv.tracker.is_request").map(|f| &f.value), Some(Value::Bool(true)));
+                let (addr, port) = if request { (key.dst_ip(), key.dst_port) } else { (key.src_ip(), key.src_port) };
                 let tr: &'static str = if key.proto == 6 { "tcp" } else { "udp" };
-                let e = self.trackers.entry((key.src_ip(), key.src_port, tr)).or_insert(Tracker {
-                    address: key.src_ip(),
-                    port: key.src_port,
-                    transport: tr,
-                    replies: 0,
-                    from_play_link: false,
-                });
-                e.replies += 1;
+                let e = self.trackers.entry((addr, port, tr)).or_insert(Tracker { address: addr, port, transport: tr, replies: 0, from_play_link: false });
+                if !request {
+                    e.replies += 1;
+                }
             }
             MessageKind::HttpRequest => self.bootstrap_requests += 1,
             _ => {}
@@ -160,4 +160,37 @@ pub fn ever_family(r: &crate::engine::Report) -> (BTreeSet<IpAddr>, BTreeSet<IpA
         children.extend(w.children.iter().map(|p| p.peer));
     }
     (parents, children)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::decode;
+    use peerscope_abi::flow::ipv4;
+    use peerscope_dissector::v2005::{host_record::HostRecordRepr, tracker_reply::TrackerReplyRepr};
+
+    fn reply(hosts: &[[u8; 4]]) -> Vec<u8> {
+        let hosts = hosts.iter().map(|ip| HostRecordRepr { ip: (*ip).into(), udp_port: 4004, tcp_port: 8008, unknown: [0; 10] }).collect();
+        let mut out = Vec::new();
+        TrackerReplyRepr { header: [2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 2], hosts }.emit(&mut out);
+        out
+    }
+
+    #[test]
+    fn test_trackers_learned_peers_and_their_fate() {
+        let key = FlowKey::new(17, ipv4(203, 0, 113, 2), 7000, ipv4(198, 51, 100, 10), 4004);
+        let mut l = ControlLedger::default();
+        // The first peer of a channel gets an empty list: its sender is still a tracker.
+        l.observe(&key, &decode(&key, &reply(&[])).unwrap());
+        l.observe(&key, &decode(&key, &reply(&[[203, 0, 113, 20], [10, 0, 0, 5], [192, 0, 2, 20]])).unwrap());
+        let parents = BTreeSet::from([ipv4(203, 0, 113, 20)]);
+        let children = BTreeSet::from([ipv4(192, 0, 2, 20), ipv4(198, 51, 100, 99)]);
+        let s = l.summary(&parents, &children);
+        assert_eq!(s.trackers.len(), 1);
+        assert_eq!((s.trackers[0].address, s.trackers[0].port, s.trackers[0].replies), (ipv4(203, 0, 113, 2), 7000, 2));
+        assert_eq!((s.learned_peers, s.learned_private), (3, 1));
+        assert_eq!((s.learned_became_parents, s.learned_became_children), (1, 1));
+        assert_eq!(s.learned_parent_fraction, Some(1.0 / 3.0));
+        assert_eq!(s.by_rule.get("pplive.udp.tracker_reply_2005"), Some(&2));
+    }
 }
