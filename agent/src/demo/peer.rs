@@ -35,6 +35,7 @@ const WINDOW: u32 = 30;
 /// A child that asked nothing for this long frees its slot.
 pub(super) const CHILD_IDLE: Duration = Duration::from_secs(5);
 const TRACKER_REFRESH: Duration = Duration::from_secs(10);
+const STARVING_REFRESH: Duration = Duration::from_secs(2);
 pub(super) const GOSSIP_EVERY: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Copy, Debug)]
@@ -131,10 +132,15 @@ pub async fn run(ctx: Ctx, cfg: PeerCfg, mut stop: watch::Receiver<bool>) {
     let (udp_t, tcp_t) = trackers.unwrap_or((known, known));
     let mut rng = Rng::new(u32::from(cfg.ip) as u64);
     let mut next_refresh = Instant::now();
+    let mut last_query = Instant::now();
     let mut first = true;
     loop {
-        if Instant::now() >= next_refresh {
+        // A peer without a parent (the first of a channel, or one whose list held
+        // only hosts that cannot serve) asks again soon instead of at the next refresh.
+        let starving = !cfg.is_source && peer.st.lock().unwrap().parents.is_empty() && last_query.elapsed() >= STARVING_REFRESH;
+        if Instant::now() >= next_refresh || (!first && starving) {
             next_refresh = Instant::now() + TRACKER_REFRESH;
+            last_query = Instant::now();
             // Join over UDP; refresh over TCP (and fall back to it).
             let mut hosts = None;
             if first {
