@@ -65,3 +65,10 @@ impl core::fmt::Display for GenerationSet {
 }
 
 pub type Result<T> = core::result::Result<T, Error>;
+
+impl Error {
+    /// An [`Error::Invalid`] of `message` (the text decoders' common case).
+    pub fn invalid(message: &'static str, field: &'static str, offset: usize, reason: impl Into<String>) -> Error {
+        Error::Invalid { message, field, offset, reason: reason.into() }
+    }
+}

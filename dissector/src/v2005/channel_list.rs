@@ -49,12 +49,7 @@ pub struct ChannelListRepr {
 }
 
 fn invalid(field: &'static str, offset: usize, reason: impl Into<String>) -> Error {
-    Error::Invalid {
-        message: MESSAGE,
-        field,
-        offset,
-        reason: reason.into(),
-    }
+    Error::invalid(MESSAGE, field, offset, reason)
 }
 
 /// Joins the lines of a wrapped value: each line trimmed, then concatenated.

@@ -78,12 +78,7 @@ pub struct HttpMessage<'a> {
 }
 
 fn invalid(field: &'static str, offset: usize, reason: impl Into<String>) -> Error {
-    Error::Invalid {
-        message: MESSAGE,
-        field,
-        offset,
-        reason: reason.into(),
-    }
+    Error::invalid(MESSAGE, field, offset, reason)
 }
 
 fn headers<'a>(buf: &'a [u8], raw: &[httparse::Header<'a>]) -> Vec<Header<'a>> {

@@ -90,12 +90,7 @@ fn unescape(raw: &str, at: usize) -> Result<String> {
 }
 
 fn invalid(field: &'static str, offset: usize, reason: impl Into<String>) -> Error {
-    Error::Invalid {
-        message: MESSAGE,
-        field,
-        offset,
-        reason: reason.into(),
-    }
+    Error::invalid(MESSAGE, field, offset, reason)
 }
 
 /// `host:port` starting at `at`.
