@@ -53,7 +53,9 @@ pub(super) async fn download(peer: Shared, parent: Ipv4Addr, stop: watch::Receiv
         pull(&peer, &mut conn, &stop).await;
         conn.close().await;
     } else {
-        avoid(&peer, parent, 20);
+        // Short: a host that just joined may not listen yet, and a NATed peer has
+        // no one else to ask.
+        avoid(&peer, parent, 4);
     }
     peer.st.lock().unwrap().parents.remove(&parent);
 }
