@@ -96,8 +96,9 @@ async fn pull(peer: &Shared, conn: &mut Conn, stop: &watch::Receiver<bool>) {
                 }
                 Some((Kind::Miss, body)) if body.get(4) == Some(&0) => Outcome::NotYet,
                 Some((Kind::Miss, _)) => {
-                    // No upload slot for us: look elsewhere for a while.
-                    st.avoid.insert(parent, Instant::now() + Duration::from_secs(15));
+                    // No upload slot for us: look elsewhere for a while (briefly: slots
+                    // free up as peers come and go, and a NATed peer can only ask).
+                    st.avoid.insert(parent, Instant::now() + Duration::from_secs(4));
                     Outcome::Refused
                 }
                 _ => Outcome::Refused,
@@ -116,7 +117,7 @@ async fn pull(peer: &Shared, conn: &mut Conn, stop: &watch::Receiver<bool>) {
             Outcome::NotYet => {
                 lagging += 1;
                 if lagging > 20 {
-                    avoid(peer, parent, 10);
+                    avoid(peer, parent, 4);
                     return;
                 }
                 sleep(Duration::from_millis(300)).await;
