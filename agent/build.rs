@@ -53,7 +53,9 @@ fn build_kernel_object(root: &Path) -> Result<PathBuf, String> {
     let linker = find_bpf_linker().ok_or("bpf-linker is not installed")?;
     let target_dir = root.join("target").join("bpf");
     let mut flags = OsString::from("--cfg=bpf_target_arch=\"x86_64\"");
-    for f in ["-Cdebuginfo=2", "-Clink-arg=--btf"] {
+    // BPF v3 (Linux 5.12+, well below TCX's 6.6): the flow table claims slots with
+    // atomic compare-and-swap and fetch-add, which v1 lacks.
+    for f in ["-Cdebuginfo=2", "-Clink-arg=--btf", "-Ctarget-cpu=v3"] {
         flags.push("\x1f");
         flags.push(f);
     }

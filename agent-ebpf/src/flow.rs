@@ -76,6 +76,13 @@ impl FlowKey {
         self.ip(&self.dst_addr)
     }
 
+    /// The key as five words, the way the kernel hashes and compares it.
+    #[inline(always)]
+    pub fn words(&self) -> &[u64; 5] {
+        // SAFETY: 40 bytes, 8-byte aligned, no padding (asserted above).
+        unsafe { &*(self as *const Self as *const [u64; 5]) }
+    }
+
     /// The same flow seen from the other end.
     pub fn reversed(&self) -> Self {
         FlowKey {

@@ -15,15 +15,20 @@ pub mod flow;
 pub mod frames;
 pub mod parse;
 pub mod sample;
+pub mod table;
 
 pub use classify::{classify, PacketClass, Thresholds};
 pub use counters::Counter;
 pub use flow::{FlowKey, FlowStats, PacketObservation, TcpFlags};
 pub use sample::{Config, ControlSample, SAMPLE_CAPTURE_LEN};
+pub use table::{FlowSlot, Geometry, SlotState, TableHeader};
 
 /// Names of the maps and programs in the kernel object; the agent looks them up by these.
 pub mod names {
-    pub const FLOWS: &str = "FLOWS";
+    /// The flow table: slots (keys), per-CPU counters, header ([`crate::table`]).
+    pub const FLOW_SLOTS: &str = "FLOW_SLOTS";
+    pub const FLOW_STATS: &str = "FLOW_STATS";
+    pub const FLOW_TABLE: &str = "FLOW_TABLE";
     pub const COUNTERS: &str = "COUNTERS";
     pub const CONFIG: &str = "CONFIG";
     pub const SAMPLES: &str = "SAMPLES";

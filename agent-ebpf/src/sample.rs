@@ -45,15 +45,32 @@ pub struct Config {
     pub samples_per_sec: u32,
     /// Bit set of [`Config::LOG`].
     pub flags: u32,
+    /// The flow table's [`crate::table::Geometry`]: slots - 1, CPUs, flow limit.
+    pub slot_mask: u32,
+    pub cpus: u32,
+    pub max_flows: u32,
+    pub _pad: u32,
+    /// Seed of [`crate::table::slot_hash`], random per load.
+    pub hash_seed: u64,
 }
 
-const _: () = assert!(core::mem::size_of::<Config>() == 16);
+const _: () = assert!(core::mem::size_of::<Config>() == 40);
 
 impl Config {
     /// Emit aya-log diagnostics from the kernel (off by default: they cost per packet).
     pub const LOG: u32 = 1;
 
-    pub const DEFAULT: Config = Config { thresholds: Thresholds::STUDIES, samples_per_sec: 200, flags: 0 };
+    /// The object's built-in values; the agent always overrides the table's geometry.
+    pub const DEFAULT: Config = Config {
+        thresholds: Thresholds::STUDIES,
+        samples_per_sec: 200,
+        flags: 0,
+        slot_mask: 7,
+        cpus: 1,
+        max_flows: 4,
+        _pad: 0,
+        hash_seed: 0,
+    };
 }
 
 impl Default for Config {
@@ -70,4 +87,6 @@ mod user {
     unsafe impl aya::Pod for super::Config {}
     unsafe impl aya::Pod for crate::flow::FlowKey {}
     unsafe impl aya::Pod for crate::flow::FlowStats {}
+    unsafe impl aya::Pod for crate::table::FlowSlot {}
+    unsafe impl aya::Pod for crate::table::TableHeader {}
 }

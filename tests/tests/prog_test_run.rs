@@ -2,7 +2,7 @@
 //! and count each in the right place.
 
 use aya::programs::{SchedClassifier, TestRun, TestRunOptions, Xdp};
-use peerscope::live::{attach, AttachOptions};
+use peerscope::live::{attach, AttachOptions, FlowMaps};
 use peerscope_abi::{frames::*, names, Counter, FlowKey, FlowStats};
 use peerscope_tests::require_root;
 
@@ -11,16 +11,22 @@ const TCX_NEXT: u32 = u32::MAX; // -1
 
 struct Loaded {
     ebpf: aya::Ebpf,
+    maps: FlowMaps,
 }
 
 impl Loaded {
     fn new() -> Self {
-        let mut ebpf = attach::load(&AttachOptions::new("lo")).expect("load kernel object");
+        Self::with_table(&AttachOptions::new("lo"))
+    }
+
+    fn with_table(o: &AttachOptions) -> Self {
+        let mut ebpf = attach::load(o).expect("load kernel object");
         let xdp: &mut Xdp = ebpf.program_mut(names::INGRESS).unwrap().try_into().unwrap();
         xdp.load().expect("verifier accepts the XDP program");
         let tc: &mut SchedClassifier = ebpf.program_mut(names::EGRESS).unwrap().try_into().unwrap();
         tc.load().expect("verifier accepts the TC program");
-        Loaded { ebpf }
+        let maps = FlowMaps::take_from(&mut ebpf).unwrap();
+        Loaded { ebpf, maps }
     }
 
     fn xdp(&self, frame: &[u8]) -> u32 {
@@ -44,19 +50,11 @@ impl Loaded {
     }
 
     fn counter(&self, c: Counter) -> u64 {
-        let m: aya::maps::PerCpuArray<_, u64> = aya::maps::PerCpuArray::try_from(self.ebpf.map(names::COUNTERS).unwrap()).unwrap();
-        m.get(&(c as u32), 0).unwrap().iter().sum()
+        self.maps.counters().unwrap()[c as usize]
     }
 
     fn flow(&self, k: &FlowKey) -> Option<FlowStats> {
-        let m: aya::maps::PerCpuHashMap<_, FlowKey, FlowStats> =
-            aya::maps::PerCpuHashMap::try_from(self.ebpf.map(names::FLOWS).unwrap()).unwrap();
-        let v = m.get(k, 0).ok()?;
-        let mut total = FlowStats::default();
-        for s in v.iter() {
-            total.merge(s);
-        }
-        Some(total)
+        self.maps.snapshot().unwrap().flows.get(k).copied()
     }
 }
 
@@ -164,10 +162,7 @@ fn a_full_flow_table_counts_overflow_instead_of_losing_packets() {
     }
     let mut o = AttachOptions::new("lo");
     o.max_flows = 4;
-    let mut ebpf = attach::load(&o).expect("load kernel object");
-    let xdp: &mut Xdp = ebpf.program_mut(names::INGRESS).unwrap().try_into().unwrap();
-    xdp.load().unwrap();
-    let l = Loaded { ebpf };
+    let l = Loaded::with_table(&o);
     // Ten flows of two 1100-byte packets each into a table of four.
     for port in 0..10u16 {
         let mut f = frame(&[&eth(ETH_P_IPV4, &[]), &ipv4(17, 0, &udp(9000 + port, 4004, 1072), 0)]);

@@ -1,16 +1,25 @@
 //! peerscope's kernel program: XDP on ingress, TCX on egress.
 //!
 //! Each packet is parsed, classified by size (ack / control / data) and added to the
-//! per-flow counters of `FLOWS`. The program never drops or alters a packet: every
+//! per-flow counters of the flow table. The program never drops or alters a packet: every
 //! path returns XDP_PASS / TCX_NEXT, parse failures included.
 #![no_std]
 #![no_main]
+// The BPF target has no atomic compare-and-swap in `core::sync::atomic` (its spec
+// leaves CAS off), but the instructions exist (BPF v3): use the intrinsics.
+#![allow(internal_features)]
+#![feature(core_intrinsics)]
+
+use core::ffi::c_void;
+use core::intrinsics::{atomic_cxchg, atomic_xadd, atomic_xchg, atomic_xsub, AtomicOrdering::SeqCst};
 
 use aya_ebpf::{
-    bindings::xdp_action,
-    helpers::generated::{bpf_ktime_get_coarse_ns, bpf_skb_load_bytes, bpf_xdp_load_bytes},
+    bindings::{xdp_action, BPF_F_MMAPABLE},
+    helpers::generated::{
+        bpf_get_smp_processor_id, bpf_jiffies64, bpf_ktime_get_coarse_ns, bpf_loop, bpf_skb_load_bytes, bpf_xdp_load_bytes,
+    },
     macros::{classifier, map, xdp},
-    maps::{PerCpuArray, PerCpuHashMap, RingBuf},
+    maps::{Array, PerCpuArray, RingBuf},
     programs::{TcContext, XdpContext},
     EbpfContext,
 };
@@ -18,39 +27,33 @@ use aya_log_ebpf::warn;
 use peerscope_abi::{
     parse::{parse_ethernet, Frame, IpPacket, Parsed},
     sample::{DIRECTION_EGRESS, DIRECTION_INGRESS},
-    Config, ControlSample, Counter, FlowKey, FlowStats, PacketClass, PacketObservation, SAMPLE_CAPTURE_LEN,
+    table::{probe, slot_hash, Geometry, MAX_PROBES},
+    Config, ControlSample, Counter, FlowKey, FlowSlot, FlowStats, PacketClass, PacketObservation, SlotState, TableHeader,
+    SAMPLE_CAPTURE_LEN,
 };
 
 /// TCX "continue with the next program": the packet goes on as if we were not there.
 const TCX_NEXT: i32 = -1;
-const BPF_NOEXIST: u64 = 1;
-const EEXIST: i32 = -17;
 
 /// Load-time configuration; the agent overrides it with `set_global`.
 #[no_mangle]
 static CONFIG: Config = Config::DEFAULT;
 
-/// The flow table. A per-CPU hash: each CPU updates its own copy of a flow's
-/// counters without atomics or locks, and the agent sums the copies when it polls.
-/// A plain (not LRU) hash, so that nothing is evicted behind the agent's back: when it
-/// is full, the packet is counted in the overflow counters instead, and the agent
-/// reaps idle flows itself after reading them. The size is set at load time.
-#[map(name = "FLOWS")]
-static FLOWS: PerCpuHashMap<FlowKey, FlowStats> = PerCpuHashMap::with_max_entries(65_536, 0);
+/// The flow table ([`peerscope_abi::table`]): open-addressing slots (keys), and
+/// each slot's counters per CPU, both `mmap`-able so the agent reads a full table
+/// without a system call. Sizes are set at load time.
+#[map(name = "FLOW_SLOTS")]
+static FLOW_SLOTS: Array<FlowSlot> = Array::with_max_entries(8, BPF_F_MMAPABLE);
 
-#[no_mangle]
-static EMPTY_FLOW: FlowStats = FlowStats {
-    packets: [0; 3],
-    bytes: [0; 3],
-    payload_bytes: 0,
-    large_packets: 0,
-    large_bytes: 0,
-    large_payload_bytes: 0,
-    first_seen_ns: 0,
-    last_seen_ns: 0,
-    tcp_flags: 0,
-    syn_packets: 0,
-};
+#[map(name = "FLOW_STATS")]
+static FLOW_STATS: Array<FlowStats> = Array::with_max_entries(8, BPF_F_MMAPABLE);
+
+#[map(name = "FLOW_TABLE")]
+static FLOW_TABLE: Array<TableHeader> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// Per-CPU cache of the coarse clock: `[jiffies, coarse ns at that jiffy]`.
+#[map(name = "CLOCK")]
+static CLOCK: PerCpuArray<[u64; 2]> = PerCpuArray::with_max_entries(1, 0);
 
 /// Global counters indexed by [`Counter`].
 #[map(name = "COUNTERS")]
@@ -69,6 +72,25 @@ fn config() -> Config {
     // A volatile read: the value is patched at load time, so the compiler must not
     // fold the default in.
     unsafe { core::ptr::read_volatile(&CONFIG) }
+}
+
+/// The kernel's coarse monotonic clock, as `bpf_ktime_get_coarse_ns` gives it, for
+/// a fraction of its cost: that clock only moves once per tick, so it is read once
+/// per jiffy per CPU, and `bpf_jiffies64` (inlined by the verifier into one load)
+/// tells when the tick changed. Stamps keep the clock's own resolution (one tick).
+#[inline(always)]
+fn now_ns() -> u64 {
+    let jiffies = unsafe { bpf_jiffies64() };
+    match CLOCK.get_ptr_mut(0) {
+        Some(c) => unsafe {
+            if (*c)[0] != jiffies {
+                (*c)[1] = bpf_ktime_get_coarse_ns();
+                (*c)[0] = jiffies;
+            }
+            (*c)[1]
+        },
+        None => unsafe { bpf_ktime_get_coarse_ns() },
+    }
 }
 
 #[inline(always)]
@@ -106,9 +128,9 @@ pub fn peerscope_ingress(ctx: XdpContext) -> u32 {
     count(Counter::IngressPackets, 1);
     let cfg = config();
     if let Some(ip) = classify_frame(&frame, &cfg) {
-        let now = unsafe { bpf_ktime_get_coarse_ns() };
+        let now = now_ns();
         let obs = PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.ip_len, ip.payload_len, ip.tcp_flags, now);
-        account(&ctx, &ip.key, &obs, 1, &cfg);
+        account(&ctx, flow_stats(&ip.key, &cfg), &obs, 1, &cfg);
         if obs.class == PacketClass::Control {
             sample(&Source::Xdp(&ctx), &ip, &obs, frame.len() as u32, DIRECTION_INGRESS, &cfg);
         }
@@ -132,7 +154,9 @@ pub fn peerscope_egress(ctx: TcContext) -> i32 {
         Some(ip) => ip,
         None => return TCX_NEXT,
     };
-    let now = unsafe { bpf_ktime_get_coarse_ns() };
+    let now = now_ns();
+    // One table walk per skb, however many wire packets it stands for.
+    let stats = flow_stats(&ip.key, &cfg);
     let skb = unsafe { &*ctx.skb.skb };
     let (segs, seg_size) = (skb.gso_segs, skb.gso_size);
     if segs > 1 && seg_size > 0 {
@@ -145,12 +169,12 @@ pub fn peerscope_egress(ctx: TcContext) -> i32 {
         // FIN/PSH/RST travel on the last segment only.
         let mid_flags = ip.tcp_flags & !0x0d;
         let o = PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.headers_len + seg_size, seg_size, mid_flags, now);
-        account(&ctx, &ip.key, &o, full, &cfg);
+        account(&ctx, stats, &o, full, &cfg);
         let o = PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.headers_len + last, last, ip.tcp_flags, now);
-        account(&ctx, &ip.key, &o, 1, &cfg);
+        account(&ctx, stats, &o, 1, &cfg);
     } else {
         let obs = PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.ip_len, ip.payload_len, ip.tcp_flags, now);
-        account(&ctx, &ip.key, &obs, 1, &cfg);
+        account(&ctx, stats, &obs, 1, &cfg);
         if obs.class == PacketClass::Control {
             sample(&Source::Tc(&ctx), &ip, &obs, ctx.len(), DIRECTION_EGRESS, &cfg);
         }
@@ -182,34 +206,137 @@ fn classify_frame(frame: &Frame, _cfg: &Config) -> Option<IpPacket> {
     }
 }
 
-/// Adds `n` wire packets to the flow's counters, creating the flow if needed.
+/// Adds `n` wire packets to the flow's counters ([`flow_stats`]), or to the overflow
+/// counters when the flow has no place in the table.
 #[inline(always)]
-fn account<C: EbpfContext>(ctx: &C, key: &FlowKey, obs: &PacketObservation, n: u32, cfg: &Config) {
+fn account<C: EbpfContext>(ctx: &C, stats: Option<*mut FlowStats>, obs: &PacketObservation, n: u32, cfg: &Config) {
     if n == 0 {
         return;
     }
-    if let Some(stats) = FLOWS.get_ptr_mut(key) {
+    if let Some(stats) = stats {
         unsafe { (*stats).record_n(obs, n) };
         return;
     }
-    // A new flow starts from zeroed counters taken from a global, not the stack
-    // (104 bytes of the 512 the verifier allows), and is then updated in place.
-    match FLOWS.insert(key, &EMPTY_FLOW, BPF_NOEXIST) {
-        // EEXIST: another program run on this CPU (XDP and TC) inserted it first.
-        Ok(()) | Err(EEXIST) => {
-            if let Some(stats) = FLOWS.get_ptr_mut(key) {
-                unsafe { (*stats).record_n(obs, n) };
-            }
-        }
-        Err(_) => {
-            count(Counter::FlowInsertFailures, 1);
-            count(Counter::OverflowPackets, n as u64);
-            count(Counter::OverflowBytes, n as u64 * obs.ip_len as u64);
-            if cfg.flags & Config::LOG != 0 {
-                warn!(ctx, "peerscope: flow map full, packet counted as overflow");
-            }
-        }
+    count(Counter::FlowInsertFailures, 1);
+    count(Counter::OverflowPackets, n as u64);
+    count(Counter::OverflowBytes, n as u64 * obs.ip_len as u64);
+    if cfg.flags & Config::LOG != 0 {
+        warn!(ctx, "peerscope: flow table full, packet counted as overflow");
     }
+}
+
+/// This CPU's counters of the flow, found or inserted; `None` when the table is full.
+#[inline(always)]
+fn flow_stats(key: &FlowKey, cfg: &Config) -> Option<*mut FlowStats> {
+    let slot = find_slot(key, cfg)?;
+    let cpu = unsafe { bpf_get_smp_processor_id() };
+    FLOW_STATS.get_ptr_mut(Geometry::stats_index(cfg.slot_mask + 1, slot, cpu))
+}
+
+/// Walks the key's probe sequence: a live slot with the key is the flow; the first
+/// empty slot is claimed for it. Busy and draining slots are stepped over.
+///
+/// The first probe, which settles almost every packet, is inline; the rest of the
+/// walk runs in `bpf_loop` (inlined by the verifier into a plain loop), whose body
+/// the verifier checks once: an open-coded loop of 64 probes made it re-check the
+/// rest of the program for every iteration (seconds of load time).
+#[inline(always)]
+fn find_slot(key: &FlowKey, cfg: &Config) -> Option<u32> {
+    let mut search = Search { key: *key.words(), start: slot_hash(key, cfg.hash_seed), mask: cfg.slot_mask, found: NOT_FOUND };
+    if !step(&mut search, 0) {
+        let ctx = &mut search as *mut Search as *mut c_void;
+        unsafe { bpf_loop(MAX_PROBES - 1, probe_step as *mut c_void, ctx, 0) };
+    }
+    let found = search.found;
+    if found == NOT_FOUND {
+        return None;
+    }
+    let idx = found as u32;
+    if found & KEY_FOUND != 0 {
+        return Some(idx);
+    }
+    // A lost race for the empty slot (another CPU claimed it this instant) counts the
+    // packet as overflow rather than searching again: rare, and never silent.
+    let s = FLOW_SLOTS.get_ptr_mut(idx)?;
+    match claim(s, key, cfg) {
+        Claim::Won => Some(idx),
+        Claim::Lost | Claim::Full => None,
+    }
+}
+
+/// The state of one walk, on the caller's stack.
+#[repr(C)]
+struct Search {
+    key: [u64; 5],
+    start: u32,
+    mask: u32,
+    /// The slot, with [`KEY_FOUND`] set when it holds the key (else it is empty).
+    found: u64,
+}
+
+const NOT_FOUND: u64 = u64::MAX;
+const KEY_FOUND: u64 = 1 << 32;
+
+/// Probe `i + 1` of the walk, as a `bpf_loop` callback: 1 stops the walk.
+#[inline(never)]
+extern "C" fn probe_step(i: u64, ctx: *mut c_void) -> i64 {
+    let c = unsafe { &mut *(ctx as *mut Search) };
+    step(c, i as u32 + 1) as i64
+}
+
+/// Probe `i`: true when it ends the walk (the key's slot, or an empty one).
+#[inline(always)]
+fn step(c: &mut Search, i: u32) -> bool {
+    let idx = probe(c.start, i, c.mask);
+    let Some(s) = FLOW_SLOTS.get_ptr_mut(idx) else { return true };
+    let state = unsafe { core::ptr::read_volatile(&(*s).state) };
+    if state == SlotState::EMPTY {
+        c.found = idx as u64;
+        return true;
+    }
+    let k = unsafe { (*s).key.words() };
+    let w = &c.key;
+    let differs = (k[0] ^ w[0]) | (k[1] ^ w[1]) | (k[2] ^ w[2]) | (k[3] ^ w[3]) | (k[4] ^ w[4]);
+    if state == SlotState::LIVE && differs == 0 {
+        c.found = idx as u64 | KEY_FOUND;
+        return true;
+    }
+    false
+}
+
+enum Claim {
+    Won,
+    /// Another CPU took the slot first.
+    Lost,
+    /// The table holds `max_flows` flows already.
+    Full,
+}
+
+/// Claims an empty slot for `key`. The live count is checked before (cheaply) and
+/// after (exactly) the claim, so at most `max_flows` slots are ever live.
+#[inline(always)]
+fn claim(s: *mut FlowSlot, key: &FlowKey, cfg: &Config) -> Claim {
+    let Some(hdr) = FLOW_TABLE.get_ptr_mut(0) else { return Claim::Full };
+    let max = cfg.max_flows as u64;
+    unsafe {
+        if core::ptr::read_volatile(&(*hdr).live) >= max {
+            return Claim::Full;
+        }
+        let state = &raw mut (*s).state;
+        if !atomic_cxchg::<u64, { SeqCst }, { SeqCst }>(state, SlotState::EMPTY, SlotState::BUSY).1 {
+            return Claim::Lost;
+        }
+        let live = &raw mut (*hdr).live;
+        if atomic_xadd::<u64, u64, { SeqCst }>(live, 1) >= max {
+            atomic_xsub::<u64, u64, { SeqCst }>(live, 1);
+            atomic_xchg::<u64, { SeqCst }>(state, SlotState::EMPTY);
+            return Claim::Full;
+        }
+        (*s).key = *key;
+        // A full barrier: the key is visible before the slot is.
+        atomic_xchg::<u64, { SeqCst }>(state, SlotState::LIVE);
+    }
+    Claim::Won
 }
 
 /// Copies the first bytes of a control packet's payload to the ring buffer, within a

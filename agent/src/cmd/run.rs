@@ -120,16 +120,13 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
     live.attached.flush_log();
-    let mut deltas: Vec<FlowDelta> = live.table.poll(&live.attached.maps)?;
-    let counters = live.attached.maps.counters()?;
-    let flows_in_table = live.table.len();
     let now = clock::unix_now_ns();
-    // Idle flows leave the kernel table only after this poll read them.
-    let idle = live.table.idle(now, (args.idle_timeout * 1e9) as u64);
-    if !idle.is_empty() {
-        live.attached.maps.remove(&idle)?;
-        live.table.forget(&idle);
-    }
+    // Idle flows are retired after this poll read them; their slots are freed at the
+    // next poll, with whatever was still being counted into them.
+    let poll = live.table.poll(&live.attached.maps, now, Some((args.idle_timeout * 1e9) as u64))?;
+    let mut deltas: Vec<FlowDelta> = poll.deltas;
+    let counters = live.attached.maps.counters()?;
+    let flows_in_table = poll.flows_in_table;
     live.window.add(&deltas);
     // The kernel's control-packet samples feed the control ledger.
     let samples = live.attached.drain_samples(usize::MAX);
@@ -162,7 +159,7 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
             "iface": args.iface,
             "active_flows": deltas.len(),
             "flows_in_table": flows_in_table,
-            "flows_reaped": idle.len(),
+            "flows_reaped": poll.reaped,
             "packets": PerClass::from(interval_total.packets),
             "bytes": PerClass::from(interval_total.bytes),
             "flows": rows,

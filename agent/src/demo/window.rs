@@ -29,7 +29,12 @@ impl Windower {
     /// Ends the current window at `now_ns`: every flow's counts since the previous
     /// close (flows with nothing new are left out). The next window starts here.
     pub fn close(&mut self, maps: &FlowMaps, now_ns: u64) -> Result<WindowFlows, LiveError> {
-        let mut flows: Vec<(FlowKey, FlowStats)> = self.table.poll(maps)?.into_iter().map(|d| (d.key, d.delta)).collect();
+        // A flow the kernel gave two slots (a rare insertion race) is one flow here.
+        let mut by_key: std::collections::HashMap<FlowKey, FlowStats> = std::collections::HashMap::new();
+        for d in self.table.poll(maps, now_ns, None)?.deltas {
+            by_key.entry(d.key).or_default().merge(&d.delta);
+        }
+        let mut flows: Vec<(FlowKey, FlowStats)> = by_key.into_iter().collect();
         flows.sort_by(|a, b| b.1.total_bytes().cmp(&a.1.total_bytes()).then(a.0.cmp(&b.0)));
         let w = WindowFlows { start_ns: self.start_ns, len_ns: now_ns.saturating_sub(self.start_ns), flows };
         self.start_ns = now_ns;

@@ -12,10 +12,17 @@ use aya::{
     Ebpf, EbpfLoader,
 };
 use aya::maps::{Map, MapData, RingBuf};
-use peerscope_abi::{names, Config, ControlSample, Thresholds};
+use peerscope_abi::{names, Config, ControlSample, Geometry, Thresholds};
 use tracing::{info, warn};
 
-use super::{caps, error::LiveError, maps::FlowMaps, pins, pins::PinDir, KERNEL_OBJECT};
+use super::{
+    caps,
+    error::LiveError,
+    maps::{init_header, FlowMaps},
+    pins,
+    pins::PinDir,
+    KERNEL_OBJECT,
+};
 
 /// What `peerscope run` asks of the kernel program.
 #[derive(Clone, Debug)]
@@ -96,16 +103,43 @@ pub fn load(opts: &AttachOptions) -> Result<Ebpf, LiveError> {
     if KERNEL_OBJECT.is_empty() {
         return Err(LiveError::NoKernelObject);
     }
+    let cpus = aya::util::nr_cpus().map_err(|(_, source)| LiveError::Io { what: "reading", path: "/sys/devices/system/cpu/possible".into(), source })?;
+    let geometry = Geometry::new(opts.max_flows, cpus as u32);
+    let seed = hash_seed();
     let config = Config {
         thresholds: opts.thresholds,
         samples_per_sec: opts.samples_per_sec,
         flags: if opts.kernel_log { Config::LOG } else { 0 },
+        slot_mask: geometry.mask(),
+        cpus: geometry.cpus,
+        max_flows: geometry.max_flows,
+        _pad: 0,
+        hash_seed: seed,
     };
-    EbpfLoader::new()
+    let ebpf = EbpfLoader::new()
         .override_global(names::CONFIG, &config, true)
-        .map_max_entries(names::FLOWS, opts.max_flows)
+        .map_max_entries(names::FLOW_SLOTS, geometry.slots)
+        .map_max_entries(names::FLOW_STATS, geometry.stats_entries())
         .load(KERNEL_OBJECT)
-        .map_err(LiveError::Load)
+        .map_err(LiveError::Load)?;
+    let table = ebpf.map(names::FLOW_TABLE).ok_or(LiveError::MissingMap { name: "FLOW_TABLE" })?;
+    let Map::Array(table) = table else { return Err(LiveError::MissingMap { name: "FLOW_TABLE" }) };
+    init_header(table, geometry, seed)?;
+    Ok(ebpf)
+}
+
+/// A random seed for the flow table's hash, so that no sender can predict which
+/// flows share a probe run.
+fn hash_seed() -> u64 {
+    let mut b = [0u8; 8];
+    // SAFETY: getrandom writes at most 8 bytes into `b`.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr() as *mut _, b.len(), 0) };
+    if n == 8 {
+        u64::from_ne_bytes(b)
+    } else {
+        // No entropy source: the clock still varies per load.
+        super::clock::unix_now_ns().wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
 }
 
 fn pin_link(link: FdLink, path: std::path::PathBuf) -> Result<PinnedLink, LiveError> {
@@ -231,17 +265,23 @@ impl Attached {
             links.push(pin_link(fd, p.map(EGRESS_LINK))?);
         }
 
-        let flows = ebpf.take_map(names::FLOWS).ok_or(LiveError::MissingMap { name: "FLOWS" })?;
-        let counters = ebpf.take_map(names::COUNTERS).ok_or(LiveError::MissingMap { name: "COUNTERS" })?;
-        let samples = ebpf.take_map(names::SAMPLES).ok_or(LiveError::MissingMap { name: "SAMPLES" })?;
+        let mut take = |name: &'static str| ebpf.take_map(name).ok_or(LiveError::MissingMap { name });
+        let (slots, stats, table) = (take(names::FLOW_SLOTS)?, take(names::FLOW_STATS)?, take(names::FLOW_TABLE)?);
+        let (counters, samples) = (take(names::COUNTERS)?, take(names::SAMPLES)?);
         if let Some(p) = &pins {
-            for (name, map) in [(names::FLOWS, &flows), (names::COUNTERS, &counters), (names::SAMPLES, &samples)] {
+            for (name, map) in [
+                (names::FLOW_SLOTS, &slots),
+                (names::FLOW_STATS, &stats),
+                (names::FLOW_TABLE, &table),
+                (names::COUNTERS, &counters),
+                (names::SAMPLES, &samples),
+            ] {
                 let path = p.map(name);
                 map.pin(&path).map_err(|source| LiveError::Pin { path, source })?;
             }
             p.write_pid()?;
         }
-        let maps = FlowMaps::from_maps(flows, counters)?;
+        let maps = FlowMaps::from_maps(slots, stats, table, counters)?;
         let samples = Some(RingBuf::try_from(samples).map_err(|source| LiveError::Map { name: "SAMPLES", source })?);
         info!(iface = %opts.iface, ?xdp_mode, max_flows = opts.max_flows, "attached");
         Ok(Attached {

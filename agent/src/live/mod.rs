@@ -2,7 +2,6 @@
 //! pins its maps and reads them.
 
 pub mod attach;
-pub mod batch;
 pub mod caps;
 pub mod clock;
 pub mod error;

@@ -1,6 +1,6 @@
 //! Where a running agent pins its maps in bpffs, so other commands can read them.
 //!
-//! Layout: `/sys/fs/bpf/peerscope/IFACE/{FLOWS,COUNTERS}` plus an `agent.pid` file
+//! Layout: `/sys/fs/bpf/peerscope/IFACE/{FLOW_SLOTS,FLOW_STATS,FLOW_TABLE,COUNTERS,SAMPLES}` plus an `agent.pid` file
 //! outside bpffs-only semantics (bpffs holds only BPF objects, so the pid lives in
 //! `/run/peerscope/IFACE.pid`).
 
@@ -65,7 +65,7 @@ impl PinDir {
 
     /// Whether a program is attached and pinned here (links and maps).
     pub fn has_program(&self) -> bool {
-        ["ingress_link", "egress_link", "FLOWS", "COUNTERS"].iter().all(|n| self.map(n).exists())
+        ["ingress_link", "egress_link", "FLOW_SLOTS", "FLOW_STATS", "FLOW_TABLE", "COUNTERS"].iter().all(|n| self.map(n).exists())
     }
 
     /// Creates the pin directory (0700).

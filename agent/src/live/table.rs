@@ -1,10 +1,9 @@
-//! Turns successive readings of the kernel's flow table into per-interval deltas.
-
-use std::collections::HashMap;
+//! Turns successive readings of the kernel's flow table into per-interval deltas, and
+//! retires idle flows from it.
 
 use peerscope_abi::{FlowKey, FlowStats};
 
-use super::{clock::KernelClock, error::LiveError, maps::FlowMaps, maps::Snapshot};
+use super::{clock::KernelClock, error::LiveError, maps::FlowMaps, maps::SlotReading};
 
 /// What one flow did since the previous poll.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,93 +11,89 @@ pub struct FlowDelta {
     pub key: FlowKey,
     /// Counts added since the previous poll; timestamps in Unix ns.
     pub delta: FlowStats,
-    /// The kernel's counters of the flow since its entry was created; timestamps in
+    /// The kernel's counters of the flow since its slot was claimed; timestamps in
     /// Unix ns. (Lifetime totals across reaping live in the engine's flow ledger.)
     pub total: FlowStats,
 }
 
-/// The agent's memory of the kernel table: each flow's counters at the last poll,
-/// stamped with the poll that last saw it.
+/// What one poll found.
+#[derive(Debug, Default)]
+pub struct Poll {
+    /// Flows with new counts (a flow may rarely appear twice: see
+    /// [`peerscope_abi::table`]; consumers sum by key).
+    pub deltas: Vec<FlowDelta>,
+    /// Slots in use when the table was read.
+    pub flows_in_table: usize,
+    /// Flows retired at this poll for being idle.
+    pub reaped: usize,
+}
+
+/// The agent's memory of the kernel table: each slot's counters at the last poll, in
+/// slot order. Slots are read in that order too, so a poll pairs them with a single
+/// forward walk, and memory follows the flows present, not the table's size.
 #[derive(Debug, Default)]
 pub struct FlowTable {
-    last: HashMap<FlowKey, (FlowStats, u32)>,
-    generation: u32,
+    last: Vec<(u32, FlowStats)>,
     clock: KernelClock,
 }
 
 impl FlowTable {
     pub fn new(clock: KernelClock) -> Self {
-        FlowTable { clock, ..Default::default() }
+        FlowTable { clock, last: Vec::new() }
     }
 
-    /// Reads the kernel table (streamed in batches) and returns what changed.
-    pub fn poll(&mut self, maps: &FlowMaps) -> Result<Vec<FlowDelta>, LiveError> {
-        self.generation = self.generation.wrapping_add(1);
-        let mut out = Vec::new();
-        maps.for_each_flow(|k, s| self.observe(k, s, &mut out))?;
-        self.sweep();
-        Ok(out)
+    /// Reads the kernel table and returns what changed. Slots retired at the previous
+    /// poll give their last counts and are freed; flows idle for longer than `idle_ns`
+    /// (at Unix time `now_unix_ns`) are retired.
+    pub fn poll(&mut self, maps: &FlowMaps, now_unix_ns: u64, idle_ns: Option<u64>) -> Result<Poll, LiveError> {
+        let view = maps.view()?;
+        let old = std::mem::take(&mut self.last);
+        let mut next = Vec::with_capacity(old.len() + old.len() / 8);
+        let mut cursor = 0;
+        let mut poll = Poll::default();
+        let (mut release, mut retire) = (Vec::new(), Vec::new());
+        view.for_each_slot(|r| {
+            poll.flows_in_table += 1;
+            while cursor < old.len() && old[cursor].0 < r.slot {
+                cursor += 1;
+            }
+            let prev = match old.get(cursor) {
+                Some((slot, s)) if *slot == r.slot => *s,
+                _ => FlowStats::default(),
+            };
+            if let Some(d) = self.delta(r, &prev) {
+                poll.deltas.push(d);
+            }
+            if r.draining {
+                release.push(r.slot);
+                return;
+            }
+            next.push((r.slot, r.stats));
+            if idle_ns.is_some_and(|idle| now_unix_ns.saturating_sub(self.clock.to_unix_ns(r.stats.last_seen_ns)) > idle) {
+                retire.push(r.slot);
+            }
+        });
+        view.release(&release);
+        view.retire(&retire);
+        self.last = next;
+        poll.reaped = retire.len();
+        Ok(poll)
     }
 
-    /// [`Self::poll`] on a reading already taken.
-    pub fn update(&mut self, snap: &Snapshot) -> Vec<FlowDelta> {
-        self.generation = self.generation.wrapping_add(1);
-        let mut out = Vec::new();
-        for (k, s) in &snap.flows {
-            self.observe(k, s, &mut out);
-        }
-        self.sweep();
-        out
-    }
-
-    /// Flows whose counters went down were removed and re-created in the kernel: all
-    /// of their counts are new.
-    fn observe(&mut self, key: &FlowKey, now: &FlowStats, out: &mut Vec<FlowDelta>) {
-        let generation = self.generation;
-        let entry = self.last.entry(*key).or_insert((FlowStats::default(), generation));
-        let mut delta = now.since(&entry.0);
-        *entry = (*now, generation);
+    /// One slot's change since `prev`, its reading at the last poll. A slot whose
+    /// counters went down was freed and claimed again meanwhile (by an earlier agent):
+    /// all of it is new.
+    fn delta(&self, r: &SlotReading, prev: &FlowStats) -> Option<FlowDelta> {
+        let mut delta = r.stats.since(prev);
         if delta.is_empty() {
-            return;
+            return None;
         }
         delta.first_seen_ns = self.clock.to_unix_ns(delta.first_seen_ns);
         delta.last_seen_ns = self.clock.to_unix_ns(delta.last_seen_ns);
-        let mut total = *now;
+        let mut total = r.stats;
         total.first_seen_ns = self.clock.to_unix_ns(total.first_seen_ns);
         total.last_seen_ns = self.clock.to_unix_ns(total.last_seen_ns);
-        out.push(FlowDelta { key: *key, delta, total });
-    }
-
-    /// Forgets flows the last reading did not contain.
-    fn sweep(&mut self) {
-        let generation = self.generation;
-        self.last.retain(|_, (_, g)| *g == generation);
-    }
-
-    pub fn len(&self) -> usize {
-        self.last.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.last.is_empty()
-    }
-
-    /// Flows idle for longer than `idle_ns` at `now_unix_ns`, to be reaped from the
-    /// kernel table (after this poll read their last counts).
-    pub fn idle(&self, now_unix_ns: u64, idle_ns: u64) -> Vec<FlowKey> {
-        self.last
-            .iter()
-            .filter(|(_, (s, _))| now_unix_ns.saturating_sub(self.clock.to_unix_ns(s.last_seen_ns)) > idle_ns)
-            .map(|(k, _)| *k)
-            .collect()
-    }
-
-    /// Forgets the kernel-side baseline of reaped flows (their next packets start a
-    /// fresh kernel entry, counted in full).
-    pub fn forget(&mut self, keys: &[FlowKey]) {
-        for k in keys {
-            self.last.remove(k);
-        }
+        Some(FlowDelta { key: r.key, delta, total })
     }
 }
 
@@ -107,34 +102,32 @@ mod tests {
     use super::*;
     use peerscope_abi::{flow::ipv4, PacketObservation, Thresholds};
 
-    fn snap(entries: &[(FlowKey, FlowStats)]) -> Snapshot {
-        Snapshot { flows: entries.iter().copied().collect(), counters: vec![] }
+    fn reading(slot: u32, key: FlowKey, stats: FlowStats, draining: bool) -> SlotReading {
+        SlotReading { slot, key, stats, draining }
     }
 
     #[test]
-    fn test_deltas_between_polls_and_after_reap() {
+    fn test_deltas_between_readings_of_a_slot() {
         let t = Thresholds::STUDIES;
         let k = FlowKey::new(17, ipv4(192, 0, 2, 1), 1, ipv4(192, 0, 2, 2), 2);
         let mut s = FlowStats::default();
         s.record(&PacketObservation::new(&t, 17, 100, 72, 0, 10));
-        let mut table = FlowTable::new(KernelClock::new());
-        let d = table.update(&snap(&[(k, s)]));
-        assert_eq!(d.len(), 1);
-        assert_eq!(d[0].delta.packets, [0, 1, 0]);
+        let table = FlowTable::new(KernelClock::new());
+        let zero = FlowStats::default();
+        let d = table.delta(&reading(3, k, s, false), &zero).unwrap();
+        assert_eq!(d.delta.packets, [0, 1, 0]);
         // No change: no delta.
-        assert!(table.update(&snap(&[(k, s)])).is_empty());
+        assert!(table.delta(&reading(3, k, s, false), &s).is_none());
+        let before = s;
         s.record(&PacketObservation::new(&t, 17, 1100, 1072, 0, 20));
-        let d = table.update(&snap(&[(k, s)]));
-        assert_eq!(d[0].delta.packets, [0, 0, 1]);
-        assert_eq!(d[0].total.packets, [0, 1, 1]);
-        // Reaped, then re-created with one packet: that packet counts once.
-        table.forget(&[k]);
+        let d = table.delta(&reading(3, k, s, true), &before).unwrap();
+        assert_eq!(d.delta.packets, [0, 0, 1]);
+        assert_eq!(d.total.packets, [0, 1, 1]);
+        // The slot reused for a new flow with fewer packets: all of them are new.
         let mut fresh = FlowStats::default();
         fresh.record(&PacketObservation::new(&t, 17, 100, 72, 0, 30));
-        let d = table.update(&snap(&[(k, fresh)]));
-        assert_eq!(d[0].delta.packets, [0, 1, 0]);
-        // A flow missing from a reading is forgotten.
-        assert!(table.update(&snap(&[])).is_empty());
-        assert!(table.is_empty());
+        let d = table.delta(&reading(3, k.reversed(), fresh, false), &s).unwrap();
+        assert_eq!(d.delta.packets, [0, 1, 0]);
+        assert_eq!(d.key, k.reversed());
     }
 }

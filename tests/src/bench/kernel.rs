@@ -4,11 +4,10 @@
 use std::time::Duration;
 
 use aya::{
-    maps::{PerCpuHashMap, PerCpuValues},
     programs::{TestRun, TestRunOptions, Xdp},
     Ebpf,
 };
-use peerscope::live::{attach, AttachOptions};
+use peerscope::live::{attach, AttachOptions, FlowMaps};
 use peerscope_abi::{frames::*, names, FlowKey, FlowStats};
 
 use super::Section;
@@ -19,7 +18,7 @@ pub struct Options {
     pub table: u32,
 }
 
-fn load(table: u32) -> anyhow::Result<Ebpf> {
+fn load(table: u32) -> anyhow::Result<(Ebpf, FlowMaps)> {
     let mut o = AttachOptions::new("lo");
     o.max_flows = table;
     let mut ebpf = attach::load(&o)?;
@@ -27,7 +26,8 @@ fn load(table: u32) -> anyhow::Result<Ebpf> {
         let p: &mut Xdp = ebpf.program_mut(name).unwrap().try_into()?;
         p.load()?;
     }
-    Ok(ebpf)
+    let maps = FlowMaps::take_from(&mut ebpf)?;
+    Ok((ebpf, maps))
 }
 
 /// A UDP frame whose flow is `flow_index` (the same key the table is filled with).
@@ -49,12 +49,12 @@ fn key(i: u32) -> FlowKey {
     FlowKey::v4(17, key_src(i), [198, 51, 100, 2], 4004, 8008)
 }
 
-pub fn fill(ebpf: &mut Ebpf, n: u32) -> anyhow::Result<()> {
-    let mut flows: PerCpuHashMap<_, FlowKey, FlowStats> = PerCpuHashMap::try_from(ebpf.map_mut(names::FLOWS).unwrap())?;
-    let cpus = aya::util::nr_cpus().map_err(|(_, e)| e)?;
+/// Puts `n` flows in the table, where the kernel's own insertions would put them.
+pub fn fill(maps: &FlowMaps, n: u32) -> anyhow::Result<()> {
+    let zero = vec![FlowStats::default(); maps.geometry().cpus as usize];
+    let view = maps.view()?;
     for i in 0..n {
-        let zero = PerCpuValues::try_from(vec![FlowStats::default(); cpus])?;
-        flows.insert(key(i), zero, 0)?;
+        view.insert(&key(i), &zero).map_err(|e| anyhow::anyhow!("flow {i} of {n} (live {}): {e}", maps.live()))?;
     }
     Ok(())
 }
@@ -74,9 +74,9 @@ fn ns_per_packet(ebpf: &Ebpf, program: &str, frame: &[u8], repeat: u32) -> anyho
 pub fn run(opts: &Options) -> anyhow::Result<Section> {
     let mut rows = Vec::new();
     for present in [1u32, 65_536, opts.table] {
-        let mut ebpf = load(opts.table)?;
+        let (ebpf, maps) = load(opts.table)?;
         eprintln!("bench kernel: filling {present} flows");
-        fill(&mut ebpf, present)?;
+        fill(&maps, present)?;
         for ip_len in [64 - 14, 1400] {
             let f = frame_for(present / 2, ip_len);
             let base = ns_per_packet(&ebpf, names::BASELINE, &f, opts.repeat)?;
