@@ -18,6 +18,7 @@ use super::{
 
 pub async fn serve(ctx: Ctx, ip: Ipv4Addr, peers: usize) -> anyhow::Result<()> {
     let listener = TcpListener::bind(SocketAddrV4::new(ip, HTTP_PORT)).await?;
+    ctx.servers.listening();
     let list = proto::channel_list(ctx.channel.bitrate_bps, peers);
     let mut stop = ctx.stop.clone();
     loop {

@@ -67,6 +67,40 @@ pub struct Ctx {
     pub truth: truth::GroundTruth,
     /// Turns true when the swarm must wind down (end of run, Ctrl-C).
     pub stop: watch::Receiver<bool>,
+    pub servers: Listening,
+}
+
+/// How many of the swarm's servers (tracker, web server, source) listen already.
+/// Peers join only once all do: a peer that finds the source not yet listening
+/// backs off for seconds, and the early joiners meanwhile take the source's slots.
+#[derive(Clone, Debug)]
+pub struct Listening(std::sync::Arc<watch::Sender<usize>>);
+
+impl Listening {
+    /// The tracker, the web server and the source.
+    pub const SERVERS: usize = 3;
+
+    pub fn new() -> Self {
+        Listening(std::sync::Arc::new(watch::channel(0).0))
+    }
+
+    /// Called by a server once its sockets are bound.
+    pub fn listening(&self) {
+        self.0.send_modify(|n| *n += 1);
+    }
+
+    /// Waits until every server listens, at most `limit` (a server that failed to
+    /// bind is reported by its own part; the peers then go on without it).
+    pub async fn wait_all(&self, limit: std::time::Duration) {
+        let mut rx = self.0.subscribe();
+        let _ = tokio::time::timeout(limit, rx.wait_for(|n| *n >= Self::SERVERS)).await;
+    }
+}
+
+impl Default for Listening {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 pub fn now_unix_ns() -> u64 {

@@ -124,6 +124,9 @@ pub async fn run(ctx: Ctx, cfg: PeerCfg, mut stop: watch::Receiver<bool>) {
     if cfg.accepts {
         if let Ok(l) = TcpListener::bind(SocketAddrV4::new(cfg.ip, TCP_PORT)).await {
             tasks.spawn(exchange::accept_loop(peer.clone(), l, stop.clone()));
+            if cfg.is_source {
+                peer.ctx.servers.listening();
+            }
         }
     }
     let trackers = if cfg.is_source { None } else { bootstrap(&peer).await };
@@ -237,7 +240,7 @@ mod tests {
         let channel = Channel { bitrate_bps: 400_000, chunk_bytes: 16384, start_unix_ns: now_unix_ns() - since };
         let (_tx, stop) = watch::channel(false);
         Peer {
-            ctx: Ctx { channel, truth: GroundTruth::default(), stop },
+            ctx: Ctx { channel, truth: GroundTruth::default(), stop, servers: Default::default() },
             cfg: PeerCfg { ip: Ipv4Addr::new(198, 51, 100, 10), accepts: true, max_children, is_source },
             st: Mutex::new(State::default()),
             chunk: Vec::new(),

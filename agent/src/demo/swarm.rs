@@ -118,6 +118,7 @@ impl Built {
             let cfg = PeerCfg { ip: p.ip, accepts: p.profile.accepts(), max_children: p.profile.max_children(), is_source: false };
             let (join, leave) = (t0 + p.join, p.leave.map(|l| t0 + l));
             start_part(ns, done, move || async move {
+                c.servers.wait_all(SERVERS_LIMIT).await;
                 if !churn::wait_to_join(join, &c.stop).await {
                     return;
                 }
@@ -196,7 +197,7 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let channel = Channel { bitrate_bps: opts.bitrate_bps, chunk_bytes: 16 * 1024, start_unix_ns: now_unix_ns() };
     let truth = GroundTruth::default();
-    let ctx = Ctx { channel, truth: truth.clone(), stop: stop_rx };
+    let ctx = Ctx { channel, truth: truth.clone(), stop: stop_rx, servers: Default::default() };
     let (done_tx, done_rx) = mpsc::channel();
     let t0 = Instant::now();
     let parts = built.start(&cast, &ctx, t0 + SERVERS_FIRST, &done_tx)?;
@@ -243,8 +244,10 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// Servers listen before the first client asks.
+/// Servers start before the first client asks; peers also wait until every server
+/// listens ([`super::Listening`]), at most `SERVERS_LIMIT`.
 const SERVERS_FIRST: Duration = Duration::from_millis(300);
+const SERVERS_LIMIT: Duration = Duration::from_secs(10);
 
 /// What the demo measures with: the agent's windowing, the engine, the control
 /// ledger, and the comparison with the swarm's ground truth.

@@ -48,6 +48,7 @@ pub async fn serve(ctx: Ctx, ip: Ipv4Addr) -> anyhow::Result<()> {
     let reg = Arc::new(Mutex::new(Registry::default()));
     let udp = UdpSocket::bind(SocketAddrV4::new(ip, TRACKER_PORT)).await?;
     let tcp = TcpListener::bind(SocketAddrV4::new(ip, TRACKER_PORT)).await?;
+    ctx.servers.listening();
     let mut stop = ctx.stop.clone();
     let mut buf = vec![0u8; 2048];
     loop {
