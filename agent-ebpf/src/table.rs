@@ -85,8 +85,24 @@ pub struct Geometry {
 impl Geometry {
     pub fn new(max_flows: u32, cpus: u32) -> Self {
         let max_flows = max_flows.max(1);
-        let slots = (max_flows as u64 * 2).next_power_of_two().max(8) as u32;
+        let slots = (max_flows as u64 * 2).next_power_of_two().clamp(8, 1 << 31) as u32;
         Geometry { max_flows, slots, cpus: cpus.max(1) }
+    }
+
+    /// The geometry for `max_flows`, if that many flows fit in arrays the kernel can
+    /// index (fewer than 2^32 entries in `FLOW_STATS`) and `max_flows` is not 0.
+    pub fn checked(max_flows: u32, cpus: u32) -> Option<Self> {
+        let g = Self::new(max_flows, cpus);
+        let slots = (max_flows as u64 * 2).next_power_of_two().max(8);
+        (max_flows > 0 && slots * g.cpus as u64 <= u32::MAX as u64).then_some(g)
+    }
+
+    /// The largest `max_flows` that [`Self::checked`] accepts on `cpus` CPUs.
+    pub fn max_flows_limit(cpus: u32) -> u32 {
+        // The largest power of two of slots whose per-CPU copies stay below 2^32.
+        let most = (u32::MAX as u64 / cpus.max(1) as u64).min(1 << 31);
+        let slots = 1u64 << (63 - most.leading_zeros());
+        (slots / 2) as u32
     }
 
     /// Entries of `FLOW_STATS`.
@@ -147,6 +163,14 @@ mod tests {
             assert_eq!(g.stats_entries(), slots * 2);
         }
         assert_eq!(Geometry::stats_index(8, 3, 1), 11);
+        // Limits: FLOW_STATS must stay below 2^32 entries.
+        assert!(Geometry::checked(0, 2).is_none());
+        for cpus in [1, 2, 3, 64] {
+            let limit = Geometry::max_flows_limit(cpus);
+            let g = Geometry::checked(limit, cpus).unwrap_or_else(|| panic!("{limit} flows on {cpus} CPUs"));
+            assert!(g.stats_entries() as u64 <= u32::MAX as u64);
+            assert!(Geometry::checked(limit + 1, cpus).is_none(), "{} flows on {cpus} CPUs", limit + 1);
+        }
     }
 
     #[test]

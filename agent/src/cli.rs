@@ -92,8 +92,9 @@ pub struct RunArgs {
     /// Seconds between two readings of the kernel counters.
     #[arg(long, default_value_t = 2.0, value_name = "SECS")]
     pub interval: f64,
-    /// Size of the kernel flow table; when it is full, new flows are counted in the
-    /// overflow counters instead (never lost).
+    /// Flows the kernel table holds; when it is full, new flows are counted in the
+    /// overflow counters instead (never lost). Kernel memory: the next power of two
+    /// of 2 × N slots, each 48 bytes plus 104 per CPU (32 MiB for 65 536 on 2 CPUs).
     #[arg(long, default_value_t = 65_536, value_name = "N")]
     pub max_flows: u32,
     /// Print one JSON object per interval instead of a table.

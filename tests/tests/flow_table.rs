@@ -123,3 +123,16 @@ fn retired_flows_give_their_last_counts_then_free_their_slot() {
     assert_eq!(maps.live(), 16);
     assert_eq!(maps.snapshot().unwrap().flows.len(), 16);
 }
+
+#[test]
+fn a_table_size_out_of_range_is_refused_with_its_limits() {
+    if !require_root("a_table_size_out_of_range_is_refused_with_its_limits") {
+        return;
+    }
+    for max_flows in [0, u32::MAX] {
+        let mut o = AttachOptions::new("lo");
+        o.max_flows = max_flows;
+        let err = attach::load(&o).map(|_| ()).expect_err("refused").to_string();
+        assert!(err.contains(&format!("--max-flows {max_flows} is out of range")) && err.contains("holds 1 to"), "{err}");
+    }
+}

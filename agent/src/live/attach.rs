@@ -104,7 +104,9 @@ pub fn load(opts: &AttachOptions) -> Result<Ebpf, LiveError> {
         return Err(LiveError::NoKernelObject);
     }
     let cpus = aya::util::nr_cpus().map_err(|(_, source)| LiveError::Io { what: "reading", path: "/sys/devices/system/cpu/possible".into(), source })?;
-    let geometry = Geometry::new(opts.max_flows, cpus as u32);
+    let cpus = cpus as u32;
+    let geometry = Geometry::checked(opts.max_flows, cpus)
+        .ok_or(LiveError::TableSize { max_flows: opts.max_flows, limit: Geometry::max_flows_limit(cpus), cpus })?;
     let seed = hash_seed();
     let config = Config {
         thresholds: opts.thresholds,

@@ -15,6 +15,8 @@ pub enum LiveError {
     },
     #[error("this binary was built without its kernel program (the BPF toolchain was missing); run `cargo xtask setup` and rebuild")]
     NoKernelObject,
+    #[error("--max-flows {max_flows} is out of range: a flow table on {cpus} CPUs holds 1 to {limit} flows")]
+    TableSize { max_flows: u32, limit: u32, cpus: u32 },
     #[error("loading the kernel program failed")]
     Load(#[source] aya::EbpfError),
     #[error("the kernel program {program} was not accepted: {detail}")]
