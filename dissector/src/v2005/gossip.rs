@@ -18,7 +18,7 @@
 use crate::error::{Error, Result};
 use crate::guid::Guid;
 use crate::tree::{Field, MessageKind, Tree, Value};
-use crate::v2005::host_list_fields;
+use crate::v2005::{holds_exactly, host_list_fields, strict_hosts};
 use crate::v2005::host_record::{HostRecord, HostRecordRepr, HostRecords};
 use crate::wire::Reader;
 use crate::{hf, Generation};
@@ -55,7 +55,7 @@ impl<'a> Gossip<'a> {
 
     /// True if the length is exactly the fixed part plus `count` records.
     pub fn is_exact(&self) -> bool {
-        self.buf.len() == field::HOSTS + HostRecord::LEN * self.count() as usize
+        holds_exactly(self.buf.len(), field::HOSTS, self.count() as usize)
     }
 
     pub fn header(&self) -> &'a [u8] {
@@ -126,16 +126,7 @@ impl GossipRepr {
 
     /// Strict: the count must match the records and nothing may follow them.
     pub fn parse(msg: &Gossip<'_>) -> Result<Self> {
-        let hosts = msg.hosts();
-        let present = hosts.len();
-        if msg.count() as usize != present || !hosts.remainder().is_empty() {
-            return Err(Error::CountMismatch {
-                message: MESSAGE,
-                field: "count",
-                claimed: msg.count() as usize,
-                present,
-            });
-        }
+        let hosts = strict_hosts(MESSAGE, msg.hosts(), msg.count() as usize)?;
         let mut header = [0u8; 4];
         header.copy_from_slice(msg.header());
         let mut unknown = [0u8; 20];
@@ -144,7 +135,7 @@ impl GossipRepr {
             header,
             channel: msg.channel(),
             unknown,
-            hosts: hosts.map(|h| HostRecordRepr::parse(&h)).collect(),
+            hosts,
         })
     }
 

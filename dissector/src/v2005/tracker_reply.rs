@@ -7,9 +7,9 @@
 //! The dump's header is `02 00 00 02 99 58 98 00 2d 5a 98 00 02 | 00 00 00 32`
 //! (50 hosts). Only the count is understood; the rest is shown raw.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::tree::{Field, MessageKind, Tree, Value};
-use crate::v2005::host_list_fields;
+use crate::v2005::{holds_exactly, host_list_fields, strict_hosts};
 use crate::v2005::host_record::{HostRecordRepr, HostRecords};
 use crate::wire::{be32, Reader};
 use crate::{hf, Generation};
@@ -45,8 +45,7 @@ impl<'a> TrackerReply<'a> {
     /// True if the length is exactly header + `count` records: the test used
     /// to recognise this message without a hint.
     pub fn is_exact(&self) -> bool {
-        let n = self.count() as usize;
-        n.checked_mul(18).and_then(|b| b.checked_add(field::HOSTS)) == Some(self.buf.len())
+        holds_exactly(self.buf.len(), field::HOSTS, self.count() as usize)
     }
 
     pub fn header(&self) -> &'a [u8] {
@@ -98,22 +97,10 @@ pub struct TrackerReplyRepr {
 impl TrackerReplyRepr {
     /// Strict: the count must match the records and nothing may follow them.
     pub fn parse(msg: &TrackerReply<'_>) -> Result<Self> {
-        let hosts = msg.hosts();
-        let present = hosts.len();
-        if msg.count() as usize != present || !hosts.remainder().is_empty() {
-            return Err(Error::CountMismatch {
-                message: MESSAGE,
-                field: "count",
-                claimed: msg.count() as usize,
-                present,
-            });
-        }
+        let hosts = strict_hosts(MESSAGE, msg.hosts(), msg.count() as usize)?;
         let mut header = [0u8; 13];
         header.copy_from_slice(msg.header());
-        Ok(TrackerReplyRepr {
-            header,
-            hosts: hosts.map(|h| HostRecordRepr::parse(&h)).collect(),
-        })
+        Ok(TrackerReplyRepr { header, hosts })
     }
 
     pub fn buffer_len(&self) -> usize {
@@ -138,6 +125,7 @@ pub fn parse(buf: &[u8]) -> Result<TrackerReplyRepr> {
 pub(crate) mod tests {
     use super::*;
     use crate::ei;
+    use crate::error::Error;
     use crate::v2005::host_record::tests::{arb_host, STUDY_HOST1};
     use proptest::prelude::*;
     use std::net::Ipv4Addr;
