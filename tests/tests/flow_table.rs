@@ -136,3 +136,21 @@ fn a_table_size_out_of_range_is_refused_with_its_limits() {
         assert!(err.contains(&format!("--max-flows {max_flows} is out of range")) && err.contains("holds 1 to"), "{err}");
     }
 }
+
+#[test]
+fn a_slot_claimed_before_its_first_packet_is_not_idle() {
+    if !require_root("a_slot_claimed_before_its_first_packet_is_not_idle") {
+        return;
+    }
+    let (_ebpf, maps) = loaded(16);
+    // What a poll can see between the kernel's claim and its first count.
+    let zero = vec![FlowStats::default(); maps.geometry().cpus as usize];
+    maps.view().unwrap().insert(&packet(1).1, &zero).unwrap();
+    let mut seen = zero.clone();
+    seen[0].packets = [0, 1, 0];
+    seen[0].last_seen_ns = 1;
+    maps.view().unwrap().insert(&packet(2).1, &seen).unwrap();
+    let mut table = FlowTable::new(KernelClock::new());
+    let p = table.poll(&maps, u64::MAX, Some(1)).unwrap();
+    assert_eq!((p.flows_in_table, p.reaped), (2, 1), "only the flow with an old packet is idle");
+}

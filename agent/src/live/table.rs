@@ -69,7 +69,9 @@ impl FlowTable {
                 return;
             }
             next.push((r.slot, r.stats));
-            if idle_ns.is_some_and(|idle| now_unix_ns.saturating_sub(self.clock.to_unix_ns(r.stats.last_seen_ns)) > idle) {
+            // A slot with no packet yet was claimed an instant ago: not idle.
+            let seen = r.stats.last_seen_ns;
+            if seen != 0 && idle_ns.is_some_and(|idle| now_unix_ns.saturating_sub(self.clock.to_unix_ns(seen)) > idle) {
                 retire.push(r.slot);
             }
         });
