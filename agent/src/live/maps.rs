@@ -35,13 +35,18 @@ struct MappedArray<T> {
 unsafe impl<T> Send for MappedArray<T> {}
 
 impl<T: bytemuck::Pod> MappedArray<T> {
-    fn new(map: &MapData, name: &'static str) -> Result<Self, LiveError> {
+    /// The array's length, once its value type and flags are checked to be ours.
+    fn checked_len(map: &MapData, name: &'static str) -> Result<usize, LiveError> {
         let info = map.info().map_err(|source| LiveError::Map { name, source })?;
         if info.value_size() as usize != std::mem::size_of::<T>() || info.map_flags() & BPF_F_MMAPABLE == 0 {
             // An object from another peerscope version left pinned.
             return Err(LiveError::MissingMap { name });
         }
-        let len = info.max_entries() as usize;
+        Ok(info.max_entries() as usize)
+    }
+
+    fn new(map: &MapData, name: &'static str) -> Result<Self, LiveError> {
+        let len = Self::checked_len(map, name)?;
         let page = page_size();
         let bytes = (len * std::mem::size_of::<T>()).div_ceil(page) * page;
         let fd = map.fd().as_fd().as_raw_fd();
@@ -138,18 +143,8 @@ fn array_data(map: Map, name: &'static str) -> Result<MapData, LiveError> {
 /// Writes the table's header right after a load, so that readers (and a later agent
 /// taking the table over) know its geometry and hash seed.
 pub fn init_header(table: &MapData, g: Geometry, seed: u64) -> Result<(), LiveError> {
-    let fd = table.fd().as_fd().as_raw_fd();
-    let bytes = page_size();
-    // SAFETY: maps the first page of the one-element header array, then unmaps it.
-    unsafe {
-        let p = libc::mmap(std::ptr::null_mut(), bytes, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0);
-        if p == libc::MAP_FAILED {
-            return Err(LiveError::Io { what: "mapping the flow table header", path: names::FLOW_TABLE.into(), source: std::io::Error::last_os_error() });
-        }
-        let h = TableHeader { live: 0, max_flows: g.max_flows, slots: g.slots, cpus: g.cpus, _pad: 0, hash_seed: seed, _reserved: [0; 4] };
-        std::ptr::write_volatile(p as *mut TableHeader, h);
-        libc::munmap(p, bytes);
-    }
+    let h = TableHeader { live: 0, max_flows: g.max_flows, slots: g.slots, cpus: g.cpus, _pad: 0, hash_seed: seed, _reserved: [0; 4] };
+    MappedArray::<TableHeader>::new(table, "FLOW_TABLE")?.write(0, h);
     Ok(())
 }
 
@@ -161,14 +156,13 @@ impl FlowMaps {
         let h = header.read(0);
         let geometry = Geometry { max_flows: h.max_flows, slots: h.slots, cpus: h.cpus };
         let (slots, stats) = (array_data(slots, "FLOW_SLOTS")?, array_data(stats, "FLOW_STATS")?);
-        let entries = |m: &MapData, name| m.info().map(|i| i.max_entries() as usize).map_err(|source| LiveError::Map { name, source });
         if !h.slots.is_power_of_two()
-            || entries(&slots, "FLOW_SLOTS")? != h.slots as usize
-            || entries(&stats, "FLOW_STATS")? != (h.slots as usize) * (h.cpus as usize)
+            || MappedArray::<FlowSlot>::checked_len(&slots, "FLOW_SLOTS")? != h.slots as usize
+            || MappedArray::<FlowStats>::checked_len(&stats, "FLOW_STATS")? != (h.slots as usize) * (h.cpus as usize)
         {
             return Err(LiveError::MissingMap { name: "FLOW_TABLE (its header does not match the table)" });
         }
-        let maps = FlowMaps {
+        Ok(FlowMaps {
             slots,
             stats,
             header,
@@ -176,10 +170,7 @@ impl FlowMaps {
             geometry,
             seed: h.hash_seed,
             counters: PerCpuArray::try_from(counters).map_err(|_| LiveError::MissingMap { name: "COUNTERS" })?,
-        };
-        // Checks the value sizes and flags of the big arrays once.
-        maps.view()?;
-        Ok(maps)
+        })
     }
 
     /// Takes the table's maps out of a loaded object (tests and benchmarks, which run
