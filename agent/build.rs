@@ -70,7 +70,16 @@ fn build_kernel_object(root: &Path) -> Result<PathBuf, String> {
         .env("CARGO_TARGET_BPFEL_UNKNOWN_NONE_LINKER", &linker)
         .env("CARGO_ENCODED_RUSTFLAGS", flags);
     // The outer build's settings are for the host toolchain, not this one.
-    for var in ["RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTUP_TOOLCHAIN", "RUSTDOC"] {
+    for var in [
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTUP_TOOLCHAIN",
+        "RUSTDOC",
+    ] {
         cmd.env_remove(var);
     }
     let output = cmd.output().map_err(|e| format!("running {}: {e}", Path::new(&cargo).display()))?;

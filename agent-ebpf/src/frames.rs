@@ -7,7 +7,6 @@ use std::vec::Vec;
 
 pub use crate::parse::{ETH_P_8021AD, ETH_P_8021Q, ETH_P_IPV4, ETH_P_IPV6};
 
-
 pub fn eth(ethertype: u16, vlans: &[u16]) -> Vec<u8> {
     let mut f = std::vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
     let mut tpid_next = ethertype;
@@ -76,4 +75,3 @@ pub fn ipv6(next: u8, ext: &[u8], l4: &[u8]) -> Vec<u8> {
 pub fn frame(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
-

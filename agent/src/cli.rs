@@ -84,7 +84,10 @@ impl ClassArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(args_override_self = true, after_help = "--config FILE reads a TOML file whose keys are these flags without dashes (see dist/peerscope.toml); flags on the command line override it.")]
+#[command(
+    args_override_self = true,
+    after_help = "--config FILE reads a TOML file whose keys are these flags without dashes (see dist/peerscope.toml); flags on the command line override it."
+)]
 pub struct RunArgs {
     /// Network interface to attach to.
     #[arg(short, long, value_name = "IFACE")]
@@ -150,7 +153,9 @@ pub struct FlowsArgs {
 
 /// `peerscope analyze`: the same engine as the live path, on a capture file.
 #[derive(Debug, clap::Args)]
-#[command(long_about = "Reads a pcap or pcapng file (Ethernet, VLAN, Linux cooked v1/v2, raw IP), counts every packet into per-flow ack/control/data counters with the kernel's classifier, buckets them into windows of Δ seconds and computes rates, parents and children, stability S_n/X_n, video sessions, video peers, packet sizes, distance and cost, the continent table, redundancy and start-up delay. Prints a text report; --json, --csv and --plots write the rest. A damaged file is analysed up to the damage, reported, and the exit status is 2.")]
+#[command(
+    long_about = "Reads a pcap or pcapng file (Ethernet, VLAN, Linux cooked v1/v2, raw IP), counts every packet into per-flow ack/control/data counters with the kernel's classifier, buckets them into windows of Δ seconds and computes rates, parents and children, stability S_n/X_n, video sessions, video peers, packet sizes, distance and cost, the continent table, redundancy and start-up delay. Prints a text report; --json, --csv and --plots write the rest. A damaged file is analysed up to the damage, reported, and the exit status is 2."
+)]
 pub struct AnalyzeArgs {
     /// Capture file (pcap or pcapng).
     pub file: std::path::PathBuf,

@@ -63,7 +63,8 @@ pub fn expand(args: Vec<OsString>) -> Result<Vec<OsString>, ConfigError> {
     }
     let Some(file) = file else { return Ok(args) };
     let path = Path::new(&file);
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
     let mut out: Vec<OsString> = args[..=run_at].to_vec();
     out.extend(table_to_flags(&text, &path.display().to_string())?);
     out.extend(rest);
@@ -85,8 +86,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("peerscope-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("p.toml");
-        std::fs::write(&f, "interval = 5.0\nmax-flows = 1024\nkeep_attached = true\nkernel-log = false\nmetrics = \"9464\"\n").unwrap();
-        let args = expand(os(&["peerscope", "run", "-i", "eth9", "--config", f.to_str().unwrap(), "--interval", "1"])).unwrap();
+        std::fs::write(
+            &f,
+            "interval = 5.0\nmax-flows = 1024\nkeep_attached = true\nkernel-log = false\nmetrics = \"9464\"\n",
+        )
+        .unwrap();
+        let args = expand(os(&["peerscope", "run", "-i", "eth9", "--config", f.to_str().unwrap(), "--interval", "1"]))
+            .unwrap();
         let Command::Run(run) = Cli::try_parse_from(args).unwrap().command else { panic!("not run") };
         assert_eq!(run.interval, 1.0, "the command line overrides the file");
         assert_eq!(run.max_flows, 1024);

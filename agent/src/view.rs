@@ -15,7 +15,11 @@ pub struct PerClass {
 
 impl From<[u64; 3]> for PerClass {
     fn from(v: [u64; 3]) -> Self {
-        PerClass { ack: v[PacketClass::Ack as usize], control: v[PacketClass::Control as usize], data: v[PacketClass::Data as usize] }
+        PerClass {
+            ack: v[PacketClass::Ack as usize],
+            control: v[PacketClass::Control as usize],
+            data: v[PacketClass::Data as usize],
+        }
     }
 }
 

@@ -26,7 +26,19 @@ fn flows_of(out: &peerscope::offline::OfflineAnalysis) -> Vec<FlowRow> {
     out.report
         .flows
         .iter()
-        .map(|f| (f.proto, f.src.to_string(), f.src_port, f.dst.to_string(), f.dst_port, f.packets, f.bytes, f.class_packets, f.payload_bytes))
+        .map(|f| {
+            (
+                f.proto,
+                f.src.to_string(),
+                f.src_port,
+                f.dst.to_string(),
+                f.dst_port,
+                f.packets,
+                f.bytes,
+                f.class_packets,
+                f.payload_bytes,
+            )
+        })
         .collect()
 }
 
@@ -57,7 +69,8 @@ fn test_pcapng_in_microseconds_and_nanoseconds() {
     for ns in [false, true] {
         let path = temp_path("c.pcapng");
         std::fs::write(&path, p.to_pcapng_bytes(ns)).unwrap();
-        let out = analyze_file(&path, OfflineOptions { host: Some(MonitoredHost::new([ip(X)])), ..Default::default() }).unwrap();
+        let out = analyze_file(&path, OfflineOptions { host: Some(MonitoredHost::new([ip(X)])), ..Default::default() })
+            .unwrap();
         assert_eq!(flows_of(&out), flows_of(&reference));
         // Timestamps are whole microseconds here, so both resolutions agree exactly.
         assert_eq!(out.report.capture.start_ns, T0);
@@ -77,7 +90,8 @@ fn test_snaplen_cut_packets_count_their_ip_length() {
     assert_eq!(flows_of(&cut), flows_of(&full));
     let path = temp_path("cut.pcapng");
     std::fs::write(&path, p.to_pcapng_bytes(false)).unwrap();
-    let ng = analyze_file(&path, OfflineOptions { host: Some(MonitoredHost::new([ip(X)])), ..Default::default() }).unwrap();
+    let ng =
+        analyze_file(&path, OfflineOptions { host: Some(MonitoredHost::new([ip(X)])), ..Default::default() }).unwrap();
     assert_eq!(flows_of(&ng), flows_of(&full));
 }
 
@@ -119,7 +133,8 @@ fn test_truncated_file_is_analysed_up_to_the_damage() {
     let b = five_packets();
     let path = temp_path("cut.pcap");
     std::fs::write(&path, &b[..b.len() - 50]).unwrap();
-    let out = analyze_file(&path, OfflineOptions { host: Some(MonitoredHost::new([ip(X)])), ..Default::default() }).unwrap();
+    let out =
+        analyze_file(&path, OfflineOptions { host: Some(MonitoredHost::new([ip(X)])), ..Default::default() }).unwrap();
     let d = out.damage.expect("damage reported");
     assert_eq!((d.packet_number, d.byte_offset), (5, 544));
     assert!(d.reason.contains("ends inside a record"), "{}", d.reason);
@@ -136,7 +151,8 @@ fn test_corrupt_record_stops_with_its_position() {
     b[at..at + 4].copy_from_slice(&0xfff0_0000u32.to_le_bytes());
     let path = temp_path("corrupt.pcap");
     std::fs::write(&path, &b).unwrap();
-    let out = analyze_file(&path, OfflineOptions { host: Some(MonitoredHost::new([ip(X)])), ..Default::default() }).unwrap();
+    let out =
+        analyze_file(&path, OfflineOptions { host: Some(MonitoredHost::new([ip(X)])), ..Default::default() }).unwrap();
     let d = out.damage.expect("damage reported");
     assert_eq!((d.packet_number, d.byte_offset), (3, 24 + 2 * 130));
     assert_eq!(out.report.flows[0].packets, 2);
@@ -195,7 +211,9 @@ fn test_cli_reports_damage_and_exits_2_after_writing_outputs() {
 fn test_cli_help_explains_every_flag() {
     let out = Command::new(env!("CARGO_BIN_EXE_peerscope")).args(["analyze", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--host", "--window", "--geo", "--playback-rate", "--json", "--csv", "--plots", "--sample", "--host-location"] {
+    for flag in
+        ["--host", "--window", "--geo", "--playback-rate", "--json", "--csv", "--plots", "--sample", "--host-location"]
+    {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
 }

@@ -29,7 +29,8 @@ fn tcp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, seq: u32, payload: &[
 }
 
 fn capture() -> std::path::PathBuf {
-    let host = |i: u8| HostRecordRepr { ip: Ipv4Addr::new(203, 0, 113, i), udp_port: 4004, tcp_port: 8008, unknown: [0; 10] };
+    let host =
+        |i: u8| HostRecordRepr { ip: Ipv4Addr::new(203, 0, 113, i), udp_port: 4004, tcp_port: 8008, unknown: [0; 10] };
     let mut hosts: Vec<_> = (1..=3).map(host).collect();
     hosts.push(HostRecordRepr { ip: Ipv4Addr::new(10, 0, 0, 5), ..host(0) });
     let reply = TrackerReplyRepr { header: [0x02, 0, 0, 0x02, 0x99, 0x58, 0x98, 0, 0x2d, 0x5a, 0x98, 0, 0x02], hosts };
@@ -68,7 +69,11 @@ fn capture() -> std::path::PathBuf {
 
 fn peerscope(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_peerscope")).args(args).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]

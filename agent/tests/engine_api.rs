@@ -32,7 +32,11 @@ fn test_polled_deltas_give_the_same_rates_as_packets() {
     let p1 = cumulative(100, T0 + NS_PER_S, T0 + 19 * NS_PER_S);
     let p2 = cumulative(250, T0 + NS_PER_S, T0 + 39 * NS_PER_S);
     let w0 = e.observe_window(WindowFlows { start_ns: T0, len_ns: 20 * NS_PER_S, flows: vec![(k, p1)] });
-    let w1 = e.observe_window(WindowFlows { start_ns: T0 + 20 * NS_PER_S, len_ns: 20 * NS_PER_S, flows: vec![(k, p2.since(&p1))] });
+    let w1 = e.observe_window(WindowFlows {
+        start_ns: T0 + 20 * NS_PER_S,
+        len_ns: 20 * NS_PER_S,
+        flows: vec![(k, p2.since(&p1))],
+    });
     assert_eq!(w0.down_bytes_per_s, 100_000.0 / 20.0);
     assert_eq!(w1.down_bytes_per_s, 150_000.0 / 20.0);
     assert_eq!((w0.parent_count, w1.parent_count), (1, 1));
@@ -54,7 +58,8 @@ fn test_empty_run_and_empty_windows_serialise_without_nan() {
     assert_eq!(r.capture.windows, 0);
     assert_eq!(r.family.upload_download_ratio, None);
 
-    let mut e = Engine::new(EngineConfig { playback_rate_kbps: Some(400.0), ..Default::default() }, MonitoredHost::new([x()]));
+    let mut e =
+        Engine::new(EngineConfig { playback_rate_kbps: Some(400.0), ..Default::default() }, MonitoredHost::new([x()]));
     for i in 0..3 {
         let s = e.observe_window(WindowFlows::new(T0 + i * 20 * NS_PER_S, 20 * NS_PER_S));
         assert_eq!(s.packets, 0);
@@ -65,7 +70,23 @@ fn test_empty_run_and_empty_windows_serialise_without_nan() {
     let json = serde_json::to_string(&r).unwrap();
     assert!(!json.contains("NaN") && !json.contains("Infinity"));
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    for field in ["host", "config", "capture", "windows", "samples", "family", "stability", "sessions", "peers", "sizes", "cost", "continents", "redundancy", "startup", "flows"] {
+    for field in [
+        "host",
+        "config",
+        "capture",
+        "windows",
+        "samples",
+        "family",
+        "stability",
+        "sessions",
+        "peers",
+        "sizes",
+        "cost",
+        "continents",
+        "redundancy",
+        "startup",
+        "flows",
+    ] {
         assert!(v.get(field).is_some(), "report lacks {field}");
     }
     assert_eq!(v["windows"][1]["stability"]["note"], "empty_parent_set");
@@ -88,7 +109,8 @@ fn test_repeated_keys_in_one_window_are_merged() {
 fn test_zero_deltas_of_idle_flows_are_ignored() {
     let mut e = Engine::new(EngineConfig::default(), MonitoredHost::new([x()]));
     let k = key([198, 51, 100, 3]);
-    let s = e.observe_window(WindowFlows { start_ns: T0, len_ns: 20 * NS_PER_S, flows: vec![(k, FlowStats::default())] });
+    let s =
+        e.observe_window(WindowFlows { start_ns: T0, len_ns: 20 * NS_PER_S, flows: vec![(k, FlowStats::default())] });
     assert_eq!((s.active_flows, s.pairs.len()), (0, 0));
     let r = e.finish();
     assert!(r.flows.is_empty());

@@ -112,7 +112,11 @@ fn test_continent_table_by_hand() {
     let rows: Vec<_> = r.continents.iter().map(|r| (r.region, r.peers, r.download_bytes, r.upload_bytes)).collect();
     assert_eq!(
         rows,
-        vec![(Region::Asia, 2, 50 * 1300, 12 * 1300), (Region::NorthAmerica, 1, 11 * 1300, 0), (Region::Other, 0, 0, 0)]
+        vec![
+            (Region::Asia, 2, 50 * 1300, 12 * 1300),
+            (Region::NorthAmerica, 1, 11 * 1300, 0),
+            (Region::Other, 0, 0, 0)
+        ]
     );
     let asia = &r.continents[0];
     assert_close(asia.peer_share.unwrap(), 2.0 / 3.0);

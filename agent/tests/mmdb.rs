@@ -125,7 +125,12 @@ fn test_mmdb_lookup_by_network() {
 #[test]
 fn test_mmdb_drives_cost_and_continent() {
     let mut p = SynthPcap::new(Link::Ethernet);
-    p.tcp_train(T0, S / 10, 100, sa("198.51.100.5", 8008), sa(X, 7000), 1300).udp(T0, sa("203.0.113.9", 1), sa(X, 2), 100);
+    p.tcp_train(T0, S / 10, 100, sa("198.51.100.5", 8008), sa(X, 7000), 1300).udp(
+        T0,
+        sa("203.0.113.9", 1),
+        sa(X, 2),
+        100,
+    );
     let mut cfg = window_config(20);
     cfg.geo = Some(std::sync::Arc::new(Geolocator::open(&db_path()).unwrap()));
     cfg.host_location = Some((0.0, 0.0));

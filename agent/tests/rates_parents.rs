@@ -15,7 +15,8 @@ use peerscope::engine::stability::StabilityNote;
 use peerscope::offline::synth::{Link, SynthPcap};
 
 fn capture() -> SynthPcap {
-    let (a1, a2, b, c, x) = (sa("198.51.100.1", 1), sa("198.51.100.1", 2), sa("198.51.100.2", 7), sa("203.0.113.3", 9), sa(X, 4004));
+    let (a1, a2, b, c, x) =
+        (sa("198.51.100.1", 1), sa("198.51.100.1", 2), sa("198.51.100.2", 7), sa("203.0.113.3", 9), sa(X, 4004));
     let ms = S / 1000;
     let mut p = SynthPcap::new(Link::Ethernet);
     p.udp_train(T0, 100 * ms, 60, a1, x, 1000)

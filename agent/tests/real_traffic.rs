@@ -51,8 +51,20 @@ struct Counts {
 
 fn tshark_flows(file: &std::path::Path) -> BTreeMap<Key, Counts> {
     let fields = [
-        "ip.src", "ip.dst", "ip.proto", "ip.len", "ipv6.src", "ipv6.dst", "ipv6.plen", "tcp.srcport", "tcp.dstport", "tcp.len",
-        "tcp.flags", "udp.srcport", "udp.dstport", "udp.length",
+        "ip.src",
+        "ip.dst",
+        "ip.proto",
+        "ip.len",
+        "ipv6.src",
+        "ipv6.dst",
+        "ipv6.plen",
+        "tcp.srcport",
+        "tcp.dstport",
+        "tcp.len",
+        "tcp.flags",
+        "udp.srcport",
+        "udp.dstport",
+        "udp.length",
     ];
     let mut cmd = Command::new("tshark");
     cmd.arg("-n").arg("-r").arg(file).args(["-T", "fields", "-E", "separator=;", "-E", "occurrence=f"]);
@@ -94,7 +106,9 @@ fn check_file(name: &str) {
     let path = data_dir().join(name);
     let want = tshark_flows(&path);
     let host = MonitoredHost::new(["192.168.115.8".parse().unwrap()]);
-    let out = analyze_file(&path, OfflineOptions { config: EngineConfig::default(), host: Some(host), progress: false }).unwrap();
+    let out =
+        analyze_file(&path, OfflineOptions { config: EngineConfig::default(), host: Some(host), progress: false })
+            .unwrap();
     assert!(out.damage.is_none(), "{name}: {:?}", out.damage);
     let r = &out.report;
     let got: BTreeMap<Key, Counts> = r
@@ -130,7 +144,13 @@ fn check_file(name: &str) {
             *down_per_peer.entry(p.peer).or_default() += p.down_bytes;
             *up_per_peer.entry(p.peer).or_default() += p.up_bytes;
             let is_parent = w.parents.iter().any(|q| q.peer == p.peer);
-            assert_eq!(is_parent, p.down_bytes as f64 > r.config.parent_rate_bytes_per_s * delta, "{name}: window {} peer {}", w.index, p.peer);
+            assert_eq!(
+                is_parent,
+                p.down_bytes as f64 > r.config.parent_rate_bytes_per_s * delta,
+                "{name}: window {} peer {}",
+                w.index,
+                p.peer
+            );
             let is_child = w.children.iter().any(|q| q.peer == p.peer);
             assert_eq!(is_child, p.up_bytes as f64 > r.config.child_rate_bytes_per_s * delta);
         }

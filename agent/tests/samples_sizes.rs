@@ -33,7 +33,11 @@ fn test_video_peers_and_changed_video_peers_per_sample() {
     // The grid starts at the first packet (T0 + 1 s); the samples are still 3 windows.
     let r = analyze(&capture(), cfg).report;
     assert_eq!(r.config.effective_sample_period_s, 30.0);
-    let got: Vec<_> = r.samples.iter().map(|s| (s.video_peers.video_peers, s.video_peers.started, s.video_peers.stopped, s.video_peers.changed)).collect();
+    let got: Vec<_> = r
+        .samples
+        .iter()
+        .map(|s| (s.video_peers.video_peers, s.video_peers.started, s.video_peers.stopped, s.video_peers.changed))
+        .collect();
     assert_eq!(got, vec![(1, 1, 0, 1), (2, 1, 0, 1), (0, 0, 2, 2)]);
     assert_eq!(r.video_peers_ever, 2);
     // Each completed sample is also attached to the window that closed it.
@@ -78,15 +82,24 @@ fn test_packet_size_cdf_and_control_share() {
     for i in 0..4 {
         c.tcp(T0 + i * S, p, x, tcp::ACK, 40);
     }
-    c.udp_train(T0, S, 3, sa(A, 1), sa(X, 2), 100).udp_train(T0, S, 2, sa(A, 1), sa(X, 2), 1100).udp(T0, sa(A, 1), sa(X, 2), 1300);
+    c.udp_train(T0, S, 3, sa(A, 1), sa(X, 2), 100).udp_train(T0, S, 2, sa(A, 1), sa(X, 2), 1100).udp(
+        T0,
+        sa(A, 1),
+        sa(X, 2),
+        1300,
+    );
     let s = analyze(&c, window_config(20)).report.sizes;
     assert_eq!((s.packets, s.bytes), (10, 3960));
     assert_eq!(s.class_packets, [4, 3, 3]);
     assert_eq!(s.class_bytes, [160, 300, 2200 + 1300]);
     assert_eq!(s.ack_packet_fraction, Some(0.4));
     assert_close(s.control_byte_fraction.unwrap(), 300.0 / 3960.0);
-    let cdf: Vec<_> = s.cdf.iter().map(|b| (b.bucket, b.packets, b.bytes, b.cumulative_packet_fraction.unwrap())).collect();
-    assert_eq!(cdf, vec![("ack", 4, 160, 0.4), ("control", 3, 300, 0.7), ("data", 2, 2200, 0.9), ("large", 1, 1300, 1.0)]);
+    let cdf: Vec<_> =
+        s.cdf.iter().map(|b| (b.bucket, b.packets, b.bytes, b.cumulative_packet_fraction.unwrap())).collect();
+    assert_eq!(
+        cdf,
+        vec![("ack", 4, 160, 0.4), ("control", 3, 300, 0.7), ("data", 2, 2200, 0.9), ("large", 1, 1300, 1.0)]
+    );
     assert_eq!(s.cdf[2].mean_ip_len, Some(1100.0));
     assert_eq!((s.cdf[3].min_ip_len, s.cdf[1].max_ip_len), (Some(1201), Some(1023)));
 }

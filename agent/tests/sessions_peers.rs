@@ -25,13 +25,31 @@ fn capture() -> SynthPcap {
     let ms = S / 1000;
     let mut p = SynthPcap::new(Link::Ethernet);
     let (x0, p1) = (sa(X, 5000), sa(P1, 8008));
-    p.tcp(T0, x0, p1, tcp::SYN, 40).tcp(T0 + 10 * ms, p1, x0, tcp::SYN | tcp::ACK, 40).tcp(T0 + 20 * ms, x0, p1, tcp::ACK, 40);
+    p.tcp(T0, x0, p1, tcp::SYN, 40).tcp(T0 + 10 * ms, p1, x0, tcp::SYN | tcp::ACK, 40).tcp(
+        T0 + 20 * ms,
+        x0,
+        p1,
+        tcp::ACK,
+        40,
+    );
     p.tcp_train(T0 + S, S, 11, p1, x0, 1300);
     p.tcp_train(T0 + 1500 * ms, S, 5, x0, p1, 40);
     let (x1, p2) = (sa(X, 5001), sa(P2, 8008));
-    p.tcp(T0 + 2 * S, x1, p2, tcp::SYN, 40).tcp_train(T0 + 3 * S, S, 10, p2, x1, 1300).tcp(T0 + 13 * S, p2, x1, tcp::ACK, 1200);
+    p.tcp(T0 + 2 * S, x1, p2, tcp::SYN, 40).tcp_train(T0 + 3 * S, S, 10, p2, x1, 1300).tcp(
+        T0 + 13 * S,
+        p2,
+        x1,
+        tcp::ACK,
+        1200,
+    );
     let (x2, p3) = (sa(X, 5002), sa(P3, 80));
-    p.tcp(T0 + 4 * S, x2, p3, tcp::SYN, 40).tcp(T0 + 4100 * ms, x2, p3, tcp::ACK | tcp::PSH, 200).tcp(T0 + 4200 * ms, p3, x2, tcp::ACK | tcp::PSH, 300);
+    p.tcp(T0 + 4 * S, x2, p3, tcp::SYN, 40).tcp(T0 + 4100 * ms, x2, p3, tcp::ACK | tcp::PSH, 200).tcp(
+        T0 + 4200 * ms,
+        p3,
+        x2,
+        tcp::ACK | tcp::PSH,
+        300,
+    );
     p.tcp(T0 + 5 * S, sa(X, 5003), sa(P4, 8008), tcp::SYN, 40);
     p.udp_train(T0 + 500 * ms, 500 * ms, 20, sa(P5, 9000), sa(X, 4004), 1300);
     p

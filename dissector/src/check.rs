@@ -36,36 +36,13 @@ pub const TARGETS: &[(&str, Check)] = &[
 /// Fields and notes lie inside the payload and are registered.
 pub fn tree_is_sound(tree: &Tree, len: usize) {
     for f in tree.walk() {
-        assert!(
-            f.offset + f.len <= len,
-            "{} at {}+{} outside {len} bytes",
-            f.def.name,
-            f.offset,
-            f.len
-        );
-        assert!(
-            hf::ALL.iter().any(|d| core::ptr::eq(*d, f.def)),
-            "{} not registered",
-            f.def.name
-        );
-        assert_eq!(
-            f.def.kind,
-            f.value.kind(),
-            "{} has the wrong type",
-            f.def.name
-        );
+        assert!(f.offset + f.len <= len, "{} at {}+{} outside {len} bytes", f.def.name, f.offset, f.len);
+        assert!(hf::ALL.iter().any(|d| core::ptr::eq(*d, f.def)), "{} not registered", f.def.name);
+        assert_eq!(f.def.kind, f.value.kind(), "{} has the wrong type", f.def.name);
     }
     for n in &tree.notes {
-        assert!(
-            n.offset + n.len <= len,
-            "note {} outside the payload",
-            n.def.name
-        );
-        assert!(
-            ei::ALL.iter().any(|d| core::ptr::eq(*d, n.def)),
-            "{} not registered",
-            n.def.name
-        );
+        assert!(n.offset + n.len <= len, "note {} outside the payload", n.def.name);
+        assert!(ei::ALL.iter().any(|d| core::ptr::eq(*d, n.def)), "{} not registered", n.def.name);
     }
 }
 
@@ -85,8 +62,7 @@ pub fn gossip_2005(data: &[u8]) {
         tree_is_sound(&v.to_tree(), data.len());
         if let Ok(r) = GossipRepr::parse(&v) {
             let mut out = Vec::new();
-            r.emit(&mut out)
-                .expect("a parsed gossip message fits its count");
+            r.emit(&mut out).expect("a parsed gossip message fits its count");
             assert_eq!(out, data);
         }
     }
@@ -131,8 +107,7 @@ pub fn pptv_tracker(data: &[u8]) {
         tree_is_sound(&p.to_tree(), data.len());
         if let Ok(r) = TrackerRepr::parse(&p) {
             let mut out = Vec::new();
-            r.emit(&mut out)
-                .expect("a parsed tracker packet can be emitted");
+            r.emit(&mut out).expect("a parsed tracker packet can be emitted");
             assert_eq!(out, data);
         }
     }
@@ -143,8 +118,7 @@ pub fn pptv_peer(data: &[u8]) {
         tree_is_sound(&p.to_tree(), data.len());
         if let Ok(r) = PeerPacketRepr::parse(&p) {
             let mut out = Vec::new();
-            r.emit(&mut out)
-                .expect("a parsed peer packet can be emitted");
+            r.emit(&mut out).expect("a parsed peer packet can be emitted");
             assert_eq!(out, data);
         }
     }
@@ -156,11 +130,7 @@ pub fn identify_rules(data: &[u8]) {
     if data.len() < 5 {
         return;
     }
-    let proto = if data[0] & 1 == 1 {
-        Transport::Tcp
-    } else {
-        Transport::Udp
-    };
+    let proto = if data[0] & 1 == 1 { Transport::Tcp } else { Transport::Udp };
     let sp = u16::from_be_bytes([data[1], data[2]]);
     let dp = u16::from_be_bytes([data[3], data[4]]);
     let id = identify(proto, sp, dp, &data[5..]);

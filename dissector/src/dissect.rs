@@ -54,10 +54,7 @@ fn auto(p: &[u8]) -> Result<Tree> {
     if HTTP_STARTS.iter().any(|s| p.starts_with(s)) {
         return Ok(HttpMessage::parse(p)?.to_tree());
     }
-    let text = p
-        .strip_prefix(b"\xef\xbb\xbf")
-        .unwrap_or(p)
-        .trim_ascii_start();
+    let text = p.strip_prefix(b"\xef\xbb\xbf").unwrap_or(p).trim_ascii_start();
     if text.starts_with(b"<") {
         return channel_list::to_tree(p);
     }
@@ -96,9 +93,7 @@ pub(crate) fn exact_binary_fit(p: &[u8]) -> Option<MessageKind> {
         }
     }
     if let Ok(t) = TrackerPacket::new_checked(p) {
-        return t
-            .fits_described_layout()
-            .then_some(MessageKind::PptvTracker);
+        return t.fits_described_layout().then_some(MessageKind::PptvTracker);
     }
     if let Ok(t) = PeerPacket::new_checked(p) {
         if matches!(t.body(), Ok(b) if !matches!(b, PeerBody::Raw(_))) {
@@ -137,23 +132,13 @@ fn pptv_lax(p: &[u8]) -> Result<Tree> {
     let mut fields = h.to_fields();
     let body = h.payload();
     if !body.is_empty() {
-        fields.push(Field::new(
-            &hf::PPTV_BODY,
-            9,
-            body.len(),
-            Value::Bytes(body.to_vec()),
-        ));
+        fields.push(Field::new(&hf::PPTV_BODY, 9, body.len(), Value::Bytes(body.to_vec())));
     }
     Ok(Tree {
         generation: Generation::Pptv2010,
         message: MessageKind::PptvOther,
         fields: vec![Field::subtree(&hf::PPTV, 0, p.len(), fields)],
-        notes: vec![Note::new(
-            &ei::UNKNOWN_ACTION,
-            4,
-            1,
-            format!("action 0x{:02x} is not known", u8::from(a)),
-        )],
+        notes: vec![Note::new(&ei::UNKNOWN_ACTION, 4, 1, format!("action 0x{:02x} is not known", u8::from(a)))],
     })
 }
 
@@ -169,22 +154,10 @@ mod tests {
     #[test]
     fn test_auto_picks_each_message() {
         let cases: [(Vec<u8>, MessageKind, Generation); 5] = [
-            (
-                study_reply(),
-                MessageKind::TrackerReply,
-                Generation::Pplive2005,
-            ),
+            (study_reply(), MessageKind::TrackerReply, Generation::Pplive2005),
             (study_gossip(), MessageKind::Gossip, Generation::Pplive2005),
-            (
-                STUDY_XML.as_bytes().to_vec(),
-                MessageKind::ChannelList,
-                Generation::Pplive2005,
-            ),
-            (
-                STUDY_LINK.as_bytes().to_vec(),
-                MessageKind::PlayLink,
-                Generation::Pplive2005,
-            ),
+            (STUDY_XML.as_bytes().to_vec(), MessageKind::ChannelList, Generation::Pplive2005),
+            (STUDY_LINK.as_bytes().to_vec(), MessageKind::PlayLink, Generation::Pplive2005),
             (
                 b"GET /web/xml/all.xml HTTP/1.1\r\nHost: list.pplive.com\r\n\r\n".to_vec(),
                 MessageKind::HttpRequest,
@@ -202,20 +175,14 @@ mod tests {
             .chain([0; 12])
             .collect::<Vec<_>>();
         let t = dissect(&live, Hint::Auto).unwrap();
-        assert_eq!(
-            (t.message, t.generation),
-            (MessageKind::PptvLive, Generation::Pptv2010)
-        );
+        assert_eq!((t.message, t.generation), (MessageKind::PptvLive, Generation::Pptv2010));
     }
 
     #[test]
     fn test_auto_rejects_near_misses() {
         let mut reply = study_reply();
         reply.pop();
-        assert!(matches!(
-            dissect(&reply, Hint::Auto),
-            Err(Error::NoLayout { .. })
-        ));
+        assert!(matches!(dissect(&reply, Hint::Auto), Err(Error::NoLayout { .. })));
         // Forced, the same bytes decode with notes.
         let t = dissect(&reply, Hint::TrackerReply2005).unwrap();
         assert_eq!(t.notes_named(ei::COUNT_MISMATCH.name).count(), 1);
@@ -224,15 +191,9 @@ mod tests {
 
     #[test]
     fn test_display_names_values() {
-        let live = [0, 0, 0, 0, 0xc0, 1, 0, 0, 0, 7, 1, 0, 0]
-            .into_iter()
-            .chain([0; 28])
-            .collect::<Vec<_>>();
+        let live = [0, 0, 0, 0, 0xc0, 1, 0, 0, 0, 7, 1, 0, 0].into_iter().chain([0; 28]).collect::<Vec<_>>();
         let text = dissect(&live, Hint::Auto).unwrap().to_string();
-        assert!(
-            text.contains("Action: 0xc0 (Live request-announce)"),
-            "{text}"
-        );
+        assert!(text.contains("Action: 0xc0 (Live request-announce)"), "{text}");
         assert!(text.starts_with("PptvLive (2010-era PPTV)"), "{text}");
     }
 
@@ -250,20 +211,11 @@ mod tests {
     /// inside the payload.
     #[test]
     fn test_trees_use_registered_fields_within_payload() {
-        let payloads = [
-            study_reply(),
-            study_gossip(),
-            STUDY_XML.as_bytes().to_vec(),
-            STUDY_LINK.as_bytes().to_vec(),
-        ];
+        let payloads = [study_reply(), study_gossip(), STUDY_XML.as_bytes().to_vec(), STUDY_LINK.as_bytes().to_vec()];
         for p in payloads {
             let t = dissect(&p, Hint::Auto).unwrap();
             for f in t.walk() {
-                assert!(
-                    hf::ALL.iter().any(|d| core::ptr::eq(*d, f.def)),
-                    "{} not registered",
-                    f.def.name
-                );
+                assert!(hf::ALL.iter().any(|d| core::ptr::eq(*d, f.def)), "{} not registered", f.def.name);
                 assert_eq!(f.def.kind, f.value.kind(), "{}", f.def.name);
                 assert!(f.offset + f.len <= p.len(), "{} out of bounds", f.def.name);
             }

@@ -8,44 +8,20 @@ use crate::Generation;
 pub enum Error {
     /// The payload ends before a fixed-size field does.
     #[error("{message}: field `{field}` at offset {offset} needs {expected} bytes, only {actual} present")]
-    Truncated {
-        message: &'static str,
-        field: &'static str,
-        offset: usize,
-        expected: usize,
-        actual: usize,
-    },
+    Truncated { message: &'static str, field: &'static str, offset: usize, expected: usize, actual: usize },
     /// A field holds a value the layout does not allow; decoding stops rather
     /// than misreading the rest.
     #[error("{message}: field `{field}` at offset {offset}: {reason}")]
-    Invalid {
-        message: &'static str,
-        field: &'static str,
-        offset: usize,
-        reason: String,
-    },
+    Invalid { message: &'static str, field: &'static str, offset: usize, reason: String },
     /// A count field disagrees with the records actually present.
     #[error("{message}: `{field}` claims {claimed} records, {present} present")]
-    CountMismatch {
-        message: &'static str,
-        field: &'static str,
-        claimed: usize,
-        present: usize,
-    },
+    CountMismatch { message: &'static str, field: &'static str, claimed: usize, present: usize },
     /// Bytes remain after the last field of a fixed layout.
     #[error("{message}: {extra} unexpected bytes after offset {offset}")]
-    Trailing {
-        message: &'static str,
-        offset: usize,
-        extra: usize,
-    },
+    Trailing { message: &'static str, offset: usize, extra: usize },
     /// The payload matches no layout of the requested generation(s).
     #[error("no known {generation} layout fits this {len}-byte payload: {reason}")]
-    NoLayout {
-        generation: GenerationSet,
-        len: usize,
-        reason: &'static str,
-    },
+    NoLayout { generation: GenerationSet, len: usize, reason: &'static str },
 }
 
 /// Which generations a failed automatic decode tried.

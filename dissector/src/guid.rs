@@ -107,17 +107,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const CCTV5_WIRE: [u8; 16] = [
-        0x10, 0x9a, 0x0f, 0x7d, 0xc3, 0xf9, 0xae, 0x4a, 0xa2, 0xd6, 0x0e, 0x54, 0x63, 0x9b, 0xc7,
-        0x15,
-    ];
+    const CCTV5_WIRE: [u8; 16] =
+        [0x10, 0x9a, 0x0f, 0x7d, 0xc3, 0xf9, 0xae, 0x4a, 0xa2, 0xd6, 0x0e, 0x54, 0x63, 0x9b, 0xc7, 0x15];
 
     #[test]
     fn test_format_cctv5() {
-        assert_eq!(
-            Guid::from_wire(CCTV5_WIRE).to_string(),
-            "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}"
-        );
+        assert_eq!(Guid::from_wire(CCTV5_WIRE).to_string(), "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}");
     }
 
     #[test]

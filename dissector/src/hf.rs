@@ -17,14 +17,8 @@ pub static ACTION_NAMES: &[(u32, &str)] = &[
 ];
 
 /// Names of the NAT types in peer entries and List requests.
-pub static NAT_TYPE_NAMES: &[(u32, &str)] = &[
-    (0, "full cone"),
-    (1, "IP-restricted"),
-    (2, "port-restricted"),
-    (3, "symmetric"),
-    (4, "public"),
-    (0xff, "error"),
-];
+pub static NAT_TYPE_NAMES: &[(u32, &str)] =
+    &[(0, "full cone"), (1, "IP-restricted"), (2, "port-restricted"), (3, "symmetric"), (4, "public"), (0xff, "error")];
 
 macro_rules! fields {
     (@vals) => { &[] };
@@ -171,11 +165,7 @@ mod tests {
         let mut seen = HashSet::new();
         for f in ALL {
             assert!(seen.insert(f.name), "duplicate filter name {}", f.name);
-            assert!(
-                f.name.starts_with("pplive.") || f.name == "pptv" || f.name.starts_with("pptv."),
-                "{}",
-                f.name
-            );
+            assert!(f.name.starts_with("pplive.") || f.name == "pptv" || f.name.starts_with("pptv."), "{}", f.name);
             assert!(!f.label.is_empty());
         }
     }
@@ -185,11 +175,7 @@ mod tests {
         for f in ALL {
             let integer = matches!(f.kind, ValueKind::U8 | ValueKind::U16 | ValueKind::U32);
             assert_eq!(integer, f.base != Base::None, "{}", f.name);
-            assert!(
-                integer || f.vals.is_empty(),
-                "{} has value names but is not an integer",
-                f.name
-            );
+            assert!(integer || f.vals.is_empty(), "{} has value names but is not an integer", f.name);
         }
     }
 }

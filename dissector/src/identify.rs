@@ -90,10 +90,7 @@ pub struct Identification {
 }
 
 impl Identification {
-    pub const UNKNOWN: Identification = Identification {
-        app: App::Unknown,
-        rule: None,
-    };
+    pub const UNKNOWN: Identification = Identification { app: App::Unknown, rule: None };
 }
 
 /// The UDP port PPStream trackers listen on.
@@ -108,10 +105,7 @@ pub fn identify(proto: Transport, src_port: u16, dst_port: u16, payload: &[u8]) 
         .iter()
         .copied()
         .find(|r| matches_with(*r, proto, src_port, dst_port, payload, &fit))
-        .map_or(Identification::UNKNOWN, |r| Identification {
-            app: r.app(),
-            rule: Some(r),
-        })
+        .map_or(Identification::UNKNOWN, |r| Identification { app: r.app(), rule: Some(r) })
 }
 
 /// Whether one rule matches; exposed for counting every match, not just the first.
@@ -130,26 +124,17 @@ fn matches_with(
     let len = p.len();
     let at = |i: usize| p.get(i).copied();
     let eq = |i: usize, b: &[u8]| p.get(i..i + b.len()) == Some(b);
-    let le32 = |i: usize| {
-        p.get(i..i + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
+    let le32 = |i: usize| p.get(i..i + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
     use Rule::*;
     match (rule, proto) {
         (PpliveUdpRequest, Transport::Udp) => eq(0, &[0xe9, 0x03, 0x41, 0x01]),
         (PpliveUdpResponse, Transport::Udp) => eq(0, &[0xe9, 0x03, 0x42, 0x01]),
         (PpliveUdp98ab, Transport::Udp) => {
-            len > 50
-                && eq(0, &[0xe9, 0x03])
-                && matches!(at(3), Some(0 | 1))
-                && eq(4, &[0x98, 0xab, 0x01, 0x02])
+            len > 50 && eq(0, &[0xe9, 0x03]) && matches!(at(3), Some(0 | 1)) && eq(4, &[0x98, 0xab, 0x01, 0x02])
         }
         (PpliveUdp1c1c, Transport::Udp) => eq(0, &[0x1c, 0x1c, 0x32, 0x01]),
         (PpliveUdp94, Transport::Udp) => {
-            len == 94
-                && at(8) == Some(0)
-                && matches!(le32(9), Some(0x101..=0x103))
-                && eq(58, &[0xb1, 0x13])
+            len == 94 && at(8) == Some(0) && matches!(le32(9), Some(0x101..=0x103)) && eq(58, &[0xb1, 0x13])
         }
         (PpliveUdp76, Transport::Udp) => {
             len >= 76
@@ -170,18 +155,14 @@ fn matches_with(
                 && eq(4, &[0x21, 0x00])
                 && eq(8, &[0x98, 0xab, 0x01, 0x02])
         }
-        (PpliveHttpPragma, Transport::Tcp) => {
-            http_header(p, "pragma").any(|v| contains(v, b"Client=PPLive"))
+        (PpliveHttpPragma, Transport::Tcp) => http_header(p, "pragma").any(|v| contains(v, b"Client=PPLive")),
+        (PpliveHttpUserAgent, Transport::Tcp) => {
+            http_header(p, "user-agent").any(|v| v.starts_with(b"PPLive DAC") || v.starts_with(b"PPLive-Media-Player"))
         }
-        (PpliveHttpUserAgent, Transport::Tcp) => http_header(p, "user-agent")
-            .any(|v| v.starts_with(b"PPLive DAC") || v.starts_with(b"PPLive-Media-Player")),
-        (PpliveHttpHost, Transport::Tcp) => {
-            http_header(p, "host").any(|v| v.starts_with(b"player.pplive"))
-        }
+        (PpliveHttpHost, Transport::Tcp) => http_header(p, "host").any(|v| v.starts_with(b"player.pplive")),
         (PpliveHttpBootstrap, Transport::Tcp) => {
             p.starts_with(b"GET /update/pplive/update.inf ")
-                || (p.starts_with(b"GET /web/xml/all.xml ")
-                    && http_header(p, "host").any(|v| contains(v, b"pplive")))
+                || (p.starts_with(b"GET /web/xml/all.xml ") && http_header(p, "host").any(|v| contains(v, b"pplive")))
         }
         (SopcastUdp52, Transport::Udp) => {
             len == 52 && eq(0, &[0xff, 0xff, 0x01]) && eq(8, &[0x02, 0xff, 0x00, 0x2c, 0, 0, 0])
@@ -194,13 +175,9 @@ fn matches_with(
         }
         (SopcastUdp60, Transport::Udp) => len == 60 && eq(8, &[0x03, 0xff, 0x00, 0x34]),
         (SopcastUdp42, Transport::Udp) => {
-            len == 42
-                && eq(0, &[0x00, 0x02, 0x01, 0x07, 0x03])
-                && eq(8, &[0x06, 0x01, 0x00, 0x22, 0, 0])
+            len == 42 && eq(0, &[0x00, 0x02, 0x01, 0x07, 0x03]) && eq(8, &[0x06, 0x01, 0x00, 0x22, 0, 0])
         }
-        (SopcastUdp76, Transport::Udp) => {
-            len == 76 && eq(0, &[0xff, 0xff, 0x01]) && eq(8, &[0x0c, 0xff, 0x00, 0x44])
-        }
+        (SopcastUdp76, Transport::Udp) => len == 76 && eq(0, &[0xff, 0xff, 0x01]) && eq(8, &[0x0c, 0xff, 0x00, 0x44]),
         (SopcastTcp54, Transport::Tcp) => len == 54 && eq(0, &[0x00, 0x36]),
         (PpstreamUdpTracker, Transport::Udp) => {
             (src_port == PPSTREAM_TRACKER_PORT || dst_port == PPSTREAM_TRACKER_PORT)
@@ -211,9 +188,7 @@ fn matches_with(
                 }
                 && matches!(p[2], 0x43 | 0x44 | 0x55)
         }
-        (PpstreamUdpPeer, Transport::Udp) => {
-            len >= 18 && matches!(p[1], 0x80 | 0x84) && p[3] == p[4]
-        }
+        (PpstreamUdpPeer, Transport::Udp) => len >= 18 && matches!(p[1], 0x80 | 0x84) && p[3] == p[4],
         _ => false,
     }
 }
@@ -234,9 +209,7 @@ fn http_header<'a>(p: &'a [u8], name: &'a str) -> impl Iterator<Item = &'a [u8]>
         .take_while(|l| !l.is_empty())
         .filter_map(move |l| {
             let colon = l.iter().position(|&b| b == b':')?;
-            l[..colon]
-                .eq_ignore_ascii_case(name.as_bytes())
-                .then(|| l[colon + 1..].trim_ascii())
+            l[..colon].eq_ignore_ascii_case(name.as_bytes()).then(|| l[colon + 1..].trim_ascii())
         })
 }
 
@@ -262,22 +235,13 @@ mod tests {
     #[test]
     fn test_pplive_rules() {
         use Transport::*;
-        assert_eq!(
-            rule(Udp, 1, 2, &[0xe9, 0x03, 0x41, 0x01, 9]),
-            Some("pplive.udp.e903_request")
-        );
-        assert_eq!(
-            rule(Udp, 1, 2, &[0xe9, 0x03, 0x42, 0x01]),
-            Some("pplive.udp.e903_response")
-        );
+        assert_eq!(rule(Udp, 1, 2, &[0xe9, 0x03, 0x41, 0x01, 9]), Some("pplive.udp.e903_request"));
+        assert_eq!(rule(Udp, 1, 2, &[0xe9, 0x03, 0x42, 0x01]), Some("pplive.udp.e903_response"));
         let mut p = vec![0u8; 51];
         p[..8].copy_from_slice(&[0xe9, 0x03, 0x77, 0x01, 0x98, 0xab, 0x01, 0x02]);
         assert_eq!(rule(Udp, 1, 2, &p), Some("pplive.udp.e903_98ab"));
         assert_eq!(rule(Udp, 1, 2, &p[..50]), None);
-        assert_eq!(
-            rule(Udp, 1, 2, &[0x1c, 0x1c, 0x32, 0x01]),
-            Some("pplive.udp.1c1c3201")
-        );
+        assert_eq!(rule(Udp, 1, 2, &[0x1c, 0x1c, 0x32, 0x01]), Some("pplive.udp.1c1c3201"));
         let mut p = vec![0u8; 94];
         p[9..13].copy_from_slice(&0x102u32.to_le_bytes());
         p[58..60].copy_from_slice(&[0xb1, 0x13]);
@@ -286,84 +250,26 @@ mod tests {
         p[0] = 0x18;
         p[24] = 0xac;
         assert_eq!(rule(Udp, 1, 2, &p), Some("pplive.udp.76_ac"));
-        assert_eq!(
-            rule(Udp, 4004, 8000, &study_reply()),
-            Some("pplive.udp.tracker_reply_2005")
-        );
-        assert_eq!(
-            rule(Udp, 4004, 4004, &study_gossip()),
-            Some("pplive.udp.gossip_2005")
-        );
-        let mut t = vec![
-            0, 0, 0, 12, 0x21, 0x00, 5, 6, 0x98, 0xab, 0x01, 0x02, 0, 0, 0, 0,
-        ];
+        assert_eq!(rule(Udp, 4004, 8000, &study_reply()), Some("pplive.udp.tracker_reply_2005"));
+        assert_eq!(rule(Udp, 4004, 4004, &study_gossip()), Some("pplive.udp.gossip_2005"));
+        let mut t = vec![0, 0, 0, 12, 0x21, 0x00, 5, 6, 0x98, 0xab, 0x01, 0x02, 0, 0, 0, 0];
         assert_eq!(rule(Tcp, 1, 2, &t), Some("pplive.tcp.length_21_98ab"));
         t.push(0);
         assert_eq!(rule(Tcp, 1, 2, &t), None);
+        assert_eq!(rule(Tcp, 1, 80, b"GET /x HTTP/1.1\r\nPragma: Client=PPLive\r\n\r\n"), Some("pplive.http.pragma"));
         assert_eq!(
-            rule(
-                Tcp,
-                1,
-                80,
-                b"GET /x HTTP/1.1\r\nPragma: Client=PPLive\r\n\r\n"
-            ),
-            Some("pplive.http.pragma")
-        );
-        assert_eq!(
-            rule(
-                Tcp,
-                1,
-                80,
-                b"GET /x HTTP/1.1\r\nUser-Agent: PPLive DAC\r\n\r\n"
-            ),
+            rule(Tcp, 1, 80, b"GET /x HTTP/1.1\r\nUser-Agent: PPLive DAC\r\n\r\n"),
             Some("pplive.http.user_agent")
         );
+        assert_eq!(rule(Tcp, 1, 80, b"GET /x HTTP/1.1\r\nhost: player.pplive.cn\r\n\r\n"), Some("pplive.http.host"));
+        assert_eq!(rule(Tcp, 1, 80, b"GET /update/pplive/update.inf HTTP/1.1\r\n\r\n"), Some("pplive.http.bootstrap"));
         assert_eq!(
-            rule(
-                Tcp,
-                1,
-                80,
-                b"GET /x HTTP/1.1\r\nhost: player.pplive.cn\r\n\r\n"
-            ),
-            Some("pplive.http.host")
-        );
-        assert_eq!(
-            rule(
-                Tcp,
-                1,
-                80,
-                b"GET /update/pplive/update.inf HTTP/1.1\r\n\r\n"
-            ),
+            rule(Tcp, 1, 80, b"GET /web/xml/all.xml HTTP/1.1\r\nHost: list.pplive.com\r\n\r\n"),
             Some("pplive.http.bootstrap")
         );
-        assert_eq!(
-            rule(
-                Tcp,
-                1,
-                80,
-                b"GET /web/xml/all.xml HTTP/1.1\r\nHost: list.pplive.com\r\n\r\n"
-            ),
-            Some("pplive.http.bootstrap")
-        );
-        assert_eq!(
-            rule(
-                Tcp,
-                1,
-                80,
-                b"GET /web/xml/all.xml HTTP/1.1\r\nHost: example.org\r\n\r\n"
-            ),
-            None
-        );
+        assert_eq!(rule(Tcp, 1, 80, b"GET /web/xml/all.xml HTTP/1.1\r\nHost: example.org\r\n\r\n"), None);
         // Header text after the blank line is body, not a header.
-        assert_eq!(
-            rule(
-                Tcp,
-                1,
-                80,
-                b"GET /x HTTP/1.1\r\n\r\nPragma: Client=PPLive\r\n"
-            ),
-            None
-        );
+        assert_eq!(rule(Tcp, 1, 80, b"GET /x HTTP/1.1\r\n\r\nPragma: Client=PPLive\r\n"), None);
     }
 
     #[test]

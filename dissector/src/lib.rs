@@ -125,9 +125,7 @@ pub use dissect::{dissect, Hint};
 pub use error::{Error, Result};
 pub use guid::{Guid, GuidParseError};
 pub use identify::{identify, App, Identification, Rule, Transport};
-pub use tree::{
-    Base, Field, FieldDef, MessageKind, Note, NoteDef, Severity, Tree, Value, ValueKind,
-};
+pub use tree::{Base, Field, FieldDef, MessageKind, Note, NoteDef, Severity, Tree, Value, ValueKind};
 pub use v2005::channel_list::{ChannelListRepr, ChannelRepr};
 pub use v2005::gossip::{Gossip, GossipRepr};
 pub use v2005::host_record::{HostRecord, HostRecordRepr, HostRecords};

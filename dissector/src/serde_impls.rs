@@ -27,9 +27,7 @@ impl Serialize for Value {
             Value::U32(v) => s.serialize_u32(*v),
             Value::Ipv4(a) => s.collect_str(a),
             Value::Guid(g) => s.collect_str(g),
-            Value::Bytes(b) => {
-                s.serialize_str(&b.iter().map(|x| format!("{x:02x}")).collect::<String>())
-            }
+            Value::Bytes(b) => s.serialize_str(&b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
             Value::Str(t) => s.serialize_str(t),
         }
     }
@@ -131,9 +129,6 @@ mod tests {
     fn test_identification_json() {
         let id = identify(Transport::Udp, 4004, 8000, &study_reply());
         let json = serde_json::to_value(id).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"app": "PpLive", "rule": "pplive.udp.tracker_reply_2005"})
-        );
+        assert_eq!(json, serde_json::json!({"app": "PpLive", "rule": "pplive.udp.tracker_reply_2005"}));
     }
 }

@@ -53,10 +53,7 @@ impl FieldDef {
             Value::U32(n) => n,
             _ => return None,
         };
-        self.vals
-            .iter()
-            .find(|(k, _)| *k == n)
-            .map(|(_, name)| *name)
+        self.vals.iter().find(|(k, _)| *k == n).map(|(_, name)| *name)
     }
 }
 
@@ -127,35 +124,13 @@ pub struct Field {
 
 impl Field {
     pub fn new(def: &'static FieldDef, offset: usize, len: usize, value: Value) -> Field {
-        debug_assert_eq!(
-            def.kind,
-            value.kind(),
-            "field {} registered with another type",
-            def.name
-        );
-        Field {
-            def,
-            offset,
-            len,
-            value,
-            children: Vec::new(),
-        }
+        debug_assert_eq!(def.kind, value.kind(), "field {} registered with another type", def.name);
+        Field { def, offset, len, value, children: Vec::new() }
     }
 
     /// A subtree node with no value.
-    pub fn subtree(
-        def: &'static FieldDef,
-        offset: usize,
-        len: usize,
-        children: Vec<Field>,
-    ) -> Field {
-        Field {
-            def,
-            offset,
-            len,
-            value: Value::None,
-            children,
-        }
+    pub fn subtree(def: &'static FieldDef, offset: usize, len: usize, children: Vec<Field>) -> Field {
+        Field { def, offset, len, value: Value::None, children }
     }
 
     /// Moves this field and all below it by `by` bytes (for embedded messages).
@@ -203,12 +178,7 @@ pub struct Note {
 
 impl Note {
     pub fn new(def: &'static NoteDef, offset: usize, len: usize, text: impl Into<String>) -> Note {
-        Note {
-            def,
-            text: text.into(),
-            offset,
-            len,
-        }
+        Note { def, text: text.into(), offset, len }
     }
 }
 
@@ -268,15 +238,9 @@ impl fmt::Display for Tree {
             let pad = "    ".repeat(depth);
             match &x.value {
                 Value::None => write!(f, "{pad}{} [{}+{}]", x.def.label, x.offset, x.len)?,
-                Value::U8(v) if x.def.base == Base::Hex => {
-                    write!(f, "{pad}{}: 0x{v:02x}", x.def.label)?
-                }
-                Value::U16(v) if x.def.base == Base::Hex => {
-                    write!(f, "{pad}{}: 0x{v:04x}", x.def.label)?
-                }
-                Value::U32(v) if x.def.base == Base::Hex => {
-                    write!(f, "{pad}{}: 0x{v:08x}", x.def.label)?
-                }
+                Value::U8(v) if x.def.base == Base::Hex => write!(f, "{pad}{}: 0x{v:02x}", x.def.label)?,
+                Value::U16(v) if x.def.base == Base::Hex => write!(f, "{pad}{}: 0x{v:04x}", x.def.label)?,
+                Value::U32(v) if x.def.base == Base::Hex => write!(f, "{pad}{}: 0x{v:08x}", x.def.label)?,
                 v => write!(f, "{pad}{}: {v}", x.def.label)?,
             }
             match x.def.value_name(&x.value) {
@@ -288,11 +252,7 @@ impl fmt::Display for Tree {
         writeln!(f, "{:?} ({})", self.message, self.generation)?;
         self.fields.iter().try_for_each(|x| field(f, x, 1))?;
         for n in &self.notes {
-            writeln!(
-                f,
-                "    [{:?}] {} [{}+{}]",
-                n.def.severity, n.text, n.offset, n.len
-            )?;
+            writeln!(f, "    [{:?}] {} [{}+{}]", n.def.severity, n.text, n.offset, n.len)?;
         }
         Ok(())
     }

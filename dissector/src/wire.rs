@@ -51,11 +51,7 @@ impl<'a> Reader<'a> {
     /// Error unless the buffer ends exactly at `offset`.
     pub fn expect_end(&self, offset: usize) -> Result<()> {
         if self.buf.len() > offset {
-            Err(Error::Trailing {
-                message: self.message,
-                offset,
-                extra: self.buf.len() - offset,
-            })
+            Err(Error::Trailing { message: self.message, offset, extra: self.buf.len() - offset })
         } else {
             Ok(())
         }

@@ -14,12 +14,7 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_file())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
         .collect();
     out.sort();
     out
@@ -41,14 +36,7 @@ fn test_replay_corpus() {
 fn test_every_target_has_a_check_and_corpus() {
     let mut targets: Vec<String> = std::fs::read_dir(fuzz_dir().join("fuzz_targets"))
         .unwrap()
-        .map(|e| {
-            e.unwrap()
-                .path()
-                .file_stem()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned()
-        })
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
     targets.sort();
     let mut checks: Vec<String> = check::TARGETS.iter().map(|(n, _)| n.to_string()).collect();
@@ -60,13 +48,8 @@ fn test_every_target_has_a_check_and_corpus() {
 /// and the raw-bodied VOD packet decode without a hint.
 #[test]
 fn test_corpus_messages_decode() {
-    let dirs = [
-        "dissect",
-        "pptv_tracker",
-        "pptv_peer",
-        "gossip_2005/study_gossip",
-        "tracker_reply_2005/study_reply_50_hosts",
-    ];
+    let dirs =
+        ["dissect", "pptv_tracker", "pptv_peer", "gossip_2005/study_gossip", "tracker_reply_2005/study_reply_50_hosts"];
     let all = dirs.iter().flat_map(|d| {
         let p = fuzz_dir().join("corpus").join(d);
         if p.is_file() {

@@ -21,8 +21,7 @@ fn capture_dir() -> PathBuf {
 /// Ethernet frames of a pcap or pcapng file.
 fn frames(name: &str) -> Vec<Vec<u8>> {
     let path = capture_dir().join(name);
-    let magic = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (set PEERSCOPE_SHARED)", path.display()));
+    let magic = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (set PEERSCOPE_SHARED)", path.display()));
     let mut out = Vec::new();
     if magic.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
         let mut r = PcapNgReader::new(File::open(&path).unwrap()).unwrap();
@@ -50,29 +49,14 @@ struct Seen {
 }
 
 fn run(name: &str) -> Seen {
-    let mut s = Seen {
-        payloads: 0,
-        by_rule: BTreeMap::new(),
-        tracker_packets: 0,
-        tracker_matched: 0,
-    };
+    let mut s = Seen { payloads: 0, by_rule: BTreeMap::new(), tracker_packets: 0, tracker_matched: 0 };
     for frame in frames(name) {
         let Ok(pkt) = SlicedPacket::from_ethernet(&frame) else {
             continue;
         };
         let (proto, sp, dp, payload) = match &pkt.transport {
-            Some(TransportSlice::Udp(u)) => (
-                Transport::Udp,
-                u.source_port(),
-                u.destination_port(),
-                u.payload(),
-            ),
-            Some(TransportSlice::Tcp(t)) => (
-                Transport::Tcp,
-                t.source_port(),
-                t.destination_port(),
-                t.payload(),
-            ),
+            Some(TransportSlice::Udp(u)) => (Transport::Udp, u.source_port(), u.destination_port(), u.payload()),
+            Some(TransportSlice::Tcp(t)) => (Transport::Tcp, t.source_port(), t.destination_port(), t.payload()),
             _ => continue,
         };
         if payload.is_empty() {
@@ -91,8 +75,7 @@ fn run(name: &str) -> Seen {
         }
         if proto == Transport::Udp && (sp == 17788 || dp == 17788) {
             s.tracker_packets += 1;
-            s.tracker_matched +=
-                usize::from(id.rule.map(|r| r.name()) == Some("ppstream.udp.tracker"));
+            s.tracker_matched += usize::from(id.rule.map(|r| r.name()) == Some("ppstream.udp.tracker"));
         }
         // The dissector must not panic on real traffic, and must not read a
         // PPStream datagram as a PPLive/PPTV binary message.
@@ -117,24 +100,10 @@ fn run(name: &str) -> Seen {
 fn check(name: &str, min_payloads: usize) {
     let s = run(name);
     eprintln!("{name}: {} payloads, matches {:?}", s.payloads, s.by_rule);
-    assert!(
-        s.payloads >= min_payloads,
-        "{name}: only {} payloads read",
-        s.payloads
-    );
+    assert!(s.payloads >= min_payloads, "{name}: only {} payloads read", s.payloads);
     assert!(s.tracker_packets > 0, "{name}: no UDP 17788 traffic found");
-    assert_eq!(
-        s.tracker_matched, s.tracker_packets,
-        "{name}: tracker packets missed by ppstream.udp.tracker"
-    );
-    assert!(
-        s.by_rule
-            .get("ppstream.udp.peer_data")
-            .copied()
-            .unwrap_or(0)
-            > 100,
-        "{name}: peer data not recognised"
-    );
+    assert_eq!(s.tracker_matched, s.tracker_packets, "{name}: tracker packets missed by ppstream.udp.tracker");
+    assert!(s.by_rule.get("ppstream.udp.peer_data").copied().unwrap_or(0) > 100, "{name}: peer data not recognised");
 }
 
 #[test]

@@ -92,7 +92,8 @@ pub fn assert_nothing_left(out: &OutDir, links_before: &BTreeSet<String>) {
     assert!(ours.len() >= 5, "topology.json lists the namespaces: {topo}");
     let left: Vec<u64> = ours.intersection(&live_netns_inodes()).copied().collect();
     assert!(left.is_empty(), "namespaces still alive: {left:?}");
-    let new_links: Vec<String> = root_links().difference(links_before).filter(|l| l.starts_with("ps")).cloned().collect();
+    let new_links: Vec<String> =
+        root_links().difference(links_before).filter(|l| l.starts_with("ps")).cloned().collect();
     assert!(new_links.is_empty(), "links left in the root namespace: {new_links:?}");
     let pins = Path::new("/sys/fs/bpf/peerscope/ps0");
     assert!(!pins.exists(), "pins left at {}", pins.display());

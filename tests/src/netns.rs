@@ -47,15 +47,36 @@ impl VethPair {
         // The guard exists before anything is created, so a failure below cleans up.
         ip(&["netns", "add", &pair.ns_a]);
         ip(&["netns", "add", &pair.ns_b]);
-        ip(&["link", "add", &pair.a_if, "netns", &pair.ns_a, "type", "veth", "peer", "name", &pair.b_if, "netns", &pair.ns_b]);
-        for (ns, ifc, v4, v6) in [(&pair.ns_a, &pair.a_if, "192.0.2.1/24", "2001:db8::1/64"), (&pair.ns_b, &pair.b_if, "192.0.2.2/24", "2001:db8::2/64")] {
+        ip(&[
+            "link", "add", &pair.a_if, "netns", &pair.ns_a, "type", "veth", "peer", "name", &pair.b_if, "netns",
+            &pair.ns_b,
+        ]);
+        for (ns, ifc, v4, v6) in [
+            (&pair.ns_a, &pair.a_if, "192.0.2.1/24", "2001:db8::1/64"),
+            (&pair.ns_b, &pair.b_if, "192.0.2.2/24", "2001:db8::2/64"),
+        ] {
             ip(&["-n", ns, "addr", "add", v4, "dev", ifc]);
             ip(&["-n", ns, "-6", "addr", "add", v6, "dev", ifc, "nodad"]);
             ip(&["-n", ns, "link", "set", ifc, "up"]);
             ip(&["-n", ns, "link", "set", "lo", "up"]);
             if !offloads {
                 let out = Command::new("ip")
-                    .args(["netns", "exec", ns, "ethtool", "-K", ifc, "tso", "off", "gso", "off", "gro", "off", "tx-udp-segmentation", "off"])
+                    .args([
+                        "netns",
+                        "exec",
+                        ns,
+                        "ethtool",
+                        "-K",
+                        ifc,
+                        "tso",
+                        "off",
+                        "gso",
+                        "off",
+                        "gro",
+                        "off",
+                        "tx-udp-segmentation",
+                        "off",
+                    ])
                     .output()
                     .expect("running ethtool");
                 assert!(out.status.success(), "ethtool: {}", String::from_utf8_lossy(&out.stderr));
@@ -63,12 +84,15 @@ impl VethPair {
         }
         // Static neighbours: no ARP/ND exchange can delay or drop a test's first packets.
         let mac = |ns: &str, ifc: &str| -> String {
-            let out = Command::new("ip").args(["-n", ns, "-j", "link", "show", "dev", ifc]).output().expect("ip link show");
+            let out =
+                Command::new("ip").args(["-n", ns, "-j", "link", "show", "dev", ifc]).output().expect("ip link show");
             let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip -j output");
             v[0]["address"].as_str().expect("link address").to_string()
         };
         let (mac_a, mac_b) = (mac(&pair.ns_a, &pair.a_if), mac(&pair.ns_b, &pair.b_if));
-        for (ns, ifc, peer_mac, v4, v6) in [(&pair.ns_a, &pair.a_if, &mac_b, "192.0.2.2", B_V6), (&pair.ns_b, &pair.b_if, &mac_a, "192.0.2.1", A_V6)] {
+        for (ns, ifc, peer_mac, v4, v6) in
+            [(&pair.ns_a, &pair.a_if, &mac_b, "192.0.2.2", B_V6), (&pair.ns_b, &pair.b_if, &mac_a, "192.0.2.1", A_V6)]
+        {
             for addr in [v4, v6] {
                 ip(&["-n", ns, "neigh", "replace", addr, "lladdr", peer_mac, "dev", ifc, "nud", "permanent"]);
             }

@@ -25,8 +25,7 @@ pub fn require_root(test: &str) -> bool {
 
 /// True when `tool` is on PATH.
 pub fn require_tool(test: &str, tool: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false);
+    let found =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file())).unwrap_or(false);
     found || missing(test, &format!("needs `{tool}` (install it with `cargo xtask setup`)"))
 }

@@ -41,7 +41,10 @@ impl Capture {
 
     /// Stops tcpdump (SIGINT flushes the file) and returns the pcap path.
     pub fn stop(mut self) -> PathBuf {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGINT);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        );
         let _ = self.child.wait();
         self.path.clone()
     }
@@ -87,7 +90,13 @@ pub fn tshark_flows(pcap: &Path) -> HashMap<TsharkFlow, (u64, u64)> {
             (f[2], f[3], 40 + f[5].parse::<u64>().unwrap())
         };
         let (proto, sport, dport) = if !f[6].is_empty() { (6, f[6], f[7]) } else { (17, f[8], f[9]) };
-        let key = TsharkFlow { proto, src: src.to_string(), dst: dst.to_string(), sport: sport.parse().unwrap(), dport: dport.parse().unwrap() };
+        let key = TsharkFlow {
+            proto,
+            src: src.to_string(),
+            dst: dst.to_string(),
+            sport: sport.parse().unwrap(),
+            dport: dport.parse().unwrap(),
+        };
         let e = flows.entry(key).or_default();
         e.0 += 1;
         e.1 += len;

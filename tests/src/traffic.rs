@@ -49,7 +49,13 @@ pub fn udp_payloads(src_ns: &str, src: SocketAddr, dst_ns: &str, dst: SocketAddr
 /// A TCP connection from `client_ns` to `server` in `server_ns`: the client writes each
 /// chunk (with TCP_NODELAY and a pause, so small chunks are separate segments), then
 /// closes; the server reads everything. Returns (client port, bytes the server read).
-pub fn tcp_session(client_ns: &str, client: IpAddr, server_ns: &str, server: SocketAddr, chunks: &[usize]) -> (u16, usize) {
+pub fn tcp_session(
+    client_ns: &str,
+    client: IpAddr,
+    server_ns: &str,
+    server: SocketAddr,
+    chunks: &[usize],
+) -> (u16, usize) {
     let listener = in_netns(server_ns, move || TcpListener::bind(server).expect("listen"));
     let server_thread = std::thread::spawn(move || {
         let (mut conn, _) = listener.accept().expect("accept");

@@ -89,7 +89,10 @@ fn native_xdp_missing_falls_back_to_generic_and_says_so() {
     }
     // Loopback has no driver XDP hook: the agent must fall back to generic mode.
     let pair = VethPair::new("gen", false);
-    let out = agent::peerscope_in_a(&pair).args(["run", "-i", "lo", "--interval", "0.2", "--count", "1", "--json"]).output().unwrap();
+    let out = agent::peerscope_in_a(&pair)
+        .args(["run", "-i", "lo", "--interval", "0.2", "--count", "1", "--json"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("native XDP is not supported on lo") && err.contains("generic"), "{err}");

@@ -35,7 +35,12 @@ fn assert_matches_truth(report: &serde_json::Value) {
             let measured = u(p, &format!("measured_{dir}_payload"));
             let truth = u(p, &format!("truth_{dir}_payload"));
             let retx = u(p, &format!("retransmitted_{dir}"));
-            assert_eq!(measured, truth + retx, "{dir} with {}: measured {measured}, truth {truth} + retransmitted {retx}", p["ip"]);
+            assert_eq!(
+                measured,
+                truth + retx,
+                "{dir} with {}: measured {measured}, truth {truth} + retransmitted {retx}",
+                p["ip"]
+            );
         }
     }
     assert_eq!(report["all_match"], true);
@@ -53,9 +58,11 @@ fn campus_peer_measured_equals_ground_truth_and_uploads_several_times_its_downlo
     assert!(up >= 3 * down, "campus: up {up} B, down {down} B");
     // At 400 kbit/s for most of 40 s the peer downloads well over a megabyte.
     assert!(down > 1_000_000, "the monitored peer played the channel: {down} B");
-    let most_children = report["windows"].as_array().unwrap().iter().map(|w| w["children"].as_array().unwrap().len()).max();
+    let most_children =
+        report["windows"].as_array().unwrap().iter().map(|w| w["children"].as_array().unwrap().len()).max();
     assert!(most_children >= Some(3), "a campus peer has many children: {most_children:?}");
-    for svg in ["truth_rates.svg", "truth_peers.svg", "rates.svg", "parents_children.svg", "stability.svg", "cost.svg"] {
+    for svg in ["truth_rates.svg", "truth_peers.svg", "rates.svg", "parents_children.svg", "stability.svg", "cost.svg"]
+    {
         let text = std::fs::read_to_string(out.0.join(svg)).unwrap_or_else(|e| panic!("{svg}: {e}"));
         assert!(text.starts_with("<svg") && text.contains("<polyline"), "{svg}: {text}");
     }
@@ -68,13 +75,18 @@ fn campus_peer_measured_equals_ground_truth_and_uploads_several_times_its_downlo
     let analysis = out.json("analysis.json");
     let windows = analysis["report"]["windows"].as_array().expect("engine windows");
     assert!(
-        windows.iter().any(|w| w["stability"]["s_n"].as_f64().is_some_and(|s| s > 0.0) || w["stability"]["x_n"].as_f64().is_some_and(|x| x > 0.0)),
+        windows.iter().any(|w| w["stability"]["s_n"].as_f64().is_some_and(|s| s > 0.0)
+            || w["stability"]["x_n"].as_f64().is_some_and(|x| x > 0.0)),
         "parents changed at least once: {windows:?}"
     );
     let control = &analysis["control"];
     assert!(control["learned_peers"].as_u64().unwrap() >= 3, "peers learned from peer lists: {control}");
     assert!(!control["trackers"].as_array().unwrap().is_empty(), "the tracker was seen: {control}");
-    assert!(analysis["report"]["cost"]["download_miles_per_byte"].as_f64().is_some(), "cost with the demo geolocation: {}", analysis["report"]["cost"]);
+    assert!(
+        analysis["report"]["cost"]["download_miles_per_byte"].as_f64().is_some(),
+        "cost with the demo geolocation: {}",
+        analysis["report"]["cost"]
+    );
 }
 
 /// Parents and children per window against the swarm's own record: a peer whose true
@@ -106,11 +118,15 @@ fn assert_family_matches_truth(out: &OutDir, report: &serde_json::Value) {
             rows.iter().filter(|r| r.0 >= from && r.0 < to && r.1 == src && r.2 == dst).map(|r| r.3).sum::<u64>() as f64
         };
         let (inner_from, inner_to) = (first + 1, end.saturating_sub(4));
-        let inner = |src: &str, dst: &str| bytes(src, dst, inner_from, inner_to) / (inner_to.saturating_sub(inner_from)).max(1) as f64;
+        let inner = |src: &str, dst: &str| {
+            bytes(src, dst, inner_from, inner_to) / (inner_to.saturating_sub(inner_from)).max(1) as f64
+        };
         let outer = |src: &str, dst: &str| bytes(src, dst, first.saturating_sub(3), end + 1) / secs;
-        let listed = |k: &str| w[k].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let listed =
+            |k: &str| w[k].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect::<Vec<_>>();
         let (parents, children) = (listed("parents"), listed("children"));
-        let peers: std::collections::BTreeSet<&String> = rows.iter().flat_map(|r| [&r.1, &r.2]).filter(|h| **h != me).collect();
+        let peers: std::collections::BTreeSet<&String> =
+            rows.iter().flat_map(|r| [&r.1, &r.2]).filter(|h| **h != me).collect();
         for p in peers {
             for (down, set, what) in [(true, &parents, "parent"), (false, &children, "child")] {
                 let (src, dst) = if down { (p.as_str(), me.as_str()) } else { (me.as_str(), p.as_str()) };

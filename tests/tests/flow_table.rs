@@ -42,7 +42,12 @@ fn the_agent_reads_every_flow_with_per_cpu_copies_merged() {
         let b = i.to_be_bytes();
         let key = FlowKey::v4(17, [198, 51, b[2], b[3]], [203, 0, 113, 7], 4004, (i % 7) as u16);
         let per_cpu: Vec<FlowStats> = (0..cpus)
-            .map(|c| FlowStats { packets: [c, i as u64, 1], bytes: [0, 0, 1000 + i as u64], last_seen_ns: 5 + c, ..Default::default() })
+            .map(|c| FlowStats {
+                packets: [c, i as u64, 1],
+                bytes: [0, 0, 1000 + i as u64],
+                last_seen_ns: 5 + c,
+                ..Default::default()
+            })
             .collect();
         view.insert(&key, &per_cpu).unwrap();
     }
@@ -133,7 +138,10 @@ fn a_table_size_out_of_range_is_refused_with_its_limits() {
         let mut o = AttachOptions::new("lo");
         o.max_flows = max_flows;
         let err = attach::load(&o).map(|_| ()).expect_err("refused").to_string();
-        assert!(err.contains(&format!("--max-flows {max_flows} is out of range")) && err.contains("holds 1 to"), "{err}");
+        assert!(
+            err.contains(&format!("--max-flows {max_flows} is out of range")) && err.contains("holds 1 to"),
+            "{err}"
+        );
     }
 }
 

@@ -14,7 +14,6 @@ fn v4(b: [u8; 4]) -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(b))
 }
 
-
 #[test]
 fn counts_udp_tcp_and_ipv6_exactly_in_both_directions() {
     if !require_root("counts_udp_tcp_and_ipv6_exactly_in_both_directions") {
@@ -40,12 +39,13 @@ fn counts_udp_tcp_and_ipv6_exactly_in_both_directions() {
 
     std::thread::sleep(std::time::Duration::from_millis(200));
     let flows = attached.maps.snapshot().expect("snapshot").flows;
-    let get = |k: FlowKey| *flows.get(&k).unwrap_or_else(|| panic!("flow {k:?} not counted; have {:?}", flows.keys().collect::<Vec<_>>()));
+    let get = |k: FlowKey| {
+        *flows.get(&k).unwrap_or_else(|| panic!("flow {k:?} not counted; have {:?}", flows.keys().collect::<Vec<_>>()))
+    };
 
-    for (key, dir) in [
-        (FlowKey::new(17, a, out_port, b, 4004), "egress"),
-        (FlowKey::new(17, b, in_port, a, 4005), "ingress"),
-    ] {
+    for (key, dir) in
+        [(FlowKey::new(17, a, out_port, b, 4004), "egress"), (FlowKey::new(17, b, in_port, a, 4005), "ingress")]
+    {
         let s = get(key);
         assert_eq!(s.packets, [0, 3, 4], "{dir} UDP packets per class");
         assert_eq!(s.bytes, [0, 28 + 128 + 1023, 1024 + 1200 + 1201 + 1428], "{dir} UDP bytes per class");

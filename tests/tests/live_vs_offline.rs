@@ -9,7 +9,9 @@ use std::{
     time::Duration,
 };
 
-use peerscope_tests::{agent, bin_path::peerscope, netns, require_root, require_tool, tools::Capture, traffic, VethPair};
+use peerscope_tests::{
+    agent, bin_path::peerscope, netns, require_root, require_tool, tools::Capture, traffic, VethPair,
+};
 
 type Flow = (String, u16, String, u16);
 
@@ -33,8 +35,10 @@ fn analyze_of_a_recording_agrees_with_the_live_agent() {
     let jsonl = dir.join("windows.jsonl");
     let pcap = dir.join("live.pcap");
     let capture = Capture::start(&pair.ns_a, &pair.a_if, &pcap);
-    let (mut agent, first) =
-        agent::start_run(&pair, &["--interval", "0.5", "--window", "2", "--json", "--top", "100000", "--jsonl", jsonl.to_str().unwrap()]);
+    let (mut agent, first) = agent::start_run(
+        &pair,
+        &["--interval", "0.5", "--window", "2", "--json", "--top", "100000", "--jsonl", jsonl.to_str().unwrap()],
+    );
     assert!(first.contains("attached to"), "{first}");
 
     let a4 = IpAddr::V4(Ipv4Addr::from(netns::A_V4));
@@ -52,7 +56,10 @@ fn analyze_of_a_recording_agrees_with_the_live_agent() {
     // The live report of the running agent.
     let report = agent::peerscope_in_a(&pair).args(["report", "-i", &pair.a_if]).output().unwrap();
     let text = String::from_utf8_lossy(&report.stdout);
-    assert!(report.status.success() && text.contains("Parents and children") && text.contains("== window"), "report: {text}");
+    assert!(
+        report.status.success() && text.contains("Parents and children") && text.contains("== window"),
+        "report: {text}"
+    );
 
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(agent.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
     let mut child = agent.take();
@@ -77,8 +84,10 @@ fn analyze_of_a_recording_agrees_with_the_live_agent() {
             e.1 += ["ack", "control", "data"].iter().map(|c| i["bytes"][c].as_u64().unwrap()).sum::<u64>();
         }
         if let Some(w) = v.get("window").filter(|w| !w.is_null()) {
-            live_parents.extend(w["parents"].as_array().unwrap().iter().map(|p| p["peer"].as_str().unwrap().to_string()));
-            live_children.extend(w["children"].as_array().unwrap().iter().map(|p| p["peer"].as_str().unwrap().to_string()));
+            live_parents
+                .extend(w["parents"].as_array().unwrap().iter().map(|p| p["peer"].as_str().unwrap().to_string()));
+            live_children
+                .extend(w["children"].as_array().unwrap().iter().map(|p| p["peer"].as_str().unwrap().to_string()));
         }
     }
 
@@ -98,7 +107,12 @@ fn analyze_of_a_recording_agrees_with_the_live_agent() {
         if f["proto"] != 17 {
             continue;
         }
-        let key = (f["src"].as_str().unwrap().to_string(), f["src_port"].as_u64().unwrap() as u16, f["dst"].as_str().unwrap().to_string(), f["dst_port"].as_u64().unwrap() as u16);
+        let key = (
+            f["src"].as_str().unwrap().to_string(),
+            f["src_port"].as_u64().unwrap() as u16,
+            f["dst"].as_str().unwrap().to_string(),
+            f["dst_port"].as_u64().unwrap() as u16,
+        );
         offline.insert(key, (f["packets"].as_u64().unwrap(), f["bytes"].as_u64().unwrap()));
     }
     let (mut off_parents, mut off_children) = (BTreeSet::new(), BTreeSet::new());

@@ -44,7 +44,9 @@ impl Loaded {
         let p: &SchedClassifier = self.ebpf.program(names::EGRESS).unwrap().try_into().unwrap();
         match p.test_run(TestRunOptions { data_in: Some(frame), ..Default::default() }) {
             Ok(r) => Some(r.return_value),
-            Err(aya::programs::ProgramError::SyscallError(e)) if e.io_error.raw_os_error() == Some(libc::EINVAL) => None,
+            Err(aya::programs::ProgramError::SyscallError(e)) if e.io_error.raw_os_error() == Some(libc::EINVAL) => {
+                None
+            }
             Err(e) => panic!("test run: {e}"),
         }
     }

@@ -7,9 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use peerscope_tests::{
-    agent, http, in_netns, netns, netns::ChildGuard, require_root, require_tool, traffic, VethPair,
-};
+use peerscope_tests::{agent, http, in_netns, netns, netns::ChildGuard, require_root, require_tool, traffic, VethPair};
 
 const AGENT: &str = "127.0.0.1:19464";
 const PROM: &str = "127.0.0.1:19090";

@@ -65,7 +65,8 @@ fn sigkill_and_restart_lose_no_counts_and_detach_removes_everything() {
 
     let status = Command::new(peerscope()).args(["status", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-    let ours = v.as_array().unwrap().iter().find(|s| s["iface"] == pair.a_if.as_str()).expect("status lists the interface");
+    let ours =
+        v.as_array().unwrap().iter().find(|s| s["iface"] == pair.a_if.as_str()).expect("status lists the interface");
     assert_eq!(ours["attached"], true);
     assert_eq!(ours["agent_pid"], second.id());
 

@@ -40,7 +40,13 @@ fn tshark_counts_equal_agent_counts_per_flow() {
     let mut agent_tcp_udp = std::collections::HashMap::new();
     for (k, s) in &agent {
         if k.proto == 6 || k.proto == 17 {
-            let key = TsharkFlow { proto: k.proto, src: k.src_ip().to_string(), dst: k.dst_ip().to_string(), sport: k.src_port, dport: k.dst_port };
+            let key = TsharkFlow {
+                proto: k.proto,
+                src: k.src_ip().to_string(),
+                dst: k.dst_ip().to_string(),
+                sport: k.src_port,
+                dport: k.dst_port,
+            };
             agent_tcp_udp.insert(key, (s.total_packets(), s.total_bytes()));
         }
     }

@@ -30,10 +30,7 @@ pub fn run() -> anyhow::Result<PathBuf> {
         );
     }
     install(&built, &dest)?;
-    eprintln!(
-        "xtask plugin: installed {} (see `tshark -G plugins`)",
-        dest.display()
-    );
+    eprintln!("xtask plugin: installed {} (see `tshark -G plugins`)", dest.display());
     Ok(dest)
 }
 
@@ -53,24 +50,12 @@ fn build() -> anyhow::Result<PathBuf> {
     let version = sh::output("pkg-config", &["--modversion", "wireshark"])
         .context("libwireshark-dev not found by pkg-config: run `cargo xtask setup`")?;
     if !version.starts_with(WIRESHARK_SERIES) {
-        bail!(
-            "the plugin is built for Wireshark {WIRESHARK_SERIES}x, found {}",
-            version.trim()
-        );
+        bail!("the plugin is built for Wireshark {WIRESHARK_SERIES}x, found {}", version.trim());
     }
     // The profile sets panic = "abort": no unwinding into epan's C frames.
-    sh::cargo(
-        &[
-            "build",
-            "-p",
-            "peerscope-wireshark",
-            "--profile",
-            "wireshark-plugin",
-        ],
-        &[],
-    )?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| sh::workspace_root().join("target"), PathBuf::from);
+    sh::cargo(&["build", "-p", "peerscope-wireshark", "--profile", "wireshark-plugin"], &[])?;
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| sh::workspace_root().join("target"), PathBuf::from);
     Ok(target.join("wireshark-plugin/libpeerscope_wireshark.so"))
 }
 
@@ -86,8 +71,7 @@ fn install(built: &std::path::Path, dest: &std::path::Path) -> anyhow::Result<()
     let dir = dest.parent().expect("plugin path has a directory");
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let tmp = dir.join(format!(".{FILE}.tmp"));
-    std::fs::copy(built, &tmp)
-        .with_context(|| format!("copying {} to {}", built.display(), tmp.display()))?;
+    std::fs::copy(built, &tmp).with_context(|| format!("copying {} to {}", built.display(), tmp.display()))?;
     std::fs::rename(&tmp, dest).with_context(|| format!("installing {}", dest.display()))?;
     Ok(())
 }

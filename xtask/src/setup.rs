@@ -91,7 +91,15 @@ fn ensure_bpf_linker() -> anyhow::Result<()> {
     eprintln!("xtask setup: building bpf-linker {BPF_LINKER_VERSION} against LLVM 22 (a few minutes, once)");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["install", "bpf-linker", "--version", BPF_LINKER_VERSION, "--no-default-features", "--features", "llvm-22"])
+        .args([
+            "install",
+            "bpf-linker",
+            "--version",
+            BPF_LINKER_VERSION,
+            "--no-default-features",
+            "--features",
+            "llvm-22",
+        ])
         .env("LLVM_PREFIX", "/usr/lib/llvm-22")
         .status()
         .context("running cargo install bpf-linker")?;
@@ -103,7 +111,10 @@ fn ensure_bpf_linker() -> anyhow::Result<()> {
 
 fn ensure_bpffs() -> anyhow::Result<()> {
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-    if mounts.lines().any(|l| l.split_whitespace().nth(1) == Some("/sys/fs/bpf") && l.split_whitespace().nth(2) == Some("bpf")) {
+    if mounts
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some("/sys/fs/bpf") && l.split_whitespace().nth(2) == Some("bpf"))
+    {
         return Ok(());
     }
     eprintln!("xtask setup: $ mount -t bpf bpf /sys/fs/bpf");

@@ -16,7 +16,8 @@ use core::intrinsics::{atomic_cxchg, atomic_xadd, atomic_xchg, atomic_xsub, Atom
 use aya_ebpf::{
     bindings::{xdp_action, BPF_F_MMAPABLE},
     helpers::generated::{
-        bpf_get_smp_processor_id, bpf_jiffies64, bpf_ktime_get_coarse_ns, bpf_loop, bpf_skb_load_bytes, bpf_xdp_load_bytes,
+        bpf_get_smp_processor_id, bpf_jiffies64, bpf_ktime_get_coarse_ns, bpf_loop, bpf_skb_load_bytes,
+        bpf_xdp_load_bytes,
     },
     macros::{classifier, map, xdp},
     maps::{Array, PerCpuArray, RingBuf},
@@ -28,8 +29,8 @@ use peerscope_abi::{
     parse::{parse_ethernet, Frame, IpPacket, Parsed},
     sample::{DIRECTION_EGRESS, DIRECTION_INGRESS},
     table::{probe, slot_hash, Geometry, MAX_PROBES},
-    Config, ControlSample, Counter, FlowKey, FlowSlot, FlowStats, PacketClass, PacketObservation, SlotState, TableHeader,
-    SAMPLE_CAPTURE_LEN,
+    Config, ControlSample, Counter, FlowKey, FlowSlot, FlowStats, PacketClass, PacketObservation, SlotState,
+    TableHeader, SAMPLE_CAPTURE_LEN,
 };
 
 /// TCX "continue with the next program": the packet goes on as if we were not there.
@@ -168,7 +169,8 @@ pub fn peerscope_egress(ctx: TcContext) -> i32 {
         let last = total_payload.saturating_sub(full * seg_size);
         // FIN/PSH/RST travel on the last segment only.
         let mid_flags = ip.tcp_flags & !0x0d;
-        let o = PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.headers_len + seg_size, seg_size, mid_flags, now);
+        let o =
+            PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.headers_len + seg_size, seg_size, mid_flags, now);
         account(&ctx, stats, &o, full, &cfg);
         let o = PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.headers_len + last, last, ip.tcp_flags, now);
         account(&ctx, stats, &o, 1, &cfg);
@@ -242,7 +244,8 @@ fn flow_stats(key: &FlowKey, cfg: &Config) -> Option<*mut FlowStats> {
 /// rest of the program for every iteration (seconds of load time).
 #[inline(always)]
 fn find_slot(key: &FlowKey, cfg: &Config) -> Option<u32> {
-    let mut search = Search { key: *key.words(), start: slot_hash(key, cfg.hash_seed), mask: cfg.slot_mask, found: NOT_FOUND };
+    let mut search =
+        Search { key: *key.words(), start: slot_hash(key, cfg.hash_seed), mask: cfg.slot_mask, found: NOT_FOUND };
     if !step(&mut search, 0) {
         let ctx = &mut search as *mut Search as *mut c_void;
         unsafe { bpf_loop(MAX_PROBES - 1, probe_step as *mut c_void, ctx, 0) };

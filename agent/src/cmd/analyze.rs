@@ -65,7 +65,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let out = analyze_file(&args.file, OfflineOptions { config, host, progress: !args.no_progress })?;
 
     if let Some(g) = &out.host_guess {
-        eprintln!("peerscope: monitored host inferred: {} (in {} of {} flows; give --host to choose)", g.addr, g.flows, g.total_flows);
+        eprintln!(
+            "peerscope: monitored host inferred: {} (in {} of {} flows; give --host to choose)",
+            g.addr, g.flows, g.total_flows
+        );
     }
     if out.host_guess.is_none() && out.report.family.contacted_hosts == 0 {
         eprintln!("peerscope: warning: the given host exchanged no packet with any peer in this capture");

@@ -63,7 +63,11 @@ pub fn run(args: DissectArgs) -> anyhow::Result<ExitCode> {
             }
         }
         shown += 1;
-        let wrote = if args.json { json(&mut out, frame_no, frame.ts_ns, &ip.key, &msg, reassembled) } else { text(&mut out, frame_no, frame.ts_ns, &ip.key, &msg, reassembled) };
+        let wrote = if args.json {
+            json(&mut out, frame_no, frame.ts_ns, &ip.key, &msg, reassembled)
+        } else {
+            text(&mut out, frame_no, frame.ts_ns, &ip.key, &msg, reassembled)
+        };
         if let Err(e) = wrote {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
                 return Ok(ExitCode::SUCCESS);
@@ -99,10 +103,21 @@ fn looks_like_start(b: &[u8]) -> bool {
 }
 
 fn proto(key: &FlowKey) -> &'static str {
-    if key.proto == 6 { "TCP" } else { "UDP" }
+    if key.proto == 6 {
+        "TCP"
+    } else {
+        "UDP"
+    }
 }
 
-fn text(o: &mut impl Write, n: u64, ts: u64, key: &FlowKey, m: &ControlMessage, reassembled: Option<usize>) -> std::io::Result<()> {
+fn text(
+    o: &mut impl Write,
+    n: u64,
+    ts: u64,
+    key: &FlowKey,
+    m: &ControlMessage,
+    reassembled: Option<usize>,
+) -> std::io::Result<()> {
     let rule = m.identification.rule.map(|r| r.name()).unwrap_or("no DPI rule");
     writeln!(
         o,
@@ -122,7 +137,14 @@ fn text(o: &mut impl Write, n: u64, ts: u64, key: &FlowKey, m: &ControlMessage, 
     writeln!(o)
 }
 
-fn json(o: &mut impl Write, n: u64, ts: u64, key: &FlowKey, m: &ControlMessage, reassembled: Option<usize>) -> std::io::Result<()> {
+fn json(
+    o: &mut impl Write,
+    n: u64,
+    ts: u64,
+    key: &FlowKey,
+    m: &ControlMessage,
+    reassembled: Option<usize>,
+) -> std::io::Result<()> {
     let v = serde_json::json!({
         "frame": n,
         "time_unix_ns": ts,

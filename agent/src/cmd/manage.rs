@@ -18,7 +18,10 @@ pub fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if p.live_owner().is_some() {
-                anyhow::bail!("the agent on {} has not finished its first window yet; try again after one window (--window)", args.iface)
+                anyhow::bail!(
+                    "the agent on {} has not finished its first window yet; try again after one window (--window)",
+                    args.iface
+                )
             }
             Err(LiveError::NotAttached { iface: args.iface.clone(), dir: p.dir.clone() }.into())
         }

@@ -1,8 +1,8 @@
 //! One module per subcommand.
 
 pub mod analyze;
-mod dissect;
 mod demo;
+mod dissect;
 mod flows;
 mod jsonl;
 mod manage;

@@ -16,14 +16,20 @@ use crate::{
     control::{ledger::ever_family, ControlLedger},
     engine::{Engine, MonitoredHost, WindowSummary},
     export::{server, Metrics},
-    live::{clock, host::interface_addrs, pins::PinDir, window::WindowAccumulator, AttachOptions, Attached, FlowDelta, FlowTable},
+    live::{
+        clock, host::interface_addrs, pins::PinDir, window::WindowAccumulator, AttachOptions, Attached, FlowDelta,
+        FlowTable,
+    },
     view::{render_table, FlowRow, PerClass},
 };
 
 use super::{analyze::config_from, jsonl::JsonLines};
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(args.interval > 0.0 && args.interval.is_finite(), "--interval must be a positive number of seconds");
+    anyhow::ensure!(
+        args.interval > 0.0 && args.interval.is_finite(),
+        "--interval must be a positive number of seconds"
+    );
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(run_async(args))
 }
@@ -111,7 +117,10 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
     let kept = live.attached.keep_attached;
     drop(live);
     if kept {
-        note(&format!("peerscope: left attached to {} (pinned); `peerscope detach -i {}` removes it", args.iface, args.iface));
+        note(&format!(
+            "peerscope: left attached to {} (pinned); `peerscope detach -i {}` removes it",
+            args.iface, args.iface
+        ));
     } else {
         note(&format!("peerscope: detached from {}", args.iface));
     }
@@ -147,7 +156,8 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
     for d in &deltas {
         interval_total.merge(&d.delta);
     }
-    let rows: Vec<FlowRow> = deltas.iter().take(args.top).map(|d| FlowRow::new(&d.key, Some(&d.delta), &d.total, args.interval)).collect();
+    let rows: Vec<FlowRow> =
+        deltas.iter().take(args.top).map(|d| FlowRow::new(&d.key, Some(&d.delta), &d.total, args.interval)).collect();
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let counters: serde_json::Map<String, serde_json::Value> =
@@ -202,8 +212,12 @@ fn close_window(live: &mut Live, now: u64) -> anyhow::Result<WindowSummary> {
     let report = live.engine.snapshot();
     let (parents, children) = ever_family(&report);
     let control = live.ledger.summary(&parents, &children);
-    write_private(&live.pins.report_file, &serde_json::to_vec(&serde_json::json!({ "report": report, "control": control }))?)?;
-    let mut text = format!("peerscope live report for {} (agent pid {})\n", live.iface, std::process::id()).into_bytes();
+    write_private(
+        &live.pins.report_file,
+        &serde_json::to_vec(&serde_json::json!({ "report": report, "control": control }))?,
+    )?;
+    let mut text =
+        format!("peerscope live report for {} (agent pid {})\n", live.iface, std::process::id()).into_bytes();
     crate::report::text::write_body(&mut text, &report)?;
     crate::report::text::write_control(&mut text, &control)?;
     writeln!(text, "\nWindows so far:")?;

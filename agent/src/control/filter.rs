@@ -57,7 +57,10 @@ impl Filter {
         let mut rest = s;
         let mut join = None;
         loop {
-            let cut = [("&&", Join::And), ("||", Join::Or)].into_iter().filter_map(|(tok, j)| rest.find(tok).map(|i| (i, j))).min_by_key(|(i, _)| *i);
+            let cut = [("&&", Join::And), ("||", Join::Or)]
+                .into_iter()
+                .filter_map(|(tok, j)| rest.find(tok).map(|i| (i, j)))
+                .min_by_key(|(i, _)| *i);
             let (piece, next) = match &cut {
                 Some((i, _)) => (&rest[..*i], Some(&rest[i + 2..])),
                 None => (rest, None),

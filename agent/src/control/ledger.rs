@@ -78,9 +78,16 @@ impl ControlLedger {
         }
         let Some(tree) = &m.tree else { return };
         *self.by_message.entry(format!("{:?}", tree.message)).or_default() += 1;
-        for f in tree.find_all("pplive.gossip.channel").chain(tree.find_all("pptv.tracker.resource_id")).chain(tree.find_all("pptv.peerpkt.resource_id")) {
+        for f in tree
+            .find_all("pplive.gossip.channel")
+            .chain(tree.find_all("pptv.tracker.resource_id"))
+            .chain(tree.find_all("pptv.peerpkt.resource_id"))
+        {
             if let Value::Guid(g) = &f.value {
-                self.channels.entry(g.to_string()).or_insert_with(|| Channel { guid: g.to_string(), ..Default::default() }).messages += 1;
+                self.channels
+                    .entry(g.to_string())
+                    .or_insert_with(|| Channel { guid: g.to_string(), ..Default::default() })
+                    .messages += 1;
             }
         }
         // A channel list names every channel and its trackers.
@@ -95,15 +102,26 @@ impl ControlLedger {
                 c.name = c.name.take().or(name);
             }
             for t in ch.walk().filter(|f| f.def.name == "pplive.playlink.tracker") {
-                let host = t.walk().find(|f| f.def.name == "pplive.playlink.tracker.host").and_then(|f| str_value(&f.value));
+                let host =
+                    t.walk().find(|f| f.def.name == "pplive.playlink.tracker.host").and_then(|f| str_value(&f.value));
                 let port = t.walk().find_map(|f| match (&f.value, f.def.name) {
                     (Value::U16(p), "pplive.playlink.tracker.port") => Some(*p),
                     _ => None,
                 });
-                let transport = t.walk().find(|f| f.def.name == "pplive.playlink.tracker.transport").and_then(|f| str_value(&f.value));
+                let transport = t
+                    .walk()
+                    .find(|f| f.def.name == "pplive.playlink.tracker.transport")
+                    .and_then(|f| str_value(&f.value));
                 if let (Some(Ok(ip)), Some(port)) = (host.map(|h| h.parse::<IpAddr>()), port) {
-                    let tr: &'static str = if transport.as_deref().is_some_and(|t| t.contains("tcp")) { "tcp" } else { "udp" };
-                    self.trackers.entry((ip, port, tr)).or_insert(Tracker { address: ip, port, transport: tr, replies: 0, from_play_link: true });
+                    let tr: &'static str =
+                        if transport.as_deref().is_some_and(|t| t.contains("tcp")) { "tcp" } else { "udp" };
+                    self.trackers.entry((ip, port, tr)).or_insert(Tracker {
+                        address: ip,
+                        port,
+                        transport: tr,
+                        replies: 0,
+                        from_play_link: true,
+                    });
                 }
             }
         }
@@ -119,7 +137,13 @@ impl ControlLedger {
                 let request = matches!(tree.find("pptv.tracker.is_request").map(|f| &f.value), Some(Value::Bool(true)));
                 let (addr, port) = if request { (key.dst_ip(), key.dst_port) } else { (key.src_ip(), key.src_port) };
                 let tr: &'static str = if key.proto == 6 { "tcp" } else { "udp" };
-                let e = self.trackers.entry((addr, port, tr)).or_insert(Tracker { address: addr, port, transport: tr, replies: 0, from_play_link: false });
+                let e = self.trackers.entry((addr, port, tr)).or_insert(Tracker {
+                    address: addr,
+                    port,
+                    transport: tr,
+                    replies: 0,
+                    from_play_link: false,
+                });
                 if !request {
                     e.replies += 1;
                 }
@@ -170,7 +194,10 @@ mod tests {
     use peerscope_dissector::v2005::{host_record::HostRecordRepr, tracker_reply::TrackerReplyRepr};
 
     fn reply(hosts: &[[u8; 4]]) -> Vec<u8> {
-        let hosts = hosts.iter().map(|ip| HostRecordRepr { ip: (*ip).into(), udp_port: 4004, tcp_port: 8008, unknown: [0; 10] }).collect();
+        let hosts = hosts
+            .iter()
+            .map(|ip| HostRecordRepr { ip: (*ip).into(), udp_port: 4004, tcp_port: 8008, unknown: [0; 10] })
+            .collect();
         let mut out = Vec::new();
         TrackerReplyRepr { header: [2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 2], hosts }.emit(&mut out);
         out

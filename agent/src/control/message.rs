@@ -58,7 +58,10 @@ pub fn decode_sample(key: &FlowKey, captured: &[u8], full_len: usize) -> Option<
         return None;
     };
     let tree = dissect(captured, hint).ok()?;
-    Some(ControlMessage { identification: identify(Transport::Udp, key.src_port, key.dst_port, captured), tree: Some(tree) })
+    Some(ControlMessage {
+        identification: identify(Transport::Udp, key.src_port, key.dst_port, captured),
+        tree: Some(tree),
+    })
 }
 
 #[cfg(test)]
@@ -69,14 +72,19 @@ mod tests {
 
     #[test]
     fn test_cut_peer_list_is_decoded_when_its_count_explains_the_length() {
-        let hosts = (1..=50u8).map(|i| HostRecordRepr { ip: [203, 0, 113, i].into(), udp_port: 4004, tcp_port: 8008, unknown: [0; 10] }).collect();
+        let hosts = (1..=50u8)
+            .map(|i| HostRecordRepr { ip: [203, 0, 113, i].into(), udp_port: 4004, tcp_port: 8008, unknown: [0; 10] })
+            .collect();
         let mut full = Vec::new();
         TrackerReplyRepr { header: [2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 2], hosts }.emit(&mut full);
         let key = FlowKey::new(17, ipv4(192, 0, 2, 10), 8000, ipv4(192, 0, 2, 1), 4004);
         let m = decode_sample(&key, &full[..128], full.len()).expect("decoded");
         let ips: Vec<_> = m.tree.as_ref().unwrap().find_all("pplive.host.ip").map(|f| f.value.to_string()).collect();
         assert_eq!(ips.len(), 6, "the records inside 128 bytes: {ips:?}");
-        assert!(decode_sample(&key, &full[..128], full.len() + 1).is_none(), "a count that does not explain the length");
+        assert!(
+            decode_sample(&key, &full[..128], full.len() + 1).is_none(),
+            "a count that does not explain the length"
+        );
         assert!(decode_sample(&key, &full, full.len()).is_some());
     }
 }

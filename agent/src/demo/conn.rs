@@ -104,7 +104,8 @@ impl Conn {
         }
         let mut buf = vec![0u8; len];
         self.stream.read_exact(&mut buf).await?;
-        let kind = Kind::from_u8(buf[2]).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unknown frame kind"))?;
+        let kind =
+            Kind::from_u8(buf[2]).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unknown frame kind"))?;
         buf.drain(..FRAME_HEADER);
         Ok(Some((kind, buf)))
     }

@@ -115,7 +115,8 @@ impl Peer {
 }
 
 pub async fn run(ctx: Ctx, cfg: PeerCfg, mut stop: watch::Receiver<bool>) {
-    let peer = Arc::new(Peer { chunk: vec![0x47; ctx.channel.chunk_bytes], ctx, cfg, st: Mutex::new(State::default()) });
+    let peer =
+        Arc::new(Peer { chunk: vec![0x47; ctx.channel.chunk_bytes], ctx, cfg, st: Mutex::new(State::default()) });
     peer.st.lock().unwrap().play_from = peer.ctx.channel.live_seq(now_unix_ns()).saturating_sub(2);
     let mut tasks = JoinSet::new();
     let Ok(udp) = UdpSocket::bind(SocketAddrV4::new(cfg.ip, UDP_PORT)).await else { return };
@@ -140,7 +141,8 @@ pub async fn run(ctx: Ctx, cfg: PeerCfg, mut stop: watch::Receiver<bool>) {
     loop {
         // A peer without a parent (the first of a channel, or one whose list held
         // only hosts that cannot serve) asks again soon instead of at the next refresh.
-        let starving = !cfg.is_source && peer.st.lock().unwrap().parents.is_empty() && last_query.elapsed() >= STARVING_REFRESH;
+        let starving =
+            !cfg.is_source && peer.st.lock().unwrap().parents.is_empty() && last_query.elapsed() >= STARVING_REFRESH;
         if Instant::now() >= next_refresh || (!first && starving) {
             next_refresh = Instant::now() + TRACKER_REFRESH;
             last_query = Instant::now();

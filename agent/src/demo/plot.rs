@@ -28,24 +28,61 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
     let sx = |x: f64| LEFT + x / x_max * pw;
     let sy = |y: f64| TOP + ph - y / y_max * ph;
     let mut s = String::new();
-    let _ = writeln!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">"#);
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">"#
+    );
     let _ = writeln!(s, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
     let _ = writeln!(s, r#"<text x="{}" y="22" font-size="15" text-anchor="middle">{}</text>"#, W / 2.0, esc(title));
     let _ = writeln!(s, r#"<line x1="{LEFT}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#, TOP + ph, LEFT + pw, TOP + ph);
     let _ = writeln!(s, r#"<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{}" stroke="black"/>"#, TOP + ph);
     for i in 0..=4 {
         let (xv, yv) = (x_max * i as f64 / 4.0, y_max * i as f64 / 4.0);
-        let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#, sx(xv), TOP + ph + 16.0, tick(xv));
-        let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#, LEFT - 6.0, sy(yv) + 4.0, tick(yv));
-        let _ = writeln!(s, r##"<line x1="{LEFT}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="#ddd"/>"##, sy(yv), LEFT + pw);
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            sx(xv),
+            TOP + ph + 16.0,
+            tick(xv)
+        );
+        let _ =
+            writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#, LEFT - 6.0, sy(yv) + 4.0, tick(yv));
+        let _ = writeln!(
+            s,
+            r##"<line x1="{LEFT}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="#ddd"/>"##,
+            sy(yv),
+            LEFT + pw
+        );
     }
-    let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#, LEFT + pw / 2.0, H - 12.0, esc(x_label));
-    let _ = writeln!(s, r#"<text transform="translate(16,{:.1}) rotate(-90)" text-anchor="middle">{}</text>"#, TOP + ph / 2.0, esc(y_label));
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+        LEFT + pw / 2.0,
+        H - 12.0,
+        esc(x_label)
+    );
+    let _ = writeln!(
+        s,
+        r#"<text transform="translate(16,{:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
+        TOP + ph / 2.0,
+        esc(y_label)
+    );
     for (i, ser) in series.iter().enumerate() {
         let pts: Vec<String> = ser.points.iter().map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y))).collect();
-        let _ = writeln!(s, r#"<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>"#, ser.color, pts.join(" "));
+        let _ = writeln!(
+            s,
+            r#"<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>"#,
+            ser.color,
+            pts.join(" ")
+        );
         let ly = TOP + 14.0 + 18.0 * i as f64;
-        let _ = writeln!(s, r#"<line x1="{0:.1}" y1="{ly:.1}" x2="{1:.1}" y2="{ly:.1}" stroke="{2}" stroke-width="2"/>"#, LEFT + pw + 12.0, LEFT + pw + 32.0, ser.color);
+        let _ = writeln!(
+            s,
+            r#"<line x1="{0:.1}" y1="{ly:.1}" x2="{1:.1}" y2="{ly:.1}" stroke="{2}" stroke-width="2"/>"#,
+            LEFT + pw + 12.0,
+            LEFT + pw + 32.0,
+            ser.color
+        );
         let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}">{}</text>"#, LEFT + pw + 38.0, ly + 4.0, esc(&ser.label));
     }
     s.push_str("</svg>\n");
@@ -80,7 +117,12 @@ pub fn plots(r: &Report, truth: &Truth) -> Vec<(&'static str, String)> {
     let series = |label: &str, color, f: &dyn Fn(&super::report::WindowSummary) -> f64| Series {
         label: label.to_string(),
         color,
-        points: r.windows.iter().filter(|w| w.len_ns > 0 && w.len_ns * 2 >= longest).map(|w| (at(w.start_unix_ns + w.len_ns), f(w))).collect(),
+        points: r
+            .windows
+            .iter()
+            .filter(|w| w.len_ns > 0 && w.len_ns * 2 >= longest)
+            .map(|w| (at(w.start_unix_ns + w.len_ns), f(w)))
+            .collect(),
     };
     let kbps = |bytes: u64, w: &super::report::WindowSummary| bytes as f64 * 8.0 / (w.len_ns as f64 / 1e9) / 1e3;
     let truth_in = |w: &super::report::WindowSummary, up: bool| {

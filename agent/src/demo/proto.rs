@@ -116,7 +116,10 @@ pub fn trackers_from_list(xml: &[u8]) -> Option<Trackers> {
     let ch = list.channels.iter().find(|c| c.guid == CHANNEL)?;
     let link = ch.play_link().ok()?;
     let find = |t: TrackerTransport| {
-        link.trackers.iter().find(|a| a.transport == t).and_then(|a| Some(SocketAddrV4::new(a.host.parse().ok()?, a.port)))
+        link.trackers
+            .iter()
+            .find(|a| a.transport == t)
+            .and_then(|a| Some(SocketAddrV4::new(a.host.parse().ok()?, a.port)))
     };
     Some((find(TrackerTransport::Udp), find(TrackerTransport::Tcp)))
 }

@@ -203,7 +203,13 @@ fn render_window(s: &WindowSummary, w: &WindowFlows, pairs: &BTreeMap<IpAddr, Pa
     );
     let _ = writeln!(t, "   top flows:");
     for (k, st) in w.flows.iter().take(top) {
-        let proto = if k.proto == 6 { "tcp" } else if k.proto == 17 { "udp" } else { "ip" };
+        let proto = if k.proto == 6 {
+            "tcp"
+        } else if k.proto == 17 {
+            "udp"
+        } else {
+            "ip"
+        };
         let _ = writeln!(
             t,
             "     {proto} {:>21} → {:<21} {:>9} B {:>7.0} kbit/s",
@@ -227,7 +233,14 @@ fn render_window(s: &WindowSummary, w: &WindowFlows, pairs: &BTreeMap<IpAddr, Pa
             (false, true) => "child",
             _ => "",
         };
-        let _ = writeln!(t, "   {:>17}  {:<10} {:>7.1}  {:>7.1}  {role}", h.to_string(), city, p.up as f64 / 1e3, p.down as f64 / 1e3);
+        let _ = writeln!(
+            t,
+            "   {:>17}  {:<10} {:>7.1}  {:>7.1}  {role}",
+            h.to_string(),
+            city,
+            p.up as f64 / 1e3,
+            p.down as f64 / 1e3
+        );
     }
     t
 }
@@ -246,7 +259,10 @@ pub fn render_final(r: &Report) -> String {
         r.peers,
         r.bitrate_bps / 1000
     );
-    let _ = writeln!(t, "   host                city        measured up / truth (+retx)     measured down / truth (+retx)  ok");
+    let _ = writeln!(
+        t,
+        "   host                city        measured up / truth (+retx)     measured down / truth (+retx)  ok"
+    );
     for p in &r.per_peer {
         let _ = writeln!(
             t,
@@ -268,11 +284,8 @@ pub fn render_final(r: &Report) -> String {
         "   total TCP payload: up {} B, down {} B (upload:download {:.1}:1); retransmitted {} B up, {} B down",
         r.measured_up_payload, r.measured_down_payload, ratio, r.retransmitted_up, r.retransmitted_down
     );
-    let _ = writeln!(
-        t,
-        "   measured {} ground truth for every peer",
-        if r.all_match { "equals" } else { "DIFFERS FROM" }
-    );
+    let _ =
+        writeln!(t, "   measured {} ground truth for every peer", if r.all_match { "equals" } else { "DIFFERS FROM" });
     t
 }
 
@@ -291,11 +304,23 @@ mod tests {
         let a = Ipv4Addr::new(203, 0, 113, 20);
         let b = Ipv4Addr::new(192, 0, 2, 20);
         let flow = |s: Ipv4Addr, d: Ipv4Addr, payload| {
-            (FlowKey::new(6, s.into(), 8008, d.into(), 40000), FlowStats { payload_bytes: payload, packets: [0, 0, 1], bytes: [0, 0, payload + 40], ..Default::default() })
+            (
+                FlowKey::new(6, s.into(), 8008, d.into(), 40000),
+                FlowStats {
+                    payload_bytes: payload,
+                    packets: [0, 0, 1],
+                    bytes: [0, 0, payload + 40],
+                    ..Default::default()
+                },
+            )
         };
         let mut c = Collector::new(me);
         // 0.1 s: 15.4 KB/s to a (a child), 9.4 KB/s from b (a parent), 1.4 KB/s from a.
-        let w = WindowFlows { start_ns: 0, len_ns: 100_000_000, flows: vec![flow(me, a, 1500), flow(a, me, 100), flow(b, me, 900)] };
+        let w = WindowFlows {
+            start_ns: 0,
+            len_ns: 100_000_000,
+            flows: vec![flow(me, a, 1500), flow(a, me, 100), flow(b, me, 900)],
+        };
         let mut engine = crate::engine::Engine::new(
             crate::engine::EngineConfig { window_ns: w.len_ns, ..Default::default() },
             crate::engine::MonitoredHost::new([IpAddr::V4(me)]),
@@ -308,7 +333,8 @@ mod tests {
         truth.retransmitted(me, a, 500);
         truth.sent(a, me, 100);
         truth.sent(b, me, 1000);
-        let cast = [PeerPlan { index: 0, ip: me, profile: Profile::Nat, monitored: true, join: Duration::ZERO, leave: None }];
+        let cast =
+            [PeerPlan { index: 0, ip: me, profile: Profile::Nat, monitored: true, join: Duration::ZERO, leave: None }];
         let r = c.finish(&truth.snapshot(), &cast, 400_000, 1.0);
         assert_eq!(r.profile, Profile::Nat);
         let row = |ip| r.per_peer.iter().find(|p| p.ip == Some(ip)).unwrap();

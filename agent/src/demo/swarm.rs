@@ -115,7 +115,12 @@ impl Built {
         })?;
         for (p, ns) in cast.iter().zip(&self.peers) {
             let c = ctx.clone();
-            let cfg = PeerCfg { ip: p.ip, accepts: p.profile.accepts(), max_children: p.profile.max_children(), is_source: false };
+            let cfg = PeerCfg {
+                ip: p.ip,
+                accepts: p.profile.accepts(),
+                max_children: p.profile.max_children(),
+                is_source: false,
+            };
             let (join, leave) = (t0 + p.join, p.leave.map(|l| t0 + l));
             start_part(ns, done, move || async move {
                 c.servers.wait_all(SERVERS_LIMIT).await;
@@ -230,8 +235,13 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     let figures = m.engine.finish();
     let (parents, children) = ever_family(&figures);
     let control = m.ledger.summary(&parents, &children);
-    write(&opts.out, "analysis.json", &serde_json::to_vec_pretty(&serde_json::json!({ "report": &figures, "control": &control }))?)?;
-    crate::report::svg::write_dir(&opts.out, &figures).with_context(|| format!("writing plots into {}", opts.out.display()))?;
+    write(
+        &opts.out,
+        "analysis.json",
+        &serde_json::to_vec_pretty(&serde_json::json!({ "report": &figures, "control": &control }))?,
+    )?;
+    crate::report::svg::write_dir(&opts.out, &figures)
+        .with_context(|| format!("writing plots into {}", opts.out.display()))?;
     let mut text = Vec::new();
     crate::report::text::write_body(&mut text, &figures)?;
     crate::report::text::write_control(&mut text, &control)?;
@@ -289,7 +299,13 @@ fn engine_config(opts: &DemoOpts) -> anyhow::Result<EngineConfig> {
 }
 
 /// Prints a window every `opts.window` until `end` or a signal; true if a signal.
-async fn measure(attached: &mut Attached, m: &mut Measure, opts: &DemoOpts, end: Instant, signals: &mut Signals) -> anyhow::Result<bool> {
+async fn measure(
+    attached: &mut Attached,
+    m: &mut Measure,
+    opts: &DemoOpts,
+    end: Instant,
+    signals: &mut Signals,
+) -> anyhow::Result<bool> {
     loop {
         let next = (Instant::now() + opts.window).min(end);
         let interrupted = tokio::select! {

@@ -20,10 +20,7 @@ impl Hub {
         let ns = NetNs::new("hub")?;
         ns.batch(
             "ip",
-            &[
-                format!("link add {BRIDGE} type bridge stp_state 0 forward_delay 0"),
-                format!("link set {BRIDGE} up"),
-            ],
+            &[format!("link add {BRIDGE} type bridge stp_state 0 forward_delay 0"), format!("link set {BRIDGE} up")],
         )?;
         Ok(Hub { ns, ports: 0 })
     }

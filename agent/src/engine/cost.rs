@@ -58,7 +58,14 @@ pub struct CostTracker {
 impl CostTracker {
     /// `host_at` is X's location (given, or X's own address located).
     pub fn new(host_at: Option<(f64, f64)>, k: f64) -> Self {
-        CostTracker { host_at, k, cache: HashMap::new(), down: Sums::default(), up: Sums::default(), seen_peers: BTreeSet::new() }
+        CostTracker {
+            host_at,
+            k,
+            cache: HashMap::new(),
+            down: Sums::default(),
+            up: Sums::default(),
+            seen_peers: BTreeSet::new(),
+        }
     }
 
     pub fn locate(&mut self, geo: &Geolocator, a: IpAddr) -> Option<GeoPoint> {
@@ -84,7 +91,13 @@ impl CostTracker {
 
     /// Cost of one window from its parents and children; `peers` are all peers of the
     /// window (for the matched fraction).
-    pub fn observe(&mut self, geo: &Geolocator, parents: &[PeerRate], children: &[PeerRate], peers: impl IntoIterator<Item = IpAddr>) -> WindowCost {
+    pub fn observe(
+        &mut self,
+        geo: &Geolocator,
+        parents: &[PeerRate],
+        children: &[PeerRate],
+        peers: impl IntoIterator<Item = IpAddr>,
+    ) -> WindowCost {
         for p in peers {
             if self.seen_peers.insert(p) {
                 self.locate(geo, p);

@@ -55,8 +55,8 @@ pub mod window;
 mod run;
 
 pub use config::{EngineConfig, NS_PER_S};
-pub use run::Engine;
 pub use host::MonitoredHost;
 pub use report::{Report, SCHEMA_VERSION};
+pub use run::Engine;
 pub use summary::{SampleSummary, WindowSummary};
 pub use window::WindowFlows;

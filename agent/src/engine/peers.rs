@@ -40,8 +40,7 @@ impl PeerLedger {
     /// `video` gives (down, up) video bytes per peer (see `SessionTable`).
     pub fn summary(&self, video: &BTreeMap<IpAddr, (u64, u64)>) -> PeerSummary {
         let total_ips = self.peers.values().filter(|t| t.up.syn_packets > 0).count();
-        let active_ips =
-            self.peers.values().filter(|t| t.up.payload_bytes + t.down.payload_bytes > 0).count();
+        let active_ips = self.peers.values().filter(|t| t.up.payload_bytes + t.down.payload_bytes > 0).count();
         let down: Vec<(IpAddr, u64)> = self.peers.iter().map(|(p, t)| (*p, t.down.total_bytes())).collect();
         let up: Vec<(IpAddr, u64)> = self.peers.iter().map(|(p, t)| (*p, t.up.total_bytes())).collect();
         let vdown: Vec<(IpAddr, u64)> = video.iter().map(|(p, v)| (*p, v.0)).collect();

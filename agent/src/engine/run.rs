@@ -158,7 +158,13 @@ impl Engine {
 
     fn close_sample(&mut self, s: SampleTraffic) -> SampleSummary {
         let video_peers = self.video_peers.observe(&s, self.cfg.video_min_large_packets);
-        let out = SampleSummary { index: s.index, start_ns: s.start_ns, len_ns: s.len_ns, rates: sample_rates(&s), video_peers };
+        let out = SampleSummary {
+            index: s.index,
+            start_ns: s.start_ns,
+            len_ns: s.len_ns,
+            rates: sample_rates(&s),
+            video_peers,
+        };
         self.samples.push(out.clone());
         out
     }

@@ -39,7 +39,13 @@ pub struct StartupDelay {
 impl StartupTracker {
     /// `port80_first_ns`: earliest first packet of X's TCP flows to port 80 in the
     /// window; `host_first_ns`: earliest packet X sent in the window.
-    pub fn observe(&mut self, end_ns: u64, video_down_bytes_per_s: f64, port80_first_ns: Option<u64>, host_first_ns: Option<u64>) {
+    pub fn observe(
+        &mut self,
+        end_ns: u64,
+        video_down_bytes_per_s: f64,
+        port80_first_ns: Option<u64>,
+        host_first_ns: Option<u64>,
+    ) {
         if self.first_port80_ns.is_none() {
             self.first_port80_ns = port80_first_ns;
         }
@@ -56,11 +62,7 @@ impl StartupTracker {
             (None, None) => return None,
         };
         let c = playback_kbps * 1000.0 / 8.0;
-        let reached = self
-            .windows
-            .iter()
-            .find(|w| w.end_ns > sel && w.video_down_bytes_per_s >= c)
-            .map(|w| w.end_ns);
+        let reached = self.windows.iter().find(|w| w.end_ns > sel && w.video_down_bytes_per_s >= c).map(|w| w.end_ns);
         Some(StartupDelay {
             selection_rule: rule,
             selection_ns: sel,

@@ -100,19 +100,49 @@ impl Metrics {
             registry: Registry::default(),
         };
         registry.register("packets", "Packets by direction and size class (ack, control, data)", m.packets.clone());
-        registry.register_with_unit("ip", "IP bytes by direction and size class", prometheus_client::registry::Unit::Bytes, m.bytes.clone());
-        registry.register_with_unit("payload", "Transport payload bytes by direction", prometheus_client::registry::Unit::Bytes, m.payload.clone());
+        registry.register_with_unit(
+            "ip",
+            "IP bytes by direction and size class",
+            prometheus_client::registry::Unit::Bytes,
+            m.bytes.clone(),
+        );
+        registry.register_with_unit(
+            "payload",
+            "Transport payload bytes by direction",
+            prometheus_client::registry::Unit::Bytes,
+            m.payload.clone(),
+        );
         registry.register("large_packets", "Packets above the large threshold (video packets)", m.large.clone());
-        registry.register("kernel_events", "Kernel program events (overflow, truncated frames, samples ...)", m.kernel_events.clone());
+        registry.register(
+            "kernel_events",
+            "Kernel program events (overflow, truncated frames, samples ...)",
+            m.kernel_events.clone(),
+        );
         registry.register("flows_in_table", "Flows in the kernel flow table", m.flows.clone());
         registry.register("flow_table_capacity", "Size of the kernel flow table", m.capacity.clone());
         registry.register("active_flows", "Flows with packets in the last poll", m.active_flows.clone());
         registry.register("parents", "Parents of the host in the last window (METHODS 3)", m.parents.clone());
         registry.register("children", "Children of the host in the last window (METHODS 3)", m.children.clone());
-        registry.register("stability_s", "Parent-set instability S_n of the last window (METHODS 5)", m.stability_s.clone());
-        registry.register("stability_x", "Parent-set instability X_n of the last window (METHODS 5)", m.stability_x.clone());
-        registry.register("download_cost_miles_per_byte", "Cost of download of the last window (METHODS 6)", m.download_cost.clone());
-        registry.register("upload_cost_miles_per_byte", "Cost of upload of the last window (METHODS 6)", m.upload_cost.clone());
+        registry.register(
+            "stability_s",
+            "Parent-set instability S_n of the last window (METHODS 5)",
+            m.stability_s.clone(),
+        );
+        registry.register(
+            "stability_x",
+            "Parent-set instability X_n of the last window (METHODS 5)",
+            m.stability_x.clone(),
+        );
+        registry.register(
+            "download_cost_miles_per_byte",
+            "Cost of download of the last window (METHODS 6)",
+            m.download_cost.clone(),
+        );
+        registry.register(
+            "upload_cost_miles_per_byte",
+            "Cost of upload of the last window (METHODS 6)",
+            m.upload_cost.clone(),
+        );
         registry.register(
             "peer_rate_bytes_per_second",
             "IP bytes per second to/from the busiest peers of the last poll",
@@ -122,7 +152,15 @@ impl Metrics {
     }
 
     /// Adds one poll's deltas and the kernel counters.
-    pub fn observe(&mut self, host: &MonitoredHost, deltas: &[FlowDelta], counters: &[u64], flows_in_table: usize, capacity: u32, secs: f64) {
+    pub fn observe(
+        &mut self,
+        host: &MonitoredHost,
+        deltas: &[FlowDelta],
+        counters: &[u64],
+        flows_in_table: usize,
+        capacity: u32,
+        secs: f64,
+    ) {
         let mut per_peer: std::collections::HashMap<(std::net::IpAddr, &'static str), u64> = Default::default();
         for d in deltas {
             let direction = host.direction(&d.key);
@@ -198,7 +236,10 @@ mod tests {
         let text = m.encode();
         assert!(text.contains(r#"peerscope_packets_total{direction="out",class="data"} 2"#), "{text}");
         assert!(text.contains(r#"peerscope_ip_bytes_total{direction="out",class="data"} 2600"#), "{text}");
-        assert!(text.contains(r#"peerscope_peer_rate_bytes_per_second{peer="203.0.113.9",direction="out"} 650.0"#), "{text}");
+        assert!(
+            text.contains(r#"peerscope_peer_rate_bytes_per_second{peer="203.0.113.9",direction="out"} 650.0"#),
+            "{text}"
+        );
         assert!(text.contains("peerscope_flow_table_capacity 65536"), "{text}");
     }
 }

@@ -25,7 +25,10 @@ pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
 }
 
 /// Serves `/metrics` until the task is dropped. Returns the bound address.
-pub async fn serve(addr: SocketAddr, metrics: Arc<Mutex<Metrics>>) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn serve(
+    addr: SocketAddr,
+    metrics: Arc<Mutex<Metrics>>,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let task = tokio::spawn(async move {
@@ -40,7 +43,9 @@ pub async fn serve(addr: SocketAddr, metrics: Arc<Mutex<Metrics>>) -> std::io::R
                             let body = metrics.lock().map(|m| m.encode()).unwrap_or_default();
                             Response::builder().header("content-type", CONTENT_TYPE).body(Full::new(Bytes::from(body)))
                         } else {
-                            Response::builder().status(StatusCode::NOT_FOUND).body(Full::new(Bytes::from("see /metrics\n")))
+                            Response::builder()
+                                .status(StatusCode::NOT_FOUND)
+                                .body(Full::new(Bytes::from("see /metrics\n")))
                         };
                         resp
                     }

@@ -3,6 +3,7 @@
 
 use std::ffi::CString;
 
+use aya::maps::{Map, MapData, RingBuf};
 use aya::{
     programs::{
         links::{FdLink, PinnedLink},
@@ -11,7 +12,6 @@ use aya::{
     },
     Ebpf, EbpfLoader,
 };
-use aya::maps::{Map, MapData, RingBuf};
 use peerscope_abi::{names, Config, ControlSample, Geometry, Thresholds};
 use tracing::{info, warn};
 
@@ -103,10 +103,17 @@ pub fn load(opts: &AttachOptions) -> Result<Ebpf, LiveError> {
     if KERNEL_OBJECT.is_empty() {
         return Err(LiveError::NoKernelObject);
     }
-    let cpus = aya::util::nr_cpus().map_err(|(_, source)| LiveError::Io { what: "reading", path: "/sys/devices/system/cpu/possible".into(), source })?;
+    let cpus = aya::util::nr_cpus().map_err(|(_, source)| LiveError::Io {
+        what: "reading",
+        path: "/sys/devices/system/cpu/possible".into(),
+        source,
+    })?;
     let cpus = cpus as u32;
-    let geometry = Geometry::checked(opts.max_flows, cpus)
-        .ok_or(LiveError::TableSize { max_flows: opts.max_flows, limit: Geometry::max_flows_limit(cpus), cpus })?;
+    let geometry = Geometry::checked(opts.max_flows, cpus).ok_or(LiveError::TableSize {
+        max_flows: opts.max_flows,
+        limit: Geometry::max_flows_limit(cpus),
+        cpus,
+    })?;
     let seed = hash_seed();
     let config = Config {
         thresholds: opts.thresholds,
@@ -153,7 +160,10 @@ impl Attached {
         let if_index = if_index(&opts.iface)?;
         let missing = caps::missing_for_attach(caps::effective());
         if !missing.is_empty() {
-            return Err(LiveError::MissingPrivileges { action: "attaching to an interface", missing: missing.join(", ") });
+            return Err(LiveError::MissingPrivileges {
+                action: "attaching to an interface",
+                missing: missing.join(", "),
+            });
         }
         if !opts.pin {
             return Self::load_and_attach(opts, if_index, None);
@@ -240,7 +250,8 @@ impl Attached {
             }
         };
         if let Some(p) = &pins {
-            let link = xdp.take_link(xdp_link).map_err(|source| LiveError::Xdp { iface: opts.iface.clone(), source })?;
+            let link =
+                xdp.take_link(xdp_link).map_err(|source| LiveError::Xdp { iface: opts.iface.clone(), source })?;
             let fd = FdLink::try_from(link).map_err(|e| LiveError::Io {
                 what: "XDP is attached through netlink, not a BPF link, so it cannot be pinned at",
                 path: p.map(INGRESS_LINK),
@@ -258,7 +269,8 @@ impl Attached {
             .attach_with_options(&opts.iface, TcAttachType::Egress, TcAttachOptions::TcxOrder(LinkOrder::default()))
             .map_err(|source| LiveError::NoTcx { iface: opts.iface.clone(), source })?;
         if let Some(p) = &pins {
-            let link = tc.take_link(tc_link).map_err(|source| LiveError::NoTcx { iface: opts.iface.clone(), source })?;
+            let link =
+                tc.take_link(tc_link).map_err(|source| LiveError::NoTcx { iface: opts.iface.clone(), source })?;
             let fd = FdLink::try_from(link).map_err(|e| LiveError::Io {
                 what: "the egress program is not attached through a BPF link; cannot pin at",
                 path: p.map(EGRESS_LINK),

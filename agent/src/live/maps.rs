@@ -51,9 +51,15 @@ impl<T: bytemuck::Pod> MappedArray<T> {
         let bytes = (len * std::mem::size_of::<T>()).div_ceil(page) * page;
         let fd = map.fd().as_fd().as_raw_fd();
         // SAFETY: maps `bytes` of the array, which the kernel rounds up to whole pages.
-        let p = unsafe { libc::mmap(std::ptr::null_mut(), bytes, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0) };
+        let p = unsafe {
+            libc::mmap(std::ptr::null_mut(), bytes, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0)
+        };
         if p == libc::MAP_FAILED {
-            return Err(LiveError::Io { what: "mapping the flow table", path: name.into(), source: std::io::Error::last_os_error() });
+            return Err(LiveError::Io {
+                what: "mapping the flow table",
+                path: name.into(),
+                source: std::io::Error::last_os_error(),
+            });
         }
         Ok(MappedArray { ptr: NonNull::new(p as *mut T).expect("mmap returned null"), len, bytes })
     }
@@ -143,7 +149,15 @@ fn array_data(map: Map, name: &'static str) -> Result<MapData, LiveError> {
 /// Writes the table's header right after a load, so that readers (and a later agent
 /// taking the table over) know its geometry and hash seed.
 pub fn init_header(table: &MapData, g: Geometry, seed: u64) -> Result<(), LiveError> {
-    let h = TableHeader { live: 0, max_flows: g.max_flows, slots: g.slots, cpus: g.cpus, _pad: 0, hash_seed: seed, _reserved: [0; 4] };
+    let h = TableHeader {
+        live: 0,
+        max_flows: g.max_flows,
+        slots: g.slots,
+        cpus: g.cpus,
+        _pad: 0,
+        hash_seed: seed,
+        _reserved: [0; 4],
+    };
     MappedArray::<TableHeader>::new(table, "FLOW_TABLE")?.write(0, h);
     Ok(())
 }
@@ -177,7 +191,12 @@ impl FlowMaps {
     /// the programs with BPF_PROG_TEST_RUN).
     pub fn take_from(ebpf: &mut aya::Ebpf) -> Result<Self, LiveError> {
         let mut take = |name: &'static str| ebpf.take_map(name).ok_or(LiveError::MissingMap { name });
-        Self::from_maps(take(names::FLOW_SLOTS)?, take(names::FLOW_STATS)?, take(names::FLOW_TABLE)?, take(names::COUNTERS)?)
+        Self::from_maps(
+            take(names::FLOW_SLOTS)?,
+            take(names::FLOW_STATS)?,
+            take(names::FLOW_TABLE)?,
+            take(names::COUNTERS)?,
+        )
     }
 
     /// Opens the maps a running agent pinned for `iface`.
@@ -189,7 +208,12 @@ impl FlowMaps {
             let data = MapData::from_pin(pins.map(name)).map_err(|source| LiveError::Map { name, source })?;
             Map::from_map_data(data).map_err(|source| LiveError::Map { name, source })
         };
-        Self::from_maps(open(names::FLOW_SLOTS)?, open(names::FLOW_STATS)?, open(names::FLOW_TABLE)?, open(names::COUNTERS)?)
+        Self::from_maps(
+            open(names::FLOW_SLOTS)?,
+            open(names::FLOW_STATS)?,
+            open(names::FLOW_TABLE)?,
+            open(names::COUNTERS)?,
+        )
     }
 
     pub fn geometry(&self) -> Geometry {
@@ -226,10 +250,8 @@ impl FlowMaps {
     pub fn counters(&self) -> Result<Vec<u64>, LiveError> {
         let mut counters = Vec::with_capacity(Counter::COUNT as usize);
         for c in Counter::ALL {
-            let per_cpu = self
-                .counters
-                .get(&(c as u32), 0)
-                .map_err(|source| LiveError::Map { name: "COUNTERS", source })?;
+            let per_cpu =
+                self.counters.get(&(c as u32), 0).map_err(|source| LiveError::Map { name: "COUNTERS", source })?;
             counters.push(per_cpu.iter().sum());
         }
         Ok(counters)
@@ -265,7 +287,12 @@ impl TableView<'_> {
     /// packet opens a new slot), and [`Self::release`] frees them at the next poll.
     pub fn retire(&self, slots: &[u32]) {
         for &s in slots {
-            let _ = self.state(s).compare_exchange(SlotState::LIVE, SlotState::DRAINING, Ordering::AcqRel, Ordering::Relaxed);
+            let _ = self.state(s).compare_exchange(
+                SlotState::LIVE,
+                SlotState::DRAINING,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
         }
     }
 
@@ -280,7 +307,8 @@ impl TableView<'_> {
                 continue;
             }
             for cpu in 0..self.maps.geometry.cpus {
-                self.stats.write(Geometry::stats_index(self.maps.geometry.slots, s, cpu) as usize, FlowStats::default());
+                self.stats
+                    .write(Geometry::stats_index(self.maps.geometry.slots, s, cpu) as usize, FlowStats::default());
             }
             state.store(SlotState::EMPTY, Ordering::Release);
             live.fetch_sub(1, Ordering::AcqRel);
@@ -319,6 +347,10 @@ impl TableView<'_> {
             state.store(SlotState::LIVE, Ordering::Release);
             return Ok(s);
         }
-        Err(LiveError::Io { what: "inserting a flow:", path: "the flow table is full".into(), source: std::io::ErrorKind::StorageFull.into() })
+        Err(LiveError::Io {
+            what: "inserting a flow:",
+            path: "the flow table is full".into(),
+            source: std::io::ErrorKind::StorageFull.into(),
+        })
     }
 }

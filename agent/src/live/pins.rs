@@ -53,7 +53,9 @@ impl PinDir {
     /// Refuses when a live agent already holds the interface.
     pub fn check_owner(&self) -> Result<(), LiveError> {
         match self.live_owner() {
-            Some(pid) if pid != std::process::id() as i32 => Err(LiveError::AlreadyRunning { iface: self.iface.clone(), pid }),
+            Some(pid) if pid != std::process::id() as i32 => {
+                Err(LiveError::AlreadyRunning { iface: self.iface.clone(), pid })
+            }
             _ => Ok(()),
         }
     }
@@ -65,28 +67,36 @@ impl PinDir {
 
     /// Whether a program is attached and pinned here (links and maps).
     pub fn has_program(&self) -> bool {
-        ["ingress_link", "egress_link", "FLOW_SLOTS", "FLOW_STATS", "FLOW_TABLE", "COUNTERS"].iter().all(|n| self.map(n).exists())
+        ["ingress_link", "egress_link", "FLOW_SLOTS", "FLOW_STATS", "FLOW_TABLE", "COUNTERS"]
+            .iter()
+            .all(|n| self.map(n).exists())
     }
 
     /// Creates the pin directory (0700).
     pub fn prepare(&self) -> Result<(), LiveError> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
-            .map_err(|source| LiveError::Io { what: "creating pin directory", path: self.dir.clone(), source })
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir).map_err(|source| LiveError::Io {
+            what: "creating pin directory",
+            path: self.dir.clone(),
+            source,
+        })
     }
 
     /// Records this process as the interface's agent (file mode 0600).
     pub fn write_pid(&self) -> Result<(), LiveError> {
         let parent = self.pid_file.parent().unwrap().to_path_buf();
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&parent)
-            .map_err(|source| LiveError::Io { what: "creating", path: parent, source })?;
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&parent).map_err(|source| LiveError::Io {
+            what: "creating",
+            path: parent,
+            source,
+        })?;
         let io = |source| LiveError::Io { what: "writing", path: self.pid_file.clone(), source };
-        let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&self.pid_file).map_err(io)?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&self.pid_file)
+            .map_err(io)?;
         use std::io::Write;
         writeln!(f, "{}", std::process::id()).map_err(io)
     }
@@ -127,13 +137,7 @@ pub fn ensure_bpffs() -> Result<(), LiveError> {
     if is_bpffs(Path::new(BPFFS)) {
         return Ok(());
     }
-    let res = nix::mount::mount(
-        Some("bpf"),
-        BPFFS,
-        Some("bpf"),
-        nix::mount::MsFlags::empty(),
-        None::<&str>,
-    );
+    let res = nix::mount::mount(Some("bpf"), BPFFS, Some("bpf"), nix::mount::MsFlags::empty(), None::<&str>);
     match res {
         Ok(()) => Ok(()),
         Err(errno) => Err(LiveError::BpffsNotMounted { source: std::io::Error::from(errno) }),

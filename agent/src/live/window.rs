@@ -62,7 +62,10 @@ mod tests {
         assert!(w.due(20));
         let closed = w.close(21);
         assert_eq!((closed.start_ns, closed.len_ns), (0, 21));
-        assert_eq!(closed.flows, vec![(k, FlowStats { packets: [0, 0, 2], bytes: [0, 0, 2200], payload_bytes: 2144, ..s })]);
+        assert_eq!(
+            closed.flows,
+            vec![(k, FlowStats { packets: [0, 0, 2], bytes: [0, 0, 2200], payload_bytes: 2144, ..s })]
+        );
         let next = w.close(41);
         assert_eq!((next.start_ns, next.len_ns, next.flows.len()), (21, 20, 0));
     }

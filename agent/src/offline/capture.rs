@@ -7,9 +7,9 @@
 
 use std::io::Read;
 
+use pcap_file::pcap::PcapParser;
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
 use pcap_file::pcapng::{Block, PcapNgParser};
-use pcap_file::pcap::PcapParser;
 use pcap_file::{DataLink, PcapError};
 
 const CHUNK: usize = 1 << 20;
@@ -93,8 +93,13 @@ impl<R: Read> CaptureReader<R> {
                 Err(PcapError::IncompleteBuffer)
             } else {
                 match avail[..4] {
-                    [0x0a, 0x0d, 0x0d, 0x0a] => PcapNgParser::new(avail).map(|(rem, p)| (avail.len() - rem.len(), Format::PcapNg(p))),
-                    [0xa1, 0xb2, 0xc3, 0xd4] | [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] | [0x4d, 0x3c, 0xb2, 0xa1] => {
+                    [0x0a, 0x0d, 0x0d, 0x0a] => {
+                        PcapNgParser::new(avail).map(|(rem, p)| (avail.len() - rem.len(), Format::PcapNg(p)))
+                    }
+                    [0xa1, 0xb2, 0xc3, 0xd4]
+                    | [0xd4, 0xc3, 0xb2, 0xa1]
+                    | [0xa1, 0xb2, 0x3c, 0x4d]
+                    | [0x4d, 0x3c, 0xb2, 0xa1] => {
                         PcapParser::new(avail).map(|(rem, p)| (avail.len() - rem.len(), Format::Pcap(p)))
                     }
                     _ => return Err(FormatError::UnknownMagic(avail[..4].to_vec())),
@@ -181,12 +186,27 @@ impl<R: Read> CaptureReader<R> {
                                 Block::EnhancedPacket(epb) => {
                                     let idb = p.interfaces().get(epb.interface_id as usize);
                                     let link = idb.map_or(DataLink::ETHERNET, |i| i.linktype);
-                                    let ts = scale_ts(epb.timestamp.as_nanos() as u64, idb.map(|i| i.options.as_slice()).unwrap_or(&[]));
-                                    Some((ts, link, epb.data.as_ptr() as usize - base, epb.data.len(), epb.original_len))
+                                    let ts = scale_ts(
+                                        epb.timestamp.as_nanos() as u64,
+                                        idb.map(|i| i.options.as_slice()).unwrap_or(&[]),
+                                    );
+                                    Some((
+                                        ts,
+                                        link,
+                                        epb.data.as_ptr() as usize - base,
+                                        epb.data.len(),
+                                        epb.original_len,
+                                    ))
                                 }
                                 Block::SimplePacket(spb) => {
                                     let link = p.interfaces().first().map_or(DataLink::ETHERNET, |i| i.linktype);
-                                    Some((self.last_ts_ns, link, spb.data.as_ptr() as usize - base, spb.data.len(), spb.original_len))
+                                    Some((
+                                        self.last_ts_ns,
+                                        link,
+                                        spb.data.as_ptr() as usize - base,
+                                        spb.data.len(),
+                                        spb.original_len,
+                                    ))
                                 }
                                 _ => None,
                             };
@@ -202,7 +222,12 @@ impl<R: Read> CaptureReader<R> {
                     self.advance(used);
                     self.frames += 1;
                     self.last_ts_ns = ts;
-                    return Ok(Some(Frame { ts_ns: ts, linktype: link, data: &self.buf[data_start..data_start + len], orig_len: orig }));
+                    return Ok(Some(Frame {
+                        ts_ns: ts,
+                        linktype: link,
+                        data: &self.buf[data_start..data_start + len],
+                        orig_len: orig,
+                    }));
                 }
                 Ok(Some((used, None))) => self.advance(used),
                 Ok(None) => unreachable!("the parsers return a record or an error"),
@@ -211,7 +236,8 @@ impl<R: Read> CaptureReader<R> {
                         if avail_len == 0 {
                             return Ok(None);
                         }
-                        return Err(self.damage(format!("file ends inside a record ({avail_len} bytes left, record incomplete)")));
+                        return Err(self
+                            .damage(format!("file ends inside a record ({avail_len} bytes left, record incomplete)")));
                     }
                     if avail_len >= MAX_RECORD {
                         return Err(self.damage(format!("record larger than {MAX_RECORD} bytes")));
@@ -253,7 +279,8 @@ fn pcap_record(p: &PcapParser, avail: &[u8]) -> Result<(usize, u64, usize, usize
         if incl > limit {
             return Err(RecordError::Corrupt(format!("captured length {incl} exceeds the snap length ({limit})")));
         }
-        let frac_limit = if h.ts_resolution == pcap_file::TsResolution::MicroSecond { 1_000_000 } else { 1_000_000_000 };
+        let frac_limit =
+            if h.ts_resolution == pcap_file::TsResolution::MicroSecond { 1_000_000 } else { 1_000_000_000 };
         if ts_frac >= frac_limit {
             return Err(RecordError::Corrupt(format!("timestamp fraction {ts_frac} out of range")));
         }

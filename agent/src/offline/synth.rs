@@ -145,7 +145,15 @@ impl SynthPcap {
     }
 
     /// `n` UDP packets of `ip_len` bytes, `gap_ns` apart, from `ts_ns` on.
-    pub fn udp_train(&mut self, ts_ns: u64, gap_ns: u64, n: usize, src: SocketAddr, dst: SocketAddr, ip_len: usize) -> &mut Self {
+    pub fn udp_train(
+        &mut self,
+        ts_ns: u64,
+        gap_ns: u64,
+        n: usize,
+        src: SocketAddr,
+        dst: SocketAddr,
+        ip_len: usize,
+    ) -> &mut Self {
         for i in 0..n {
             self.udp(ts_ns + i as u64 * gap_ns, src, dst, ip_len);
         }
@@ -153,7 +161,15 @@ impl SynthPcap {
     }
 
     /// `n` TCP segments (ACK set) of `ip_len` bytes, `gap_ns` apart.
-    pub fn tcp_train(&mut self, ts_ns: u64, gap_ns: u64, n: usize, src: SocketAddr, dst: SocketAddr, ip_len: usize) -> &mut Self {
+    pub fn tcp_train(
+        &mut self,
+        ts_ns: u64,
+        gap_ns: u64,
+        n: usize,
+        src: SocketAddr,
+        dst: SocketAddr,
+        ip_len: usize,
+    ) -> &mut Self {
         for i in 0..n {
             self.tcp(ts_ns + i as u64 * gap_ns, src, dst, tcp::ACK, ip_len);
         }
@@ -206,7 +222,11 @@ impl SynthPcap {
         let snap = if self.snaplen == 0 { usize::MAX } else { self.snaplen as usize };
         let mut pw = PcapNgWriter::new(w)?;
         let options = if nanoseconds { vec![InterfaceDescriptionOption::IfTsResol(9)] } else { vec![] };
-        pw.write_block(&Block::InterfaceDescription(InterfaceDescriptionBlock { linktype: self.link.datalink(), snaplen: self.snaplen, options }))?;
+        pw.write_block(&Block::InterfaceDescription(InterfaceDescriptionBlock {
+            linktype: self.link.datalink(),
+            snaplen: self.snaplen,
+            options,
+        }))?;
         for (ts, f) in &self.frames {
             // pcap-file writes the Duration's nanosecond count as raw units.
             let units = if nanoseconds { *ts } else { *ts / 1000 };
@@ -240,16 +260,27 @@ impl SynthPcap {
 }
 
 fn ip_builder(src: IpAddr, dst: IpAddr) -> etherparse::PacketBuilderStep<etherparse::IpHeaders> {
-    use etherparse::{IpHeaders, Ipv4Header, Ipv6Header, IpNumber};
+    use etherparse::{IpHeaders, IpNumber, Ipv4Header, Ipv6Header};
     let h = match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => IpHeaders::Ipv4(Ipv4Header::new(0, 64, IpNumber::UDP, s.octets(), d.octets()).expect("zero payload fits"), Default::default()),
+        (IpAddr::V4(s), IpAddr::V4(d)) => IpHeaders::Ipv4(
+            Ipv4Header::new(0, 64, IpNumber::UDP, s.octets(), d.octets()).expect("zero payload fits"),
+            Default::default(),
+        ),
         (s, d) => {
             let to6 = |a: IpAddr| match a {
                 IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
                 IpAddr::V6(v6) => v6.octets(),
             };
             IpHeaders::Ipv6(
-                Ipv6Header { traffic_class: 0, flow_label: Default::default(), payload_length: 0, next_header: IpNumber::UDP, hop_limit: 64, source: to6(s), destination: to6(d) },
+                Ipv6Header {
+                    traffic_class: 0,
+                    flow_label: Default::default(),
+                    payload_length: 0,
+                    next_header: IpNumber::UDP,
+                    hop_limit: 64,
+                    source: to6(s),
+                    destination: to6(d),
+                },
                 Default::default(),
             )
         }

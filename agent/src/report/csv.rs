@@ -22,7 +22,10 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
     let mut w = create(dir, "windows.csv")?;
     writeln!(w, "index,start_ns,len_ns,active_flows,packets,bytes,down_bytes_per_s,up_bytes_per_s,video_down_bytes_per_s,video_up_bytes_per_s,parents,children,s_n,x_n,stability_note,new_parents,left_parents,download_miles_per_byte,upload_miles_per_byte")?;
     for x in &r.windows {
-        let note = x.stability.note.map(|n| serde_json::to_value(n).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
+        let note = x
+            .stability
+            .note
+            .map(|n| serde_json::to_value(n).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
         writeln!(
             w,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
@@ -74,7 +77,11 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
     writeln!(w, "sample,start_ns,peer,video_down_bytes_per_s,video_up_bytes_per_s")?;
     for s in &r.samples {
         for p in &s.rates.peer_video_rates {
-            writeln!(w, "{},{},{},{},{}", s.index, s.start_ns, p.peer, p.video_down_bytes_per_s, p.video_up_bytes_per_s)?;
+            writeln!(
+                w,
+                "{},{},{},{},{}",
+                s.index, s.start_ns, p.peer, p.video_down_bytes_per_s, p.video_up_bytes_per_s
+            )?;
         }
     }
     w.flush()?;
@@ -117,7 +124,10 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
     w.flush()?;
 
     let mut w = create(dir, "packet_sizes.csv")?;
-    writeln!(w, "bucket,min_ip_len,max_ip_len,packets,bytes,mean_ip_len,cumulative_packet_fraction,cumulative_byte_fraction")?;
+    writeln!(
+        w,
+        "bucket,min_ip_len,max_ip_len,packets,bytes,mean_ip_len,cumulative_packet_fraction,cumulative_byte_fraction"
+    )?;
     for b in &r.sizes.cdf {
         writeln!(
             w,

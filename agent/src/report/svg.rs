@@ -77,8 +77,16 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
         "time (s)",
         "kbit/s",
         &[
-            Series { name: "download", points: w.iter().map(|x| (t(x.start_ns), kbps(x.down_bytes_per_s))).collect(), color: BLUE_ },
-            Series { name: "upload", points: w.iter().map(|x| (t(x.start_ns), kbps(x.up_bytes_per_s))).collect(), color: ORANGE },
+            Series {
+                name: "download",
+                points: w.iter().map(|x| (t(x.start_ns), kbps(x.down_bytes_per_s))).collect(),
+                color: BLUE_,
+            },
+            Series {
+                name: "upload",
+                points: w.iter().map(|x| (t(x.start_ns), kbps(x.up_bytes_per_s))).collect(),
+                color: ORANGE,
+            },
         ],
     )?;
     let s = &r.samples;
@@ -88,8 +96,16 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
         "time (s)",
         "kbit/s",
         &[
-            Series { name: "video download", points: s.iter().map(|x| (t(x.start_ns), kbps(x.rates.video_down_bytes_per_s))).collect(), color: BLUE_ },
-            Series { name: "video upload", points: s.iter().map(|x| (t(x.start_ns), kbps(x.rates.video_up_bytes_per_s))).collect(), color: ORANGE },
+            Series {
+                name: "video download",
+                points: s.iter().map(|x| (t(x.start_ns), kbps(x.rates.video_down_bytes_per_s))).collect(),
+                color: BLUE_,
+            },
+            Series {
+                name: "video upload",
+                points: s.iter().map(|x| (t(x.start_ns), kbps(x.rates.video_up_bytes_per_s))).collect(),
+                color: ORANGE,
+            },
         ],
     )?;
     line_chart(
@@ -98,8 +114,16 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
         "time (s)",
         "hosts",
         &[
-            Series { name: "parents", points: w.iter().map(|x| (t(x.start_ns), x.parent_count as f64)).collect(), color: BLUE_ },
-            Series { name: "children", points: w.iter().map(|x| (t(x.start_ns), x.child_count as f64)).collect(), color: ORANGE },
+            Series {
+                name: "parents",
+                points: w.iter().map(|x| (t(x.start_ns), x.parent_count as f64)).collect(),
+                color: BLUE_,
+            },
+            Series {
+                name: "children",
+                points: w.iter().map(|x| (t(x.start_ns), x.child_count as f64)).collect(),
+                color: ORANGE,
+            },
         ],
     )?;
     line_chart(
@@ -108,8 +132,16 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
         "time (s)",
         "",
         &[
-            Series { name: "S_n", points: w.iter().filter_map(|x| Some((t(x.start_ns), x.stability.s_n?))).collect(), color: GREEN_ },
-            Series { name: "X_n", points: w.iter().filter_map(|x| Some((t(x.start_ns), x.stability.x_n?))).collect(), color: RED_ },
+            Series {
+                name: "S_n",
+                points: w.iter().filter_map(|x| Some((t(x.start_ns), x.stability.s_n?))).collect(),
+                color: GREEN_,
+            },
+            Series {
+                name: "X_n",
+                points: w.iter().filter_map(|x| Some((t(x.start_ns), x.stability.x_n?))).collect(),
+                color: RED_,
+            },
         ],
     )?;
     line_chart(
@@ -118,8 +150,16 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
         "time (s)",
         "miles per byte",
         &[
-            Series { name: "download", points: w.iter().filter_map(|x| Some((t(x.start_ns), x.cost.download_miles_per_byte?))).collect(), color: BLUE_ },
-            Series { name: "upload", points: w.iter().filter_map(|x| Some((t(x.start_ns), x.cost.upload_miles_per_byte?))).collect(), color: ORANGE },
+            Series {
+                name: "download",
+                points: w.iter().filter_map(|x| Some((t(x.start_ns), x.cost.download_miles_per_byte?))).collect(),
+                color: BLUE_,
+            },
+            Series {
+                name: "upload",
+                points: w.iter().filter_map(|x| Some((t(x.start_ns), x.cost.upload_miles_per_byte?))).collect(),
+                color: ORANGE,
+            },
         ],
     )?;
     line_chart(
@@ -128,8 +168,16 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
         "time (s)",
         "peers",
         &[
-            Series { name: "video peers", points: s.iter().map(|x| (t(x.start_ns), x.video_peers.video_peers as f64)).collect(), color: BLUE_ },
-            Series { name: "changed video peers", points: s.iter().map(|x| (t(x.start_ns), x.video_peers.changed as f64)).collect(), color: RED_ },
+            Series {
+                name: "video peers",
+                points: s.iter().map(|x| (t(x.start_ns), x.video_peers.video_peers as f64)).collect(),
+                color: BLUE_,
+            },
+            Series {
+                name: "changed video peers",
+                points: s.iter().map(|x| (t(x.start_ns), x.video_peers.changed as f64)).collect(),
+                color: RED_,
+            },
         ],
     )?;
     let se = &r.sessions;
@@ -139,8 +187,16 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
         "duration (s)",
         "fraction lasting at least",
         &[
-            Series { name: "video sessions", points: se.video_duration_ccdf.iter().map(|p| (p.duration_s, p.fraction_at_least)).collect(), color: BLUE_ },
-            Series { name: "signaling sessions", points: se.signaling_duration_ccdf.iter().map(|p| (p.duration_s, p.fraction_at_least)).collect(), color: ORANGE },
+            Series {
+                name: "video sessions",
+                points: se.video_duration_ccdf.iter().map(|p| (p.duration_s, p.fraction_at_least)).collect(),
+                color: BLUE_,
+            },
+            Series {
+                name: "signaling sessions",
+                points: se.signaling_duration_ccdf.iter().map(|p| (p.duration_s, p.fraction_at_least)).collect(),
+                color: ORANGE,
+            },
         ],
     )?;
     // The size CDF has one step per class, placed at the class's mean IP length.

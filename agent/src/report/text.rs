@@ -26,7 +26,13 @@ pub fn write(o: &mut impl Write, r: &Report, read: &ReadStats, guess: Option<&Ho
     writeln!(
         o,
         "  read: {} frames, {} IP packets, {} non-IP, {} truncated, {} unsupported link; {} of {} bytes",
-        read.frames, read.ip_packets, read.non_ip, read.truncated, read.unsupported_link, read.bytes_read, read.file_size
+        read.frames,
+        read.ip_packets,
+        read.non_ip,
+        read.truncated,
+        read.unsupported_link,
+        read.bytes_read,
+        read.file_size
     )?;
     if read.time_jumps > 0 {
         writeln!(o, "  warning: {} forward clock jumps; the window grid restarted at each", read.time_jumps)?;
@@ -40,7 +46,12 @@ pub fn write_body(o: &mut impl Write, r: &Report) -> io::Result<()> {
     writeln!(
         o,
         "  capture: {:.1} s in {} windows of Δ = {} s; {} samples of {} s ([H] asks {} s)",
-        r.capture.duration_s, r.capture.windows, c.window_s, r.capture.samples, c.effective_sample_period_s, c.sample_period_s
+        r.capture.duration_s,
+        r.capture.windows,
+        c.window_s,
+        r.capture.samples,
+        c.effective_sample_period_s,
+        c.sample_period_s
     )?;
 
     let s = &r.sizes;
@@ -60,7 +71,11 @@ pub fn write_body(o: &mut impl Write, r: &Report) -> io::Result<()> {
     writeln!(o, "  large packets (> {} B) [H]: {} ({} bytes)", c.large_above_ip_len, s.large_packets, s.large_bytes)?;
 
     let f = &r.family;
-    writeln!(o, "\nParents and children [M] §III-D (Rp = {} B/s, Rc = {} B/s)", c.parent_rate_bytes_per_s, c.child_rate_bytes_per_s)?;
+    writeln!(
+        o,
+        "\nParents and children [M] §III-D (Rp = {} B/s, Rc = {} B/s)",
+        c.parent_rate_bytes_per_s, c.child_rate_bytes_per_s
+    )?;
     writeln!(
         o,
         "  parents per window: mean {}, max {}; children per window: mean {}, max {}",
@@ -121,10 +136,26 @@ pub fn write_body(o: &mut impl Write, r: &Report) -> io::Result<()> {
 
     let p = &r.peers;
     writeln!(o, "\nPeers [H] Table 1, §6")?;
-    writeln!(o, "  peers {}, total IPs (SYN sent) {}, active IPs {}, video peers (ever) {}", p.peers, p.total_ips, p.active_ips, r.video_peers_ever)?;
-    for (name, t) in [("download", &p.top_download), ("upload", &p.top_upload), ("video download", &p.top_video_download), ("video upload", &p.top_video_upload)] {
+    writeln!(
+        o,
+        "  peers {}, total IPs (SYN sent) {}, active IPs {}, video peers (ever) {}",
+        p.peers, p.total_ips, p.active_ips, r.video_peers_ever
+    )?;
+    for (name, t) in [
+        ("download", &p.top_download),
+        ("upload", &p.top_upload),
+        ("video download", &p.top_video_download),
+        ("video upload", &p.top_video_upload),
+    ] {
         if let Some(t) = t {
-            writeln!(o, "  top peer share of {name}: {} ({} of {} B, {})", pct(Some(t.share)), t.bytes, t.total_bytes, t.peer)?;
+            writeln!(
+                o,
+                "  top peer share of {name}: {} ({} of {} B, {})",
+                pct(Some(t.share)),
+                t.bytes,
+                t.total_bytes,
+                t.peer
+            )?;
         }
     }
     if !r.samples.is_empty() {
@@ -142,7 +173,12 @@ pub fn write_body(o: &mut impl Write, r: &Report) -> io::Result<()> {
     match &c.geolocation {
         None => writeln!(o, "  no geolocation (--geo): distance and cost not computed")?,
         Some(g) => {
-            writeln!(o, "  {g}; X at {}", co.host_location.map_or("unknown (give --host-location)".into(), |l| format!("{:.3},{:.3}", l[0], l[1])))?;
+            writeln!(
+                o,
+                "  {g}; X at {}",
+                co.host_location
+                    .map_or("unknown (give --host-location)".into(), |l| format!("{:.3},{:.3}", l[0], l[1]))
+            )?;
             writeln!(
                 o,
                 "  located peers {} of {} ({}); located share of parent bytes {}, of child bytes {}",
@@ -182,16 +218,20 @@ pub fn write_body(o: &mut impl Write, r: &Report) -> io::Result<()> {
         (None, _) => writeln!(o, "  no playback rate (--playback-rate): not computed")?,
         (Some(red), st) => {
             if red.interval_s == 0.0 {
-                writeln!(o, "  redundancy ratio n/a: the capture is not longer than the {} s left out", c.redundancy_skip_s)?;
+                writeln!(
+                    o,
+                    "  redundancy ratio n/a: the capture is not longer than the {} s left out",
+                    c.redundancy_skip_s
+                )?;
             } else {
                 writeln!(
-                o,
-                "  redundancy ratio {} (video download {} B vs expected {:.0} B over {:.0} s after the first {} s)",
-                pct(red.redundancy),
-                red.video_download_bytes,
-                red.expected_bytes,
-                red.interval_s,
-                c.redundancy_skip_s
+                    o,
+                    "  redundancy ratio {} (video download {} B vs expected {:.0} B over {:.0} s after the first {} s)",
+                    pct(red.redundancy),
+                    red.video_download_bytes,
+                    red.expected_bytes,
+                    red.interval_s,
+                    c.redundancy_skip_s
                 )?;
             }
             match st {
@@ -245,7 +285,12 @@ pub fn write_control(o: &mut impl Write, c: &crate::control::ControlSummary) -> 
     let rules: Vec<String> = c.by_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
     writeln!(o, "  by DPI rule: {}", if rules.is_empty() { "none".into() } else { rules.join(", ") })?;
     let kinds: Vec<String> = c.by_message.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    writeln!(o, "  decoded: {}; bootstrap HTTP requests {}", if kinds.is_empty() { "none".into() } else { kinds.join(", ") }, c.bootstrap_requests)?;
+    writeln!(
+        o,
+        "  decoded: {}; bootstrap HTTP requests {}",
+        if kinds.is_empty() { "none".into() } else { kinds.join(", ") },
+        c.bootstrap_requests
+    )?;
     for ch in &c.channels {
         writeln!(o, "  channel {} {}", ch.guid, ch.name.as_deref().map(|n| format!("\"{n}\"")).unwrap_or_default())?;
     }

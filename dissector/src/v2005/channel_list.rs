@@ -66,9 +66,7 @@ fn number(n: Node<'_, '_>, field: &'static str) -> Result<Option<u32>> {
     if t.is_empty() {
         return Ok(None);
     }
-    t.parse()
-        .map(Some)
-        .map_err(|_| invalid(field, n.range().start, format!("{t:?} is not a number")))
+    t.parse().map(Some).map_err(|_| invalid(field, n.range().start, format!("{t:?} is not a number")))
 }
 
 fn guid(n: Node<'_, '_>, field: &'static str) -> Result<Option<Guid>> {
@@ -76,9 +74,7 @@ fn guid(n: Node<'_, '_>, field: &'static str) -> Result<Option<Guid>> {
     if t.is_empty() {
         return Ok(None);
     }
-    Guid::parse_text(&t)
-        .map(Some)
-        .map_err(|e| invalid(field, n.range().start, e.to_string()))
+    Guid::parse_text(&t).map(Some).map_err(|e| invalid(field, n.range().start, e.to_string()))
 }
 
 fn document<'t>(text: &'t XmlText<'_>) -> Result<Document<'t>> {
@@ -91,9 +87,7 @@ fn document<'t>(text: &'t XmlText<'_>) -> Result<Document<'t>> {
 }
 
 fn channels<'a, 'i>(doc: &'a Document<'i>) -> impl Iterator<Item = Node<'a, 'i>> {
-    doc.root_element()
-        .children()
-        .filter(|n| n.is_element() && n.has_tag_name("channel"))
+    doc.root_element().children().filter(|n| n.is_element() && n.has_tag_name("channel"))
 }
 
 impl ChannelRepr {
@@ -103,8 +97,7 @@ impl ChannelRepr {
         for n in ch.children().filter(Node::is_element) {
             match n.tag_name().name() {
                 "ChannelGuid" => {
-                    c.guid = guid(n, "ChannelGuid")?
-                        .ok_or_else(|| invalid("ChannelGuid", n.range().start, "empty"))?;
+                    c.guid = guid(n, "ChannelGuid")?.ok_or_else(|| invalid("ChannelGuid", n.range().start, "empty"))?;
                     have_guid = true;
                 }
                 "BaseChannelGuid" => c.base_guid = guid(n, "BaseChannelGuid")?,
@@ -124,11 +117,7 @@ impl ChannelRepr {
             }
         }
         if !have_guid {
-            return Err(invalid(
-                "ChannelGuid",
-                ch.range().start,
-                "channel without <ChannelGuid>",
-            ));
+            return Err(invalid("ChannelGuid", ch.range().start, "channel without <ChannelGuid>"));
         }
         Ok(c)
     }
@@ -149,10 +138,7 @@ impl ChannelRepr {
         };
         let num = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
         el("ChannelGuid", &self.guid.to_string());
-        el(
-            "BaseChannelGuid",
-            &self.base_guid.map(|g| g.to_string()).unwrap_or_default(),
-        );
+        el("BaseChannelGuid", &self.base_guid.map(|g| g.to_string()).unwrap_or_default());
         el("ChannelName", &self.name);
         el("ChannelNameEn", &self.name_en);
         el("Author", &self.author);
@@ -174,23 +160,12 @@ impl ChannelListRepr {
     pub fn parse(buf: &[u8]) -> Result<ChannelListRepr> {
         let text = XmlText::decode(buf)?;
         let doc = document(&text)?;
-        let channels = channels(&doc)
-            .map(ChannelRepr::parse)
-            .collect::<Result<_>>()
-            .map_err(|e| match e {
-                Error::Invalid {
-                    message,
-                    field,
-                    offset,
-                    reason,
-                } => Error::Invalid {
-                    message,
-                    field,
-                    offset: text.payload_offset(offset),
-                    reason,
-                },
-                e => e,
-            })?;
+        let channels = channels(&doc).map(ChannelRepr::parse).collect::<Result<_>>().map_err(|e| match e {
+            Error::Invalid { message, field, offset, reason } => {
+                Error::Invalid { message, field, offset: text.payload_offset(offset), reason }
+            }
+            e => e,
+        })?;
         Ok(ChannelListRepr { channels })
     }
 
@@ -226,22 +201,14 @@ pub fn to_tree(buf: &[u8]) -> Result<Tree> {
                 continue;
             };
             // The span is the text if there is one, else the empty element.
-            let span = n
-                .first_child()
-                .filter(|t| t.is_text())
-                .map_or(n.range(), |t| t.range());
+            let span = n.first_child().filter(|t| t.is_text()).map_or(n.range(), |t| t.range());
             let (o, l) = (span.start, span.len());
             let t = text_of(n);
             let value = match def.kind {
                 crate::tree::ValueKind::Guid if t.is_empty() => continue,
-                crate::tree::ValueKind::Guid => Guid::parse_text(&t)
-                    .map(Value::Guid)
-                    .map_err(|e| e.to_string()),
+                crate::tree::ValueKind::Guid => Guid::parse_text(&t).map(Value::Guid).map_err(|e| e.to_string()),
                 crate::tree::ValueKind::U32 if t.is_empty() => continue,
-                crate::tree::ValueKind::U32 => t
-                    .parse()
-                    .map(Value::U32)
-                    .map_err(|_| format!("{t:?} is not a number")),
+                crate::tree::ValueKind::U32 => t.parse().map(Value::U32).map_err(|_| format!("{t:?} is not a number")),
                 _ if def.name == hf::CHANNEL_PLAY_LINK.name => Ok(Value::Str(join_lines(&t))),
                 _ => Ok(Value::Str(t.into_owned())),
             };
@@ -256,12 +223,7 @@ pub fn to_tree(buf: &[u8]) -> Result<Tree> {
                     }
                     fields.push(f);
                 }
-                Err(why) => notes.push(Note::new(
-                    &ei::BAD_VALUE,
-                    o,
-                    l,
-                    format!("{}: {why}", def.label),
-                )),
+                Err(why) => notes.push(Note::new(&ei::BAD_VALUE, o, l, format!("{}: {why}", def.label))),
             }
         }
         list.push(Field::subtree(&hf::CHANNEL, r.start, r.len(), fields));
@@ -317,16 +279,10 @@ pub(crate) mod tests {
         assert_eq!(list.channels.len(), 1);
         let c = &list.channels[0];
         assert_eq!(c.guid.to_string(), "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}");
-        assert_eq!(
-            c.base_guid.unwrap().to_string(),
-            "{CEB266B8-11D4-4AB3-83BC-C4B502A3CB74}"
-        );
+        assert_eq!(c.base_guid.unwrap().to_string(), "{CEB266B8-11D4-4AB3-83BC-C4B502A3CB74}");
         assert_eq!((c.name.as_str(), c.name_en.as_str()), ("CCTV-5", "CCTV-5"));
         assert_eq!(c.author_url, "http://www.pplive.com");
-        assert_eq!(
-            (c.peer_count, c.bitrate, c.quality, c.catalog),
-            (Some(0), Some(0), Some(100), Some(2))
-        );
+        assert_eq!((c.peer_count, c.bitrate, c.quality, c.catalog), (Some(0), Some(0), Some(100), Some(2)));
         assert_eq!((c.preview_url.as_str(), c.program_list1.as_str()), ("", ""));
         let link = c.play_link().unwrap();
         assert_eq!(link.source, c.guid);
@@ -346,20 +302,11 @@ pub(crate) mod tests {
     fn test_tree() {
         let tree = to_tree(STUDY_XML.as_bytes()).unwrap();
         let g = tree.find("pplive.channel.guid").unwrap();
-        assert_eq!(
-            &STUDY_XML[g.offset..g.offset + g.len],
-            "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}"
-        );
-        assert_eq!(
-            tree.find("pplive.channel.quality").unwrap().value,
-            Value::U32(100)
-        );
+        assert_eq!(&STUDY_XML[g.offset..g.offset + g.len], "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}");
+        assert_eq!(tree.find("pplive.channel.quality").unwrap().value, Value::U32(100));
         assert_eq!(tree.find_all("pplive.playlink.tracker").count(), 2);
         let src = tree.find("pplive.playlink.source").unwrap();
-        assert_eq!(
-            &STUDY_XML[src.offset..src.offset + src.len],
-            "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}"
-        );
+        assert_eq!(&STUDY_XML[src.offset..src.offset + src.len], "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}");
         assert!(tree.notes.is_empty(), "{:?}", tree.notes);
     }
 
@@ -367,11 +314,7 @@ pub(crate) mod tests {
     #[test]
     fn test_gb2312_list() {
         let mut xml = b"<?xml version=\"1.0\" encoding=\"gb2312\"?>\n".to_vec();
-        xml.extend_from_slice(
-            STUDY_XML
-                .replace("<Author>..........</Author>", "<Author>\u{0}</Author>")
-                .as_bytes(),
-        );
+        xml.extend_from_slice(STUDY_XML.replace("<Author>..........</Author>", "<Author>\u{0}</Author>").as_bytes());
         // Author: "央视" in GB2312 (d1 eb ca d3).
         let at = xml.windows(1).position(|w| w == [0]).unwrap();
         xml.splice(at..at + 1, [0xd1, 0xeb, 0xca, 0xd3]);
@@ -390,36 +333,15 @@ pub(crate) mod tests {
     #[test]
     fn test_bad_values() {
         let xml = STUDY_XML.replace("<Bitrate>0</Bitrate>", "<Bitrate>fast</Bitrate>");
-        assert!(matches!(
-            ChannelListRepr::parse(xml.as_bytes()),
-            Err(Error::Invalid {
-                field: "Bitrate",
-                ..
-            })
-        ));
+        assert!(matches!(ChannelListRepr::parse(xml.as_bytes()), Err(Error::Invalid { field: "Bitrate", .. })));
         let tree = to_tree(xml.as_bytes()).unwrap();
         assert_eq!(tree.notes.len(), 1);
         assert!(tree.find("pplive.channel.bitrate").is_none());
         assert!(ChannelListRepr::parse(b"<html/>").is_err());
-        assert!(ChannelListRepr::parse(
-            b"<root><channel><ChannelName>x</ChannelName></channel></root>"
-        )
-        .is_err());
+        assert!(ChannelListRepr::parse(b"<root><channel><ChannelName>x</ChannelName></channel></root>").is_err());
         assert!(ChannelListRepr::parse(&[0xff, 0xfe]).is_err());
-        let err = ChannelListRepr::parse(
-            "<root><channel><ChannelGuid>{bad}</ChannelGuid></channel></root>".as_bytes(),
-        );
-        assert!(
-            matches!(
-                err,
-                Err(Error::Invalid {
-                    field: "ChannelGuid",
-                    offset: 15,
-                    ..
-                })
-            ),
-            "{err:?}"
-        );
+        let err = ChannelListRepr::parse("<root><channel><ChannelGuid>{bad}</ChannelGuid></channel></root>".as_bytes());
+        assert!(matches!(err, Err(Error::Invalid { field: "ChannelGuid", offset: 15, .. })), "{err:?}");
     }
 
     fn text() -> impl Strategy<Value = String> {

@@ -18,8 +18,8 @@
 use crate::error::{Error, Result};
 use crate::guid::Guid;
 use crate::tree::{Field, MessageKind, Tree, Value};
-use crate::v2005::{holds_exactly, host_list_fields, strict_hosts};
 use crate::v2005::host_record::{HostRecord, HostRecordRepr, HostRecords};
+use crate::v2005::{holds_exactly, host_list_fields, strict_hosts};
 use crate::wire::Reader;
 use crate::{hf, Generation};
 
@@ -79,19 +79,9 @@ impl<'a> Gossip<'a> {
     pub fn to_tree(&self) -> Tree {
         let mut notes = Vec::new();
         let mut children = vec![
-            Field::new(
-                &hf::GOSSIP_HEADER,
-                0,
-                4,
-                Value::Bytes(self.header().to_vec()),
-            ),
+            Field::new(&hf::GOSSIP_HEADER, 0, 4, Value::Bytes(self.header().to_vec())),
             Field::new(&hf::GOSSIP_CHANNEL, 4, 16, Value::Guid(self.channel())),
-            Field::new(
-                &hf::GOSSIP_UNKNOWN,
-                20,
-                20,
-                Value::Bytes(self.unknown().to_vec()),
-            ),
+            Field::new(&hf::GOSSIP_UNKNOWN, 20, 20, Value::Bytes(self.unknown().to_vec())),
             Field::new(&hf::GOSSIP_COUNT, 40, 1, Value::U8(self.count())),
         ];
         host_list_fields(
@@ -131,12 +121,7 @@ impl GossipRepr {
         header.copy_from_slice(msg.header());
         let mut unknown = [0u8; 20];
         unknown.copy_from_slice(msg.unknown());
-        Ok(GossipRepr {
-            header,
-            channel: msg.channel(),
-            unknown,
-            hosts,
-        })
+        Ok(GossipRepr { header, channel: msg.channel(), unknown, hosts })
     }
 
     pub fn buffer_len(&self) -> usize {
@@ -176,29 +161,22 @@ pub(crate) mod tests {
     /// Header, channel ID, unknown bytes and count of \[M\]'s dump.
     pub const STUDY_FIXED: [u8; 41] = [
         0x02, 0x00, 0x00, 0x02, // header
-        0x10, 0x9a, 0x0f, 0x7d, 0xc3, 0xf9, 0xae, 0x4a, 0xa2, 0xd6, 0x0e, 0x54, 0x63, 0x9b, 0xc7,
-        0x15, // channel
-        0x0c, 0x30, 0xe9, 0x6f, 0x4d, 0x8f, 0x9f, 0x45, 0xbe, 0xdd, 0x42, 0xdb, 0x96, 0x9e, 0x11,
-        0xe7, 0x84, 0x47, 0x6e, 0x01, // unknown
+        0x10, 0x9a, 0x0f, 0x7d, 0xc3, 0xf9, 0xae, 0x4a, 0xa2, 0xd6, 0x0e, 0x54, 0x63, 0x9b, 0xc7, 0x15, // channel
+        0x0c, 0x30, 0xe9, 0x6f, 0x4d, 0x8f, 0x9f, 0x45, 0xbe, 0xdd, 0x42, 0xdb, 0x96, 0x9e, 0x11, 0xe7, 0x84, 0x47,
+        0x6e, 0x01, // unknown
         0x03, // number of hosts
     ];
-    const STUDY_HOST1: [u8; 18] = [
-        0x8c, 0x6d, 0x2a, 0xd4, 0xa4, 0x0f, 0x48, 0x1f, 0, 0, 0, 0, 0x00, 0x04, 0x00, 0x00, 0x3c,
-        0x00,
-    ];
-    const STUDY_HOST3: [u8; 18] = [
-        0xcb, 0xba, 0xad, 0x88, 0xa4, 0x0f, 0x48, 0x1f, 0, 0, 0, 0, 0x00, 0x04, 0x0a, 0x04, 0x2e,
-        0x00,
-    ];
+    const STUDY_HOST1: [u8; 18] =
+        [0x8c, 0x6d, 0x2a, 0xd4, 0xa4, 0x0f, 0x48, 0x1f, 0, 0, 0, 0, 0x00, 0x04, 0x00, 0x00, 0x3c, 0x00];
+    const STUDY_HOST3: [u8; 18] =
+        [0xcb, 0xba, 0xad, 0x88, 0xa4, 0x0f, 0x48, 0x1f, 0, 0, 0, 0, 0x00, 0x04, 0x0a, 0x04, 0x2e, 0x00];
 
     /// The study's gossip message; host 2 (not printed) is a private address,
     /// as 5 of the 39 hosts in \[M\] were.
     pub fn study_gossip() -> Vec<u8> {
         let mut b = STUDY_FIXED.to_vec();
         b.extend_from_slice(&STUDY_HOST1);
-        b.extend_from_slice(&[
-            192, 168, 1, 20, 0xa4, 0x0f, 0x48, 0x1f, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0,
-        ]);
+        b.extend_from_slice(&[192, 168, 1, 20, 0xa4, 0x0f, 0x48, 0x1f, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
         b.extend_from_slice(&STUDY_HOST3);
         b
     }
@@ -208,10 +186,7 @@ pub(crate) mod tests {
         let buf = study_gossip();
         let msg = Gossip::new_checked(&buf).unwrap();
         assert!(msg.is_exact());
-        assert_eq!(
-            msg.channel().to_string(),
-            "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}"
-        );
+        assert_eq!(msg.channel().to_string(), "{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}");
         assert_eq!(msg.count(), 3);
         let hosts: Vec<_> = msg.hosts().collect();
         assert_eq!(hosts[0].ip(), Ipv4Addr::new(140, 109, 42, 212));
@@ -241,44 +216,17 @@ pub(crate) mod tests {
     fn test_impossible_len() {
         assert!(matches!(
             Gossip::new_checked(&STUDY_FIXED[..40]),
-            Err(Error::Truncated {
-                field: "count",
-                offset: 40,
-                ..
-            })
+            Err(Error::Truncated { field: "count", offset: 40, .. })
         ));
-        assert!(matches!(
-            Gossip::new_checked(&STUDY_FIXED[..10]),
-            Err(Error::Truncated {
-                field: "channel",
-                ..
-            })
-        ));
+        assert!(matches!(Gossip::new_checked(&STUDY_FIXED[..10]), Err(Error::Truncated { field: "channel", .. })));
         // Count 3 but no records: kept by the view, rejected by the strict parse.
-        assert!(matches!(
-            parse(&STUDY_FIXED),
-            Err(Error::CountMismatch {
-                claimed: 3,
-                present: 0,
-                ..
-            })
-        ));
+        assert!(matches!(parse(&STUDY_FIXED), Err(Error::CountMismatch { claimed: 3, present: 0, .. })));
     }
 
     #[test]
     fn test_emit_too_many_hosts() {
-        let h = HostRecordRepr {
-            ip: Ipv4Addr::LOCALHOST,
-            udp_port: 1,
-            tcp_port: 2,
-            unknown: [0; 10],
-        };
-        let repr = GossipRepr {
-            header: [0; 4],
-            channel: Guid::default(),
-            unknown: [0; 20],
-            hosts: vec![h; 256],
-        };
+        let h = HostRecordRepr { ip: Ipv4Addr::LOCALHOST, udp_port: 1, tcp_port: 2, unknown: [0; 10] };
+        let repr = GossipRepr { header: [0; 4], channel: Guid::default(), unknown: [0; 20], hosts: vec![h; 256] };
         assert!(repr.emit(&mut Vec::new()).is_err());
     }
 

@@ -45,9 +45,7 @@ impl<'a> HostRecord<'a> {
                 actual: buf.len(),
             });
         }
-        Ok(HostRecord {
-            buf: &buf[..Self::LEN],
-        })
+        Ok(HostRecord { buf: &buf[..Self::LEN] })
     }
 
     pub fn ip(&self) -> Ipv4Addr {
@@ -71,12 +69,7 @@ impl<'a> HostRecord<'a> {
     pub fn to_field(&self, offset: usize, notes: &mut Vec<Note>) -> Field {
         let ip = self.ip();
         if let Some(why) = special_purpose(ip) {
-            notes.push(Note::new(
-                &ei::PRIVATE_ADDRESS,
-                offset,
-                4,
-                format!("host {ip} is {why}"),
-            ));
+            notes.push(Note::new(&ei::PRIVATE_ADDRESS, offset, 4, format!("host {ip} is {why}")));
         }
         Field::subtree(
             &hf::HOST,
@@ -84,24 +77,9 @@ impl<'a> HostRecord<'a> {
             Self::LEN,
             vec![
                 Field::new(&hf::HOST_IP, offset, 4, Value::Ipv4(ip)),
-                Field::new(
-                    &hf::HOST_UDP_PORT,
-                    offset + 4,
-                    2,
-                    Value::U16(self.udp_port()),
-                ),
-                Field::new(
-                    &hf::HOST_TCP_PORT,
-                    offset + 6,
-                    2,
-                    Value::U16(self.tcp_port()),
-                ),
-                Field::new(
-                    &hf::HOST_UNKNOWN,
-                    offset + 8,
-                    10,
-                    Value::Bytes(self.unknown().to_vec()),
-                ),
+                Field::new(&hf::HOST_UDP_PORT, offset + 4, 2, Value::U16(self.udp_port())),
+                Field::new(&hf::HOST_TCP_PORT, offset + 6, 2, Value::U16(self.tcp_port())),
+                Field::new(&hf::HOST_UNKNOWN, offset + 8, 10, Value::Bytes(self.unknown().to_vec())),
             ],
         )
     }
@@ -115,9 +93,7 @@ pub struct HostRecords<'a> {
 
 impl<'a> HostRecords<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        HostRecords {
-            chunks: buf.chunks_exact(HostRecord::LEN),
-        }
+        HostRecords { chunks: buf.chunks_exact(HostRecord::LEN) }
     }
     /// Bytes after the last whole record (a record cut short).
     pub fn remainder(&self) -> &'a [u8] {
@@ -150,12 +126,7 @@ impl HostRecordRepr {
     pub fn parse(rec: &HostRecord<'_>) -> HostRecordRepr {
         let mut unknown = [0u8; 10];
         unknown.copy_from_slice(rec.unknown());
-        HostRecordRepr {
-            ip: rec.ip(),
-            udp_port: rec.udp_port(),
-            tcp_port: rec.tcp_port(),
-            unknown,
-        }
+        HostRecordRepr { ip: rec.ip(), udp_port: rec.udp_port(), tcp_port: rec.tcp_port(), unknown }
     }
 
     pub const fn buffer_len(&self) -> usize {
@@ -177,24 +148,13 @@ pub(crate) mod tests {
     use proptest::prelude::*;
 
     /// Host 1 of the tracker reply dump in \[M\].
-    pub const STUDY_HOST1: [u8; 18] = [
-        0x3b, 0x40, 0xc6, 0xfa, 0xa4, 0x0f, 0x48, 0x1f, 0, 0, 0, 0, 0x18, 0x00, 0x07, 0x00, 0x35,
-        0x00,
-    ];
+    pub const STUDY_HOST1: [u8; 18] =
+        [0x3b, 0x40, 0xc6, 0xfa, 0xa4, 0x0f, 0x48, 0x1f, 0, 0, 0, 0, 0x18, 0x00, 0x07, 0x00, 0x35, 0x00];
 
     pub fn arb_host() -> impl Strategy<Value = HostRecordRepr> {
-        (
-            any::<[u8; 4]>(),
-            any::<u16>(),
-            any::<u16>(),
-            any::<[u8; 10]>(),
+        (any::<[u8; 4]>(), any::<u16>(), any::<u16>(), any::<[u8; 10]>()).prop_map(
+            |(ip, udp_port, tcp_port, unknown)| HostRecordRepr { ip: Ipv4Addr::from(ip), udp_port, tcp_port, unknown },
         )
-            .prop_map(|(ip, udp_port, tcp_port, unknown)| HostRecordRepr {
-                ip: Ipv4Addr::from(ip),
-                udp_port,
-                tcp_port,
-                unknown,
-            })
     }
 
     #[test]
@@ -203,10 +163,7 @@ pub(crate) mod tests {
         assert_eq!(rec.ip(), Ipv4Addr::new(59, 64, 198, 250));
         assert_eq!(rec.udp_port(), 4004);
         assert_eq!(rec.tcp_port(), 8008);
-        assert_eq!(
-            rec.unknown(),
-            &[0, 0, 0, 0, 0x18, 0x00, 0x07, 0x00, 0x35, 0x00]
-        );
+        assert_eq!(rec.unknown(), &[0, 0, 0, 0, 0x18, 0x00, 0x07, 0x00, 0x35, 0x00]);
     }
 
     #[test]
@@ -221,11 +178,7 @@ pub(crate) mod tests {
     fn test_impossible_len() {
         assert!(matches!(
             HostRecord::new_checked(&STUDY_HOST1[..17]),
-            Err(Error::Truncated {
-                expected: 18,
-                actual: 17,
-                ..
-            })
+            Err(Error::Truncated { expected: 18, actual: 17, .. })
         ));
     }
 
@@ -243,9 +196,7 @@ pub(crate) mod tests {
         let mut b = STUDY_HOST1;
         b[..4].copy_from_slice(&[192, 168, 0, 7]);
         let mut notes = Vec::new();
-        HostRecord::new_checked(&b)
-            .unwrap()
-            .to_field(17, &mut notes);
+        HostRecord::new_checked(&b).unwrap().to_field(17, &mut notes);
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].def.name, ei::PRIVATE_ADDRESS.name);
         assert_eq!((notes[0].offset, notes[0].len), (17, 4));

@@ -87,15 +87,8 @@ fn headers<'a>(buf: &'a [u8], raw: &[httparse::Header<'a>]) -> Vec<Header<'a>> {
             // httparse hands out sub-slices of `buf`; their address gives the
             // offset. An empty value may point anywhere, so clamp.
             let name_at = offset_in(buf, h.name.as_bytes()).unwrap_or(0);
-            let end = offset_in(buf, h.value)
-                .map_or(name_at + h.name.len(), |at| at + h.value.len())
-                .max(name_at);
-            Header {
-                name: h.name,
-                value: h.value,
-                offset: name_at,
-                len: end - name_at,
-            }
+            let end = offset_in(buf, h.value).map_or(name_at + h.name.len(), |at| at + h.value.len()).max(name_at);
+            Header { name: h.name, value: h.value, offset: name_at, len: end - name_at }
         })
         .collect()
 }
@@ -107,11 +100,7 @@ fn offset_in(buf: &[u8], sub: &[u8]) -> Option<usize> {
 }
 
 fn incomplete(buf: &[u8]) -> Error {
-    invalid(
-        "headers",
-        buf.len(),
-        "header block incomplete (no blank line)",
-    )
+    invalid("headers", buf.len(), "header block incomplete (no blank line)")
 }
 
 impl<'a> HttpMessage<'a> {
@@ -126,10 +115,7 @@ impl<'a> HttpMessage<'a> {
                 Err(e) => return Err(invalid("status line", 0, e.to_string())),
             };
             Ok(HttpMessage {
-                start: StartLine::Response {
-                    code: r.code.unwrap_or(0),
-                    reason: r.reason.unwrap_or(""),
-                },
+                start: StartLine::Response { code: r.code.unwrap_or(0), reason: r.reason.unwrap_or("") },
                 minor_version: r.version.unwrap_or(0),
                 headers: headers(buf, r.headers),
                 body: &buf[n..],
@@ -144,10 +130,7 @@ impl<'a> HttpMessage<'a> {
                 Err(e) => return Err(invalid("request line", 0, e.to_string())),
             };
             Ok(HttpMessage {
-                start: StartLine::Request {
-                    method: r.method.unwrap_or(""),
-                    path: r.path.unwrap_or(""),
-                },
+                start: StartLine::Request { method: r.method.unwrap_or(""), path: r.path.unwrap_or("") },
                 minor_version: r.version.unwrap_or(0),
                 headers: headers(buf, r.headers),
                 body: &buf[n..],
@@ -165,18 +148,11 @@ impl<'a> HttpMessage<'a> {
 
     /// The first header of this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
+        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
     }
 
     pub fn content_length(&self) -> Option<u32> {
-        core::str::from_utf8(self.header("Content-Length")?)
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
+        core::str::from_utf8(self.header("Content-Length")?).ok()?.trim().parse().ok()
     }
 
     /// The bootstrap step of a request; `None` for a response.
@@ -194,90 +170,36 @@ impl<'a> HttpMessage<'a> {
             StartLine::Request { method, path } => {
                 let at = self.offset_of(path.as_bytes());
                 let b = Bootstrap::from_path(path);
-                c.push(Field::new(
-                    &hf::HTTP_BOOTSTRAP,
-                    at,
-                    path.len(),
-                    Value::Str(b.label().into()),
-                ));
-                c.push(Field::new(
-                    &hf::HTTP_METHOD,
-                    0,
-                    method.len(),
-                    Value::Str(method.into()),
-                ));
-                c.push(Field::new(
-                    &hf::HTTP_PATH,
-                    at,
-                    path.len(),
-                    Value::Str(path.into()),
-                ));
+                c.push(Field::new(&hf::HTTP_BOOTSTRAP, at, path.len(), Value::Str(b.label().into())));
+                c.push(Field::new(&hf::HTTP_METHOD, 0, method.len(), Value::Str(method.into())));
+                c.push(Field::new(&hf::HTTP_PATH, at, path.len(), Value::Str(path.into())));
                 // "HTTP/1.x" follows the path after one space.
                 let v = at + path.len() + 1;
-                let v_len = if self
-                    .full
-                    .get(v..v + 8)
-                    .is_some_and(|b| b.starts_with(b"HTTP/"))
-                {
-                    8
-                } else {
-                    0
-                };
-                c.push(Field::new(
-                    &hf::HTTP_VERSION,
-                    v,
-                    v_len,
-                    Value::U8(self.minor_version),
-                ));
+                let v_len = if self.full.get(v..v + 8).is_some_and(|b| b.starts_with(b"HTTP/")) { 8 } else { 0 };
+                c.push(Field::new(&hf::HTTP_VERSION, v, v_len, Value::U8(self.minor_version)));
                 MessageKind::HttpRequest
             }
             StartLine::Response { code, reason } => {
-                c.push(Field::new(
-                    &hf::HTTP_VERSION,
-                    0,
-                    8,
-                    Value::U8(self.minor_version),
-                ));
-                let digits = self
-                    .full
-                    .get(9..12)
-                    .is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+                c.push(Field::new(&hf::HTTP_VERSION, 0, 8, Value::U8(self.minor_version)));
+                let digits = self.full.get(9..12).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
                 let (at, len) = if digits { (9, 3) } else { (0, 0) };
                 c.push(Field::new(&hf::HTTP_STATUS, at, len, Value::U16(code)));
                 let at = self.offset_of(reason.as_bytes());
-                c.push(Field::new(
-                    &hf::HTTP_REASON,
-                    at,
-                    reason.len(),
-                    Value::Str(reason.into()),
-                ));
+                c.push(Field::new(&hf::HTTP_REASON, at, reason.len(), Value::Str(reason.into())));
                 MessageKind::HttpResponse
             }
         };
         for h in &self.headers {
             let line = format!("{}: {}", h.name, String::from_utf8_lossy(h.value));
-            c.push(Field::new(
-                &hf::HTTP_HEADER,
-                h.offset,
-                h.len,
-                Value::Str(line),
-            ));
+            c.push(Field::new(&hf::HTTP_HEADER, h.offset, h.len, Value::Str(line)));
             let value_at = h.value_offset();
             if h.name.eq_ignore_ascii_case("Host") {
                 let host = String::from_utf8_lossy(h.value).into_owned();
-                c.push(Field::new(
-                    &hf::HTTP_HOST,
-                    value_at,
-                    h.value.len(),
-                    Value::Str(host),
-                ));
+                c.push(Field::new(&hf::HTTP_HOST, value_at, h.value.len(), Value::Str(host)));
             }
         }
         if let Some(n) = self.content_length() {
-            let h = self
-                .headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case("Content-Length"));
+            let h = self.headers.iter().find(|h| h.name.eq_ignore_ascii_case("Content-Length"));
             let (at, len) = h.map_or((0, 0), |h| (h.value_offset(), h.value.len()));
             c.push(Field::new(&hf::HTTP_CONTENT_LENGTH, at, len, Value::U32(n)));
             if (n as usize) > self.body.len() {
@@ -290,12 +212,8 @@ impl<'a> HttpMessage<'a> {
             }
         }
         if !self.body.is_empty() {
-            let mut body = Field::new(
-                &hf::HTTP_BODY,
-                self.body_offset,
-                self.body.len(),
-                Value::Bytes(self.body.to_vec()),
-            );
+            let mut body =
+                Field::new(&hf::HTTP_BODY, self.body_offset, self.body.len(), Value::Bytes(self.body.to_vec()));
             if self.body.trim_ascii_start().starts_with(b"<") {
                 if let Ok(list) = channel_list::to_tree(self.body) {
                     for mut f in list.fields {
@@ -311,12 +229,7 @@ impl<'a> HttpMessage<'a> {
             c.push(body);
         }
         let end = self.body_offset + self.body.len();
-        Tree {
-            generation: Generation::Pplive2005,
-            message,
-            fields: vec![Field::subtree(&hf::HTTP, 0, end, c)],
-            notes,
-        }
+        Tree { generation: Generation::Pplive2005, message, fields: vec![Field::subtree(&hf::HTTP, 0, end, c)], notes }
     }
 }
 
@@ -339,10 +252,7 @@ impl HttpRepr {
     /// `GET path HTTP/1.1` with a `Host` header, as the client sends it.
     pub fn bootstrap_request(host: &str, path: &str) -> HttpRepr {
         HttpRepr {
-            start: StartLineRepr::Request {
-                method: "GET".into(),
-                path: path.into(),
-            },
+            start: StartLineRepr::Request { method: "GET".into(), path: path.into() },
             minor_version: 1,
             headers: vec![("Host".into(), host.into())],
             body: Vec::new(),
@@ -352,10 +262,7 @@ impl HttpRepr {
     /// A reply with `Content-Length` set from the body.
     pub fn reply(code: u16, reason: &str, body: Vec<u8>) -> HttpRepr {
         HttpRepr {
-            start: StartLineRepr::Response {
-                code,
-                reason: reason.into(),
-            },
+            start: StartLineRepr::Response { code, reason: reason.into() },
             minor_version: 1,
             headers: vec![("Content-Length".into(), body.len().to_string())],
             body,
@@ -368,21 +275,16 @@ impl HttpRepr {
             .headers
             .iter()
             .map(|h| {
-                let v = core::str::from_utf8(h.value)
-                    .map_err(|_| invalid("header", h.offset, "value is not UTF-8"))?;
+                let v = core::str::from_utf8(h.value).map_err(|_| invalid("header", h.offset, "value is not UTF-8"))?;
                 Ok((h.name.to_owned(), v.to_owned()))
             })
             .collect::<Result<_>>()?;
         Ok(HttpRepr {
             start: match m.start {
-                StartLine::Request { method, path } => StartLineRepr::Request {
-                    method: method.into(),
-                    path: path.into(),
-                },
-                StartLine::Response { code, reason } => StartLineRepr::Response {
-                    code,
-                    reason: reason.into(),
-                },
+                StartLine::Request { method, path } => {
+                    StartLineRepr::Request { method: method.into(), path: path.into() }
+                }
+                StartLine::Response { code, reason } => StartLineRepr::Response { code, reason: reason.into() },
             },
             minor_version: m.minor_version,
             headers,
@@ -414,8 +316,7 @@ mod tests {
     use crate::v2005::channel_list::tests::STUDY_XML;
     use proptest::prelude::*;
 
-    const UPDATE: &[u8] =
-        b"GET /update/pplive/update.inf HTTP/1.1\r\nHost: update.pplive.com\r\nAccept: */*\r\n\r\n";
+    const UPDATE: &[u8] = b"GET /update/pplive/update.inf HTTP/1.1\r\nHost: update.pplive.com\r\nAccept: */*\r\n\r\n";
 
     #[test]
     fn test_parse() {
@@ -425,28 +326,16 @@ mod tests {
         let tree = m.to_tree();
         assert_eq!(tree.message, MessageKind::HttpRequest);
         let host = tree.find("pplive.http.host").unwrap();
-        assert_eq!(
-            &UPDATE[host.offset..host.offset + host.len],
-            b"update.pplive.com"
-        );
+        assert_eq!(&UPDATE[host.offset..host.offset + host.len], b"update.pplive.com");
         let path = tree.find("pplive.http.path").unwrap();
-        assert_eq!(
-            &UPDATE[path.offset..path.offset + path.len],
-            b"/update/pplive/update.inf"
-        );
+        assert_eq!(&UPDATE[path.offset..path.offset + path.len], b"/update/pplive/update.inf");
     }
 
     #[test]
     fn test_not_found_reply() {
         let buf = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
         let m = HttpMessage::parse(buf).unwrap();
-        assert_eq!(
-            m.start,
-            StartLine::Response {
-                code: 404,
-                reason: "Not Found"
-            }
-        );
+        assert_eq!(m.start, StartLine::Response { code: 404, reason: "Not Found" });
         let tree = m.to_tree();
         assert!(tree.notes.is_empty());
         let span = |name| {
@@ -465,14 +354,9 @@ mod tests {
         HttpRepr::reply(200, "OK", STUDY_XML.as_bytes().to_vec()).emit(&mut buf);
         let tree = HttpMessage::parse(&buf).unwrap().to_tree();
         let g = tree.find("pplive.channel.guid").unwrap();
-        assert_eq!(
-            &buf[g.offset..g.offset + g.len],
-            b"{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}"
-        );
+        assert_eq!(&buf[g.offset..g.offset + g.len], b"{7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}");
         // Cut in the middle of the body: noted, not an error.
-        let cut = HttpMessage::parse(&buf[..buf.len() - 10])
-            .unwrap()
-            .to_tree();
+        let cut = HttpMessage::parse(&buf[..buf.len() - 10]).unwrap().to_tree();
         assert_eq!(cut.notes_named(ei::TRUNCATED_RECORD.name).count(), 1);
     }
 
@@ -480,14 +364,8 @@ mod tests {
     fn test_emit() {
         let mut out = Vec::new();
         HttpRepr::bootstrap_request("list.pplive.com", Bootstrap::CHANNEL_LIST_PATH).emit(&mut out);
-        assert_eq!(
-            out,
-            b"GET /web/xml/all.xml HTTP/1.1\r\nHost: list.pplive.com\r\n\r\n"
-        );
-        assert_eq!(
-            HttpMessage::parse(&out).unwrap().bootstrap(),
-            Some(Bootstrap::ChannelList)
-        );
+        assert_eq!(out, b"GET /web/xml/all.xml HTTP/1.1\r\nHost: list.pplive.com\r\n\r\n");
+        assert_eq!(HttpMessage::parse(&out).unwrap().bootstrap(), Some(Bootstrap::ChannelList));
     }
 
     #[test]

@@ -21,7 +21,11 @@ pub(crate) fn holds_exactly(len: usize, hosts_at: usize, claimed: usize) -> bool
 
 /// The host records of a peer list, strictly: the count must match the records
 /// and nothing may follow them.
-pub(crate) fn strict_hosts(message: &'static str, hosts: HostRecords<'_>, claimed: usize) -> Result<Vec<HostRecordRepr>> {
+pub(crate) fn strict_hosts(
+    message: &'static str,
+    hosts: HostRecords<'_>,
+    claimed: usize,
+) -> Result<Vec<HostRecordRepr>> {
     let present = hosts.len();
     if claimed != present || !hosts.remainder().is_empty() {
         return Err(Error::CountMismatch { message, field: "count", claimed, present });

@@ -79,14 +79,12 @@ impl Span<'_> {
 }
 
 fn unescape(raw: &str, at: usize) -> Result<String> {
-    quick_xml::escape::unescape(raw)
-        .map(Cow::into_owned)
-        .map_err(|e| Error::Invalid {
-            message: MESSAGE,
-            field: "query value",
-            offset: at,
-            reason: e.to_string(),
-        })
+    quick_xml::escape::unescape(raw).map(Cow::into_owned).map_err(|e| Error::Invalid {
+        message: MESSAGE,
+        field: "query value",
+        offset: at,
+        reason: e.to_string(),
+    })
 }
 
 fn invalid(field: &'static str, offset: usize, reason: impl Into<String>) -> Error {
@@ -95,13 +93,10 @@ fn invalid(field: &'static str, offset: usize, reason: impl Into<String>) -> Err
 
 /// `host:port` starting at `at`.
 fn host_port(s: &str, at: usize, field: &'static str) -> Result<(String, u16)> {
-    let colon = s
-        .rfind(':')
-        .ok_or_else(|| invalid(field, at, format!("{s:?} has no port")))?;
+    let colon = s.rfind(':').ok_or_else(|| invalid(field, at, format!("{s:?} has no port")))?;
     let host = &s[..colon];
-    let port = s[colon + 1..]
-        .parse::<u16>()
-        .map_err(|_| invalid(field, at + colon + 1, format!("bad port in {s:?}")))?;
+    let port =
+        s[colon + 1..].parse::<u16>().map_err(|_| invalid(field, at + colon + 1, format!("bad port in {s:?}")))?;
     if host.is_empty() {
         return Err(invalid(field, at, "empty host"));
     }
@@ -120,10 +115,7 @@ fn split_query(q: &str, base: usize) -> Vec<Span<'_>> {
         let end = q[i..].find('&').map_or(q.len(), |p| i + p);
         let seg = q[i..end].trim_end();
         if !seg.is_empty() {
-            out.push(Span {
-                at: base + i,
-                raw: seg,
-            });
+            out.push(Span { at: base + i, raw: seg });
         }
         if end == q.len() {
             break;
@@ -148,35 +140,17 @@ fn scan(text: &str) -> Result<Scan<'_>> {
         .and_then(|s| s.strip_prefix(SCHEME))
         .ok_or_else(|| invalid("scheme", lead, "does not start with pplive://"))?;
     let auth_at = lead + SCHEME.len();
-    let slash = after
-        .find('/')
-        .ok_or_else(|| invalid("path", auth_at, "no path after host:port"))?;
+    let slash = after.find('/').ok_or_else(|| invalid("path", auth_at, "no path after host:port"))?;
     let host = host_port(&after[..slash], auth_at, "host")?;
     let path_and_query = &after[slash + 1..];
     let (path, query, q_at) = match path_and_query.find('?') {
-        Some(p) => (
-            &path_and_query[..p],
-            &path_and_query[p + 1..],
-            auth_at + slash + 1 + p + 1,
-        ),
+        Some(p) => (&path_and_query[..p], &path_and_query[p + 1..], auth_at + slash + 1 + p + 1),
         None => (path_and_query, "", t.len()),
     };
     let mut params = Vec::new();
     for sp in split_query(query, q_at) {
-        let eq = sp
-            .raw
-            .find('=')
-            .ok_or_else(|| invalid("query", sp.at, format!("{:?} is not key=value", sp.raw)))?;
-        params.push((
-            Span {
-                at: sp.at,
-                raw: &sp.raw[..eq],
-            },
-            Span {
-                at: sp.at + eq + 1,
-                raw: &sp.raw[eq + 1..],
-            },
-        ));
+        let eq = sp.raw.find('=').ok_or_else(|| invalid("query", sp.at, format!("{:?} is not key=value", sp.raw)))?;
+        params.push((Span { at: sp.at, raw: &sp.raw[..eq] }, Span { at: sp.at + eq + 1, raw: &sp.raw[eq + 1..] }));
     }
     Ok(Scan { host, path, params })
 }
@@ -198,22 +172,10 @@ fn trackers(v: &Span<'_>) -> Result<Vec<(usize, usize, TrackerAddr)>> {
         } else if let Some(r) = p.strip_prefix("tcpt://") {
             (TrackerTransport::Tcp, r)
         } else {
-            return Err(invalid(
-                "tracker",
-                start,
-                format!("{p:?} is neither udpt:// nor tcpt://"),
-            ));
+            return Err(invalid("tracker", start, format!("{p:?} is neither udpt:// nor tcpt://")));
         };
         let (host, port) = host_port(rest, start + 7, "tracker")?;
-        out.push((
-            start,
-            p.len(),
-            TrackerAddr {
-                transport,
-                host,
-                port,
-            },
-        ));
+        out.push((start, p.len(), TrackerAddr { transport, host, port }));
     }
     Ok(out)
 }
@@ -237,12 +199,7 @@ impl PlayLinkRepr {
         let mut source = None;
         for (k, v) in &s.params {
             match k.raw {
-                "source" => {
-                    source = Some(
-                        Guid::parse_text(v.raw)
-                            .map_err(|e| invalid("source", v.at, e.to_string()))?,
-                    )
-                }
+                "source" => source = Some(Guid::parse_text(v.raw).map_err(|e| invalid("source", v.at, e.to_string()))?),
                 "type" => repr.link_type = Some(v.value()?),
                 "chnname" => repr.chnname = Some(v.value()?),
                 "engname" => repr.engname = Some(v.value()?),
@@ -250,17 +207,13 @@ impl PlayLinkRepr {
                 _ => repr.other.push((k.value()?, v.value()?)),
             }
         }
-        repr.source =
-            source.ok_or_else(|| invalid("source", text.len(), "no source={GUID} parameter"))?;
+        repr.source = source.ok_or_else(|| invalid("source", text.len(), "no source={GUID} parameter"))?;
         Ok(repr)
     }
 
     /// The unescaped link, `&` separated, parameters in canonical order.
     pub fn to_url(&self) -> String {
-        let mut s = format!(
-            "{SCHEME}{}:{}/{}?source={}",
-            self.host, self.port, self.path, self.source
-        );
+        let mut s = format!("{SCHEME}{}:{}/{}?source={}", self.host, self.port, self.path, self.source);
         let mut param = |k: &str, v: &str| {
             s.push('&');
             s.push_str(k);
@@ -280,11 +233,8 @@ impl PlayLinkRepr {
             param(k, v);
         }
         if !self.trackers.is_empty() {
-            let list: String = self
-                .trackers
-                .iter()
-                .map(|t| format!("{}{}:{};", t.transport.scheme(), t.host, t.port))
-                .collect();
+            let list: String =
+                self.trackers.iter().map(|t| format!("{}{}:{};", t.transport.scheme(), t.host, t.port)).collect();
             param("tracker", &list);
         }
         s
@@ -314,23 +264,12 @@ pub fn to_field(text: &str, base: usize) -> Result<Field> {
         let (o, l) = (base + v.at, v.raw.len());
         match k.raw {
             "source" => {
-                let g =
-                    Guid::parse_text(v.raw).map_err(|e| invalid("source", v.at, e.to_string()))?;
+                let g = Guid::parse_text(v.raw).map_err(|e| invalid("source", v.at, e.to_string()))?;
                 children.push(Field::new(&hf::PLAYLINK_SOURCE, o, l, Value::Guid(g)));
             }
             "type" => children.push(Field::new(&hf::PLAYLINK_TYPE, o, l, Value::Str(v.value()?))),
-            "chnname" => children.push(Field::new(
-                &hf::PLAYLINK_CHNNAME,
-                o,
-                l,
-                Value::Str(v.value()?),
-            )),
-            "engname" => children.push(Field::new(
-                &hf::PLAYLINK_ENGNAME,
-                o,
-                l,
-                Value::Str(v.value()?),
-            )),
+            "chnname" => children.push(Field::new(&hf::PLAYLINK_CHNNAME, o, l, Value::Str(v.value()?))),
+            "engname" => children.push(Field::new(&hf::PLAYLINK_ENGNAME, o, l, Value::Str(v.value()?))),
             "tracker" => {
                 for (at, len, t) in trackers(v)? {
                     let port_len = t.port.to_string().len();
@@ -345,12 +284,7 @@ pub fn to_field(text: &str, base: usize) -> Result<Field> {
                                 7,
                                 Value::Str(t.transport.name().into()),
                             ),
-                            Field::new(
-                                &hf::PLAYLINK_TRACKER_HOST,
-                                base + at + 7,
-                                t.host.len(),
-                                Value::Str(t.host),
-                            ),
+                            Field::new(&hf::PLAYLINK_TRACKER_HOST, base + at + 7, t.host.len(), Value::Str(t.host)),
                             Field::new(
                                 &hf::PLAYLINK_TRACKER_PORT,
                                 base + at + len - port_len,
@@ -365,12 +299,7 @@ pub fn to_field(text: &str, base: usize) -> Result<Field> {
         }
     }
     let trimmed = text.trim();
-    Ok(Field::subtree(
-        &hf::PLAYLINK,
-        base + lead,
-        trimmed.len(),
-        children,
-    ))
+    Ok(Field::subtree(&hf::PLAYLINK, base + lead, trimmed.len(), children))
 }
 
 #[cfg(test)]
@@ -391,16 +320,8 @@ pub(crate) mod tests {
             chnname: Some("CCTV-5".into()),
             engname: Some("CCTV-5".into()),
             trackers: vec![
-                TrackerAddr {
-                    transport: TrackerTransport::Udp,
-                    host: "211.162.0.46".into(),
-                    port: 8000,
-                },
-                TrackerAddr {
-                    transport: TrackerTransport::Tcp,
-                    host: "211.162.0.46".into(),
-                    port: 8000,
-                },
+                TrackerAddr { transport: TrackerTransport::Udp, host: "211.162.0.46".into(), port: 8000 },
+                TrackerAddr { transport: TrackerTransport::Tcp, host: "211.162.0.46".into(), port: 8000 },
             ],
             other: vec![],
         }
@@ -427,24 +348,13 @@ pub(crate) mod tests {
         for c in f.walk().skip(1) {
             if let Value::Str(s) = &c.value {
                 if c.def.name != "pplive.playlink.tracker.transport" {
-                    assert_eq!(
-                        &STUDY_LINK[c.offset - 100..c.offset - 100 + c.len],
-                        s,
-                        "{}",
-                        c.def.name
-                    );
+                    assert_eq!(&STUDY_LINK[c.offset - 100..c.offset - 100 + c.len], s, "{}", c.def.name);
                 }
             }
         }
-        let trackers: Vec<_> = f
-            .walk()
-            .filter(|c| c.def.name == "pplive.playlink.tracker.port")
-            .collect();
+        let trackers: Vec<_> = f.walk().filter(|c| c.def.name == "pplive.playlink.tracker.port").collect();
         assert_eq!(trackers.len(), 2);
-        assert_eq!(
-            &STUDY_LINK[trackers[1].offset - 100..][..trackers[1].len],
-            "8000"
-        );
+        assert_eq!(&STUDY_LINK[trackers[1].offset - 100..][..trackers[1].len], "8000");
     }
 
     #[test]
@@ -471,10 +381,8 @@ pub(crate) mod tests {
     /// trimmed only when the value ended the text.
     #[test]
     fn test_value_whitespace_trimmed_everywhere() {
-        let a = PlayLinkRepr::parse(
-            "pplive://h:1/t?source={7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}&x=CCTV-\r\r  &\r",
-        )
-        .unwrap();
+        let a = PlayLinkRepr::parse("pplive://h:1/t?source={7D0F9A10-F9C3-4AAE-A2D6-0E54639BC715}&x=CCTV-\r\r  &\r")
+            .unwrap();
         assert_eq!(a.other, vec![("x".to_string(), "CCTV-".to_string())]);
         assert_eq!(PlayLinkRepr::parse(&a.to_url()).unwrap(), a);
     }

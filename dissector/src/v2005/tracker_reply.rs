@@ -9,8 +9,8 @@
 
 use crate::error::Result;
 use crate::tree::{Field, MessageKind, Tree, Value};
-use crate::v2005::{holds_exactly, host_list_fields, strict_hosts};
 use crate::v2005::host_record::{HostRecordRepr, HostRecords};
+use crate::v2005::{holds_exactly, host_list_fields, strict_hosts};
 use crate::wire::{be32, Reader};
 use crate::{hf, Generation};
 
@@ -62,12 +62,7 @@ impl<'a> TrackerReply<'a> {
     pub fn to_tree(&self) -> Tree {
         let mut notes = Vec::new();
         let mut children = vec![
-            Field::new(
-                &hf::TRACKER_HEADER,
-                0,
-                13,
-                Value::Bytes(self.header().to_vec()),
-            ),
+            Field::new(&hf::TRACKER_HEADER, 0, 13, Value::Bytes(self.header().to_vec())),
             Field::new(&hf::TRACKER_COUNT, 13, 4, Value::U32(self.count())),
         ];
         host_list_fields(
@@ -130,18 +125,12 @@ pub(crate) mod tests {
     use proptest::prelude::*;
     use std::net::Ipv4Addr;
 
-    pub const STUDY_HEADER: [u8; 17] = [
-        0x02, 0x00, 0x00, 0x02, 0x99, 0x58, 0x98, 0x00, 0x2d, 0x5a, 0x98, 0x00, 0x02, 0x00, 0x00,
-        0x00, 0x32,
-    ];
-    const STUDY_HOST2: [u8; 18] = [
-        0xda, 0xbe, 0x31, 0xad, 0xa4, 0x0f, 0x48, 0x1f, 0, 0, 0, 0, 0x00, 0x00, 0x34, 0x07, 0x01,
-        0x00,
-    ];
-    const STUDY_HOST50: [u8; 18] = [
-        0xda, 0xbf, 0x29, 0x6c, 0xa4, 0x0f, 0x48, 0x1f, 0, 0, 0, 0, 0xb4, 0xef, 0x08, 0x00, 0x34,
-        0x00,
-    ];
+    pub const STUDY_HEADER: [u8; 17] =
+        [0x02, 0x00, 0x00, 0x02, 0x99, 0x58, 0x98, 0x00, 0x2d, 0x5a, 0x98, 0x00, 0x02, 0x00, 0x00, 0x00, 0x32];
+    const STUDY_HOST2: [u8; 18] =
+        [0xda, 0xbe, 0x31, 0xad, 0xa4, 0x0f, 0x48, 0x1f, 0, 0, 0, 0, 0x00, 0x00, 0x34, 0x07, 0x01, 0x00];
+    const STUDY_HOST50: [u8; 18] =
+        [0xda, 0xbf, 0x29, 0x6c, 0xa4, 0x0f, 0x48, 0x1f, 0, 0, 0, 0, 0xb4, 0xef, 0x08, 0x00, 0x34, 0x00];
 
     /// The study's reply: the printed header and hosts 1, 2 and 50; hosts
     /// 3..49 (not printed) are copies of host 2.
@@ -182,19 +171,10 @@ pub(crate) mod tests {
     #[test]
     fn test_tree() {
         let tree = TrackerReply::new_checked(&study_reply()).unwrap().to_tree();
-        assert_eq!(
-            tree.find("pplive.tracker.count").unwrap().value,
-            Value::U32(50)
-        );
+        assert_eq!(tree.find("pplive.tracker.count").unwrap().value, Value::U32(50));
         let ip = tree.find("pplive.host.ip").unwrap();
-        assert_eq!(
-            (ip.offset, ip.len, &ip.value),
-            (17, 4, &Value::Ipv4(Ipv4Addr::new(59, 64, 198, 250)))
-        );
-        assert_eq!(
-            tree.find("pplive.host.udp_port").unwrap().value,
-            Value::U16(4004)
-        );
+        assert_eq!((ip.offset, ip.len, &ip.value), (17, 4, &Value::Ipv4(Ipv4Addr::new(59, 64, 198, 250))));
+        assert_eq!(tree.find("pplive.host.udp_port").unwrap().value, Value::U16(4004));
         assert_eq!(tree.find("pplive.host.tcp_port").unwrap().offset, 23);
         assert_eq!(tree.find_all("pplive.host").count(), 50);
         assert!(tree.notes.is_empty(), "{:?}", tree.notes);
@@ -214,29 +194,13 @@ pub(crate) mod tests {
         assert_eq!(tree.find_all("pplive.host").count(), 3);
         assert_eq!(tree.notes_named(ei::COUNT_MISMATCH.name).count(), 1);
         assert_eq!(tree.notes_named(ei::TRUNCATED_RECORD.name).count(), 1);
-        assert!(matches!(
-            parse(&buf),
-            Err(Error::CountMismatch {
-                claimed: 50,
-                present: 3,
-                ..
-            })
-        ));
+        assert!(matches!(parse(&buf), Err(Error::CountMismatch { claimed: 50, present: 3, .. })));
     }
 
     #[test]
     fn test_impossible_len() {
-        assert!(matches!(
-            TrackerReply::new_checked(&STUDY_HEADER[..16]),
-            Err(Error::Truncated { field: "count", .. })
-        ));
-        assert!(matches!(
-            TrackerReply::new_checked(&[]),
-            Err(Error::Truncated {
-                field: "header",
-                ..
-            })
-        ));
+        assert!(matches!(TrackerReply::new_checked(&STUDY_HEADER[..16]), Err(Error::Truncated { field: "count", .. })));
+        assert!(matches!(TrackerReply::new_checked(&[]), Err(Error::Truncated { field: "header", .. })));
     }
 
     proptest! {

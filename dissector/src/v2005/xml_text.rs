@@ -37,15 +37,9 @@ fn declared_encoding(buf: &[u8]) -> Option<&'static Encoding> {
 impl<'a> XmlText<'a> {
     pub fn decode(buf: &'a [u8]) -> Result<XmlText<'a>> {
         if let Ok(text) = core::str::from_utf8(buf) {
-            return Ok(XmlText {
-                text: Cow::Borrowed(text),
-                map: None,
-                payload_len: buf.len(),
-            });
+            return Ok(XmlText { text: Cow::Borrowed(text), map: None, payload_len: buf.len() });
         }
-        let encoding = declared_encoding(buf)
-            .filter(|e| *e != encoding_rs::UTF_8)
-            .unwrap_or(GB18030);
+        let encoding = declared_encoding(buf).filter(|e| *e != encoding_rs::UTF_8).unwrap_or(GB18030);
         let mut decoder = encoding.new_decoder_without_bom_handling();
         let mut text = String::with_capacity(buf.len() * 3 / 2);
         let mut map = Vec::with_capacity(buf.len());
@@ -70,11 +64,7 @@ impl<'a> XmlText<'a> {
                 seq_start = i + 1;
             }
         }
-        Ok(XmlText {
-            text: Cow::Owned(text),
-            map: Some(map),
-            payload_len: buf.len(),
-        })
+        Ok(XmlText { text: Cow::Owned(text), map: Some(map), payload_len: buf.len() })
     }
 
     /// The payload offset of a decoded offset.
@@ -109,10 +99,7 @@ mod tests {
     fn test_decode_gbk_with_offsets() {
         let t = XmlText::decode(GBK).unwrap();
         let name_at = t.text.find("CCTV-5 体育").unwrap();
-        assert_eq!(
-            t.payload_offset(name_at),
-            GBK.windows(6).position(|w| w == b"CCTV-5").unwrap()
-        );
+        assert_eq!(t.payload_offset(name_at), GBK.windows(6).position(|w| w == b"CCTV-5").unwrap());
         let ti = t.text.find('育').unwrap();
         assert_eq!(&GBK[t.payload_offset(ti)..][..2], b"\xd3\xfd");
         let (o, l) = t.payload_span(name_at, "CCTV-5 体育".len());

@@ -77,10 +77,7 @@ impl From<Action> for u8 {
 
 impl Action {
     pub fn is_tracker(self) -> bool {
-        matches!(
-            self,
-            Action::TrackerList | Action::TrackerLeave | Action::TrackerReport
-        )
+        matches!(self, Action::TrackerList | Action::TrackerLeave | Action::TrackerReport)
     }
     pub fn is_live(self) -> bool {
         matches!(
@@ -142,12 +139,7 @@ impl<'a> PptvHeader<'a> {
         vec![
             Field::new(&hf::PPTV_CHECKSUM, 0, 4, Value::U32(self.checksum())),
             Field::new(&hf::PPTV_ACTION, 4, 1, Value::U8(self.action().into())),
-            Field::new(
-                &hf::PPTV_TRANSACTION_ID,
-                5,
-                4,
-                Value::U32(self.transaction_id()),
-            ),
+            Field::new(&hf::PPTV_TRANSACTION_ID, 5, 4, Value::U32(self.transaction_id())),
         ]
     }
 }
@@ -168,10 +160,7 @@ mod tests {
     fn test_parse() {
         let b = [0x78, 0x56, 0x34, 0x12, 0x31, 0x01, 0, 0, 0, 0xaa];
         let h = PptvHeader::new_checked(&b).unwrap();
-        assert_eq!(
-            (h.checksum(), h.action(), h.transaction_id()),
-            (0x1234_5678, Action::TrackerList, 1)
-        );
+        assert_eq!((h.checksum(), h.action(), h.transaction_id()), (0x1234_5678, Action::TrackerList, 1));
         assert_eq!(h.payload(), &[0xaa]);
     }
 
@@ -186,13 +175,7 @@ mod tests {
     fn test_impossible_len() {
         assert!(matches!(
             PptvHeader::new_checked(&[0; 8]),
-            Err(Error::Truncated {
-                field: "transaction id",
-                offset: 5,
-                expected: 4,
-                actual: 3,
-                ..
-            })
+            Err(Error::Truncated { field: "transaction id", offset: 5, expected: 4, actual: 3, .. })
         ));
     }
 

@@ -46,10 +46,7 @@ pub struct SubPieceInfo {
 impl SubPieceInfo {
     pub const LEN: usize = 6;
     fn read(b: &[u8], at: usize) -> SubPieceInfo {
-        SubPieceInfo {
-            block_id: le32(b, at),
-            index: le16(b, at + 4),
-        }
+        SubPieceInfo { block_id: le32(b, at), index: le16(b, at + 4) }
     }
     fn emit(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.block_id.to_le_bytes());
@@ -89,13 +86,10 @@ impl<'a> PeerBody<'a> {
     /// The per-block sub-piece counts of an announce (empty otherwise).
     pub fn subpiece_counts(&self) -> impl Iterator<Item = u16> + 'a {
         let raw: &'a [u8] = match self {
-            PeerBody::Announce {
-                subpiece_counts, ..
-            } => subpiece_counts,
+            PeerBody::Announce { subpiece_counts, .. } => subpiece_counts,
             _ => &[],
         };
-        raw.chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]))
     }
     /// The requested sub-pieces of a request (empty otherwise).
     pub fn subpiece_infos(&self) -> impl Iterator<Item = SubPieceInfo> + 'a {
@@ -103,8 +97,7 @@ impl<'a> PeerBody<'a> {
             PeerBody::RequestSubPiece { infos, .. } => infos,
             _ => &[],
         };
-        raw.chunks_exact(SubPieceInfo::LEN)
-            .map(|c| SubPieceInfo::read(c, 0))
+        raw.chunks_exact(SubPieceInfo::LEN).map(|c| SubPieceInfo::read(c, 0))
     }
 }
 
@@ -150,10 +143,7 @@ impl<'a> PeerPacket<'a> {
     }
     /// The peer GUID of a VOD packet.
     pub fn vod_peer_guid(&self) -> Option<Guid> {
-        self.header
-            .action()
-            .is_vod()
-            .then(|| guid_at(self.buf, field::VOD_PEER_GUID))
+        self.header.action().is_vod().then(|| guid_at(self.buf, field::VOD_PEER_GUID))
     }
     pub fn body_offset(&self) -> usize {
         if self.header.action().is_vod() {
@@ -173,11 +163,7 @@ impl<'a> PeerPacket<'a> {
                 let upload_bandwidth = r.u32_le("upload bandwidth", b + 4)?;
                 let reserved = r.u32_le("reserved", b + 8)?;
                 r.expect_end(b + 12)?;
-                PeerBody::RequestAnnounce {
-                    block_id,
-                    upload_bandwidth,
-                    reserved,
-                }
+                PeerBody::RequestAnnounce { block_id, upload_bandwidth, reserved }
             }
             Action::LiveAnnounce => {
                 let request_block_id = r.u32_le("request block id", b)?;
@@ -189,13 +175,7 @@ impl<'a> PeerPacket<'a> {
                 let bitmap_len = r.u16_le("bitmap length", at + 6)? as usize;
                 let bitmap = r.bytes("bitmap", at + 8, bitmap_len)?;
                 r.expect_end(at + 8 + bitmap_len)?;
-                PeerBody::Announce {
-                    request_block_id,
-                    subpiece_counts: counts,
-                    start_block_id,
-                    interval,
-                    bitmap,
-                }
+                PeerBody::Announce { request_block_id, subpiece_counts: counts, start_block_id, interval, bitmap }
             }
             Action::LiveRequestSubPiece => {
                 let n = r.u8("count", b)? as usize;
@@ -210,10 +190,7 @@ impl<'a> PeerPacket<'a> {
                 let n = r.u16_le("data length", b + 6)? as usize;
                 let data = r.bytes("data", b + 8, n)?;
                 r.expect_end(b + 8 + n)?;
-                PeerBody::SubPiece {
-                    info: SubPieceInfo::read(self.buf, b),
-                    data,
-                }
+                PeerBody::SubPiece { info: SubPieceInfo::read(self.buf, b), data }
             }
             _ => PeerBody::Raw(&self.buf[b..]),
         };
@@ -223,24 +200,9 @@ impl<'a> PeerPacket<'a> {
     pub fn to_tree(&self) -> Tree {
         let mut notes = Vec::new();
         let mut c = self.header.to_fields();
-        c.push(Field::new(
-            &hf::PPTV_PEER_PROTOCOL_VERSION,
-            9,
-            2,
-            Value::U16(self.protocol_version()),
-        ));
-        c.push(Field::new(
-            &hf::PPTV_PEER_RESERVED,
-            11,
-            2,
-            Value::U16(self.reserved()),
-        ));
-        c.push(Field::new(
-            &hf::PPTV_PEER_RESOURCE_ID,
-            13,
-            16,
-            Value::Guid(self.resource_id()),
-        ));
+        c.push(Field::new(&hf::PPTV_PEER_PROTOCOL_VERSION, 9, 2, Value::U16(self.protocol_version())));
+        c.push(Field::new(&hf::PPTV_PEER_RESERVED, 11, 2, Value::U16(self.reserved())));
+        c.push(Field::new(&hf::PPTV_PEER_RESOURCE_ID, 13, 16, Value::Guid(self.resource_id())));
         if let Some(g) = self.vod_peer_guid() {
             c.push(Field::new(&hf::PPTV_VOD_PEER_GUID, 29, 16, Value::Guid(g)));
         }
@@ -250,168 +212,54 @@ impl<'a> PeerPacket<'a> {
             Ok(body) => body_fields(&body, b, &mut c, &mut notes, self.header.action()),
             Err(e) => {
                 if b < len {
-                    c.push(Field::new(
-                        &hf::PPTV_BODY,
-                        b,
-                        len - b,
-                        Value::Bytes(self.buf[b..].to_vec()),
-                    ));
+                    c.push(Field::new(&hf::PPTV_BODY, b, len - b, Value::Bytes(self.buf[b..].to_vec())));
                 }
-                let def = if matches!(e, Error::Trailing { .. }) {
-                    &ei::TRAILING_BYTES
-                } else {
-                    &ei::TRUNCATED_RECORD
-                };
+                let def = if matches!(e, Error::Trailing { .. }) { &ei::TRAILING_BYTES } else { &ei::TRUNCATED_RECORD };
                 notes.push(Note::new(def, b, len - b, e.to_string()));
             }
         }
-        let message = if self.header.action().is_vod() {
-            MessageKind::PptvVod
-        } else {
-            MessageKind::PptvLive
-        };
-        Tree {
-            generation: Generation::Pptv2010,
-            message,
-            fields: vec![Field::subtree(&hf::PPTV, 0, len, c)],
-            notes,
-        }
+        let message = if self.header.action().is_vod() { MessageKind::PptvVod } else { MessageKind::PptvLive };
+        Tree { generation: Generation::Pptv2010, message, fields: vec![Field::subtree(&hf::PPTV, 0, len, c)], notes }
     }
 }
 
-fn body_fields(
-    body: &PeerBody<'_>,
-    b: usize,
-    c: &mut Vec<Field>,
-    notes: &mut Vec<Note>,
-    action: Action,
-) {
+fn body_fields(body: &PeerBody<'_>, b: usize, c: &mut Vec<Field>, notes: &mut Vec<Note>, action: Action) {
     match *body {
-        PeerBody::RequestAnnounce {
-            block_id,
-            upload_bandwidth,
-            reserved,
-        } => {
-            c.push(Field::new(
-                &hf::PPTV_LIVE_BLOCK_ID,
-                b,
-                4,
-                Value::U32(block_id),
-            ));
-            c.push(Field::new(
-                &hf::PPTV_LIVE_UPLOAD_BANDWIDTH,
-                b + 4,
-                4,
-                Value::U32(upload_bandwidth),
-            ));
-            c.push(Field::new(
-                &hf::PPTV_LIVE_ANNOUNCE_RESERVED,
-                b + 8,
-                4,
-                Value::U32(reserved),
-            ));
+        PeerBody::RequestAnnounce { block_id, upload_bandwidth, reserved } => {
+            c.push(Field::new(&hf::PPTV_LIVE_BLOCK_ID, b, 4, Value::U32(block_id)));
+            c.push(Field::new(&hf::PPTV_LIVE_UPLOAD_BANDWIDTH, b + 4, 4, Value::U32(upload_bandwidth)));
+            c.push(Field::new(&hf::PPTV_LIVE_ANNOUNCE_RESERVED, b + 8, 4, Value::U32(reserved)));
         }
-        PeerBody::Announce {
-            request_block_id,
-            subpiece_counts,
-            start_block_id,
-            interval,
-            bitmap,
-        } => {
-            c.push(Field::new(
-                &hf::PPTV_LIVE_REQUEST_BLOCK_ID,
-                b,
-                4,
-                Value::U32(request_block_id),
-            ));
+        PeerBody::Announce { request_block_id, subpiece_counts, start_block_id, interval, bitmap } => {
+            c.push(Field::new(&hf::PPTV_LIVE_REQUEST_BLOCK_ID, b, 4, Value::U32(request_block_id)));
             let n = subpiece_counts.len() / 2;
-            c.push(Field::new(
-                &hf::PPTV_LIVE_BLOCK_COUNT,
-                b + 4,
-                2,
-                Value::U16(n as u16),
-            ));
+            c.push(Field::new(&hf::PPTV_LIVE_BLOCK_COUNT, b + 4, 2, Value::U16(n as u16)));
             for (i, v) in body.subpiece_counts().enumerate() {
-                c.push(Field::new(
-                    &hf::PPTV_LIVE_SUBPIECE_COUNT,
-                    b + 6 + 2 * i,
-                    2,
-                    Value::U16(v),
-                ));
+                c.push(Field::new(&hf::PPTV_LIVE_SUBPIECE_COUNT, b + 6 + 2 * i, 2, Value::U16(v)));
             }
             let at = b + 6 + 2 * n;
-            c.push(Field::new(
-                &hf::PPTV_LIVE_START_BLOCK_ID,
-                at,
-                4,
-                Value::U32(start_block_id),
-            ));
-            c.push(Field::new(
-                &hf::PPTV_LIVE_INTERVAL,
-                at + 4,
-                2,
-                Value::U16(interval),
-            ));
-            c.push(Field::new(
-                &hf::PPTV_LIVE_BITMAP_LEN,
-                at + 6,
-                2,
-                Value::U16(bitmap.len() as u16),
-            ));
-            c.push(Field::new(
-                &hf::PPTV_LIVE_BITMAP,
-                at + 8,
-                bitmap.len(),
-                Value::Bytes(bitmap.to_vec()),
-            ));
+            c.push(Field::new(&hf::PPTV_LIVE_START_BLOCK_ID, at, 4, Value::U32(start_block_id)));
+            c.push(Field::new(&hf::PPTV_LIVE_INTERVAL, at + 4, 2, Value::U16(interval)));
+            c.push(Field::new(&hf::PPTV_LIVE_BITMAP_LEN, at + 6, 2, Value::U16(bitmap.len() as u16)));
+            c.push(Field::new(&hf::PPTV_LIVE_BITMAP, at + 8, bitmap.len(), Value::Bytes(bitmap.to_vec())));
         }
         PeerBody::RequestSubPiece { infos, priority } => {
             let n = infos.len() / SubPieceInfo::LEN;
-            c.push(Field::new(
-                &hf::PPTV_LIVE_REQUEST_COUNT,
-                b,
-                1,
-                Value::U8(n as u8),
-            ));
+            c.push(Field::new(&hf::PPTV_LIVE_REQUEST_COUNT, b, 1, Value::U8(n as u8)));
             for (i, s) in body.subpiece_infos().enumerate() {
                 c.push(subpiece_field(s, b + 1 + i * SubPieceInfo::LEN));
             }
-            c.push(Field::new(
-                &hf::PPTV_LIVE_PRIORITY,
-                b + 1 + infos.len(),
-                2,
-                Value::U16(priority),
-            ));
+            c.push(Field::new(&hf::PPTV_LIVE_PRIORITY, b + 1 + infos.len(), 2, Value::U16(priority)));
         }
         PeerBody::SubPiece { info, data } => {
             c.push(subpiece_field(info, b));
-            c.push(Field::new(
-                &hf::PPTV_LIVE_DATA_LEN,
-                b + 6,
-                2,
-                Value::U16(data.len() as u16),
-            ));
-            c.push(Field::new(
-                &hf::PPTV_LIVE_DATA,
-                b + 8,
-                data.len(),
-                Value::Bytes(data.to_vec()),
-            ));
+            c.push(Field::new(&hf::PPTV_LIVE_DATA_LEN, b + 6, 2, Value::U16(data.len() as u16)));
+            c.push(Field::new(&hf::PPTV_LIVE_DATA, b + 8, data.len(), Value::Bytes(data.to_vec())));
         }
         PeerBody::Raw(raw) => {
             if !raw.is_empty() {
-                c.push(Field::new(
-                    &hf::PPTV_BODY,
-                    b,
-                    raw.len(),
-                    Value::Bytes(raw.to_vec()),
-                ));
-                notes.push(Note::new(
-                    &ei::UNDECODED,
-                    b,
-                    raw.len(),
-                    format!("{} body not decoded", action.name()),
-                ));
+                c.push(Field::new(&hf::PPTV_BODY, b, raw.len(), Value::Bytes(raw.to_vec())));
+                notes.push(Note::new(&ei::UNDECODED, b, raw.len(), format!("{} body not decoded", action.name())));
             }
         }
     }
@@ -424,12 +272,7 @@ fn subpiece_field(s: SubPieceInfo, at: usize) -> Field {
         SubPieceInfo::LEN,
         vec![
             Field::new(&hf::PPTV_LIVE_SUBPIECE_BLOCK, at, 4, Value::U32(s.block_id)),
-            Field::new(
-                &hf::PPTV_LIVE_SUBPIECE_INDEX,
-                at + 4,
-                2,
-                Value::U16(s.index),
-            ),
+            Field::new(&hf::PPTV_LIVE_SUBPIECE_INDEX, at + 4, 2, Value::U16(s.index)),
         ],
     )
 }
@@ -478,36 +321,22 @@ pub struct PeerPacketRepr {
 impl PeerPacketRepr {
     pub fn parse(p: &PeerPacket<'_>) -> Result<PeerPacketRepr> {
         let body = match p.body()? {
-            PeerBody::RequestAnnounce {
-                block_id,
-                upload_bandwidth,
-                reserved,
-            } => PeerBodyRepr::RequestAnnounce {
-                block_id,
-                upload_bandwidth,
-                reserved,
-            },
-            ref b @ PeerBody::Announce {
-                request_block_id,
-                start_block_id,
-                interval,
-                bitmap,
-                ..
-            } => PeerBodyRepr::Announce {
-                request_block_id,
-                subpiece_counts: b.subpiece_counts().collect(),
-                start_block_id,
-                interval,
-                bitmap: bitmap.to_vec(),
-            },
-            ref b @ PeerBody::RequestSubPiece { priority, .. } => PeerBodyRepr::RequestSubPiece {
-                subpieces: b.subpiece_infos().collect(),
-                priority,
-            },
-            PeerBody::SubPiece { info, data } => PeerBodyRepr::SubPiece {
-                info,
-                data: data.to_vec(),
-            },
+            PeerBody::RequestAnnounce { block_id, upload_bandwidth, reserved } => {
+                PeerBodyRepr::RequestAnnounce { block_id, upload_bandwidth, reserved }
+            }
+            ref b @ PeerBody::Announce { request_block_id, start_block_id, interval, bitmap, .. } => {
+                PeerBodyRepr::Announce {
+                    request_block_id,
+                    subpiece_counts: b.subpiece_counts().collect(),
+                    start_block_id,
+                    interval,
+                    bitmap: bitmap.to_vec(),
+                }
+            }
+            ref b @ PeerBody::RequestSubPiece { priority, .. } => {
+                PeerBodyRepr::RequestSubPiece { subpieces: b.subpiece_infos().collect(), priority }
+            }
+            PeerBody::SubPiece { info, data } => PeerBodyRepr::SubPiece { info, data: data.to_vec() },
             PeerBody::Raw(raw) => PeerBodyRepr::Raw(raw.to_vec()),
         };
         Ok(PeerPacketRepr {
@@ -526,73 +355,40 @@ impl PeerPacketRepr {
     /// present for a live action (or missing for VOD), or a count overflows
     /// its field.
     pub fn emit(&self, out: &mut Vec<u8>) -> Result<()> {
-        let bad = |field: &'static str, reason: String| Error::Invalid {
-            message: MESSAGE,
-            field,
-            offset: 0,
-            reason,
-        };
+        let bad = |field: &'static str, reason: String| Error::Invalid { message: MESSAGE, field, offset: 0, reason };
         let fits = matches!(
             (&self.body, self.action),
-            (
-                PeerBodyRepr::RequestAnnounce { .. },
-                Action::LiveRequestAnnounce
-            ) | (PeerBodyRepr::Announce { .. }, Action::LiveAnnounce)
-                | (
-                    PeerBodyRepr::RequestSubPiece { .. },
-                    Action::LiveRequestSubPiece
-                )
+            (PeerBodyRepr::RequestAnnounce { .. }, Action::LiveRequestAnnounce)
+                | (PeerBodyRepr::Announce { .. }, Action::LiveAnnounce)
+                | (PeerBodyRepr::RequestSubPiece { .. }, Action::LiveRequestSubPiece)
                 | (PeerBodyRepr::SubPiece { .. }, Action::LiveSubPiece)
                 | (PeerBodyRepr::Raw(_), Action::LiveOther(_) | Action::Vod(_))
         );
         if !fits {
-            return Err(bad(
-                "action",
-                format!("body does not belong to action {:?}", self.action),
-            ));
+            return Err(bad("action", format!("body does not belong to action {:?}", self.action)));
         }
         if self.vod_peer_guid.is_some() != self.action.is_vod() {
             return Err(bad("peer guid", "present exactly for VOD actions".into()));
         }
-        let u16_len = |field, n: usize| {
-            u16::try_from(n).map_err(|_| bad(field, format!("{n} does not fit a u16")))
-        };
+        let u16_len = |field, n: usize| u16::try_from(n).map_err(|_| bad(field, format!("{n} does not fit a u16")));
         let mut body = Vec::new();
         match &self.body {
-            PeerBodyRepr::RequestAnnounce {
-                block_id,
-                upload_bandwidth,
-                reserved,
-            } => {
+            PeerBodyRepr::RequestAnnounce { block_id, upload_bandwidth, reserved } => {
                 for v in [block_id, upload_bandwidth, reserved] {
                     body.extend_from_slice(&v.to_le_bytes());
                 }
             }
-            PeerBodyRepr::Announce {
-                request_block_id,
-                subpiece_counts,
-                start_block_id,
-                interval,
-                bitmap,
-            } => {
+            PeerBodyRepr::Announce { request_block_id, subpiece_counts, start_block_id, interval, bitmap } => {
                 body.extend_from_slice(&request_block_id.to_le_bytes());
-                body.extend_from_slice(
-                    &u16_len("block count", subpiece_counts.len())?.to_le_bytes(),
-                );
-                subpiece_counts
-                    .iter()
-                    .for_each(|n| body.extend_from_slice(&n.to_le_bytes()));
+                body.extend_from_slice(&u16_len("block count", subpiece_counts.len())?.to_le_bytes());
+                subpiece_counts.iter().for_each(|n| body.extend_from_slice(&n.to_le_bytes()));
                 body.extend_from_slice(&start_block_id.to_le_bytes());
                 body.extend_from_slice(&interval.to_le_bytes());
                 body.extend_from_slice(&u16_len("bitmap length", bitmap.len())?.to_le_bytes());
                 body.extend_from_slice(bitmap);
             }
-            PeerBodyRepr::RequestSubPiece {
-                subpieces,
-                priority,
-            } => {
-                let n = u8::try_from(subpieces.len())
-                    .map_err(|_| bad("count", "more than 255 sub-pieces".into()))?;
+            PeerBodyRepr::RequestSubPiece { subpieces, priority } => {
+                let n = u8::try_from(subpieces.len()).map_err(|_| bad("count", "more than 255 sub-pieces".into()))?;
                 body.push(n);
                 subpieces.iter().for_each(|s| s.emit(&mut body));
                 body.extend_from_slice(&priority.to_le_bytes());

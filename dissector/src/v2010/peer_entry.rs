@@ -75,9 +75,7 @@ impl<'a> PeerEntry<'a> {
                 actual: buf.len(),
             });
         }
-        Ok(PeerEntry {
-            buf: &buf[..Self::LEN],
-        })
+        Ok(PeerEntry { buf: &buf[..Self::LEN] })
     }
     pub fn ip(&self) -> Ipv4Addr {
         ipv4_le(self.buf, 0)
@@ -117,12 +115,7 @@ impl<'a> PeerEntry<'a> {
     /// detected or STUN addresses are normal behind NAT and are not flagged.)
     pub fn to_field(&self, o: usize, notes: &mut Vec<Note>) -> Field {
         if let Some(why) = special_purpose(self.ip()) {
-            notes.push(Note::new(
-                &ei::PRIVATE_ADDRESS,
-                o,
-                4,
-                format!("peer {} is {why}", self.ip()),
-            ));
+            notes.push(Note::new(&ei::PRIVATE_ADDRESS, o, 4, format!("peer {} is {why}", self.ip())));
         }
         Field::subtree(
             &hf::PPTV_PEER,
@@ -130,61 +123,16 @@ impl<'a> PeerEntry<'a> {
             Self::LEN,
             vec![
                 Field::new(&hf::PPTV_PEER_IP, o, 4, Value::Ipv4(self.ip())),
-                Field::new(
-                    &hf::PPTV_PEER_UDP_PORT,
-                    o + 4,
-                    2,
-                    Value::U16(self.udp_port()),
-                ),
+                Field::new(&hf::PPTV_PEER_UDP_PORT, o + 4, 2, Value::U16(self.udp_port())),
                 Field::new(&hf::PPTV_PEER_VERSION, o + 6, 2, Value::U16(self.version())),
-                Field::new(
-                    &hf::PPTV_PEER_DETECTED_IP,
-                    o + 8,
-                    4,
-                    Value::Ipv4(self.detected_ip()),
-                ),
-                Field::new(
-                    &hf::PPTV_PEER_DETECTED_PORT,
-                    o + 12,
-                    2,
-                    Value::U16(self.detected_port()),
-                ),
-                Field::new(
-                    &hf::PPTV_PEER_STUN_IP,
-                    o + 14,
-                    4,
-                    Value::Ipv4(self.stun_ip()),
-                ),
-                Field::new(
-                    &hf::PPTV_PEER_STUN_PORT,
-                    o + 18,
-                    2,
-                    Value::U16(self.stun_port()),
-                ),
-                Field::new(
-                    &hf::PPTV_PEER_NAT_TYPE,
-                    o + 20,
-                    1,
-                    Value::U8(self.nat_type().into()),
-                ),
-                Field::new(
-                    &hf::PPTV_PEER_UPLOAD_PRIORITY,
-                    o + 21,
-                    1,
-                    Value::U8(self.upload_priority()),
-                ),
-                Field::new(
-                    &hf::PPTV_PEER_IDLE_MINUTES,
-                    o + 22,
-                    1,
-                    Value::U8(self.idle_minutes()),
-                ),
-                Field::new(
-                    &hf::PPTV_PEER_TRACKER_PRIORITY,
-                    o + 23,
-                    1,
-                    Value::U8(self.tracker_priority()),
-                ),
+                Field::new(&hf::PPTV_PEER_DETECTED_IP, o + 8, 4, Value::Ipv4(self.detected_ip())),
+                Field::new(&hf::PPTV_PEER_DETECTED_PORT, o + 12, 2, Value::U16(self.detected_port())),
+                Field::new(&hf::PPTV_PEER_STUN_IP, o + 14, 4, Value::Ipv4(self.stun_ip())),
+                Field::new(&hf::PPTV_PEER_STUN_PORT, o + 18, 2, Value::U16(self.stun_port())),
+                Field::new(&hf::PPTV_PEER_NAT_TYPE, o + 20, 1, Value::U8(self.nat_type().into())),
+                Field::new(&hf::PPTV_PEER_UPLOAD_PRIORITY, o + 21, 1, Value::U8(self.upload_priority())),
+                Field::new(&hf::PPTV_PEER_IDLE_MINUTES, o + 22, 1, Value::U8(self.idle_minutes())),
+                Field::new(&hf::PPTV_PEER_TRACKER_PRIORITY, o + 23, 1, Value::U8(self.tracker_priority())),
             ],
         )
     }
@@ -198,9 +146,7 @@ pub struct PeerEntries<'a> {
 
 impl<'a> PeerEntries<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        PeerEntries {
-            chunks: buf.chunks_exact(PeerEntry::LEN),
-        }
+        PeerEntries { chunks: buf.chunks_exact(PeerEntry::LEN) }
     }
     pub fn remainder(&self) -> &'a [u8] {
         self.chunks.remainder()
@@ -260,12 +206,7 @@ impl PeerEntryRepr {
         out.extend_from_slice(&self.detected_port.to_le_bytes());
         put_ipv4_le(out, self.stun_ip);
         out.extend_from_slice(&self.stun_port.to_le_bytes());
-        out.extend_from_slice(&[
-            self.nat_type.into(),
-            self.upload_priority,
-            self.idle_minutes,
-            self.tracker_priority,
-        ]);
+        out.extend_from_slice(&[self.nat_type.into(), self.upload_priority, self.idle_minutes, self.tracker_priority]);
     }
 }
 
@@ -276,25 +217,23 @@ pub(crate) mod tests {
 
     /// 59.64.198.250:4004, version 0x010C, public, detected = itself.
     pub const ENTRY: [u8; 24] = [
-        0xfa, 0xc6, 0x40, 0x3b, 0xa4, 0x0f, 0x0c, 0x01, 0xfa, 0xc6, 0x40, 0x3b, 0xa4, 0x0f, 0x2e,
-        0x00, 0xa2, 0xd3, 0x8c, 0x0d, 0x04, 0x02, 0x05, 0x01,
+        0xfa, 0xc6, 0x40, 0x3b, 0xa4, 0x0f, 0x0c, 0x01, 0xfa, 0xc6, 0x40, 0x3b, 0xa4, 0x0f, 0x2e, 0x00, 0xa2, 0xd3,
+        0x8c, 0x0d, 0x04, 0x02, 0x05, 0x01,
     ];
 
     pub fn arb_entry() -> impl Strategy<Value = PeerEntryRepr> {
-        (any::<[u32; 3]>(), any::<[u16; 4]>(), any::<[u8; 4]>()).prop_map(|(ips, p, b)| {
-            PeerEntryRepr {
-                ip: ips[0].into(),
-                udp_port: p[0],
-                version: p[1],
-                detected_ip: ips[1].into(),
-                detected_port: p[2],
-                stun_ip: ips[2].into(),
-                stun_port: p[3],
-                nat_type: b[0].into(),
-                upload_priority: b[1],
-                idle_minutes: b[2],
-                tracker_priority: b[3],
-            }
+        (any::<[u32; 3]>(), any::<[u16; 4]>(), any::<[u8; 4]>()).prop_map(|(ips, p, b)| PeerEntryRepr {
+            ip: ips[0].into(),
+            udp_port: p[0],
+            version: p[1],
+            detected_ip: ips[1].into(),
+            detected_port: p[2],
+            stun_ip: ips[2].into(),
+            stun_port: p[3],
+            nat_type: b[0].into(),
+            upload_priority: b[1],
+            idle_minutes: b[2],
+            tracker_priority: b[3],
         })
     }
 
@@ -306,10 +245,7 @@ pub(crate) mod tests {
         assert_eq!(e.stun_ip(), Ipv4Addr::new(211, 162, 0, 46));
         assert_eq!(e.stun_port(), 0x0d8c);
         assert_eq!(e.nat_type(), NatType::Public);
-        assert_eq!(
-            (e.upload_priority(), e.idle_minutes(), e.tracker_priority()),
-            (2, 5, 1)
-        );
+        assert_eq!((e.upload_priority(), e.idle_minutes(), e.tracker_priority()), (2, 5, 1));
     }
 
     #[test]
@@ -321,14 +257,7 @@ pub(crate) mod tests {
 
     #[test]
     fn test_impossible_len() {
-        assert!(matches!(
-            PeerEntry::new_checked(&ENTRY[..23]),
-            Err(Error::Truncated {
-                expected: 24,
-                actual: 23,
-                ..
-            })
-        ));
+        assert!(matches!(PeerEntry::new_checked(&ENTRY[..23]), Err(Error::Truncated { expected: 24, actual: 23, .. })));
     }
 
     proptest! {

@@ -113,10 +113,7 @@ impl<'a> TrackerPacket<'a> {
                 message: MESSAGE,
                 field: "action",
                 offset: 4,
-                reason: format!(
-                    "0x{:02x} is not a tracker action",
-                    u8::from(header.action())
-                ),
+                reason: format!("0x{:02x} is not a tracker action", u8::from(header.action())),
             });
         }
         let r = Reader::new(buf, MESSAGE);
@@ -175,11 +172,7 @@ impl<'a> TrackerPacket<'a> {
         let r = Reader::new(self.buf, MESSAGE);
         r.bytes("resource id", b, 16)?;
         let count = r.u16_le("count", b + 16)?;
-        Ok((
-            guid_at(self.buf, b),
-            count,
-            PeerEntries::new(&self.buf[b + 18..]),
-        ))
+        Ok((guid_at(self.buf, b), count, PeerEntries::new(&self.buf[b + 18..])))
     }
 
     /// True if the body has a publicly described layout and fits it exactly
@@ -187,20 +180,13 @@ impl<'a> TrackerPacket<'a> {
     /// request and Leave response). Does not allocate.
     pub fn fits_described_layout(&self) -> bool {
         let (b, len) = (self.body_offset(), self.buf.len());
-        match (
-            self.header.action(),
-            self.request_common(),
-            self.error_code(),
-        ) {
-            (Action::TrackerList, Some(c), _) => {
-                len == b + 34 + usize::from(c.peer_version >= NAT_TYPE_SINCE_VERSION)
-            }
+        match (self.header.action(), self.request_common(), self.error_code()) {
+            (Action::TrackerList, Some(c), _) => len == b + 34 + usize::from(c.peer_version >= NAT_TYPE_SINCE_VERSION),
             (Action::TrackerLeave, Some(_), _) => len == b + 16,
             (_, Some(_), _) => false,
             (_, None, Some(e)) if e != 0 && len == b => true,
             (Action::TrackerList, None, _) => {
-                len >= b + 18
-                    && len - (b + 18) == PeerEntry::LEN * usize::from(le16(self.buf, b + 16))
+                len >= b + 18 && len - (b + 18) == PeerEntry::LEN * usize::from(le16(self.buf, b + 16))
             }
             (Action::TrackerReport, None, _) => len == b + 10,
             _ => false,
@@ -217,11 +203,8 @@ impl<'a> TrackerPacket<'a> {
                 r.bytes("resource id", b, 16)?;
                 r.bytes("peer guid", b + 16, 16)?;
                 let requested_count = r.u16_le("requested count", b + 32)?;
-                let nat_type = if common.peer_version >= NAT_TYPE_SINCE_VERSION {
-                    Some(r.u8("nat type", b + 34)?)
-                } else {
-                    None
-                };
+                let nat_type =
+                    if common.peer_version >= NAT_TYPE_SINCE_VERSION { Some(r.u8("nat type", b + 34)?) } else { None };
                 r.expect_end(b + 34 + nat_type.map_or(0, |_| 1))?;
                 TrackerMessage::ListRequest {
                     common,
@@ -234,21 +217,13 @@ impl<'a> TrackerPacket<'a> {
             (Action::TrackerLeave, Some(common), _) => {
                 r.bytes("peer guid", b, 16)?;
                 r.expect_end(b + 16)?;
-                TrackerMessage::LeaveRequest {
-                    common,
-                    peer_guid: guid_at(self.buf, b),
-                }
+                TrackerMessage::LeaveRequest { common, peer_guid: guid_at(self.buf, b) }
             }
-            (Action::TrackerReport, Some(common), _) => TrackerMessage::ReportRequest {
-                common,
-                body: self.body().to_vec(),
-            },
+            (Action::TrackerReport, Some(common), _) => {
+                TrackerMessage::ReportRequest { common, body: self.body().to_vec() }
+            }
             (_, None, Some(error_code)) if error_code != 0 && self.body().is_empty() => {
-                TrackerMessage::OtherResponse {
-                    action,
-                    error_code,
-                    body: Vec::new(),
-                }
+                TrackerMessage::OtherResponse { action, error_code, body: Vec::new() }
             }
             (Action::TrackerList, None, Some(error_code)) => {
                 let (resource_id, count, entries) = self.list_response()?;
@@ -261,11 +236,7 @@ impl<'a> TrackerPacket<'a> {
                     });
                 }
                 let peers = entries.map(|e| PeerEntryRepr::parse(&e)).collect();
-                TrackerMessage::ListResponse {
-                    error_code,
-                    resource_id,
-                    peers,
-                }
+                TrackerMessage::ListResponse { error_code, resource_id, peers }
             }
             (Action::TrackerReport, None, Some(error_code)) => {
                 let keepalive_interval = r.u16_le("keep-alive interval", b)?;
@@ -281,11 +252,9 @@ impl<'a> TrackerPacket<'a> {
                     resource_count,
                 }
             }
-            (_, None, Some(error_code)) => TrackerMessage::OtherResponse {
-                action,
-                error_code,
-                body: self.body().to_vec(),
-            },
+            (_, None, Some(error_code)) => {
+                TrackerMessage::OtherResponse { action, error_code, body: self.body().to_vec() }
+            }
             // new_checked guarantees one of request/response.
             _ => {
                 return Err(Error::Invalid {
@@ -304,39 +273,14 @@ impl<'a> TrackerPacket<'a> {
     pub fn to_tree(&self) -> Tree {
         let mut notes = Vec::new();
         let mut c = self.header.to_fields();
-        c.push(Field::new(
-            &hf::PPTV_TRACKER_IS_REQUEST,
-            9,
-            1,
-            Value::Bool(self.is_request()),
-        ));
+        c.push(Field::new(&hf::PPTV_TRACKER_IS_REQUEST, 9, 1, Value::Bool(self.is_request())));
         if let Some(rc) = self.request_common() {
-            c.push(Field::new(
-                &hf::PPTV_TRACKER_PEER_VERSION,
-                10,
-                2,
-                Value::U16(rc.peer_version),
-            ));
-            c.push(Field::new(
-                &hf::PPTV_TRACKER_SOURCE,
-                12,
-                1,
-                Value::U8(rc.source),
-            ));
-            c.push(Field::new(
-                &hf::PPTV_TRACKER_RESERVED,
-                13,
-                1,
-                Value::U8(rc.reserved),
-            ));
+            c.push(Field::new(&hf::PPTV_TRACKER_PEER_VERSION, 10, 2, Value::U16(rc.peer_version)));
+            c.push(Field::new(&hf::PPTV_TRACKER_SOURCE, 12, 1, Value::U8(rc.source)));
+            c.push(Field::new(&hf::PPTV_TRACKER_RESERVED, 13, 1, Value::U8(rc.reserved)));
         }
         if let Some(e) = self.error_code() {
-            c.push(Field::new(
-                &hf::PPTV_TRACKER_ERROR_CODE,
-                10,
-                1,
-                Value::U8(e),
-            ));
+            c.push(Field::new(&hf::PPTV_TRACKER_ERROR_CODE, 10, 1, Value::U8(e)));
         }
         let b = self.body_offset();
         let len = self.buf.len();
@@ -353,36 +297,21 @@ impl<'a> TrackerPacket<'a> {
         let buf = self.buf;
         let complete = match (self.header.action(), self.is_request()) {
             (Action::TrackerList, true) => {
-                let mut ok = fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_ID, b, 16, &|| {
-                    Value::Guid(guid_at(buf, b))
-                }) && fixed(&mut c, &hf::PPTV_TRACKER_PEER_GUID, b + 16, 16, &|| {
-                    Value::Guid(guid_at(buf, b + 16))
-                }) && fixed(
-                    &mut c,
-                    &hf::PPTV_TRACKER_REQUESTED_COUNT,
-                    b + 32,
-                    2,
-                    &|| Value::U16(le16(buf, b + 32)),
-                );
+                let mut ok = fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_ID, b, 16, &|| Value::Guid(guid_at(buf, b)))
+                    && fixed(&mut c, &hf::PPTV_TRACKER_PEER_GUID, b + 16, 16, &|| Value::Guid(guid_at(buf, b + 16)))
+                    && fixed(&mut c, &hf::PPTV_TRACKER_REQUESTED_COUNT, b + 32, 2, &|| Value::U16(le16(buf, b + 32)));
                 if ok && le16(buf, 10) >= NAT_TYPE_SINCE_VERSION {
-                    ok = fixed(&mut c, &hf::PPTV_TRACKER_NAT_TYPE, b + 34, 1, &|| {
-                        Value::U8(buf[b + 34])
-                    });
+                    ok = fixed(&mut c, &hf::PPTV_TRACKER_NAT_TYPE, b + 34, 1, &|| Value::U8(buf[b + 34]));
                 }
                 ok
             }
             (Action::TrackerLeave, true) => {
-                fixed(&mut c, &hf::PPTV_TRACKER_PEER_GUID, b, 16, &|| {
-                    Value::Guid(guid_at(buf, b))
-                })
+                fixed(&mut c, &hf::PPTV_TRACKER_PEER_GUID, b, 16, &|| Value::Guid(guid_at(buf, b)))
             }
             (_, false) if self.error_code() != Some(0) && self.body().is_empty() => true,
             (Action::TrackerList, false) => {
-                let ok = fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_ID, b, 16, &|| {
-                    Value::Guid(guid_at(buf, b))
-                }) && fixed(&mut c, &hf::PPTV_TRACKER_COUNT, b + 16, 2, &|| {
-                    Value::U16(le16(buf, b + 16))
-                });
+                let ok = fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_ID, b, 16, &|| Value::Guid(guid_at(buf, b)))
+                    && fixed(&mut c, &hf::PPTV_TRACKER_COUNT, b + 16, 2, &|| Value::U16(le16(buf, b + 16)));
                 if ok {
                     let claimed = le16(buf, b + 16) as usize;
                     let entries = PeerEntries::new(&buf[b + 18..]);
@@ -412,32 +341,19 @@ impl<'a> TrackerPacket<'a> {
                 ok
             }
             (Action::TrackerReport, false) => {
-                fixed(&mut c, &hf::PPTV_TRACKER_KEEPALIVE, b, 2, &|| {
-                    Value::U16(le16(buf, b))
-                }) && fixed(&mut c, &hf::PPTV_TRACKER_DETECTED_IP, b + 2, 4, &|| {
-                    Value::Ipv4(ipv4_le(buf, b + 2))
-                }) && fixed(&mut c, &hf::PPTV_TRACKER_DETECTED_PORT, b + 6, 2, &|| {
-                    Value::U16(le16(buf, b + 6))
-                }) && fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_COUNT, b + 8, 2, &|| {
-                    Value::U16(le16(buf, b + 8))
-                })
+                fixed(&mut c, &hf::PPTV_TRACKER_KEEPALIVE, b, 2, &|| Value::U16(le16(buf, b)))
+                    && fixed(&mut c, &hf::PPTV_TRACKER_DETECTED_IP, b + 2, 4, &|| Value::Ipv4(ipv4_le(buf, b + 2)))
+                    && fixed(&mut c, &hf::PPTV_TRACKER_DETECTED_PORT, b + 6, 2, &|| Value::U16(le16(buf, b + 6)))
+                    && fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_COUNT, b + 8, 2, &|| Value::U16(le16(buf, b + 8)))
             }
             _ => {
                 if b < len {
-                    c.push(Field::new(
-                        &hf::PPTV_BODY,
-                        b,
-                        len - b,
-                        Value::Bytes(buf[b..].to_vec()),
-                    ));
+                    c.push(Field::new(&hf::PPTV_BODY, b, len - b, Value::Bytes(buf[b..].to_vec())));
                     notes.push(Note::new(
                         &ei::UNDECODED,
                         b,
                         len - b,
-                        format!(
-                            "{} body not publicly described",
-                            self.header.action().name()
-                        ),
+                        format!("{} body not publicly described", self.header.action().name()),
                     ));
                 }
                 end = len;
@@ -479,13 +395,9 @@ impl TrackerRepr {
 
     pub fn action(&self) -> Action {
         match &self.message {
-            TrackerMessage::ListRequest { .. } | TrackerMessage::ListResponse { .. } => {
-                Action::TrackerList
-            }
+            TrackerMessage::ListRequest { .. } | TrackerMessage::ListResponse { .. } => Action::TrackerList,
             TrackerMessage::LeaveRequest { .. } => Action::TrackerLeave,
-            TrackerMessage::ReportRequest { .. } | TrackerMessage::ReportResponse { .. } => {
-                Action::TrackerReport
-            }
+            TrackerMessage::ReportRequest { .. } | TrackerMessage::ReportResponse { .. } => Action::TrackerReport,
             TrackerMessage::OtherResponse { action, .. } => *action,
         }
     }
@@ -507,18 +419,9 @@ impl TrackerRepr {
         };
         let mut body = Vec::new();
         match &self.message {
-            TrackerMessage::ListRequest {
-                common,
-                resource_id,
-                peer_guid,
-                requested_count,
-                nat_type,
-            } => {
+            TrackerMessage::ListRequest { common, resource_id, peer_guid, requested_count, nat_type } => {
                 if nat_type.is_some() != (common.peer_version >= NAT_TYPE_SINCE_VERSION) {
-                    return Err(bad(
-                        "nat type",
-                        "present exactly when peer version >= 0x010C",
-                    ));
+                    return Err(bad("nat type", "present exactly when peer version >= 0x010C"));
                 }
                 req(&mut body, common);
                 body.extend_from_slice(&resource_id.to_wire());
@@ -526,13 +429,8 @@ impl TrackerRepr {
                 body.extend_from_slice(&requested_count.to_le_bytes());
                 body.extend(nat_type);
             }
-            TrackerMessage::ListResponse {
-                error_code,
-                resource_id,
-                peers,
-            } => {
-                let n = u16::try_from(peers.len())
-                    .map_err(|_| bad("count", "more than 65535 peers"))?;
+            TrackerMessage::ListResponse { error_code, resource_id, peers } => {
+                let n = u16::try_from(peers.len()).map_err(|_| bad("count", "more than 65535 peers"))?;
                 body.extend_from_slice(&[0, *error_code]);
                 body.extend_from_slice(&resource_id.to_wire());
                 body.extend_from_slice(&n.to_le_bytes());
@@ -559,17 +457,10 @@ impl TrackerRepr {
                 body.extend_from_slice(&detected_port.to_le_bytes());
                 body.extend_from_slice(&resource_count.to_le_bytes());
             }
-            TrackerMessage::OtherResponse {
-                action,
-                error_code,
-                body: raw,
-            } => {
+            TrackerMessage::OtherResponse { action, error_code, body: raw } => {
                 let decodable = matches!(action, Action::TrackerList | Action::TrackerReport);
                 if !action.is_tracker() || (decodable && !(raw.is_empty() && *error_code != 0)) {
-                    return Err(bad(
-                        "action",
-                        "OtherResponse would be read back as another message",
-                    ));
+                    return Err(bad("action", "OtherResponse would be read back as another message"));
                 }
                 body.extend_from_slice(&[0, *error_code]);
                 body.extend_from_slice(raw);

@@ -85,26 +85,15 @@ unsafe fn add_field(
             let g = e_guid(w);
             ws::proto_tree_add_guid(tree, hf, tvb, offset, len, &g)
         }
-        Val::Bytes { at, len: n } => ws::proto_tree_add_bytes_with_length(
-            tree,
-            hf,
-            tvb,
-            offset,
-            len,
-            p.arena.add(at as usize),
-            n as c_int,
-        ),
+        Val::Bytes { at, len: n } => {
+            ws::proto_tree_add_bytes_with_length(tree, hf, tvb, offset, len, p.arena.add(at as usize), n as c_int)
+        }
         Val::Str { at } => ws::proto_tree_add_string(tree, hf, tvb, offset, len, p.text(at)),
     }
 }
 
 /// Sets the columns and adds the protocol item with everything below it.
-pub unsafe fn emit(
-    p: Packet,
-    tvb: *mut ws::tvbuff_t,
-    pinfo: *mut ws::packet_info,
-    tree: *mut ws::proto_tree,
-) {
+pub unsafe fn emit(p: Packet, tvb: *mut ws::tvbuff_t, pinfo: *mut ws::packet_info, tree: *mut ws::proto_tree) {
     let cinfo = (*pinfo).cinfo;
     let column = match p.root {
         Root::Pplive => c"PPLive",
@@ -122,14 +111,7 @@ pub unsafe fn emit(
     let mut last_item: *mut ws::proto_item = ptr::null_mut();
     for i in 0..p.n_ops {
         match p.op(i) {
-            Op::Field {
-                field,
-                depth,
-                offset,
-                len,
-                val,
-                text,
-            } => {
+            Op::Field { field, depth, offset, len, val, text } => {
                 let depth = usize::from(depth);
                 let item = add_field(
                     &p,
@@ -145,36 +127,16 @@ pub unsafe fn emit(
                 }
                 last_item = item;
                 // Anchored notes sit between a field and its children.
-                let next_field = (i + 1..p.n_ops)
-                    .map(|j| p.op(j))
-                    .find(|op| matches!(op, Op::Field { .. }));
+                let next_field = (i + 1..p.n_ops).map(|j| p.op(j)).find(|op| matches!(op, Op::Field { .. }));
                 let has_children = matches!(next_field, Some(Op::Field { depth: d, .. }) if usize::from(d) > depth);
                 if has_children {
-                    parents[depth + 1] =
-                        ws::proto_item_add_subtree(item, register::ett_field(field.into()));
+                    parents[depth + 1] = ws::proto_item_add_subtree(item, register::ett_field(field.into()));
                 }
             }
-            Op::Note {
-                note,
-                text,
-                anchored: true,
-                ..
-            } => {
-                ffi::expert_add_info_format(
-                    pinfo,
-                    last_item,
-                    register::ei(note.into()),
-                    c"%s".as_ptr(),
-                    p.text(text),
-                );
+            Op::Note { note, text, anchored: true, .. } => {
+                ffi::expert_add_info_format(pinfo, last_item, register::ei(note.into()), c"%s".as_ptr(), p.text(text));
             }
-            Op::Note {
-                note,
-                offset,
-                len,
-                text,
-                anchored: false,
-            } => {
+            Op::Note { note, offset, len, text, anchored: false } => {
                 ffi::proto_tree_add_expert_format(
                     top,
                     pinfo,

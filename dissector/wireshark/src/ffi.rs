@@ -54,11 +54,7 @@ pub const PI_PROTOCOL: c_int = 0x0900_0000;
 
 extern "C" {
     pub fn expert_register_protocol(id: c_int) -> *mut ExpertModule;
-    pub fn expert_register_field_array(
-        module: *mut ExpertModule,
-        ei: *mut EiRegisterInfo,
-        num_records: c_int,
-    );
+    pub fn expert_register_field_array(module: *mut ExpertModule, ei: *mut EiRegisterInfo, num_records: c_int);
     pub fn expert_add_info_format(
         pinfo: *mut packet_info,
         pi: *mut proto_item,

@@ -34,11 +34,7 @@ pub fn of_tree(tree: &Tree) -> String {
     }
     let count = |name: &str, what: &str| {
         value(name).map(|v| {
-            let plural = if *v == Value::U8(1) || *v == Value::U16(1) || *v == Value::U32(1) {
-                ""
-            } else {
-                "s"
-            };
+            let plural = if *v == Value::U8(1) || *v == Value::U16(1) || *v == Value::U32(1) { "" } else { "s" };
             format!(", {v} {what}{plural}")
         })
     };

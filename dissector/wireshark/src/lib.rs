@@ -26,14 +26,8 @@ use std::os::raw::{c_char, c_int};
 /// Read by Wireshark's plugin loader; must equal the package version.
 #[no_mangle]
 #[used]
-pub static plugin_version: [c_char; 6] = [
-    b'0' as c_char,
-    b'.' as c_char,
-    b'1' as c_char,
-    b'.' as c_char,
-    b'0' as c_char,
-    0,
-];
+pub static plugin_version: [c_char; 6] =
+    [b'0' as c_char, b'.' as c_char, b'1' as c_char, b'.' as c_char, b'0' as c_char, 0];
 
 /// The Wireshark release this plugin is built for (4.0).
 #[no_mangle]

@@ -60,24 +60,11 @@ pub enum Val {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     /// `field` indexes `hf::ALL`; `depth` 0 is directly under the protocol item.
-    Field {
-        field: u16,
-        depth: u8,
-        offset: u32,
-        len: u32,
-        val: Val,
-        text: u32,
-    },
+    Field { field: u16, depth: u8, offset: u32, len: u32, val: Val, text: u32 },
     /// `note` indexes `ei::ALL`; `text` is NUL-terminated in the arena.
     /// An `anchored` note follows the field it belongs to and marks that
     /// item; otherwise it is an item of its own under the protocol.
-    Note {
-        note: u16,
-        offset: u32,
-        len: u32,
-        text: u32,
-        anchored: bool,
-    },
+    Note { note: u16, offset: u32, len: u32, text: u32, anchored: bool },
 }
 
 /// Everything needed to show one packet.
@@ -101,19 +88,13 @@ struct Builder {
 
 impl Builder {
     fn new(payload_len: usize) -> Builder {
-        Builder {
-            ops: Vec::new(),
-            notes: Vec::new(),
-            arena: Vec::new(),
-            payload_len,
-        }
+        Builder { ops: Vec::new(), notes: Vec::new(), arena: Vec::new(), payload_len }
     }
 
     fn text(&mut self, s: &str) -> u32 {
         let at = self.arena.len() as u32;
         // Epan takes C strings: an interior NUL would cut the text short.
-        self.arena
-            .extend(s.bytes().map(|b| if b == 0 { b'?' } else { b }));
+        self.arena.extend(s.bytes().map(|b| if b == 0 { b'?' } else { b }));
         self.arena.push(0);
         at
     }
@@ -121,10 +102,7 @@ impl Builder {
     fn bytes(&mut self, b: &[u8]) -> Val {
         let at = self.arena.len() as u32;
         self.arena.extend_from_slice(b);
-        Val::Bytes {
-            at,
-            len: b.len() as u32,
-        }
+        Val::Bytes { at, len: b.len() as u32 }
     }
 
     /// Offset and length clamped to the payload, so no epan call can throw.
@@ -156,14 +134,7 @@ impl Builder {
             None => NO_TEXT,
         };
         let (offset, len) = self.span(f.offset, f.len);
-        self.ops.push(Op::Field {
-            field: index as u16,
-            depth: depth.min(MAX_DEPTH - 1) as u8,
-            offset,
-            len,
-            val,
-            text,
-        });
+        self.ops.push(Op::Field { field: index as u16, depth: depth.min(MAX_DEPTH - 1) as u8, offset, len, val, text });
         self.children(&f.children, depth + 1);
     }
 
@@ -171,25 +142,18 @@ impl Builder {
     fn children(&mut self, fields: &[Field], depth: usize) {
         let mut seen: Vec<(*const peerscope_dissector::FieldDef, usize)> = Vec::new();
         for f in fields {
-            let repeated = f.def.kind == ValueKind::None
-                && fields
-                    .iter()
-                    .filter(|g| core::ptr::eq(g.def, f.def))
-                    .count()
-                    > 1;
-            let ordinal =
-                repeated.then(
-                    || match seen.iter_mut().find(|(d, _)| core::ptr::eq(*d, f.def)) {
-                        Some((_, n)) => {
-                            *n += 1;
-                            *n
-                        }
-                        None => {
-                            seen.push((f.def, 1));
-                            1
-                        }
-                    },
-                );
+            let repeated =
+                f.def.kind == ValueKind::None && fields.iter().filter(|g| core::ptr::eq(g.def, f.def)).count() > 1;
+            let ordinal = repeated.then(|| match seen.iter_mut().find(|(d, _)| core::ptr::eq(*d, f.def)) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    seen.push((f.def, 1));
+                    1
+                }
+            });
             self.field(f, depth, ordinal);
         }
     }
@@ -200,13 +164,7 @@ impl Builder {
         };
         let text = self.text(text);
         let (offset, len) = self.span(offset, len);
-        self.notes.push(Op::Note {
-            note: index as u16,
-            offset,
-            len,
-            text,
-            anchored: false,
-        });
+        self.notes.push(Op::Note { note: index as u16, offset, len, text, anchored: false });
     }
 
     /// The smallest field holding the span `offset..offset + len` (the
@@ -215,10 +173,7 @@ impl Builder {
     fn anchor(&self, offset: u32, len: u32) -> Option<usize> {
         let mut best: Option<(usize, u32)> = None;
         for (i, op) in self.ops.iter().enumerate() {
-            if let Op::Field {
-                offset: o, len: l, ..
-            } = *op
-            {
+            if let Op::Field { offset: o, len: l, .. } = *op {
                 let holds = l > 0 && o <= offset && offset + len <= o + l;
                 if holds && best.is_none_or(|(_, bl)| l <= bl) {
                     best = Some((i, l));
@@ -242,49 +197,21 @@ impl Builder {
         for (i, op) in self.ops.iter().enumerate() {
             out.push(*op);
             for (n, a) in self.notes.iter().zip(&anchors) {
-                if let (
-                    Op::Note {
-                        note,
-                        offset,
-                        len,
-                        text,
-                        ..
-                    },
-                    Some(a),
-                ) = (*n, *a)
-                {
+                if let (Op::Note { note, offset, len, text, .. }, Some(a)) = (*n, *a) {
                     if a == i {
-                        out.push(Op::Note {
-                            note,
-                            offset,
-                            len,
-                            text,
-                            anchored: true,
-                        });
+                        out.push(Op::Note { note, offset, len, text, anchored: true });
                     }
                 }
             }
         }
-        out.extend(
-            self.notes
-                .iter()
-                .zip(&anchors)
-                .filter(|(_, a)| a.is_none())
-                .map(|(n, _)| *n),
-        );
+        out.extend(self.notes.iter().zip(&anchors).filter(|(_, a)| a.is_none()).map(|(n, _)| *n));
         out
     }
 
     fn finish(mut self, root: Root, info: &str, malformed: Option<&str>) -> Plan {
         let info = self.text(info);
         let malformed = malformed.map_or(NO_TEXT, |m| self.text(m));
-        Plan {
-            root,
-            ops: self.merged_ops(),
-            arena: self.arena,
-            info,
-            malformed,
-        }
+        Plan { root, ops: self.merged_ops(), arena: self.arena, info, malformed }
     }
 }
 
@@ -310,13 +237,7 @@ pub fn from_tree(tree: &Tree, payload_len: usize) -> Plan {
             b.children(core::slice::from_ref(f), 0);
         }
     }
-    for Note {
-        def,
-        text,
-        offset,
-        len,
-    } in &tree.notes
-    {
+    for Note { def, text, offset, len } in &tree.notes {
         b.note(def, *offset, *len, text);
     }
     b.finish(root, &info::of_tree(tree), None)
@@ -327,25 +248,12 @@ pub fn identified_only(id: Identification, payload_len: usize) -> Plan {
     let rule = id.rule.map_or("?", |r| r.name());
     let description = id.rule.map_or("", |r| r.description());
     let mut b = Builder::new(payload_len);
-    b.note(
-        &ei::UNDECODED,
-        0,
-        payload_len,
-        &format!("Identified by rule {rule} ({description}); layout not decoded"),
-    );
-    b.finish(
-        Root::Pplive,
-        &format!("PPLive, rule {rule} (not decoded)"),
-        None,
-    )
+    b.note(&ei::UNDECODED, 0, payload_len, &format!("Identified by rule {rule} ({description}); layout not decoded"));
+    b.finish(Root::Pplive, &format!("PPLive, rule {rule} (not decoded)"), None)
 }
 
 pub fn malformed(hint: Hint, e: &Error) -> Plan {
-    let root = if hint == Hint::Pptv2010 {
-        Root::Pptv
-    } else {
-        Root::Pplive
-    };
+    let root = if hint == Hint::Pptv2010 { Root::Pptv } else { Root::Pplive };
     let text = e.to_string();
     Builder::new(0).finish(root, &format!("Malformed: {text}"), Some(&text))
 }

@@ -84,9 +84,7 @@ pub fn proto_malformed() -> c_int {
 }
 
 fn leak_str(s: &str) -> *const c_char {
-    CString::new(s)
-        .expect("registry strings have no NUL")
-        .into_raw()
+    CString::new(s).expect("registry strings have no NUL").into_raw()
 }
 
 fn leak<T>(v: Vec<T>) -> *mut T {
@@ -120,17 +118,9 @@ fn value_strings(vals: &[(u32, &str)]) -> *const std::os::raw::c_void {
     if vals.is_empty() {
         return ptr::null();
     }
-    let mut v: Vec<ws::value_string> = vals
-        .iter()
-        .map(|(n, s)| ws::value_string {
-            value: *n,
-            strptr: leak_str(s),
-        })
-        .collect();
-    v.push(ws::value_string {
-        value: 0,
-        strptr: ptr::null(),
-    });
+    let mut v: Vec<ws::value_string> =
+        vals.iter().map(|(n, s)| ws::value_string { value: *n, strptr: leak_str(s) }).collect();
+    v.push(ws::value_string { value: 0, strptr: ptr::null() });
     leak(v).cast()
 }
 
@@ -189,13 +179,7 @@ fn severity(s: Severity) -> c_int {
     }
 }
 
-fn expert(
-    ids: *mut ExpertField,
-    name: &str,
-    group: c_int,
-    severity: c_int,
-    summary: &str,
-) -> EiRegisterInfo {
+fn expert(ids: *mut ExpertField, name: &str, group: c_int, severity: c_int, summary: &str) -> EiRegisterInfo {
     EiRegisterInfo {
         ids,
         eiinfo: ExpertFieldInfo {
@@ -221,11 +205,7 @@ pub unsafe extern "C" fn protocols() {
         c"PPLive".as_ptr(),
         c"pplive".as_ptr(),
     );
-    let proto_pptv = ws::proto_register_protocol(
-        c"PPTV UDP (peerscope)".as_ptr(),
-        c"PPTV".as_ptr(),
-        c"pptv".as_ptr(),
-    );
+    let proto_pptv = ws::proto_register_protocol(c"PPTV UDP (peerscope)".as_ptr(), c"PPTV".as_ptr(), c"pptv".as_ptr());
     let proto_of = |root| {
         if root == Root::Pptv {
             proto_pptv
@@ -269,15 +249,7 @@ pub unsafe extern "C" fn protocols() {
     let mut entries: Vec<EiRegisterInfo> = ei::ALL
         .iter()
         .enumerate()
-        .map(|(i, d)| {
-            expert(
-                ei_ids.add(i),
-                d.name,
-                expert_group(d),
-                severity(d.severity),
-                d.summary,
-            )
-        })
+        .map(|(i, d)| expert(ei_ids.add(i), d.name, expert_group(d), severity(d.severity), d.summary))
         .collect();
     entries.push(expert(
         ei_ids.add(ei::ALL.len()),
@@ -287,19 +259,9 @@ pub unsafe extern "C" fn protocols() {
         "Malformed PPLive/PPTV message",
     ));
     let n = entries.len() as c_int;
-    ffi::expert_register_field_array(
-        ffi::expert_register_protocol(proto_pplive),
-        leak(entries),
-        n,
-    );
+    ffi::expert_register_field_array(ffi::expert_register_protocol(proto_pplive), leak(entries), n);
 
-    let _ = IDS.set(Ids {
-        proto_pplive,
-        proto_pptv,
-        hf: hf_ids,
-        ett: ett_ids,
-        ei: ei_ids,
-    });
+    let _ = IDS.set(Ids { proto_pplive, proto_pptv, hf: hf_ids, ett: ett_ids, ei: ei_ids });
 }
 
 /// The UDP ports of 2005 gossip and of the tracker, the TCP port peers move to.
@@ -309,10 +271,7 @@ const TCP_PORTS: &std::ffi::CStr = c"8008";
 /// `register_handoff` of the plugin.
 pub unsafe extern "C" fn handoff() {
     let proto_pplive = ids().proto_pplive;
-    PROTO_MALFORMED.store(
-        ws::proto_registrar_get_id_byname(c"_ws.malformed".as_ptr()),
-        Ordering::Relaxed,
-    );
+    PROTO_MALFORMED.store(ws::proto_registrar_get_id_byname(c"_ws.malformed".as_ptr()), Ordering::Relaxed);
     ws::heur_dissector_add(
         c"udp".as_ptr(),
         Some(callbacks::heur_udp),

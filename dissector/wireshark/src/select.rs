@@ -6,12 +6,7 @@ use crate::plan::{from_tree, identified_only, malformed, Plan};
 
 /// For the heuristic dissectors: only payloads the DPI rules attribute to
 /// PPLive/PPTV are claimed, decoded strictly when a layout fits exactly.
-pub fn heuristic(
-    transport: Transport,
-    src_port: u16,
-    dst_port: u16,
-    payload: &[u8],
-) -> Option<Plan> {
+pub fn heuristic(transport: Transport, src_port: u16, dst_port: u16, payload: &[u8]) -> Option<Plan> {
     let id = identify(transport, src_port, dst_port, payload);
     if id.app != App::PpLive {
         return None;

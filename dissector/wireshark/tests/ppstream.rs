@@ -22,14 +22,8 @@ fn test_ppstream_captures_not_claimed() {
     let mut checked = 0;
     for name in ["pps_full_2016.pcap", "pps_reduced_2024.pcap"] {
         let path = capture_dir().join(name);
-        assert!(
-            path.is_file(),
-            "{} missing (set PEERSCOPE_SHARED)",
-            path.display()
-        );
-        let frames = tshark(&path, &["-T", "fields", "-e", "frame.number"])
-            .lines()
-            .count();
+        assert!(path.is_file(), "{} missing (set PEERSCOPE_SHARED)", path.display());
+        let frames = tshark(&path, &["-T", "fields", "-e", "frame.number"]).lines().count();
         assert!(frames > 0, "{name}: no frames read");
         let claimed = tshark(&path, &["-Y", "pplive || pptv"]);
         assert_eq!(claimed, "", "{name}: frames claimed as PPLive/PPTV");

@@ -7,30 +7,19 @@ use std::net::Ipv4Addr;
 
 use common::{fields, plugin_ready, tcp, udp, write_pcap};
 use peerscope_dissector::v2010::tracker::TrackerMessage;
-use peerscope_dissector::{
-    GossipRepr, Guid, HostRecordRepr, NatType, PeerEntryRepr, TrackerReplyRepr, TrackerRepr,
-};
+use peerscope_dissector::{GossipRepr, Guid, HostRecordRepr, NatType, PeerEntryRepr, TrackerReplyRepr, TrackerRepr};
 
 const PREFIX_2005: [u8; 4] = [0x02, 0x00, 0x00, 0x02];
 
 fn host(i: u8) -> HostRecordRepr {
-    HostRecordRepr {
-        ip: Ipv4Addr::new(59, 64, 198, 200 + i),
-        udp_port: 4004,
-        tcp_port: 8008,
-        unknown: [0; 10],
-    }
+    HostRecordRepr { ip: Ipv4Addr::new(59, 64, 198, 200 + i), udp_port: 4004, tcp_port: 8008, unknown: [0; 10] }
 }
 
 fn tracker_reply(hosts: u8) -> Vec<u8> {
     let mut header = [0u8; 13];
     header[..4].copy_from_slice(&PREFIX_2005);
     let mut out = Vec::new();
-    TrackerReplyRepr {
-        header,
-        hosts: (0..hosts).map(host).collect(),
-    }
-    .emit(&mut out);
+    TrackerReplyRepr { header, hosts: (0..hosts).map(host).collect() }.emit(&mut out);
     out
 }
 
@@ -82,13 +71,8 @@ fn test_tracker_reply_fields_heuristic_and_port() {
         return;
     }
     // Frame 1 reaches the heuristic (no PPLive port), frame 2 the port dissector.
-    let pcap = write_pcap(
-        "tracker_reply.pcap",
-        &[
-            udp(40000, 40001, &tracker_reply(3)),
-            udp(8000, 40001, &tracker_reply(2)),
-        ],
-    );
+    let pcap =
+        write_pcap("tracker_reply.pcap", &[udp(40000, 40001, &tracker_reply(3)), udp(8000, 40001, &tracker_reply(2))]);
     let rows = fields(
         &pcap,
         &[
@@ -102,13 +86,7 @@ fn test_tracker_reply_fields_heuristic_and_port() {
     );
     assert_eq!(
         rows[0][..5],
-        [
-            "PPLive",
-            "3",
-            "59.64.198.200,59.64.198.201,59.64.198.202",
-            "4004,4004,4004",
-            "8008,8008,8008"
-        ]
+        ["PPLive", "3", "59.64.198.200,59.64.198.201,59.64.198.202", "4004,4004,4004", "8008,8008,8008"]
     );
     assert_eq!(rows[0][5], "Tracker reply, 3 hosts");
     assert_eq!(rows[1][1..3], ["2", "59.64.198.200,59.64.198.201"]);
@@ -120,30 +98,10 @@ fn test_gossip_fields_udp_and_tcp() {
     if !plugin_ready("test_gossip_fields_udp_and_tcp") {
         return;
     }
-    let pcap = write_pcap(
-        "gossip.pcap",
-        &[udp(4004, 4004, &gossip(2)), tcp(8008, 50000, &gossip(1))],
-    );
-    let rows = fields(
-        &pcap,
-        &[
-            "pplive.gossip.channel",
-            "pplive.gossip.count",
-            "pplive.host.ip",
-        ],
-    );
-    assert_eq!(
-        rows[0],
-        [
-            "7d0f9a10-f9c3-4aae-a2d6-0e54639bc715",
-            "2",
-            "59.64.198.200,59.64.198.201"
-        ]
-    );
-    assert_eq!(
-        rows[1],
-        ["7d0f9a10-f9c3-4aae-a2d6-0e54639bc715", "1", "59.64.198.200"]
-    );
+    let pcap = write_pcap("gossip.pcap", &[udp(4004, 4004, &gossip(2)), tcp(8008, 50000, &gossip(1))]);
+    let rows = fields(&pcap, &["pplive.gossip.channel", "pplive.gossip.count", "pplive.host.ip"]);
+    assert_eq!(rows[0], ["7d0f9a10-f9c3-4aae-a2d6-0e54639bc715", "2", "59.64.198.200,59.64.198.201"]);
+    assert_eq!(rows[1], ["7d0f9a10-f9c3-4aae-a2d6-0e54639bc715", "1", "59.64.198.200"]);
 }
 
 #[test]
@@ -183,10 +141,7 @@ fn test_info_column() {
     if !plugin_ready("test_info_column") {
         return;
     }
-    let pcap = write_pcap(
-        "info.pcap",
-        &[udp(4004, 4004, &gossip(1)), udp(4004, 4004, &gossip(0))],
-    );
+    let pcap = write_pcap("info.pcap", &[udp(4004, 4004, &gossip(1)), udp(4004, 4004, &gossip(0))]);
     let rows = fields(&pcap, &["_ws.col.Info"]);
     assert_eq!(rows, [["Gossip, 1 host"], ["Gossip, 0 hosts"]]);
 }
@@ -200,13 +155,7 @@ fn test_tcp_heuristic() {
     }
     let mut p = vec![0, 0, 0, 12, 0x21, 0x00, 0x01, 0x02, 0x98, 0xab, 0x01, 0x02];
     p.extend_from_slice(&[0; 4]);
-    let pcap = write_pcap(
-        "tcp_heuristic.pcap",
-        &[
-            tcp(40000, 40001, &p),
-            tcp(40000, 40001, b"not pplive at all"),
-        ],
-    );
+    let pcap = write_pcap("tcp_heuristic.pcap", &[tcp(40000, 40001, &p), tcp(40000, 40001, b"not pplive at all")]);
     let rows = fields(&pcap, &["frame.protocols", "_ws.col.Info"]);
     assert_eq!(rows[0][0], "eth:ethertype:ip:tcp:pplive");
     assert!(rows[0][1].contains("pplive.tcp.length_21_98ab"), "{rows:?}");
@@ -220,15 +169,7 @@ fn test_port_preferences_registered() {
         return;
     }
     let pcap = write_pcap("prefs.pcap", &[udp(4004, 4004, &gossip(1))]);
-    let out = common::tshark(
-        &pcap,
-        &[
-            "-o",
-            "pplive.udp.port:4004,8000",
-            "-o",
-            "pplive.tcp.port:8008",
-        ],
-    );
+    let out = common::tshark(&pcap, &["-o", "pplive.udp.port:4004,8000", "-o", "pplive.tcp.port:8008"]);
     assert_eq!(out.lines().count(), 1);
 }
 
@@ -241,14 +182,7 @@ fn test_dpi_rule_only_is_claimed_undecoded() {
     let mut e903 = vec![0xe9, 0x03, 0x41, 0x01];
     e903.extend_from_slice(&[0; 20]);
     let pcap = write_pcap("dpi_only.pcap", &[udp(40000, 40001, &e903)]);
-    let rows = fields(
-        &pcap,
-        &[
-            "_ws.col.Protocol",
-            "_ws.col.Info",
-            "peerscope.expert.undecoded",
-        ],
-    );
+    let rows = fields(&pcap, &["_ws.col.Protocol", "_ws.col.Info", "peerscope.expert.undecoded"]);
     assert_eq!(rows[0][0], "PPLive");
     assert!(rows[0][1].contains("pplive.udp.e903_request"), "{rows:?}");
 }

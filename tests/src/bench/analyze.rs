@@ -20,7 +20,12 @@ const HOST: [u8; 4] = [192, 0, 2, 1];
 
 /// A TCP segment with real sequence numbers: a reader that tracks streams (tshark
 /// does) must see an ordinary transfer, not the same segment over and over.
-fn segment(seqs: &mut HashMap<(SocketAddr, SocketAddr), u32>, src: SocketAddr, dst: SocketAddr, ip_len: usize) -> Vec<u8> {
+fn segment(
+    seqs: &mut HashMap<(SocketAddr, SocketAddr), u32>,
+    src: SocketAddr,
+    dst: SocketAddr,
+    ip_len: usize,
+) -> Vec<u8> {
     let (IpAddr::V4(s), IpAddr::V4(d)) = (src.ip(), dst.ip()) else { unreachable!("IPv4 bench capture") };
     let payload = vec![0u8; ip_len - 40];
     let seq_now = *seqs.entry((src, dst)).or_insert(1);
@@ -42,7 +47,26 @@ pub fn write_capture(path: &Path, bytes: u64) -> anyhow::Result<u64> {
     let mut seqs = HashMap::new();
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
     let host = IpAddr::V4(Ipv4Addr::from(HOST));
-    let peer = |i: u32| IpAddr::V4(Ipv4Addr::new(if i % 3 == 0 { 203 } else if i % 3 == 1 { 198 } else { 192 }, if i % 3 == 1 { 51 } else { 0 }, if i % 3 == 1 { 100 } else if i % 3 == 0 { 113 } else { 2 }, 2 + (i % 250) as u8));
+    let peer = |i: u32| {
+        IpAddr::V4(Ipv4Addr::new(
+            if i % 3 == 0 {
+                203
+            } else if i % 3 == 1 {
+                198
+            } else {
+                192
+            },
+            if i % 3 == 1 { 51 } else { 0 },
+            if i % 3 == 1 {
+                100
+            } else if i % 3 == 0 {
+                113
+            } else {
+                2
+            },
+            2 + (i % 250) as u8,
+        ))
+    };
     let (mut written, mut packets, mut chunk, mut first) = (0u64, 0u64, 0u64, true);
     while written < bytes {
         let mut p = SynthPcap::new(Link::Ethernet);
@@ -57,7 +81,12 @@ pub fn write_capture(path: &Path, bytes: u64) -> anyhow::Result<u64> {
             p.raw_ip(ts + 1000, &segment(&mut seqs, xa, pa, 40));
             p.raw_ip(ts + 2000, &segment(&mut seqs, xc, ca, 1400));
             if i % 10 == 0 {
-                p.udp(ts + 3000, SocketAddr::new(host, 4004), SocketAddr::new(peer(100 + i % 150), 4004), 120 + (i % 7) as usize * 20);
+                p.udp(
+                    ts + 3000,
+                    SocketAddr::new(host, 4004),
+                    SocketAddr::new(peer(100 + i % 150), 4004),
+                    120 + (i % 7) as usize * 20,
+                );
             }
         }
         let b = p.to_bytes();
@@ -98,7 +127,19 @@ pub fn run(o: &Options) -> anyhow::Result<Section> {
     // Stock tshark: peerscope's own Wireshark plugin (installed system-wide) is off.
     let tshark = measure(
         Command::new("tshark")
-            .args(["-n", "-q", "-z", "conv,tcp", "-z", "conv,udp", "--disable-protocol", "pplive", "--disable-protocol", "pptv", "-r"])
+            .args([
+                "-n",
+                "-q",
+                "-z",
+                "conv,tcp",
+                "-z",
+                "conv,udp",
+                "--disable-protocol",
+                "pplive",
+                "--disable-protocol",
+                "pptv",
+                "-r",
+            ])
             .arg(&big),
     )?;
     let pps = |m: &super::proc::Measured, n: u64| n as f64 / m.wall.as_secs_f64();

@@ -5,7 +5,10 @@ use std::{hint::black_box, net::Ipv4Addr, time::Instant};
 
 use peerscope_dissector::{
     dissect,
-    v2005::{host_record::HostRecordRepr, tracker_reply::{TrackerReply, TrackerReplyRepr}},
+    v2005::{
+        host_record::HostRecordRepr,
+        tracker_reply::{TrackerReply, TrackerReplyRepr},
+    },
     Hint,
 };
 
@@ -13,9 +16,17 @@ use super::Section;
 
 fn reply() -> Vec<u8> {
     let hosts = (0..50u8)
-        .map(|i| HostRecordRepr { ip: Ipv4Addr::new(203, 0, 113, i), udp_port: 4004, tcp_port: 8008, unknown: [0, 0, 0, 0, 0x18, 0, 7, 0, 0x35, 0] })
+        .map(|i| HostRecordRepr {
+            ip: Ipv4Addr::new(203, 0, 113, i),
+            udp_port: 4004,
+            tcp_port: 8008,
+            unknown: [0, 0, 0, 0, 0x18, 0, 7, 0, 0x35, 0],
+        })
         .collect();
-    let r = TrackerReplyRepr { header: [0x02, 0x00, 0x00, 0x02, 0x99, 0x58, 0x98, 0x00, 0x2d, 0x5a, 0x98, 0x00, 0x02], hosts };
+    let r = TrackerReplyRepr {
+        header: [0x02, 0x00, 0x00, 0x02, 0x99, 0x58, 0x98, 0x00, 0x2d, 0x5a, 0x98, 0x00, 0x02],
+        hosts,
+    };
     let mut out = Vec::new();
     r.emit(&mut out);
     out

@@ -3,9 +3,9 @@
 
 pub mod analyze;
 pub mod dissect;
-pub mod poll;
 pub mod kernel;
 pub mod net;
+pub mod poll;
 pub mod proc;
 
 /// A section of BENCHMARKS.md.

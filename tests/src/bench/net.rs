@@ -8,7 +8,6 @@ use std::{
     time::Duration,
 };
 
-
 use super::Section;
 use crate::{netns::ChildGuard, VethPair};
 
@@ -17,7 +16,8 @@ const SECS: u32 = 5;
 /// Busy and total jiffies of all CPUs.
 fn cpu_jiffies() -> (u64, u64) {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let v: Vec<u64> = stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let v: Vec<u64> =
+        stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
     let total: u64 = v.iter().sum();
     let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
     (total - idle, total)
@@ -38,13 +38,29 @@ struct Run {
 
 fn iperf(pair: &VethPair) -> anyhow::Result<Run> {
     let _server = ChildGuard(Some(
-        Command::new("ip").args(["netns", "exec", &pair.ns_b, "iperf3", "-s", "-1", "-B", "192.0.2.2"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?,
+        Command::new("ip")
+            .args(["netns", "exec", &pair.ns_b, "iperf3", "-s", "-1", "-B", "192.0.2.2"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
     ));
     std::thread::sleep(Duration::from_millis(500));
     let p0 = packets(&pair.ns_a, &pair.a_if);
     let (b0, _) = cpu_jiffies();
     let out = Command::new("ip")
-        .args(["netns", "exec", &pair.ns_a, "iperf3", "-c", "192.0.2.2", "-B", "192.0.2.1", "-t", &SECS.to_string(), "-J"])
+        .args([
+            "netns",
+            "exec",
+            &pair.ns_a,
+            "iperf3",
+            "-c",
+            "192.0.2.2",
+            "-B",
+            "192.0.2.1",
+            "-t",
+            &SECS.to_string(),
+            "-J",
+        ])
         .output()?;
     let (b1, _) = cpu_jiffies();
     let p1 = packets(&pair.ns_a, &pair.a_if);

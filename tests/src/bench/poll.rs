@@ -72,7 +72,8 @@ pub fn run(sizes: &[u32], peerscope: &std::path::Path) -> anyhow::Result<Section
 fn table_mib(max_flows: u32) -> f64 {
     let cpus = aya::util::nr_cpus().map(|n| n as u32).unwrap_or(1);
     let g = peerscope_abi::Geometry::new(max_flows, cpus);
-    let bytes = g.slots as usize * std::mem::size_of::<peerscope_abi::FlowSlot>() + g.stats_entries() as usize * std::mem::size_of::<FlowStats>();
+    let bytes = g.slots as usize * std::mem::size_of::<peerscope_abi::FlowSlot>()
+        + g.stats_entries() as usize * std::mem::size_of::<FlowStats>();
     bytes as f64 / (1024.0 * 1024.0)
 }
 
@@ -104,7 +105,13 @@ fn agent_rss(peerscope: &std::path::Path, n: u32) -> anyhow::Result<(u64, u64)> 
     for i in 0..n {
         let b = i.to_be_bytes();
         let key = FlowKey::v4(17, [198, 51, b[2], b[3]], [203, 0, 113, b[1]], 4004, 4004);
-        let s = FlowStats { packets: [0, 1, 1], bytes: [0, 100, 1400], last_seen_ns: now, first_seen_ns: now, ..Default::default() };
+        let s = FlowStats {
+            packets: [0, 1, 1],
+            bytes: [0, 100, 1400],
+            last_seen_ns: now,
+            first_seen_ns: now,
+            ..Default::default()
+        };
         if view.insert(&key, &vec![s; cpus]).is_err() {
             break;
         }
@@ -115,7 +122,11 @@ fn agent_rss(peerscope: &std::path::Path, n: u32) -> anyhow::Result<(u64, u64)> 
     std::thread::sleep(Duration::from_millis(1500));
     let status = std::fs::read_to_string(format!("/proc/{}/status", agent.id()))?;
     let field = |name: &str| {
-        status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok()).unwrap_or(0)
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0)
     };
     let out = (field("VmRSS:"), field("VmHWM:"));
     drop(agent);

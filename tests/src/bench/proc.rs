@@ -45,5 +45,9 @@ pub fn measure(cmd: &mut Command) -> anyhow::Result<Measured> {
     anyhow::ensure!(r == pid, "wait4 failed: {}", std::io::Error::last_os_error());
     anyhow::ensure!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{cmd:?} failed (status {status})");
     let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
-    Ok(Measured { wall: start.elapsed(), cpu: tv(ru.ru_utime) + tv(ru.ru_stime), max_rss_kib: hwm.load(std::sync::atomic::Ordering::Relaxed) })
+    Ok(Measured {
+        wall: start.elapsed(),
+        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
+        max_rss_kib: hwm.load(std::sync::atomic::Ordering::Relaxed),
+    })
 }

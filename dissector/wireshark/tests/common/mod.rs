@@ -18,11 +18,7 @@ fn in_ci() -> bool {
 /// True when tshark runs and lists the plugin. Otherwise fails under CI
 /// (CI=true) and skips loudly elsewhere: never a silent pass.
 pub fn plugin_ready(test: &str) -> bool {
-    let listed = Command::new("tshark")
-        .args(["-G", "plugins"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success());
+    let listed = Command::new("tshark").args(["-G", "plugins"]).output().ok().filter(|o| o.status.success());
     let problem = match listed {
         None => "needs `tshark` (install it with `cargo xtask setup`)",
         Some(o) if !String::from_utf8_lossy(&o.stdout).contains(PLUGIN_FILE) => {
@@ -107,13 +103,7 @@ pub fn write_pcap(name: &str, frames: &[Vec<u8>]) -> TempPcap {
 
 /// Runs tshark on `pcap`; panics unless it exits 0. Returns stdout.
 pub fn tshark(pcap: &Path, args: &[&str]) -> String {
-    let out = Command::new("tshark")
-        .arg("-n")
-        .arg("-r")
-        .arg(pcap)
-        .args(args)
-        .output()
-        .expect("running tshark");
+    let out = Command::new("tshark").arg("-n").arg("-r").arg(pcap).args(args).output().expect("running tshark");
     assert!(
         out.status.success(),
         "tshark {args:?} on {} exited with {}: {}",
@@ -130,8 +120,5 @@ pub fn fields(pcap: &Path, names: &[&str]) -> Vec<Vec<String>> {
     for n in names {
         args.extend(["-e", n]);
     }
-    tshark(pcap, &args)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
+    tshark(pcap, &args).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect()
 }
