@@ -10,6 +10,7 @@ use std::{
 };
 
 use nix::sched::{setns, CloneFlags};
+use peerscope::live::{pins::PinDir, Target};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -22,15 +23,15 @@ pub struct VethPair {
     pub b_if: String,
 }
 
-pub const A_V4: [u8; 4] = [192, 0, 2, 1];
-pub const B_V4: [u8; 4] = [192, 0, 2, 2];
-pub const A_V6: &str = "2001:db8::1";
-pub const B_V6: &str = "2001:db8::2";
-
 fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("running ip (iproute2)");
     assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
 }
+
+pub const A_V4: [u8; 4] = [192, 0, 2, 1];
+pub const B_V4: [u8; 4] = [192, 0, 2, 2];
+pub const A_V6: &str = "2001:db8::1";
+pub const B_V6: &str = "2001:db8::2";
 
 impl VethPair {
     /// Creates the pair; `offloads` keeps the kernel's segmentation offloads (GSO/TSO)
@@ -103,18 +104,51 @@ impl VethPair {
     pub fn ns_path(ns: &str) -> PathBuf {
         PathBuf::from("/run/netns").join(ns)
     }
+
+    /// Where an agent on `a_if` keeps its pins and run files (named by namespace and
+    /// interface index, so the same interface name elsewhere is another attachment).
+    pub fn pins_a(&self) -> PinDir {
+        pins_of(&self.ns_a, &self.a_if).expect("namespace a and its interface exist")
+    }
+
+    /// Renames both ends (links go down for it, and come back up): two pairs renamed
+    /// alike give two namespaces with the same interface names.
+    pub fn rename(&mut self, a_if: &str, b_if: &str) {
+        for (ns, old, new) in [(&self.ns_a, &self.a_if, a_if), (&self.ns_b, &self.b_if, b_if)] {
+            ip(&["-n", ns, "link", "set", "dev", old, "down"]);
+            ip(&["-n", ns, "link", "set", "dev", old, "name", new]);
+            ip(&["-n", ns, "link", "set", "dev", new, "up"]);
+        }
+        self.a_if = a_if.to_string();
+        self.b_if = b_if.to_string();
+    }
+}
+
+/// The inode of namespace `ns` (by `ip netns` name): the agent's `netns` label.
+pub fn netns_inode(ns: &str) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(VethPair::ns_path(ns)).map(|m| m.ino()).expect("the namespace exists")
+}
+
+/// The pin directory of an attachment to `iface` in namespace `ns` (by `ip netns` name).
+pub fn pins_of(ns: &str, iface: &str) -> Option<PinDir> {
+    let t = Target::resolve(iface, Some(&VethPair::ns_path(ns))).ok()?;
+    Some(PinDir::for_target(&t))
 }
 
 impl Drop for VethPair {
     fn drop(&mut self) {
-        // Deleting the namespaces deletes the veth pair and any program attached to it;
-        // pins an agent left for these interfaces go too.
+        // Pins an agent left for these interfaces (named by these namespaces, so no
+        // other run's), then the namespaces: deleting them deletes the veth pair and any
+        // program attached to it.
+        for (ns, ifc) in [(&self.ns_a, &self.a_if), (&self.ns_b, &self.b_if)] {
+            if let Some(p) = pins_of(ns, ifc) {
+                let _ = std::fs::remove_dir_all(&p.dir);
+                p.remove_run_files();
+            }
+        }
         for ns in [&self.ns_a, &self.ns_b] {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-        for ifc in [&self.a_if, &self.b_if] {
-            let _ = std::fs::remove_dir_all(PathBuf::from("/sys/fs/bpf/peerscope").join(ifc));
-            let _ = std::fs::remove_file(PathBuf::from("/run/peerscope").join(format!("{ifc}.pid")));
         }
     }
 }

@@ -18,7 +18,7 @@ fn run_and_flows_share_pinned_counters_and_sigterm_cleans_up() {
     let pair = VethPair::new("cli", false);
     let (mut run, first) = agent::start_run(&pair, &["--interval", "0.3", "--json"]);
     assert!(first.contains("attached to"), "{first}");
-    let pins = std::path::Path::new("/sys/fs/bpf/peerscope").join(&pair.a_if);
+    let pins = pair.pins_a().dir;
     assert!(pins.join("FLOW_SLOTS").exists(), "maps not pinned at {}", pins.display());
 
     let a = IpAddr::V4(Ipv4Addr::from(netns::A_V4));

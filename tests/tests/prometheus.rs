@@ -11,7 +11,6 @@ use peerscope_tests::{agent, http, in_netns, netns, netns::ChildGuard, require_r
 
 const AGENT: &str = "127.0.0.1:19464";
 const PROM: &str = "127.0.0.1:19090";
-const SERIES: &str = r#"peerscope_packets_total{direction="out",class="control"}"#;
 
 fn get_in(ns: &str, addr: &str, path: String) -> Option<String> {
     let addr: SocketAddr = addr.parse().unwrap();
@@ -54,11 +53,16 @@ fn prometheus_query_returns_the_agents_value() {
 
     // Wait until Prometheus has scraped the settled value: equal to the agent's own.
     let deadline = Instant::now() + Duration::from_secs(40);
-    let query = format!("/api/v1/query?query={}", http::encode(SERIES));
+    let series = format!(
+        r#"peerscope_packets_total{{iface="{}",netns="{}",direction="out",class="control"}}"#,
+        pair.a_if,
+        netns::netns_inode(&pair.ns_a)
+    );
+    let query = format!("/api/v1/query?query={}", http::encode(&series));
     let mut last = (None, None);
     while Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(700));
-        let agent = get_in(&pair.ns_a, AGENT, "/metrics".into()).and_then(|t| http::sample(&t, SERIES));
+        let agent = get_in(&pair.ns_a, AGENT, "/metrics".into()).and_then(|t| http::sample(&t, &series));
         let prom = get_in(&pair.ns_a, PROM, query.clone()).and_then(|body| {
             let v: serde_json::Value = serde_json::from_str(&body).ok()?;
             v["data"]["result"][0]["value"][1].as_str()?.parse::<f64>().ok()

@@ -44,7 +44,7 @@ fn sigkill_and_restart_lose_no_counts_and_detach_removes_everything() {
     let pair = VethPair::new("rst", false);
     let a = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(netns::A_V4)), 40_000);
     let b = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(netns::B_V4)), 4004);
-    let pins = std::path::Path::new("/sys/fs/bpf/peerscope").join(&pair.a_if);
+    let pins = pair.pins_a().dir;
     let burst = || traffic::udp_burst_from(&pair.ns_a, a, &pair.ns_b, b, &[200; 10]);
 
     let (mut first, line) = start(&pair, &[]);
@@ -70,7 +70,7 @@ fn sigkill_and_restart_lose_no_counts_and_detach_removes_everything() {
     assert_eq!(ours["attached"], true);
     assert_eq!(ours["agent_pid"], second.id());
 
-    let out = Command::new(peerscope()).args(["detach", "-i", &pair.a_if]).output().unwrap();
+    let out = agent::peerscope_in_a(&pair).args(["detach", "-i", &pair.a_if]).output().unwrap();
     assert!(out.status.success(), "detach: {}", String::from_utf8_lossy(&out.stderr));
     assert!(second.take().wait().unwrap().success(), "the agent stops on SIGTERM from detach");
     assert!(!pins.exists(), "pins left at {}", pins.display());
@@ -92,7 +92,7 @@ fn keep_attached_survives_a_clean_exit() {
     assert!(xdp_attached(&pair));
     traffic::udp_burst_from(&pair.ns_a, a, &pair.ns_b, b, &[200; 5]);
     assert_eq!(flow_packets(&pair, 40_001), 10);
-    let out = Command::new(peerscope()).args(["detach", "-i", &pair.a_if]).output().unwrap();
+    let out = agent::peerscope_in_a(&pair).args(["detach", "-i", &pair.a_if]).output().unwrap();
     assert!(out.status.success());
     assert!(!xdp_attached(&pair));
 }

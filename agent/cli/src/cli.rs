@@ -2,9 +2,13 @@
 
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use peerscope::engine::{geo::Geolocator, EngineConfig, NS_PER_S};
+
+/// Exit statuses, listed in `--help` and the man page.
+pub fn exit_status_help() -> String {
+    format!("Exit status:\n{}", peerscope::exit::describe())
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -14,10 +18,14 @@ use peerscope::engine::{geo::Geolocator, EngineConfig, NS_PER_S};
     long_about = "peerscope counts every packet of an interface into per-flow ack/control/data counters in the kernel \
 (XDP on ingress, TCX on egress; it never drops or alters a packet) and computes the measurement methods of two \
 P2P-TV studies: rates per window, parents and children, video sessions, stability, distance and cost. \
-The same analysis runs offline on pcap/pcapng files.\n\nLive commands need root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN)."
+The same analysis runs offline on pcap/pcapng files.\n\nLive commands need root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN). \
+An interface is named in its network namespace: `flows`, `report` and `detach` act on the caller's namespace \
+(or the one --netns names), so same-named interfaces of two namespaces or containers never mix.",
+    after_long_help = exit_status_help()
 )]
 pub struct Cli {
-    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides. Colour
+    /// only on a terminal, never with NO_COLOR set.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     #[command(subcommand)]
@@ -27,30 +35,54 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Attach to an interface and print per-flow counters every interval.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the flows of an agent running on an interface (reads its pinned maps).
     Flows(FlowsArgs),
     /// Print the current state and the history of the agent running on an interface
     /// (the studies' figures so far, one line per window).
     Report(ReportArgs),
-    /// List the interfaces peerscope is attached to, and their agents.
+    /// List the interfaces peerscope is attached to, in every network namespace, and
+    /// their agents.
     Status(StatusArgs),
     /// Detach peerscope from an interface: stop its agent, remove program, links and pins.
     Detach(DetachArgs),
     /// Analyse a pcap/pcapng file with the studies' metrics.
     Analyze(AnalyzeArgs),
-    /// Decode every PPLive/PPTV control message of a pcap/pcapng file (like tshark -V).
+    /// Decode every PPLive/PPTV control message of a pcap/pcapng file (a tree, like tshark -V).
     Dissect(DissectArgs),
     /// Build a PPLive-like swarm on network namespaces, measure one peer live, and
     /// compare with the swarm's own record of what it sent.
     Demo(DemoArgs),
+    /// Print a shell completion script (`peerscope completions bash > /usr/share/bash-completion/completions/peerscope`).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), as `cargo xtask install` installs it.
+    #[command(hide = true)]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// The interface a command acts on: a name in a network namespace.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Interface a running `peerscope run` is attached to.
+    #[arg(short, long, value_name = "IFACE")]
+    pub iface: String,
+    /// The interface's network namespace, as a path (`/run/netns/NAME`,
+    /// `/proc/PID/ns/net`); default: this process's own.
+    #[arg(long, value_name = "PATH")]
+    pub netns: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Interface a running `peerscope run` is attached to.
-    #[arg(short, long, value_name = "IFACE")]
-    pub iface: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Print the report as JSON (the schema of `analyze --json`).
     #[arg(long)]
     pub json: bool,
@@ -65,15 +97,14 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct DetachArgs {
-    /// Interface to detach from.
-    #[arg(short, long, value_name = "IFACE")]
-    pub iface: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// Size-class thresholds ([M] §II-D, [H] §4.1), in bytes of IP total length.
 #[derive(Debug, Clone, Args)]
 pub struct ClassArgs {
-    /// A packet of at least this IP length is "data".
+    /// A packet of at least this IP length is "data" (1 to 65535, below --large-above).
     #[arg(long, default_value_t = 1024, value_name = "BYTES")]
     pub data_min: u32,
     /// A packet above this IP length is "large" (video packets of [H]).
@@ -88,14 +119,21 @@ impl ClassArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(
-    args_override_self = true,
-    after_help = "--config FILE reads a TOML file whose keys are these flags without dashes (see dist/peerscope.toml); flags on the command line override it."
-)]
+#[command(after_long_help = RUN_AFTER_HELP)]
 pub struct RunArgs {
+    /// Read settings from this TOML file: its keys are these flags without dashes
+    /// (`max-flows = 65536`), `[interface.NAME]` tables hold one interface's own
+    /// values; flags on the command line win. Every key and value is checked before
+    /// anything is attached.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Network interface to attach to.
     #[arg(short, long, value_name = "IFACE")]
     pub iface: String,
+    /// Attach in this network namespace (`/run/netns/NAME`, `/proc/PID/ns/net`)
+    /// instead of this process's own.
+    #[arg(long, value_name = "PATH")]
+    pub netns: Option<std::path::PathBuf>,
     /// Seconds between two readings of the kernel counters.
     #[arg(long, default_value_t = 2.0, value_name = "SECS")]
     pub interval: f64,
@@ -105,14 +143,27 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 65_536, value_name = "N")]
     pub max_flows: u32,
     /// Print one JSON object per interval instead of a table.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_json")]
     pub json: bool,
+    /// Undoes --json (say, a configuration file's).
+    #[arg(long, overrides_with = "json", hide_short_help = true)]
+    pub no_json: bool,
+    /// No per-interval output on stdout (status lines still go to stderr). Implied by
+    /// `--jsonl -`, which has stdout to itself.
+    #[arg(short, long, overrides_with = "no_quiet")]
+    pub quiet: bool,
+    /// Undoes --quiet (say, a configuration file's).
+    #[arg(long, overrides_with = "quiet", hide_short_help = true)]
+    pub no_quiet: bool,
     /// Flows shown per interval (the busiest first).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub top: usize,
     /// Stop after this many intervals (default: until Ctrl-C or SIGTERM).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", overrides_with = "no_count")]
     pub count: Option<u64>,
+    /// Undoes --count (say, a configuration file's).
+    #[arg(long, overrides_with = "count", hide_short_help = true)]
+    pub no_count: bool,
     /// Flows idle this long are removed from the kernel table (their totals are kept).
     #[arg(long, default_value_t = 300.0, value_name = "SECS")]
     pub idle_timeout: f64,
@@ -120,39 +171,60 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 200, value_name = "N")]
     pub samples_per_sec: u32,
     /// Forward the kernel program's diagnostics (aya-log) to the log.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_kernel_log")]
     pub kernel_log: bool,
+    /// Undoes --kernel-log (say, a configuration file's).
+    #[arg(long, overrides_with = "kernel_log", hide_short_help = true)]
+    pub no_kernel_log: bool,
     /// Serve OpenMetrics/Prometheus metrics at http://ADDR/metrics. A bare port
     /// (`9464` or `:9464`) listens on 127.0.0.1 only; give an address such as
-    /// `0.0.0.0:9464` to listen beyond this host.
-    #[arg(long, value_name = "ADDR")]
+    /// `0.0.0.0:9464` to listen beyond this host. One port per agent: with several
+    /// interfaces, give each its own in its `[interface.NAME]` table.
+    #[arg(long, value_name = "ADDR", overrides_with = "no_metrics")]
     pub metrics: Option<String>,
+    /// Undoes --metrics (say, a configuration file's).
+    #[arg(long, overrides_with = "metrics", hide_short_help = true)]
+    pub no_metrics: bool,
     /// Leave the program attached and pinned on exit, so that a restarted agent
     /// continues from the kernel's counters (a service's restarts lose nothing);
     /// `peerscope detach` removes it. After SIGKILL it stays attached in any case.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_keep_attached")]
     pub keep_attached: bool,
+    /// Undoes --keep-attached (say, a configuration file's).
+    #[arg(long, overrides_with = "keep_attached", hide_short_help = true)]
+    pub no_keep_attached: bool,
     /// Append one JSON record per window (host metrics) and per peer to this file
-    /// ("-" for stdout).
-    #[arg(long, value_name = "PATH")]
+    /// ("-" for stdout, which then carries nothing else).
+    #[arg(long, value_name = "PATH", overrides_with = "no_jsonl")]
     pub jsonl: Option<std::path::PathBuf>,
+    /// Undoes --jsonl (say, a configuration file's).
+    #[arg(long, overrides_with = "jsonl", hide_short_help = true)]
+    pub no_jsonl: bool,
     #[command(flatten)]
     pub classes: ClassArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
 
+const RUN_AFTER_HELP: &str = "Every flag that turns something on has a --no-… form that turns it off again (e.g. \
+--no-keep-attached against a configuration file's keep-attached = true).\n\n\
+Files: pins in /sys/fs/bpf/peerscope/COOKIE-IFINDEX/ (the network namespace's cookie and the interface's index), \
+the attachment record, report and baseline in /run/peerscope/.";
+
 #[derive(Debug, Args)]
 pub struct FlowsArgs {
-    /// Interface a running `peerscope run` is attached to.
-    #[arg(short, long, value_name = "IFACE")]
-    pub iface: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
     /// Flows shown (the largest first; 0 for all).
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub top: usize,
+    /// Seconds between the two readings the rate column comes from (0: one reading,
+    /// no rate).
+    #[arg(long, default_value_t = 1.0, value_name = "SECS")]
+    pub interval: f64,
 }
 
 /// `peerscope analyze`: the same engine as the live path, on a capture file.
@@ -200,17 +272,29 @@ pub struct EngineArgs {
     /// Geolocation: a CSV table `prefix,latitude,longitude[,label]` (IPv4/IPv6,
     /// longest prefix wins) or a MaxMind `.mmdb` file. Enables distance, cost and
     /// continent-label overrides.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", overrides_with = "no_geo")]
     pub geo: Option<std::path::PathBuf>,
+    /// Undoes --geo (say, a configuration file's).
+    #[arg(long, overrides_with = "geo", hide_short_help = true)]
+    pub no_geo: bool,
     /// Location of X as LAT,LON in degrees, when its address cannot be located.
-    #[arg(long, value_name = "LAT,LON", allow_hyphen_values = true)]
+    #[arg(long, value_name = "LAT,LON", allow_hyphen_values = true, overrides_with = "no_host_location")]
     pub host_location: Option<String>,
+    /// Undoes --host-location (say, a configuration file's).
+    #[arg(long, overrides_with = "host_location", hide_short_help = true)]
+    pub no_host_location: bool,
     /// Playback rate c in kbit/s: enables the redundancy ratio and the start-up delay.
-    #[arg(long, value_name = "KBPS")]
+    #[arg(long, value_name = "KBPS", overrides_with = "no_playback_rate")]
     pub playback_rate: Option<f64>,
+    /// Undoes --playback-rate (say, a configuration file's).
+    #[arg(long, overrides_with = "playback_rate", hide_short_help = true)]
+    pub no_playback_rate: bool,
     /// Also classify UDP "sessions" (5-tuples) as video/signaling; [H] uses TCP only.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_udp_sessions")]
     pub udp_sessions: bool,
+    /// Undoes --udp-sessions (say, a configuration file's).
+    #[arg(long, overrides_with = "udp_sessions", hide_short_help = true)]
+    pub no_udp_sessions: bool,
 }
 
 /// `peerscope dissect`: the dissector library on a capture file.
@@ -256,48 +340,138 @@ pub struct DemoArgs {
     pub top: usize,
 }
 
-fn secs_to_ns(s: f64, what: &str) -> anyhow::Result<u64> {
+/// A value out of range: the flag (or file key) it was given as, and why it is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The flag without dashes, as the configuration file names it.
+    pub key: &'static str,
+    pub msg: String,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "--{}: {}", self.key, self.msg)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+fn invalid(key: &'static str, msg: impl Into<String>) -> Invalid {
+    Invalid { key, msg: msg.into() }
+}
+
+fn positive_secs(key: &'static str, s: f64) -> Result<u64, Invalid> {
     if !(s.is_finite() && s > 0.0) {
-        bail!("--{what} must be a positive number of seconds");
+        return Err(invalid(key, format!("must be a positive number of seconds, not {s}")));
     }
     Ok((s * NS_PER_S as f64).round() as u64)
 }
 
-fn parse_location(s: &str) -> anyhow::Result<(f64, f64)> {
-    let (a, b) = s.split_once(',').context("--host-location wants LAT,LON")?;
-    let lat: f64 = a.trim().parse().context("latitude")?;
-    let lon: f64 = b.trim().parse().context("longitude")?;
+fn parse_location(s: &str) -> Result<(f64, f64), Invalid> {
+    let bad = || invalid("host-location", format!("wants LAT,LON in degrees (e.g. 40.44,-79.94), not {s:?}"));
+    let (a, b) = s.split_once(',').ok_or_else(bad)?;
+    let lat: f64 = a.trim().parse().map_err(|_| bad())?;
+    let lon: f64 = b.trim().parse().map_err(|_| bad())?;
     if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-        bail!("--host-location out of range");
+        return Err(invalid("host-location", format!("{s:?} is out of range (latitude ±90, longitude ±180)")));
     }
     Ok((lat, lon))
 }
 
+impl ClassArgs {
+    /// The thresholds are IP lengths, and every large packet must be a data packet.
+    pub fn check(&self) -> Result<(), Invalid> {
+        for (key, v) in [("data-min", self.data_min), ("large-above", self.large_above)] {
+            if !(1..=65_535).contains(&v) {
+                return Err(invalid(key, format!("{v} is no IP packet length (1 to 65535)")));
+            }
+        }
+        if self.data_min >= self.large_above {
+            return Err(invalid(
+                "data-min",
+                format!(
+                    "{} must be below --large-above {} (a large packet is a data packet)",
+                    self.data_min, self.large_above
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl RunArgs {
+    /// Checks every value that needs no system resource (files and ports are checked
+    /// by opening them, still before anything is attached).
+    pub fn check(&self) -> Result<(), Invalid> {
+        positive_secs("interval", self.interval)?;
+        positive_secs("idle-timeout", self.idle_timeout)?;
+        if self.count == Some(0) {
+            return Err(invalid("count", "must be at least 1 (leave it out to run until stopped)"));
+        }
+        let cpus = peerscope::live::attach::possible_cpus();
+        if peerscope_abi::Geometry::checked(self.max_flows, cpus).is_none() {
+            return Err(invalid(
+                "max-flows",
+                format!(
+                    "{} is out of range: a flow table on {cpus} CPUs holds 1 to {} flows",
+                    self.max_flows,
+                    peerscope_abi::Geometry::max_flows_limit(cpus)
+                ),
+            ));
+        }
+        if let Some(m) = &self.metrics {
+            peerscope::export::server::parse_addr(m).map_err(|e| invalid("metrics", e))?;
+        }
+        if self.json && self.jsonl_to_stdout() {
+            return Err(invalid("jsonl", "`-` wants stdout to itself; --json wants it too (drop one)"));
+        }
+        self.classes.check()?;
+        self.engine.check()
+    }
+
+    /// `--jsonl -`: stdout carries the JSON lines only.
+    pub fn jsonl_to_stdout(&self) -> bool {
+        self.jsonl.as_deref().is_some_and(|p| p.as_os_str() == "-")
+    }
+}
+
 impl EngineArgs {
-    /// The engine configuration these flags describe, checked.
-    pub fn config(&self) -> anyhow::Result<EngineConfig> {
-        let args = self;
+    /// Checks the values that need no file.
+    pub fn check(&self) -> Result<(), Invalid> {
+        positive_secs("window", self.window)?;
+        positive_secs("sample", self.sample)?;
+        if !(self.rate_threshold.is_finite() && self.rate_threshold >= 0.0) {
+            return Err(invalid("rate-threshold", "must be a non-negative number of bytes per second"));
+        }
+        if let Some(c) = self.playback_rate {
+            if !(c.is_finite() && c > 0.0) {
+                return Err(invalid("playback-rate", "must be a positive number of kbit/s"));
+            }
+        }
+        if let Some(l) = &self.host_location {
+            parse_location(l)?;
+        }
+        Ok(())
+    }
+
+    /// The engine configuration these flags describe, checked (the geolocation file is
+    /// opened and read here).
+    pub fn config(&self) -> Result<EngineConfig, Invalid> {
+        self.check()?;
         let mut cfg = EngineConfig {
-            window_ns: secs_to_ns(args.window, "window")?,
-            sample_ns: secs_to_ns(args.sample, "sample")?,
-            udp_sessions: args.udp_sessions,
+            window_ns: positive_secs("window", self.window)?,
+            sample_ns: positive_secs("sample", self.sample)?,
+            udp_sessions: self.udp_sessions,
+            parent_rate_bps: self.rate_threshold,
+            child_rate_bps: self.rate_threshold,
+            playback_rate_kbps: self.playback_rate,
             ..EngineConfig::default()
         };
-        if !(args.rate_threshold.is_finite() && args.rate_threshold >= 0.0) {
-            bail!("--rate-threshold must be a non-negative number");
+        if let Some(g) = &self.geo {
+            let geo = Geolocator::open(g).map_err(|e| invalid("geo", format!("{e:#}")))?;
+            cfg.geo = Some(Arc::new(geo));
         }
-        cfg.parent_rate_bps = args.rate_threshold;
-        cfg.child_rate_bps = args.rate_threshold;
-        if let Some(c) = args.playback_rate {
-            if !(c.is_finite() && c > 0.0) {
-                bail!("--playback-rate must be a positive number of kbit/s");
-            }
-            cfg.playback_rate_kbps = Some(c);
-        }
-        if let Some(g) = &args.geo {
-            cfg.geo = Some(Arc::new(Geolocator::open(g)?));
-        }
-        if let Some(l) = &args.host_location {
+        if let Some(l) = &self.host_location {
             cfg.host_location = Some(parse_location(l)?);
         }
         Ok(cfg)

@@ -4,24 +4,42 @@
 mod cli;
 mod cmd;
 mod config_file;
+mod human;
 
-use clap::Parser;
+use std::process::ExitCode;
 
-fn main() -> std::process::ExitCode {
-    let args = match config_file::expand(std::env::args_os().collect()) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("peerscope: {e}");
-            return std::process::ExitCode::FAILURE;
+use clap::{CommandFactory, FromArgMatches};
+use peerscope::exit;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    // Usage errors exit with clap's status 2 (exit::USAGE); --help and --version with 0.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    cmd::init_tracing(cli.verbose);
+    let result = match cli.command {
+        Command::Run(mut args) => {
+            let sub = matches.subcommand_matches("run").expect("run's matches");
+            match cmd::run::prepare(&mut args, sub) {
+                Ok(origins) => cmd::run::run(*args, origins),
+                Err(e) => Err(e),
+            }
+        }
+        other => {
+            // A closed pipe ends these commands as it ends cat or grep: silently, by
+            // SIGPIPE. `run` keeps it ignored, so that it can detach first.
+            // SAFETY: setting a signal's disposition to its default has no memory effects.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+            cmd::dispatch(other)
         }
     };
-    let cli = cli::Cli::parse_from(args);
-    cmd::init_tracing(cli.verbose);
-    match cmd::dispatch(cli) {
+    match result {
         Ok(code) => code,
+        Err(e) if exit::is_broken_pipe(e.as_ref()) => exit::broken_pipe(),
         Err(e) => {
             eprintln!("peerscope: {e:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::from(cmd::exit_status(&e))
         }
     }
 }

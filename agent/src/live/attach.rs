@@ -1,8 +1,6 @@
 //! Loading the kernel program and attaching it: XDP on ingress (native, else generic
 //! mode), TCX on egress.
 
-use std::ffi::CString;
-
 use aya::maps::{Map, MapData, RingBuf};
 use aya::{
     programs::{
@@ -19,8 +17,8 @@ use super::{
     caps,
     error::LiveError,
     maps::{init_header, FlowMaps},
-    pins,
-    pins::PinDir,
+    netns::Target,
+    pins::{self, PinDir, EGRESS_LINK, INGRESS_LINK},
     KERNEL_OBJECT,
 };
 
@@ -64,17 +62,13 @@ pub enum XdpAttachMode {
     Reused,
 }
 
-/// Names of the pinned links in an interface's pin directory.
-pub const INGRESS_LINK: &str = "ingress_link";
-pub const EGRESS_LINK: &str = "egress_link";
-
 /// The program loaded and attached to one interface. Dropping it detaches the
 /// programs and removes the pins, unless `keep_attached` was asked for.
 pub struct Attached {
     pub maps: FlowMaps,
     pub xdp_mode: XdpAttachMode,
-    pub iface: String,
-    pub if_index: u32,
+    /// The interface, by index, in its network namespace.
+    pub target: Target,
     /// Keep the program attached and pinned on exit, so a restarted agent continues
     /// from the kernel's counters (`peerscope detach` removes it).
     pub keep_attached: bool,
@@ -84,17 +78,6 @@ pub struct Attached {
     logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
     // Holds the programs (and, unpinned, their links); dropped last.
     _ebpf: Option<Ebpf>,
-}
-
-/// Resolves an interface name to its index.
-pub fn if_index(iface: &str) -> Result<u32, LiveError> {
-    let unknown = || LiveError::UnknownInterface { iface: iface.to_string() };
-    let c = CString::new(iface).map_err(|_| unknown())?;
-    // SAFETY: a valid C string.
-    match unsafe { libc::if_nametoindex(c.as_ptr()) } {
-        0 => Err(unknown()),
-        i => Ok(i),
-    }
 }
 
 /// Loads the kernel object with the options' configuration, attaching nothing (the
@@ -107,8 +90,7 @@ pub fn load(opts: &AttachOptions) -> Result<Ebpf, LiveError> {
         what: "reading",
         path: "/sys/devices/system/cpu/possible".into(),
         source,
-    })?;
-    let cpus = cpus as u32;
+    })? as u32;
     let geometry = Geometry::checked(opts.max_flows, cpus).ok_or(LiveError::TableSize {
         max_flows: opts.max_flows,
         limit: Geometry::max_flows_limit(cpus),
@@ -137,6 +119,12 @@ pub fn load(opts: &AttachOptions) -> Result<Ebpf, LiveError> {
     Ok(ebpf)
 }
 
+/// The CPUs the kernel may run the program on (what per-CPU maps are sized by); 1 when
+/// that cannot be read.
+pub fn possible_cpus() -> u32 {
+    aya::util::nr_cpus().map(|n| n as u32).unwrap_or(1)
+}
+
 /// A random seed for the flow table's hash, so that no sender can predict which
 /// flows share a probe run.
 fn hash_seed() -> u64 {
@@ -156,8 +144,9 @@ fn pin_link(link: FdLink, path: std::path::PathBuf) -> Result<PinnedLink, LiveEr
 }
 
 impl Attached {
+    /// Attaches to `opts.iface` in this thread's network namespace.
     pub fn attach(opts: &AttachOptions) -> Result<Self, LiveError> {
-        let if_index = if_index(&opts.iface)?;
+        let target = Target::resolve(&opts.iface, None)?;
         let missing = caps::missing_for_attach(caps::effective());
         if !missing.is_empty() {
             return Err(LiveError::MissingPrivileges {
@@ -166,30 +155,41 @@ impl Attached {
             });
         }
         if !opts.pin {
-            return Self::load_and_attach(opts, if_index, None);
+            return Self::load_and_attach(opts, target, None);
         }
         pins::ensure_bpffs()?;
-        let p = PinDir::for_iface(&opts.iface);
-        p.check_owner()?;
-        if p.has_program() {
-            return Self::reuse(opts, if_index, p);
+        let p = PinDir::for_target(&target);
+        p.check_owner(&target)?;
+        let (_, foreign) = p.survey();
+        for f in &foreign {
+            warn!("{f}");
+        }
+        if p.has_program() && p.links_alive() {
+            return Self::reuse(opts, target, p);
         }
         if KERNEL_OBJECT.is_empty() {
             return Err(LiveError::NoKernelObject);
         }
+        // A program whose interface went away (links defunct), or a partial set of
+        // pins: ours, and of no use; start afresh.
         p.remove();
         p.prepare()?;
-        let result = Self::load_and_attach(opts, if_index, Some(p.clone()));
+        let result = Self::load_and_attach(opts, target, Some(p.clone()));
         if result.is_err() {
             p.remove();
         }
         result
     }
 
+    /// The pin directory and run files, when pinned.
+    pub fn pins(&self) -> Option<&PinDir> {
+        self.pins.as_ref()
+    }
+
     /// Takes over a program an earlier agent left attached (killed, or started with
     /// `--keep-attached`): its maps kept counting meanwhile, so nothing is lost.
-    fn reuse(opts: &AttachOptions, if_index: u32, p: PinDir) -> Result<Self, LiveError> {
-        let maps = FlowMaps::open_pinned(&p)?;
+    fn reuse(opts: &AttachOptions, target: Target, p: PinDir) -> Result<Self, LiveError> {
+        let maps = FlowMaps::open_pinned(&p, &target)?;
         let mut links = Vec::new();
         for name in [INGRESS_LINK, EGRESS_LINK] {
             let path = p.map(name);
@@ -203,13 +203,12 @@ impl Attached {
             Ok(d) => Map::from_map_data(d).ok().and_then(|m| RingBuf::try_from(m).ok()),
             Err(_) => None,
         };
-        p.write_pid()?;
-        info!(iface = %opts.iface, "reusing the program already attached");
+        p.claim(&target)?;
+        info!(target = %target.describe(), "reusing the program already attached");
         Ok(Attached {
             maps,
             xdp_mode: XdpAttachMode::Reused,
-            iface: opts.iface.clone(),
-            if_index,
+            target,
             keep_attached: opts.keep_attached,
             pins: Some(p),
             links,
@@ -219,7 +218,7 @@ impl Attached {
         })
     }
 
-    fn load_and_attach(opts: &AttachOptions, if_index: u32, pins: Option<PinDir>) -> Result<Self, LiveError> {
+    fn load_and_attach(opts: &AttachOptions, target: Target, pins: Option<PinDir>) -> Result<Self, LiveError> {
         let mut ebpf = load(opts)?;
         let logger = if opts.kernel_log {
             match aya_log::EbpfLogger::init(&mut ebpf) {
@@ -293,16 +292,15 @@ impl Attached {
                 let path = p.map(name);
                 map.pin(&path).map_err(|source| LiveError::Pin { path, source })?;
             }
-            p.write_pid()?;
+            p.claim(&target)?;
         }
         let maps = FlowMaps::from_maps(slots, stats, table, counters)?;
         let samples = Some(RingBuf::try_from(samples).map_err(|source| LiveError::Map { name: "SAMPLES", source })?);
-        info!(iface = %opts.iface, ?xdp_mode, max_flows = opts.max_flows, "attached");
+        info!(target = %target.describe(), ?xdp_mode, max_flows = opts.max_flows, "attached");
         Ok(Attached {
             maps,
             xdp_mode,
-            iface: opts.iface.clone(),
-            if_index,
+            target,
             keep_attached: opts.keep_attached,
             pins,
             links,
@@ -339,13 +337,16 @@ impl Drop for Attached {
     fn drop(&mut self) {
         let Some(p) = &self.pins else { return };
         if self.keep_attached {
-            p.remove_pid();
+            // The record stays, without an agent: `status` still names the interface.
+            let _ = p.write_record(&pins::Record { target: self.target.clone(), pid: None });
             return;
         }
         // Unpinned and dropped, a link detaches its program.
         for link in self.links.drain(..) {
             let _ = link.unpin();
         }
-        p.remove();
+        for f in p.remove() {
+            warn!("{f}");
+        }
     }
 }

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
-    #[error("no network interface named {iface:?} (list them with `ip link`)")]
+    #[error("no network interface named {iface:?} in this network namespace (list them with `ip link`)")]
     UnknownInterface { iface: String },
+    #[error("{} is not a network namespace (give a path such as /run/netns/NAME or /proc/PID/ns/net)", path.display())]
+    NotANamespace { path: PathBuf },
     #[error("{action} needs the capabilities {missing} (run as root, or grant them with `setcap cap_bpf,cap_net_admin,cap_perfmon+ep $(which peerscope)`)")]
     MissingPrivileges { action: &'static str, missing: String },
     #[error("bpffs is not mounted at /sys/fs/bpf and mounting it failed ({source}); mount it with `mount -t bpf bpf /sys/fs/bpf`")]
@@ -33,10 +35,10 @@ pub enum LiveError {
         #[source]
         source: aya::programs::ProgramError,
     },
-    #[error("another peerscope agent (pid {pid}) is attached to {iface}; stop it first or read it with `peerscope flows -i {iface}`")]
-    AlreadyRunning { iface: String, pid: i32 },
-    #[error("no peerscope agent is attached to {iface} (nothing pinned under {}); start one with `peerscope run -i {iface}`", dir.display())]
-    NotAttached { iface: String, dir: PathBuf },
+    #[error("another peerscope agent (pid {pid}) is attached to {target}; stop it first or read it with `peerscope flows -i {iface}`")]
+    AlreadyRunning { target: String, iface: String, pid: i32 },
+    #[error("no peerscope agent is attached to {target} (nothing pinned under {}); start one with `peerscope run -i {iface}`", dir.display())]
+    NotAttached { target: String, iface: String, dir: PathBuf },
     #[error("map {name} is missing from the kernel object or has the wrong type")]
     MissingMap { name: &'static str },
     #[error("reading map {name} failed")]

@@ -7,52 +7,93 @@ use aya::programs::links::PinnedLink;
 use serde::Serialize;
 
 use super::{
-    attach::{EGRESS_LINK, INGRESS_LINK},
     error::LiveError,
     maps::FlowMaps,
-    pins::{PinDir, BPFFS},
+    netns::{self, NetNs, Target},
+    pins::{self, Foreign, PinDir, BPFFS, EGRESS_LINK, INGRESS_LINK},
 };
 
-/// What is pinned for one interface.
+/// What is pinned for one attachment.
 #[derive(Clone, Debug, Serialize)]
 pub struct Status {
     pub iface: String,
     pub pin_dir: String,
-    /// Both programs' links are pinned (the program keeps counting without an agent).
+    /// Both programs' links are pinned and still have their interface (the program
+    /// keeps counting without an agent).
     pub attached: bool,
     /// The agent currently holding the interface, if one runs.
     pub agent_pid: Option<i32>,
     pub flows_in_table: Option<usize>,
     pub table_capacity: Option<u32>,
+    #[serde(skip)]
+    pub detail: Detail,
 }
 
-/// Every interface with pins under bpffs.
+/// What `status` knows beyond the JSON fields.
+#[derive(Clone, Debug, Default)]
+pub struct Detail {
+    pub target: Option<Target>,
+    /// The attachment is in the caller's network namespace.
+    pub here: bool,
+    /// The links are pinned but their interface is gone.
+    pub interface_gone: bool,
+    /// Entries of the pin directory that are not ours.
+    pub foreign: Vec<Foreign>,
+}
+
+/// Every attachment with pins under bpffs, in any network namespace.
 pub fn status() -> Vec<Status> {
+    let here = NetNs::current().ok();
     let mut out = Vec::new();
     let Ok(entries) = fs::read_dir(Path::new(BPFFS).join("peerscope")) else { return out };
     for e in entries.flatten() {
-        let iface = e.file_name().to_string_lossy().into_owned();
-        let p = PinDir::for_iface(&iface);
-        let maps = FlowMaps::open_pinned(&p).ok();
+        let id = e.file_name().to_string_lossy().into_owned();
+        let Some((cookie, ifindex)) = netns::parse_id(&id) else { continue };
+        let p = PinDir::for_id(&id);
+        let target = p.record().map(|r| r.target);
+        let in_here = here.is_some_and(|ns| ns.cookie == cookie);
+        // In our own namespace the interface's current name is known (it may have been
+        // renamed); elsewhere, the name it had when the agent attached.
+        let iface = match (in_here, &target) {
+            (true, _) => netns::if_name(ifindex).or_else(|| target.as_ref().map(|t| t.iface.clone())),
+            (false, Some(t)) => Some(t.iface.clone()),
+            (false, None) => None,
+        }
+        .unwrap_or_else(|| format!("ifindex {ifindex}"));
+        let links_pinned = p.map(INGRESS_LINK).exists() && p.map(EGRESS_LINK).exists();
+        let alive = links_pinned && p.links_alive();
+        let maps = target.as_ref().and_then(|t| FlowMaps::open_pinned(&p, t).ok());
         out.push(Status {
             pin_dir: p.dir.display().to_string(),
-            attached: p.map(INGRESS_LINK).exists() && p.map(EGRESS_LINK).exists(),
+            attached: alive,
             agent_pid: p.live_owner(),
             flows_in_table: maps.as_ref().and_then(|m| m.snapshot().ok()).map(|s| s.flows.len()),
             table_capacity: maps.as_ref().map(|m| m.capacity()),
             iface,
+            detail: Detail { target, here: in_here, interface_gone: links_pinned && !alive, foreign: p.survey().1 },
         });
     }
-    out.sort_by(|a, b| a.iface.cmp(&b.iface));
+    out.sort_by(|a, b| (!a.detail.here, &a.iface, &a.pin_dir).cmp(&(!b.detail.here, &b.iface, &b.pin_dir)));
     out
 }
 
-/// Detaches the program from `iface` and removes its pins. A running agent is asked
-/// to stop first (SIGTERM) and given a few seconds.
-pub fn detach(iface: &str) -> Result<bool, LiveError> {
-    let p = PinDir::for_iface(iface);
+/// What `detach` did.
+#[derive(Debug, Default)]
+pub struct Detached {
+    /// Something of ours was attached or pinned there.
+    pub found: bool,
+    /// Entries of the pin directory that are not ours, left in place.
+    pub foreign: Vec<Foreign>,
+}
+
+/// Detaches the program from `target` and removes its pins and run files. A running
+/// agent is asked to stop first (SIGTERM) and given a few seconds.
+pub fn detach(target: &Target) -> Result<Detached, LiveError> {
+    let p = PinDir::for_target(target);
     if !p.exists() {
-        return Ok(false);
+        let found = p.record().is_some();
+        p.remove_run_files();
+        return Ok(Detached { found, foreign: Vec::new() });
     }
     if let Some(pid) = p.live_owner() {
         // SAFETY: sending a signal to a pid.
@@ -64,14 +105,23 @@ pub fn detach(iface: &str) -> Result<bool, LiveError> {
             std::thread::sleep(Duration::from_millis(100));
         }
         if let Some(pid) = p.live_owner() {
-            return Err(LiveError::AlreadyRunning { iface: iface.to_string(), pid });
+            return Err(LiveError::AlreadyRunning { target: target.describe(), iface: target.iface.clone(), pid });
         }
     }
+    // Only links that are ours: `remove` checks every entry before unlinking it.
+    let (ours, _) = p.survey();
     for name in [INGRESS_LINK, EGRESS_LINK] {
-        if let Ok(link) = PinnedLink::from_pin(p.map(name)) {
-            let _ = link.unpin();
+        if ours.contains(&p.map(name)) {
+            if let Ok(link) = PinnedLink::from_pin(p.map(name)) {
+                let _ = link.unpin();
+            }
         }
     }
-    p.remove();
-    Ok(true)
+    let foreign = p.remove();
+    Ok(Detached { found: true, foreign })
+}
+
+/// Entries directly under `/sys/fs/bpf/peerscope` that are no attachment of ours.
+pub fn foreign_entries() -> Vec<Foreign> {
+    pins::foreign_entries()
 }

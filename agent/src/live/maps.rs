@@ -15,7 +15,7 @@ use peerscope_abi::{
     Counter, FlowKey, FlowSlot, FlowStats, Geometry, SlotState, TableHeader,
 };
 
-use super::{error::LiveError, pins::PinDir};
+use super::{error::LiveError, netns::Target, pins::PinDir};
 
 /// `BPF_F_MMAPABLE`: the array's memory can be mapped by userspace.
 const BPF_F_MMAPABLE: u32 = 1 << 10;
@@ -199,10 +199,14 @@ impl FlowMaps {
         )
     }
 
-    /// Opens the maps a running agent pinned for `iface`.
-    pub fn open_pinned(pins: &PinDir) -> Result<Self, LiveError> {
+    /// Opens the maps an agent pinned for `target`.
+    pub fn open_pinned(pins: &PinDir, target: &Target) -> Result<Self, LiveError> {
         if !pins.exists() {
-            return Err(LiveError::NotAttached { iface: pins.iface.clone(), dir: pins.dir.clone() });
+            return Err(LiveError::NotAttached {
+                target: target.describe(),
+                iface: target.iface.clone(),
+                dir: pins.dir.clone(),
+            });
         }
         let open = |name: &'static str| -> Result<Map, LiveError> {
             let data = MapData::from_pin(pins.map(name)).map_err(|source| LiveError::Map { name, source })?;

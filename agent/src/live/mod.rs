@@ -2,12 +2,14 @@
 //! pins its maps and reads them.
 
 pub mod attach;
+pub mod bpfobj;
 pub mod caps;
 pub mod clock;
 pub mod error;
 pub mod host;
 pub mod manage;
 pub mod maps;
+pub mod netns;
 pub mod pins;
 pub mod table;
 pub mod window;
@@ -15,6 +17,7 @@ pub mod window;
 pub use attach::{AttachOptions, Attached};
 pub use error::LiveError;
 pub use maps::{FlowMaps, Snapshot};
+pub use netns::{NetNs, Target};
 pub use table::{FlowDelta, FlowTable};
 
 /// The kernel object built by `build.rs` (empty when the BPF toolchain was missing).

@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use peerscope::live::{attach, clock::KernelClock, pins::PinDir, AttachOptions, FlowMaps, FlowTable};
+use peerscope::live::{attach, clock::KernelClock, AttachOptions, FlowMaps, FlowTable};
 use peerscope_abi::{FlowKey, FlowStats};
 
 use super::{kernel, Section};
@@ -93,7 +93,10 @@ fn agent_rss(peerscope: &std::path::Path, n: u32) -> anyhow::Result<(u64, u64)> 
     let _ = lines.next();
     std::thread::spawn(move || for _ in lines {});
     // Fill the agent's pinned table from outside, as traffic would.
-    let maps = FlowMaps::open_pinned(&PinDir::for_iface(&pair.a_if))?;
+    let maps = FlowMaps::open_pinned(
+        &pair.pins_a(),
+        &peerscope::live::Target::resolve(&pair.a_if, Some(&VethPair::ns_path(&pair.ns_a)))?,
+    )?;
     let cpus = maps.geometry().cpus as usize;
     let view = maps.view()?;
     // Stamped now on the kernel's clock, so the agent holds them rather than reaping.

@@ -1,28 +1,31 @@
-//! `peerscope status` and `peerscope detach`.
+//! `peerscope report`, `peerscope status` and `peerscope detach`.
 
-use std::process::ExitCode;
+use std::{io::Write, process::ExitCode};
 
-use peerscope::live::{caps, manage, pins::PinDir, LiveError};
+use peerscope::live::{caps, manage, pins::PinDir, LiveError, NetNs, Target};
 
 use crate::cli::{DetachArgs, ReportArgs, StatusArgs};
 
 pub fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let p = PinDir::for_iface(&args.iface);
+    let target = Target::resolve(&args.target.iface, args.target.netns.as_deref())?;
+    let p = PinDir::for_target(&target);
     let file = if args.json { &p.report_file } else { &p.report_text_file };
     match std::fs::read(file) {
         Ok(bytes) => {
-            use std::io::Write;
-            std::io::stdout().write_all(&bytes)?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)?;
+            out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if p.live_owner().is_some() {
                 anyhow::bail!(
                     "the agent on {} has not finished its first window yet; try again after one window (--window)",
-                    args.iface
+                    target.describe()
                 )
             }
-            Err(LiveError::NotAttached { iface: args.iface.clone(), dir: p.dir.clone() }.into())
+            Err(LiveError::NotAttached { target: target.describe(), iface: target.iface.clone(), dir: p.dir.clone() }
+                .into())
         }
         Err(e) => Err(anyhow::anyhow!("reading {}: {e}", file.display())),
     }
@@ -34,21 +37,45 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         return Err(LiveError::MissingPrivileges { action: "reading pinned maps", missing: missing.join(", ") }.into());
     }
     let all = manage::status();
+    let foreign = manage::foreign_entries();
+    let mut out = std::io::stdout().lock();
     if args.json {
-        println!("{}", serde_json::to_string(&all)?);
-        return Ok(ExitCode::SUCCESS);
+        writeln!(out, "{}", serde_json::to_string(&all)?)?;
+    } else {
+        if all.is_empty() {
+            writeln!(out, "peerscope is not attached to any interface")?;
+        }
+        let here = NetNs::current().ok();
+        for s in &all {
+            let agent = s.agent_pid.map(|p| format!("agent pid {p}")).unwrap_or_else(|| "no agent running".into());
+            let table = match (s.flows_in_table, s.table_capacity) {
+                (Some(n), Some(c)) => format!("{n}/{c} flows"),
+                _ => "maps unreadable".into(),
+            };
+            let state = if s.attached {
+                "attached"
+            } else if s.detail.interface_gone {
+                "interface gone (the kernel detached the program)"
+            } else {
+                "pins only (not attached)"
+            };
+            let ns = match &s.detail.target {
+                Some(t) => {
+                    let name = t.netns.ip_netns_name().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+                    let mine = if here.is_some_and(|h| h == t.netns) { ", this namespace" } else { "" };
+                    format!("{}{name}{mine}", t.netns.label())
+                }
+                None => "namespace unknown".into(),
+            };
+            writeln!(out, "{:<16} {ns}: {state}, {agent}, {table}, pins in {}", s.iface, s.pin_dir)?;
+            for f in &s.detail.foreign {
+                writeln!(out, "{:<16}   not peerscope's: {f}", "")?;
+            }
+        }
     }
-    if all.is_empty() {
-        println!("peerscope is not attached to any interface");
-    }
-    for s in &all {
-        let agent = s.agent_pid.map(|p| format!("agent pid {p}")).unwrap_or_else(|| "no agent running".into());
-        let table = match (s.flows_in_table, s.table_capacity) {
-            (Some(n), Some(c)) => format!("{n}/{c} flows"),
-            _ => "maps unreadable".into(),
-        };
-        let state = if s.attached { "attached" } else { "pins only (not attached)" };
-        println!("{:<16} {state}, {agent}, {table}, pins in {}", s.iface, s.pin_dir);
+    out.flush()?;
+    for f in &foreign {
+        eprintln!("peerscope: not peerscope's: {f}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -58,11 +85,16 @@ pub fn detach(args: DetachArgs) -> anyhow::Result<ExitCode> {
     if !missing.is_empty() {
         return Err(LiveError::MissingPrivileges { action: "detaching", missing: missing.join(", ") }.into());
     }
-    if manage::detach(&args.iface)? {
-        println!("peerscope: detached from {} and removed its pins", args.iface);
+    let target = Target::resolve(&args.target.iface, args.target.netns.as_deref())?;
+    let done = manage::detach(&target)?;
+    for f in &done.foreign {
+        eprintln!("peerscope: not peerscope's: {f}");
+    }
+    if done.found {
+        println!("peerscope: detached from {} and removed its pins", target.describe());
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("peerscope: nothing of peerscope is attached to {}", args.iface);
+        eprintln!("peerscope: nothing of peerscope is attached to {}", target.describe());
         Ok(ExitCode::FAILURE)
     }
 }

@@ -1,54 +1,101 @@
-//! `peerscope run`: attach, poll every interval, compute the studies' metrics per
-//! window with the same engine as `analyze`, print, detach on Ctrl-C/SIGTERM.
+//! `peerscope run`: check everything, attach, poll every interval, compute the studies'
+//! metrics per window with the same engine as `analyze`, print, detach on
+//! Ctrl-C/SIGTERM.
+//!
+//! Every flag, file and port is checked before anything is loaded or attached, so a
+//! bad configuration leaves nothing behind.
+
+mod output;
+mod report_file;
 
 use std::{
     io::Write,
     process::ExitCode,
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use peerscope_abi::{Counter, FlowStats};
+use clap::ArgMatches;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::cli::RunArgs;
+use crate::{cli::RunArgs, config_file, config_file::Origins};
 use peerscope::{
-    control::{ledger::ever_family, ControlLedger},
-    engine::{Engine, MonitoredHost, WindowSummary},
+    control::ControlLedger,
+    engine::{Engine, EngineConfig, MonitoredHost, WindowSummary},
+    exit,
     export::{server, Metrics},
-    live::{
-        clock, host::interface_addrs, pins::PinDir, window::WindowAccumulator, AttachOptions, Attached, FlowDelta,
-        FlowTable,
-    },
-    view::{render_table, FlowRow, PerClass},
+    live::{clock, host::interface_addrs, netns, window::WindowAccumulator, AttachOptions, Attached, FlowTable},
 };
 
-use super::jsonl::JsonLines;
+use super::{jsonl::JsonLines, UsageError};
 
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(
-        args.interval > 0.0 && args.interval.is_finite(),
-        "--interval must be a positive number of seconds"
-    );
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    rt.block_on(run_async(args))
+/// Reads `--config` into `args` (the command line wins) and checks every value: a
+/// failure is a usage error naming the flag, or the file, line and key.
+pub fn prepare(args: &mut RunArgs, matches: &ArgMatches) -> anyhow::Result<Origins> {
+    let origins = match args.config.clone() {
+        Some(path) => config_file::apply(args, matches, &path)?,
+        None => Origins::default(),
+    };
+    args.check().map_err(|e| UsageError(origins.explain(&e)))?;
+    Ok(origins)
+}
+
+/// What the agent opened before attaching: if any of it fails, nothing was attached.
+struct Prepared {
+    config: EngineConfig,
+    jsonl: Option<JsonLines>,
+    metrics_listener: Option<std::net::TcpListener>,
+}
+
+fn open_outputs(args: &RunArgs, origins: &Origins) -> anyhow::Result<Prepared> {
+    let config = args.engine.config().map_err(|e| UsageError(origins.explain(&e)))?;
+    let jsonl =
+        match &args.jsonl {
+            Some(p) => Some(JsonLines::open(p).map_err(|e| {
+                UsageError(origins.explain(&crate::cli::Invalid { key: "jsonl", msg: format!("{e:#}") }))
+            })?),
+            None => None,
+        };
+    let metrics_listener = match &args.metrics {
+        Some(a) => {
+            let addr = server::parse_addr(a).map_err(anyhow::Error::msg)?;
+            Some(server::bind(addr).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot listen for --metrics on {addr}: {e} (one port per agent: give each interface its own in its [interface.NAME] table)"
+                )
+            })?)
+        }
+        None => None,
+    };
+    Ok(Prepared { config, jsonl, metrics_listener })
+}
+
+pub fn run(args: RunArgs, origins: Origins) -> anyhow::Result<ExitCode> {
+    // First, while this is the only thread: every thread started later is in it too.
+    if let Some(ns) = &args.netns {
+        netns::enter(ns)?;
+    }
+    let prepared = open_outputs(&args, &origins)?;
+    // The loop runs on this thread; the metrics server on the runtime's worker, so a
+    // slow poll never holds a scrape.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    rt.block_on(run_async(args, prepared))
 }
 
 /// Everything one poll updates.
-struct Live {
+pub(crate) struct Live {
     attached: Attached,
     table: FlowTable,
     window: WindowAccumulator,
     engine: Engine,
     metrics: Arc<Mutex<Metrics>>,
     jsonl: Option<JsonLines>,
-    pins: PinDir,
-    iface: String,
     ledger: ControlLedger,
+    /// The interval table or JSON on stdout (off with --quiet and with `--jsonl -`).
+    stdout_output: bool,
 }
 
-async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let config = args.engine.config()?;
+async fn run_async(args: RunArgs, prepared: Prepared) -> anyhow::Result<ExitCode> {
     let mut opts = AttachOptions::new(&args.iface);
     opts.max_flows = args.max_flows;
     opts.thresholds = args.classes.thresholds();
@@ -59,84 +106,99 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
     let addrs = interface_addrs(&args.iface);
     note(&format!(
         "peerscope: attached to {} (XDP {:?} mode, TCX egress); flow table of {} entries; monitored host {}; Ctrl-C to stop",
-        args.iface,
+        attached.target.describe(),
         attached.xdp_mode,
         attached.maps.capacity(),
-        if addrs.is_empty() { "unknown (no address on the interface)".to_string() } else { addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ") }
+        if addrs.is_empty() {
+            "unknown (no address on the interface)".to_string()
+        } else {
+            addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+        }
     ));
-    let metrics = Arc::new(Mutex::new(Metrics::new()));
-    let _server = match &args.metrics {
-        Some(a) => {
-            let addr = server::parse_addr(a).map_err(anyhow::Error::msg)?;
-            let (bound, task) = server::serve(addr, metrics.clone())
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot listen for --metrics on {addr}: {e}"))?;
+    let metrics = Arc::new(Mutex::new(Metrics::new(&args.iface, attached.target.netns.inode)));
+    let _server = match prepared.metrics_listener {
+        Some(l) => {
+            let bound = l.local_addr()?;
+            let task = server::serve(l, metrics.clone())?;
             note(&format!("peerscope: metrics at http://{bound}/metrics"));
             Some(task)
         }
         None => None,
     };
-    let window_ns = config.window_ns;
+    let window_ns = prepared.config.window_ns;
     let mut live = Live {
         attached,
         table: FlowTable::new(clock::KernelClock::new()),
         window: WindowAccumulator::new(clock::unix_now_ns(), window_ns),
-        engine: Engine::new(config, MonitoredHost::new(addrs)),
+        engine: Engine::new(prepared.config, MonitoredHost::new(addrs)),
         metrics,
-        jsonl: args.jsonl.as_deref().map(JsonLines::open).transpose()?,
-        pins: PinDir::for_iface(&args.iface),
-        iface: args.iface.clone(),
+        jsonl: prepared.jsonl,
         ledger: ControlLedger::default(),
+        stdout_output: !(args.quiet || args.jsonl_to_stdout()),
     };
 
     let period = Duration::from_secs_f64(args.interval);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    // A late poll is followed by the next one on the interval's grid, not by a burst;
+    // the intervals it skipped are counted and reported.
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut n = 0u64;
+    let mut last_poll = Instant::now();
+    let mut pipe_closed = false;
     loop {
         tokio::select! {
-            _ = ticker.tick() => {}
+            biased;
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,
+            _ = ticker.tick() => {}
         }
         n += 1;
-        if let Err(e) = poll_once(&args, &mut live, n) {
+        let missed = (last_poll.elapsed().as_secs_f64() / args.interval).floor().max(1.0) as u64 - 1;
+        last_poll = Instant::now();
+        match poll_once(&args, &mut live, n, missed) {
+            Ok(()) => {}
             // A reader that went away (`peerscope run | head`) ends the run cleanly.
-            if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+            Err(e) if exit::is_broken_pipe(e.as_ref()) => {
+                pipe_closed = true;
                 break;
             }
-            return Err(e);
+            Err(e) => return Err(e),
         }
         if args.count.is_some_and(|c| n >= c) {
             break;
         }
     }
-    let _ = std::fs::remove_file(&live.pins.report_file);
-    let _ = std::fs::remove_file(&live.pins.report_text_file);
+    if let Some(p) = live.attached.pins() {
+        p.remove_reports();
+    }
     let kept = live.attached.keep_attached;
+    let target = live.attached.target.describe();
     drop(live);
     if kept {
         note(&format!(
-            "peerscope: left attached to {} (pinned); `peerscope detach -i {}` removes it",
-            args.iface, args.iface
+            "peerscope: left attached to {target} (pinned); `peerscope detach -i {}` removes it",
+            args.iface
         ));
     } else {
-        note(&format!("peerscope: detached from {}", args.iface));
+        note(&format!("peerscope: detached from {target}"));
+    }
+    if pipe_closed {
+        exit::broken_pipe();
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
+fn poll_once(args: &RunArgs, live: &mut Live, n: u64, missed: u64) -> anyhow::Result<()> {
+    let started = Instant::now();
     live.attached.flush_log();
     let now = clock::unix_now_ns();
     // Idle flows are retired after this poll read them; their slots are freed at the
     // next poll, with whatever was still being counted into them.
     let poll = live.table.poll(&live.attached.maps, now, Some((args.idle_timeout * 1e9) as u64))?;
-    let mut deltas: Vec<FlowDelta> = poll.deltas;
     let counters = live.attached.maps.counters()?;
-    let flows_in_table = poll.flows_in_table;
-    live.window.add(&deltas);
+    live.window.add(&poll.deltas);
     // The kernel's control-packet samples feed the control ledger.
     let samples = live.attached.drain_samples(usize::MAX);
     let mut decoded = 0usize;
@@ -147,55 +209,23 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
         }
     }
     if let Ok(mut m) = live.metrics.lock() {
-        m.observe(live.engine.host(), &deltas, &counters, flows_in_table, live.attached.maps.capacity(), args.interval);
+        m.observe(live.engine.host(), &poll.deltas, &counters, poll.flows_in_table, live.attached.maps.capacity());
     }
     let summary = if live.window.due(now) { Some(close_window(live, now)?) } else { None };
-
-    deltas.sort_by(|a, b| b.delta.total_bytes().cmp(&a.delta.total_bytes()).then(a.key.cmp(&b.key)));
-    let mut interval_total = FlowStats::default();
-    for d in &deltas {
-        interval_total.merge(&d.delta);
-    }
-    let rows: Vec<FlowRow> =
-        deltas.iter().take(args.top).map(|d| FlowRow::new(&d.key, Some(&d.delta), &d.total, args.interval)).collect();
-    let mut stdout = std::io::stdout().lock();
-    if args.json {
-        let counters: serde_json::Map<String, serde_json::Value> =
-            Counter::ALL.iter().map(|c| (c.name().to_string(), counters[*c as usize].into())).collect();
-        let out = serde_json::json!({
-            "interval": n,
-            "time_unix_ns": now,
-            "interval_secs": args.interval,
-            "iface": args.iface,
-            "active_flows": deltas.len(),
-            "flows_in_table": flows_in_table,
-            "flows_reaped": poll.reaped,
-            "packets": PerClass::from(interval_total.packets),
-            "bytes": PerClass::from(interval_total.bytes),
-            "flows": rows,
-            "counters": counters,
-            "control_samples": samples.len(),
-            "control_messages": decoded,
-            "window": summary,
-        });
-        writeln!(stdout, "{}", serde_json::to_string(&out)?)?;
-    } else {
-        writeln!(
-            stdout,
-            "-- interval {n}: {} active flows, {} in table, {} packets ({} overflow, {} truncated, {} non-IP)",
-            deltas.len(),
-            flows_in_table,
-            interval_total.total_packets(),
-            counters[Counter::OverflowPackets as usize],
-            counters[Counter::Truncated as usize],
-            counters[Counter::NonIp as usize]
-        )?;
-        write!(stdout, "{}", render_table(&rows))?;
-        if let Some(s) = &summary {
-            peerscope::report::text::window_line(&mut stdout, s)?;
+    let interval =
+        output::Interval { n, now, missed, poll: &poll, counters: &counters, samples: samples.len(), decoded };
+    if live.stdout_output {
+        let mut stdout = std::io::stdout().lock();
+        if args.json {
+            output::json(&mut stdout, args, &interval, summary.as_ref())?;
+        } else {
+            output::table(&mut stdout, args, &interval, summary.as_ref())?;
         }
+        stdout.flush()?;
     }
-    stdout.flush()?;
+    if let Ok(mut m) = live.metrics.lock() {
+        m.observe_poll(started.elapsed().as_secs_f64(), missed);
+    }
     Ok(())
 }
 
@@ -208,37 +238,10 @@ fn close_window(live: &mut Live, now: u64) -> anyhow::Result<WindowSummary> {
     if let Some(j) = &mut live.jsonl {
         j.window(&summary)?;
     }
-    // `peerscope report` reads the state and history from here.
-    let report = live.engine.snapshot();
-    let (parents, children) = ever_family(&report);
-    let control = live.ledger.summary(&parents, &children);
-    write_private(
-        &live.pins.report_file,
-        &serde_json::to_vec(&serde_json::json!({ "report": report, "control": control }))?,
-    )?;
-    let mut text =
-        format!("peerscope live report for {} (agent pid {})\n", live.iface, std::process::id()).into_bytes();
-    peerscope::report::text::write_body(&mut text, &report)?;
-    peerscope::report::text::write_control(&mut text, &control)?;
-    writeln!(text, "\nWindows so far:")?;
-    for w in &report.windows {
-        peerscope::report::text::window_line(&mut text, w)?;
+    if let Some(p) = live.attached.pins() {
+        report_file::write(p, &live.attached.target, &live.engine, &live.ledger)?;
     }
-    write_private(&live.pins.report_text_file, &text)?;
     Ok(summary)
-}
-
-/// Writes a file only the owner can read (0600), replacing it atomically.
-fn write_private(path: &std::path::Path, data: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-    f.write_all(data)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 /// A status line on stderr; a closed stderr is no reason to fail.

@@ -1,0 +1,71 @@
+//! The running agent's report for `peerscope report`: written at each window into
+//! `/run/peerscope` (a tmpfs, that is memory), so bounded in size whatever the run's
+//! length, and replaced atomically so a reader never sees half a file.
+
+use std::io::Write;
+
+use peerscope::{
+    control::{ledger::ever_family, ControlLedger},
+    engine::{report::Report, Engine},
+    live::{
+        pins::{write_private, PinDir},
+        Target,
+    },
+};
+
+/// The most recent windows (and [H] samples) the file keeps: 2 hours of 20 s windows.
+pub const MAX_WINDOWS: usize = 360;
+/// The largest flows the file lists.
+pub const MAX_FLOWS: usize = 1000;
+
+/// What was left out of the file to bound it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Omitted {
+    pub windows: usize,
+    pub samples: usize,
+    pub flows: usize,
+}
+
+/// Keeps the last [`MAX_WINDOWS`] windows and samples and the [`MAX_FLOWS`] largest
+/// flows; every total in the report still covers the whole run.
+pub fn bound(report: &mut Report) -> Omitted {
+    let keep_last = |n: usize| n.saturating_sub(MAX_WINDOWS);
+    let omitted = Omitted {
+        windows: keep_last(report.windows.len()),
+        samples: keep_last(report.samples.len()),
+        flows: report.flows.len().saturating_sub(MAX_FLOWS),
+    };
+    report.windows.drain(..omitted.windows);
+    report.samples.drain(..omitted.samples);
+    if omitted.flows > 0 {
+        report.flows.sort_by_key(|f| std::cmp::Reverse(f.bytes));
+        report.flows.truncate(MAX_FLOWS);
+    }
+    omitted
+}
+
+/// Writes the JSON and the text report of the engine's state.
+pub fn write(p: &PinDir, target: &Target, engine: &Engine, ledger: &ControlLedger) -> anyhow::Result<()> {
+    let mut report = engine.snapshot();
+    let (parents, children) = ever_family(&report);
+    let control = ledger.summary(&parents, &children);
+    let omitted = bound(&mut report);
+    write_private(&p.report_file, &serde_json::to_vec(&serde_json::json!({ "report": report, "control": control }))?)?;
+    let mut text =
+        format!("peerscope live report for {} (agent pid {})\n", target.describe(), std::process::id()).into_bytes();
+    peerscope::report::text::write_body(&mut text, &report)?;
+    peerscope::report::text::write_control(&mut text, &control)?;
+    writeln!(text, "\nWindows so far:")?;
+    if omitted.windows > 0 {
+        writeln!(
+            text,
+            "({} earlier windows are left out of this file; their figures are in the totals above)",
+            omitted.windows
+        )?;
+    }
+    for w in &report.windows {
+        peerscope::report::text::window_line(&mut text, w)?;
+    }
+    write_private(&p.report_text_file, &text)?;
+    Ok(())
+}
