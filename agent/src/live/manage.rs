@@ -25,19 +25,19 @@ pub struct Status {
     pub agent_pid: Option<i32>,
     pub flows_in_table: Option<usize>,
     pub table_capacity: Option<u32>,
-    #[serde(skip)]
-    pub detail: Detail,
-}
-
-/// What `status` knows beyond the JSON fields.
-#[derive(Clone, Debug, Default)]
-pub struct Detail {
-    pub target: Option<Target>,
-    /// The attachment is in the caller's network namespace.
-    pub here: bool,
-    /// The links are pinned but their interface is gone.
+    /// The interface's index in its network namespace.
+    pub ifindex: u32,
+    /// The network namespace: `net:[INODE]` as `ls -l /proc/PID/ns/net` shows it, its
+    /// inode and cookie, and its `ip netns` name when it has one.
+    pub netns: Option<String>,
+    pub netns_inode: Option<u64>,
+    pub netns_cookie: u64,
+    pub netns_name: Option<String>,
+    /// The attachment is in the network namespace `status` was run in.
+    pub in_this_netns: bool,
+    /// The links are pinned but the interface is gone (the kernel detached the program).
     pub interface_gone: bool,
-    /// Entries of the pin directory that are not ours.
+    /// Entries of the pin directory that peerscope did not create (left alone).
     pub foreign: Vec<Foreign>,
 }
 
@@ -70,10 +70,17 @@ pub fn status() -> Vec<Status> {
             flows_in_table: maps.as_ref().and_then(|m| m.snapshot().ok()).map(|s| s.flows.len()),
             table_capacity: maps.as_ref().map(|m| m.capacity()),
             iface,
-            detail: Detail { target, here: in_here, interface_gone: links_pinned && !alive, foreign: p.survey().1 },
+            ifindex,
+            netns: target.as_ref().map(|t| t.netns.label()),
+            netns_inode: target.as_ref().map(|t| t.netns.inode),
+            netns_cookie: cookie,
+            netns_name: target.as_ref().and_then(|t| t.netns.ip_netns_name()),
+            in_this_netns: in_here,
+            interface_gone: links_pinned && !alive,
+            foreign: p.survey().1,
         });
     }
-    out.sort_by(|a, b| (!a.detail.here, &a.iface, &a.pin_dir).cmp(&(!b.detail.here, &b.iface, &b.pin_dir)));
+    out.sort_by(|a, b| (!a.in_this_netns, &a.iface, &a.pin_dir).cmp(&(!b.in_this_netns, &b.iface, &b.pin_dir)));
     out
 }
 

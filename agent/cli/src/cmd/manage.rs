@@ -2,7 +2,7 @@
 
 use std::{io::Write, process::ExitCode};
 
-use peerscope::live::{caps, manage, pins::PinDir, LiveError, NetNs, Target};
+use peerscope::live::{caps, manage, pins::PinDir, LiveError, Target};
 
 use crate::cli::{DetachArgs, ReportArgs, StatusArgs};
 
@@ -45,7 +45,6 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         if all.is_empty() {
             writeln!(out, "peerscope is not attached to any interface")?;
         }
-        let here = NetNs::current().ok();
         for s in &all {
             let agent = s.agent_pid.map(|p| format!("agent pid {p}")).unwrap_or_else(|| "no agent running".into());
             let table = match (s.flows_in_table, s.table_capacity) {
@@ -54,21 +53,16 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             };
             let state = if s.attached {
                 "attached"
-            } else if s.detail.interface_gone {
+            } else if s.interface_gone {
                 "interface gone (the kernel detached the program)"
             } else {
                 "pins only (not attached)"
             };
-            let ns = match &s.detail.target {
-                Some(t) => {
-                    let name = t.netns.ip_netns_name().map(|n| format!(" \"{n}\"")).unwrap_or_default();
-                    let mine = if here.is_some_and(|h| h == t.netns) { ", this namespace" } else { "" };
-                    format!("{}{name}{mine}", t.netns.label())
-                }
-                None => "namespace unknown".into(),
-            };
+            let name = s.netns_name.as_ref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+            let mine = if s.in_this_netns { ", this namespace" } else { "" };
+            let ns = format!("{}{name}{mine}", s.netns.as_deref().unwrap_or("namespace unknown"));
             writeln!(out, "{:<16} {ns}: {state}, {agent}, {table}, pins in {}", s.iface, s.pin_dir)?;
-            for f in &s.detail.foreign {
+            for f in &s.foreign {
                 writeln!(out, "{:<16}   not peerscope's: {f}", "")?;
             }
         }
