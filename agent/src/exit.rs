@@ -8,12 +8,12 @@ pub const FAILURE: u8 = 1;
 /// Bad usage: an unknown or malformed flag, a bad value, a bad configuration file (the
 /// status clap gives its own usage errors).
 pub const USAGE: u8 = 2;
+/// Damaged input, partial results: everything before the damage was analysed and
+/// written, and the damage (packet number, byte offset, cause) reported on stderr.
+pub const DAMAGED: u8 = 3;
 /// No usable input: the capture file is missing, unreadable, not a capture, or holds
 /// no packet of a supported link type.
-pub const NO_INPUT: u8 = 3;
-/// Partial results: the input is damaged; what came before the damage was analysed and
-/// written, and the damage reported.
-pub const PARTIAL: u8 = 4;
+pub const NO_INPUT: u8 = 4;
 /// `demo` only: the measurement disagreed with the swarm's ground truth.
 pub const MISMATCH: u8 = 5;
 /// The output pipe was closed by its reader (`peerscope flows | head -1`): the command
@@ -25,11 +25,20 @@ pub const TABLE: &[(u8, &str)] = &[
     (SUCCESS, "success"),
     (FAILURE, "runtime failure (attaching, a system call, an output that cannot be written, the interface lost)"),
     (USAGE, "bad usage: an unknown flag, a bad value, a bad configuration file"),
+    (
+        DAMAGED,
+        "damaged input, partial results: what came before the damage was analysed and written, the damage reported",
+    ),
     (NO_INPUT, "no usable input: a capture file missing, unreadable, not a capture, or without a supported packet"),
-    (PARTIAL, "partial results: the input is damaged; what came before the damage was analysed and reported"),
     (MISMATCH, "demo: the measurement disagreed with the swarm's ground truth"),
     (BROKEN_PIPE, "the reader of the output went away (as SIGPIPE ends a command)"),
 ];
+
+/// The statuses in one paragraph, for the `--help` of the commands that read a capture.
+pub const HELP: &str = "Exit status: 0 success; 1 runtime failure; 2 bad usage (flags, values, configuration file); \
+3 damaged input: the results cover everything before the damage, which is reported (packet number, byte offset, \
+cause); 4 no usable input (the file cannot be opened, is not a capture, or has no packet of a link type peerscope \
+reads: the message says what it holds); 141 the output pipe was closed (as SIGPIPE ends a command).";
 
 /// The table as text lines, `  N  meaning`.
 pub fn describe() -> String {
@@ -72,7 +81,10 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), TABLE.len(), "two meanings share a status");
         assert_eq!(BROKEN_PIPE, 141);
-        assert!(describe().contains("  4  partial results"));
+        assert!(describe().contains("  3  damaged input"));
+        for (code, _) in TABLE.iter().filter(|(c, _)| *c != MISMATCH) {
+            assert!(HELP.contains(&format!(" {code} ")), "HELP does not explain {code}");
+        }
     }
 
     #[test]

@@ -106,9 +106,11 @@ fn check_file(name: &str) {
     let path = data_dir().join(name);
     let want = tshark_flows(&path);
     let host = MonitoredHost::new(["192.168.115.8".parse().unwrap()]);
-    let out =
-        analyze_file(&path, OfflineOptions { config: EngineConfig::default(), host: Some(host), progress: false })
-            .unwrap();
+    let out = analyze_file(
+        &path,
+        OfflineOptions { config: EngineConfig::default(), host: Some(host), progress: false, max_frames: None },
+    )
+    .unwrap();
     assert!(out.damage.is_none(), "{name}: {:?}", out.damage);
     let r = &out.report;
     let got: BTreeMap<Key, Counts> = r

@@ -227,14 +227,37 @@ pub struct FlowsArgs {
     pub interval: f64,
 }
 
+/// The capture a command reads, named as tcpdump and tshark take it.
+#[derive(Debug, Clone, Args)]
+pub struct CaptureInput {
+    /// Capture file (pcap or pcapng); `-` reads standard input
+    /// (`tcpdump -w - | peerscope analyze -`).
+    #[arg(value_name = "FILE", required_unless_present = "read_file")]
+    pub file: Option<std::path::PathBuf>,
+    /// The capture file, as `tcpdump -r` and `tshark -r` take it.
+    #[arg(short = 'r', long = "read-file", value_name = "FILE", conflicts_with = "file")]
+    pub read_file: Option<std::path::PathBuf>,
+    /// Read only the first N packets (frames), as `tcpdump -c` and `tshark -c`.
+    #[arg(short = 'c', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+}
+
+impl CaptureInput {
+    /// The file named, positionally or with `-r`.
+    pub fn path(&self) -> &std::path::Path {
+        self.read_file.as_deref().or(self.file.as_deref()).expect("clap requires FILE or -r FILE")
+    }
+}
+
 /// `peerscope analyze`: the same engine as the live path, on a capture file.
 #[derive(Debug, clap::Args)]
 #[command(
-    long_about = "Reads a pcap or pcapng file (Ethernet, VLAN, Linux cooked v1/v2, raw IP), counts every packet into per-flow ack/control/data counters with the kernel's classifier, buckets them into windows of Δ seconds and computes rates, parents and children, stability S_n/X_n, video sessions, video peers, packet sizes, distance and cost, the continent table, redundancy and start-up delay. Prints a text report; --json, --csv and --plots write the rest. A damaged file is analysed up to the damage, reported, and the exit status is 2."
+    long_about = "Reads a pcap or pcapng file (Ethernet, VLAN, Linux cooked v1/v2, raw IP), counts every packet into per-flow ack/control/data counters with the kernel's classifier, buckets them into windows of Δ seconds and computes rates, parents and children, stability S_n/X_n, video sessions, video peers, packet sizes, distance and cost, the continent table, redundancy and start-up delay. Prints a text report; --json, --csv and --plots write the rest. A damaged file is analysed up to the damage, which is reported.",
+    after_help = peerscope::exit::HELP
 )]
 pub struct AnalyzeArgs {
-    /// Capture file (pcap or pcapng).
-    pub file: std::path::PathBuf,
+    #[command(flatten)]
+    pub input: CaptureInput,
     /// Address of the monitored host X (repeat for several). Default: the address
     /// present in the most flows, printed.
     #[arg(long = "host", value_name = "IP")]
@@ -299,9 +322,13 @@ pub struct EngineArgs {
 
 /// `peerscope dissect`: the dissector library on a capture file.
 #[derive(Debug, clap::Args)]
+#[command(after_help = peerscope::exit::HELP)]
 pub struct DissectArgs {
-    /// Capture file (pcap or pcapng).
-    pub file: std::path::PathBuf,
+    #[command(flatten)]
+    pub input: CaptureInput,
+    /// Print each message's tree (the default; accepted for tshark users' `-V`).
+    #[arg(short = 'V', long = "tree")]
+    pub tree: bool,
     /// One JSON object per message instead of the tree.
     #[arg(long)]
     pub json: bool,

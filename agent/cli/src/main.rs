@@ -5,6 +5,7 @@ mod cli;
 mod cmd;
 mod config_file;
 mod human;
+mod input;
 
 use std::process::ExitCode;
 

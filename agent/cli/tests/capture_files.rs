@@ -171,7 +171,7 @@ fn test_not_a_capture_and_cut_header_are_errors() {
 }
 
 #[test]
-fn test_cli_reports_damage_and_exits_2_after_writing_outputs() {
+fn test_cli_reports_damage_and_exits_damaged_after_writing_outputs() {
     let b = five_packets();
     let path = temp_path("cli-cut.pcap");
     std::fs::write(&path, &b[..b.len() - 50]).unwrap();
@@ -190,7 +190,7 @@ fn test_cli_reports_damage_and_exits_2_after_writing_outputs() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(out.status.code(), Some(peerscope::exit::DAMAGED as i32), "{stderr}");
     assert!(stderr.contains("packet 5") && stderr.contains("byte offset 544"), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("Parents and children [M]"), "{stdout}");

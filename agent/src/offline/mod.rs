@@ -108,6 +108,8 @@ pub struct OfflineOptions {
     /// `None`: infer the host (a first pass over the file).
     pub host: Option<MonitoredHost>,
     pub progress: bool,
+    /// Read only this many frames (`-c N`).
+    pub max_frames: Option<u64>,
 }
 
 pub fn open(path: &Path) -> Result<(CaptureReader<File>, u64), OfflineError> {
@@ -117,12 +119,17 @@ pub fn open(path: &Path) -> Result<(CaptureReader<File>, u64), OfflineError> {
     Ok((r, size))
 }
 
-/// Infers X: the address present in the most flows.
-pub fn infer_host(path: &Path) -> Result<Option<HostGuess>, OfflineError> {
+/// Infers X: the address present in the most flows (of the first `max_frames`).
+pub fn infer_host(path: &Path, max_frames: Option<u64>) -> Result<Option<HostGuess>, OfflineError> {
     let (mut r, _) = open(path)?;
     let mut g = HostGuesser::default();
+    let mut n = 0u64;
     // Damage is reported by the analysis pass; the guess uses what could be read.
     while let Ok(Some(f)) = r.next_frame() {
+        n += 1;
+        if max_frames.is_some_and(|m| n > m) {
+            break;
+        }
         if let Decoded::Ip(p) = decode(f.linktype, f.data) {
             g.add(&p.key);
         }
@@ -135,7 +142,7 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
     let (host, host_guess) = match opts.host {
         Some(h) => (h, None),
         None => {
-            let g = infer_host(path)?.ok_or_else(|| OfflineError::NoHost { path: path.to_owned() })?;
+            let g = infer_host(path, opts.max_frames)?.ok_or_else(|| OfflineError::NoHost { path: path.to_owned() })?;
             (MonitoredHost::new([g.addr]), Some(g))
         }
     };
@@ -150,6 +157,9 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
         engine.observe_window(w);
     };
     let damage = loop {
+        if opts.max_frames.is_some_and(|m| read.frames >= m) {
+            break None;
+        }
         let frame = match reader.next_frame() {
             Ok(Some(f)) => f,
             Ok(None) => break None,

@@ -8,15 +8,14 @@ use anyhow::Context;
 use crate::cli::AnalyzeArgs;
 use peerscope::engine::MonitoredHost;
 use peerscope::offline::{analyze_file, OfflineJson, OfflineOptions};
-use peerscope::report;
-
-/// Exit status of an analysis of a damaged file (the report is still written).
-pub const EXIT_DAMAGED: u8 = 2;
+use peerscope::{exit, report};
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let config = args.engine.config()?;
     let host = (!args.host.is_empty()).then(|| MonitoredHost::new(args.host.iter().copied()));
-    let out = analyze_file(&args.file, OfflineOptions { config, host, progress: !args.no_progress })?;
+    let input = crate::input::resolve(&args.input)?;
+    let opts = OfflineOptions { config, host, progress: !args.no_progress, max_frames: args.input.count };
+    let out = analyze_file(input.path(), opts)?;
 
     if let Some(g) = &out.host_guess {
         eprintln!(
@@ -36,7 +35,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         o.flush()?;
     }
     if let Some(p) = &args.json {
-        let doc = OfflineJson { report: &out.report, input: out.input(&args.file), control: &out.control };
+        let doc = OfflineJson { report: &out.report, input: out.input(args.input.path()), control: &out.control };
         if json_to_stdout {
             serde_json::to_writer_pretty(stdout.lock(), &doc)?;
             println!();
@@ -57,12 +56,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(d) = &out.damage {
         eprintln!(
             "peerscope: {}: damaged capture, {d}; the {} packets before it were analysed ({} of {} bytes)",
-            args.file.display(),
+            input.shown(),
             out.read.frames,
             out.read.bytes_read,
             out.read.file_size
         );
-        return Ok(ExitCode::from(EXIT_DAMAGED));
+        return Ok(ExitCode::from(exit::DAMAGED));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -25,5 +25,5 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         top: args.top,
     })?;
-    Ok(if report.all_match { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    Ok(if report.all_match { ExitCode::SUCCESS } else { ExitCode::from(peerscope::exit::MISMATCH) })
 }

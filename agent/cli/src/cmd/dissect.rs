@@ -14,15 +14,17 @@ use peerscope::{
     view::endpoint,
 };
 
-use super::analyze::EXIT_DAMAGED;
-
 pub fn run(args: DissectArgs) -> anyhow::Result<ExitCode> {
     let filter = args.filter.as_deref().map(Filter::parse).transpose()?;
-    let (mut reader, _) = offline::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let input = crate::input::resolve(&args.input)?;
+    let (mut reader, _) = offline::open(input.path()).with_context(|| format!("opening {}", input.shown()))?;
     let mut reasm = Reassembler::default();
     let mut out = std::io::stdout().lock();
     let (mut frame_no, mut shown) = (0u64, 0u64);
     let damage = loop {
+        if args.input.count.is_some_and(|c| frame_no >= c) {
+            break None;
+        }
         let frame = match reader.next_frame() {
             Ok(Some(f)) => f,
             Ok(None) => break None,
@@ -79,8 +81,8 @@ pub fn run(args: DissectArgs) -> anyhow::Result<ExitCode> {
     drop(out);
     eprintln!("peerscope: {shown} control messages in {frame_no} frames");
     if let Some(d) = damage {
-        eprintln!("peerscope: {}: damaged capture, {d}; the frames before it were dissected", args.file.display());
-        return Ok(ExitCode::from(EXIT_DAMAGED));
+        eprintln!("peerscope: {}: damaged capture, {d}; the frames before it were dissected", input.shown());
+        return Ok(ExitCode::from(peerscope::exit::DAMAGED));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -50,6 +50,8 @@ pub fn exit_status(e: &anyhow::Error) -> u8 {
         || e.downcast_ref::<crate::cli::Invalid>().is_some()
     {
         exit::USAGE
+    } else if e.downcast_ref::<peerscope::offline::OfflineError>().is_some() {
+        exit::NO_INPUT
     } else {
         exit::FAILURE
     }
