@@ -1,8 +1,9 @@
-//! Project tasks: `cargo xtask setup | test | demo | bench | build | plugin`.
+//! Project tasks: `cargo xtask setup | test | demo | bench | soak | build | install | plugin`.
 //!
 //! Every task that needs the machine prepared runs `setup` first; `setup` is
 //! idempotent and returns in well under a second when everything is in place.
 
+mod install;
 mod plugin;
 mod setup;
 mod sh;
@@ -23,8 +24,14 @@ struct Cli {
 enum Task {
     /// Install everything peerscope needs on a Debian machine (as root): the kernel
     /// toolchain (distribution Rust, LLVM 22, bpf-linker), iproute2, ethtool,
-    /// tcpdump, tshark, iperf3; mount bpffs. Idempotent.
-    Setup,
+    /// tcpdump, tshark, iperf3, prometheus; mount bpffs. Idempotent. One line per
+    /// step; the tools' output goes to target/xtask/setup.log, shown if a step fails.
+    /// Starts and enables no service.
+    Setup {
+        /// Show the tools' output as they run.
+        #[arg(long)]
+        verbose: bool,
+    },
     /// Set up, check formatting and clippy, build (kernel program included) and run every
     /// test of the workspace.
     Test {
@@ -46,6 +53,21 @@ enum Task {
     },
     /// Set up and build the release binary `target/release/peerscope`.
     Build,
+    /// Build and install peerscope: the binary, `man peerscope`, bash/zsh/fish
+    /// completions, the systemd unit peerscope@.service, /etc/peerscope/peerscope.toml
+    /// (only when absent), the Grafana dashboard and the Prometheus alert rules
+    /// (PREFIX/share/peerscope/). Enables and starts nothing.
+    Install {
+        /// Installation prefix.
+        #[arg(long, default_value = "/usr/local")]
+        prefix: std::path::PathBuf,
+        /// Stage everything under this directory (for packaging).
+        #[arg(long, default_value = "/")]
+        destdir: std::path::PathBuf,
+        /// Install this binary instead of building target/release/peerscope.
+        #[arg(long)]
+        binary: Option<std::path::PathBuf>,
+    },
     /// Set up, build the Wireshark plugin and install it into the system plugin directory (as root).
     Plugin,
 }
@@ -53,12 +75,13 @@ enum Task {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
-        Task::Setup => setup::run(),
+        Task::Setup { verbose } => setup::run(verbose),
         Task::Test { args } => test(&args),
         Task::Demo { args } => demo(&args),
         Task::Bench { args } => bench(&args),
-        Task::Build => setup::run().and_then(|_| build_release()),
-        Task::Plugin => setup::run().and_then(|_| plugin::run().map(drop)),
+        Task::Build => setup::run(false).and_then(|_| build_release()),
+        Task::Install { prefix, destdir, binary } => install(prefix, destdir, binary),
+        Task::Plugin => setup::run(false).and_then(|_| plugin::run().map(drop)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,12 +92,34 @@ fn main() -> ExitCode {
     }
 }
 
+fn install(
+    prefix: std::path::PathBuf,
+    destdir: std::path::PathBuf,
+    binary: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    let binary = match binary {
+        Some(b) => b,
+        None => {
+            setup::run(false)?;
+            build_release()?;
+            release_binary()
+        }
+    };
+    install::run(&install::Layout { destdir, prefix }, &binary)
+}
+
+/// Where `build_release` puts the binary: CARGO_TARGET_DIR when set, else ./target.
+fn release_binary() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| sh::workspace_root().join("target"), Into::into);
+    target.join("release/peerscope")
+}
+
 fn build_release() -> anyhow::Result<()> {
     sh::cargo(&["build", "--release", "-p", "peerscope-cli"], &[("PEERSCOPE_REQUIRE_EBPF", "1")])
 }
 
 fn test(args: &[String]) -> anyhow::Result<()> {
-    setup::run()?;
+    setup::run(false)?;
     style()?;
     // The plugin's tests run the installed plugin through tshark.
     plugin::for_tests()?;
@@ -97,17 +142,15 @@ fn style() -> anyhow::Result<()> {
 }
 
 fn demo(args: &[String]) -> anyhow::Result<()> {
-    setup::run()?;
+    setup::run(false)?;
     build_release()?;
     let mut cmd = vec!["demo"];
     cmd.extend(args.iter().map(String::as_str));
-    // Where `build_release` put it: CARGO_TARGET_DIR when set, else ./target.
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| sh::workspace_root().join("target"), Into::into);
-    sh::run(&target.join("release/peerscope"), &cmd, &[])
+    sh::run(&release_binary(), &cmd, &[])
 }
 
 fn bench(args: &[String]) -> anyhow::Result<()> {
-    setup::run()?;
+    setup::run(false)?;
     build_release()?;
     let mut cmd = vec!["run", "--release", "-p", "peerscope-tests", "--bin", "peerscope-bench", "--"];
     cmd.extend(args.iter().map(String::as_str));
