@@ -137,8 +137,12 @@ fn prometheus_reads_the_agent_and_runs_the_dashboard_and_alerts() {
             .is_ok_and(|r| !r.is_empty());
         if let Some(body) = get_in(&pair.ns_a, PROM, "/api/v1/rules".into()) {
             let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-            let all: Vec<&serde_json::Value> =
-                v["data"]["groups"].as_array().into_iter().flatten().flat_map(|g| g["rules"].as_array().unwrap()).collect();
+            let all: Vec<&serde_json::Value> = v["data"]["groups"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|g| g["rules"].as_array().unwrap())
+                .collect();
             for r in &all {
                 assert_ne!(r["health"], "err", "alert rule {} fails: {}", r["name"], r["lastError"]);
             }
