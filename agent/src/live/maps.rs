@@ -9,11 +9,9 @@ use std::{
 };
 
 use aya::maps::{Map, MapData, PerCpuArray};
-use peerscope_abi::{
-    names,
-    table::{probe, slot_hash, MAX_PROBES},
-    Counter, FlowKey, FlowSlot, FlowStats, Geometry, SlotState, TableHeader,
-};
+#[cfg(feature = "test-support")]
+use peerscope_abi::table::{probe, slot_hash, MAX_PROBES};
+use peerscope_abi::{names, Counter, FlowKey, FlowSlot, FlowStats, Geometry, SlotState, TableHeader};
 
 use super::{error::LiveError, pins::PinDir};
 
@@ -112,6 +110,8 @@ pub struct FlowMaps {
     header: MappedArray<TableHeader>,
     _header_map: MapData,
     geometry: Geometry,
+    /// The kernel's hash seed, for [`TableView::insert`].
+    #[cfg(feature = "test-support")]
     seed: u64,
     pub counters: PerCpuArray<MapData, u64>,
 }
@@ -182,6 +182,7 @@ impl FlowMaps {
             header,
             _header_map: table,
             geometry,
+            #[cfg(feature = "test-support")]
             seed: h.hash_seed,
             counters: PerCpuArray::try_from(counters).map_err(|_| LiveError::MissingMap { name: "COUNTERS" })?,
         })
@@ -325,6 +326,7 @@ impl TableView<'_> {
     /// would (same hash, same probing, same claim): for tests and benchmarks that
     /// need a table of a given size without sending a million packets.
     /// `per_cpu` holds one set of counters per CPU ([`Geometry::cpus`]).
+    #[cfg(feature = "test-support")]
     pub fn insert(&self, key: &FlowKey, per_cpu: &[FlowStats]) -> Result<u32, LiveError> {
         let g = self.maps.geometry;
         assert_eq!(per_cpu.len(), g.cpus as usize, "one set of counters per CPU");
