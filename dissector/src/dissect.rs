@@ -132,13 +132,18 @@ fn pptv_lax(p: &[u8]) -> Result<Tree> {
     let mut fields = h.to_fields();
     let body = h.payload();
     if !body.is_empty() {
-        fields.push(Field::new(&hf::PPTV_BODY, 9, body.len(), Value::Bytes(body.to_vec())));
+        fields.push(Field::new(&hf::PPTV_BODY, PptvHeader::LEN, body.len(), Value::Bytes(body.to_vec())));
     }
     Ok(Tree {
         generation: Generation::Pptv2010,
         message: MessageKind::PptvOther,
         fields: vec![Field::subtree(&hf::PPTV, 0, p.len(), fields)],
-        notes: vec![Note::new(&ei::UNKNOWN_ACTION, 4, 1, format!("action 0x{:02x} is not known", u8::from(a)))],
+        notes: vec![Note::new(
+            &ei::UNKNOWN_ACTION,
+            PptvHeader::ACTION.start,
+            PptvHeader::ACTION.len(),
+            format!("action 0x{:02x} is not known", u8::from(a)),
+        )],
     })
 }
 

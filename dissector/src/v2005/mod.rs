@@ -40,7 +40,7 @@ pub(crate) fn host_list_fields(
     records: &[u8],
     base: usize,
     claimed: usize,
-    count_span: (usize, usize),
+    count_span: core::ops::Range<usize>,
     children: &mut Vec<Field>,
     notes: &mut Vec<Note>,
 ) {
@@ -48,22 +48,22 @@ pub(crate) fn host_list_fields(
     let present = hosts.len();
     let rest = hosts.remainder();
     for (i, h) in hosts.enumerate() {
-        children.push(h.to_field(base + i * host_record::HostRecord::LEN, notes));
+        children.push(h.to_field(base + i * HostRecord::LEN, notes));
     }
     if claimed != present {
         notes.push(Note::new(
             &ei::COUNT_MISMATCH,
-            count_span.0,
-            count_span.1,
+            count_span.start,
+            count_span.len(),
             format!("claimed {claimed} hosts, found {present}"),
         ));
     }
     if !rest.is_empty() {
         notes.push(Note::new(
             &ei::TRUNCATED_RECORD,
-            base + present * host_record::HostRecord::LEN,
+            base + present * HostRecord::LEN,
             rest.len(),
-            format!("host record cut short: {} of 18 bytes", rest.len()),
+            format!("host record cut short: {} of {} bytes", rest.len(), HostRecord::LEN),
         ));
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::error::Result;
 use crate::tree::{Field, MessageKind, Tree, Value};
-use crate::v2005::host_record::{HostRecordRepr, HostRecords};
+use crate::v2005::host_record::{HostRecord, HostRecordRepr, HostRecords};
 use crate::v2005::{holds_exactly, host_list_fields, strict_hosts};
 use crate::wire::{be32, Reader};
 use crate::{hf, Generation};
@@ -62,14 +62,14 @@ impl<'a> TrackerReply<'a> {
     pub fn to_tree(&self) -> Tree {
         let mut notes = Vec::new();
         let mut children = vec![
-            Field::new(&hf::TRACKER_HEADER, 0, 13, Value::Bytes(self.header().to_vec())),
-            Field::new(&hf::TRACKER_COUNT, 13, 4, Value::U32(self.count())),
+            Field::at(&hf::TRACKER_HEADER, 0, field::HEADER, Value::Bytes(self.header().to_vec())),
+            Field::at(&hf::TRACKER_COUNT, 0, field::COUNT, Value::U32(self.count())),
         ];
         host_list_fields(
             &self.buf[field::HOSTS..],
             field::HOSTS,
             self.count() as usize,
-            (13, 4),
+            field::COUNT,
             &mut children,
             &mut notes,
         );
@@ -99,7 +99,7 @@ impl TrackerReplyRepr {
     }
 
     pub fn buffer_len(&self) -> usize {
-        field::HOSTS + 18 * self.hosts.len()
+        field::HOSTS + HostRecord::LEN * self.hosts.len()
     }
 
     pub fn emit(&self, out: &mut Vec<u8>) {
