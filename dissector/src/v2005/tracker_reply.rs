@@ -45,7 +45,13 @@ impl<'a> TrackerReply<'a> {
     /// True if the length is exactly header + `count` records: the test used
     /// to recognise this message without a hint.
     pub fn is_exact(&self) -> bool {
-        holds_exactly(self.buf.len(), field::HOSTS, self.count() as usize)
+        self.explains(self.buf.len())
+    }
+
+    /// True if the count says the whole message is `full_len` bytes long
+    /// (the view may hold only its first bytes).
+    pub fn explains(&self, full_len: usize) -> bool {
+        holds_exactly(full_len, field::HOSTS, self.count() as usize)
     }
 
     pub fn header(&self) -> &'a [u8] {
