@@ -16,11 +16,11 @@ fn key(peer: [u8; 4]) -> FlowKey {
 }
 
 /// Cumulative counters after `n` 1000-byte packets, the last at `ts`.
-fn cumulative(n: u32, first: u64, ts: u64) -> FlowStats {
+fn cumulative(n: u32, first: u64, ts: u64) -> FlowStats<peerscope_abi::UnixNs> {
     let mut s = FlowStats::default();
     let t = Thresholds::STUDIES;
-    s.record(&PacketObservation::new(&t, IPPROTO_UDP, 1000, 972, 0, first));
-    s.record_n(&PacketObservation::new(&t, IPPROTO_UDP, 1000, 972, 0, ts), n - 1);
+    s.record(&PacketObservation::new(&t, IPPROTO_UDP, 1000, 972, 0, peerscope_abi::UnixNs(first)));
+    s.record_n(&PacketObservation::new(&t, IPPROTO_UDP, 1000, 972, 0, peerscope_abi::UnixNs(ts)), n - 1);
     s
 }
 

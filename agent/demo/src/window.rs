@@ -8,7 +8,7 @@
 
 use std::{collections::BTreeMap, net::IpAddr};
 
-use peerscope_abi::{FlowKey, FlowStats};
+use peerscope_abi::{FlowKey, FlowStats, UnixNs};
 
 use peerscope::{
     engine::WindowFlows,
@@ -30,11 +30,11 @@ impl Windower {
     /// close (flows with nothing new are left out). The next window starts here.
     pub fn close(&mut self, maps: &FlowMaps, now_ns: u64) -> Result<WindowFlows, LiveError> {
         // A flow the kernel gave two slots (a rare insertion race) is one flow here.
-        let mut by_key: std::collections::HashMap<FlowKey, FlowStats> = std::collections::HashMap::new();
+        let mut by_key: std::collections::HashMap<FlowKey, FlowStats<UnixNs>> = std::collections::HashMap::new();
         for d in self.table.poll(maps, now_ns, None)?.deltas {
             by_key.entry(d.key).or_default().merge(&d.delta);
         }
-        let mut flows: Vec<(FlowKey, FlowStats)> = by_key.into_iter().collect();
+        let mut flows: Vec<(FlowKey, FlowStats<UnixNs>)> = by_key.into_iter().collect();
         flows.sort_by(|a, b| b.1.total_bytes().cmp(&a.1.total_bytes()).then(a.0.cmp(&b.0)));
         let w = WindowFlows { start_ns: self.start_ns, len_ns: now_ns.saturating_sub(self.start_ns), flows };
         self.start_ns = now_ns;
@@ -76,7 +76,7 @@ mod tests {
     use super::*;
     use peerscope_abi::flow::ipv4;
 
-    fn stats(bytes: u64, payload: u64) -> FlowStats {
+    fn stats(bytes: u64, payload: u64) -> FlowStats<peerscope_abi::UnixNs> {
         FlowStats { bytes: [0, 0, bytes], packets: [0, 0, 1], payload_bytes: payload, ..Default::default() }
     }
 

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use peerscope_abi::{FlowKey, FlowStats};
+use peerscope_abi::{FlowKey, FlowStats, UnixNs};
 use serde::Serialize;
 
 use super::host::{Direction, MonitoredHost};
@@ -14,11 +14,11 @@ use super::host::{Direction, MonitoredHost};
 /// Cumulative counters of every flow seen (memory grows with flows, not time).
 #[derive(Clone, Debug, Default)]
 pub struct FlowLedger {
-    flows: HashMap<FlowKey, FlowStats>,
+    flows: HashMap<FlowKey, FlowStats<UnixNs>>,
 }
 
 impl FlowLedger {
-    pub fn add(&mut self, key: &FlowKey, delta: &FlowStats) {
+    pub fn add(&mut self, key: &FlowKey, delta: &FlowStats<UnixNs>) {
         self.flows.entry(*key).or_default().merge(delta);
     }
 
@@ -30,7 +30,7 @@ impl FlowLedger {
         self.flows.is_empty()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&FlowKey, &FlowStats)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&FlowKey, &FlowStats<UnixNs>)> {
         self.flows.iter()
     }
 
@@ -43,8 +43,8 @@ impl FlowLedger {
 }
 
 /// Duration of a flow in ns: first to last packet, gaps included.
-pub fn duration_ns(s: &FlowStats) -> u64 {
-    s.last_seen_ns.saturating_sub(s.first_seen_ns)
+pub fn duration_ns(s: &FlowStats<UnixNs>) -> u64 {
+    s.last_seen.0.saturating_sub(s.first_seen.0)
 }
 
 /// One flow's lifetime totals.
@@ -73,7 +73,7 @@ pub struct FlowRecord {
 }
 
 impl FlowRecord {
-    pub fn new(k: &FlowKey, s: &FlowStats, host: &MonitoredHost) -> Self {
+    pub fn new(k: &FlowKey, s: &FlowStats<UnixNs>, host: &MonitoredHost) -> Self {
         let direction = match host.direction(k) {
             Direction::Download { .. } => "download",
             Direction::Upload { .. } => "upload",
@@ -94,8 +94,8 @@ impl FlowRecord {
             large_packets: s.large_packets,
             large_bytes: s.large_bytes,
             syn_packets: s.syn_packets,
-            first_seen_ns: s.first_seen_ns,
-            last_seen_ns: s.last_seen_ns,
+            first_seen_ns: s.first_seen.0,
+            last_seen_ns: s.last_seen.0,
             duration_s: duration_ns(s) as f64 / 1e9,
         }
     }

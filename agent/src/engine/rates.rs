@@ -6,13 +6,13 @@
 
 use std::net::IpAddr;
 
-use peerscope_abi::{FlowKey, FlowStats};
+use peerscope_abi::{FlowKey, FlowStats, UnixNs};
 use serde::Serialize;
 
 use super::window::HostView;
 
 /// `R = Σ Pl / Δ` for one flow's delta over a window of `len_ns`, in bytes/s.
-pub fn flow_rate(delta: &FlowStats, len_ns: u64) -> f64 {
+pub fn flow_rate(delta: &FlowStats<UnixNs>, len_ns: u64) -> f64 {
     delta.total_bytes() as f64 / (len_ns.max(1) as f64 / 1e9)
 }
 
@@ -24,7 +24,7 @@ pub struct FlowRate {
 }
 
 /// Rates of every flow in a window.
-pub fn flow_rates(flows: &[(FlowKey, FlowStats)], len_ns: u64) -> Vec<FlowRate> {
+pub fn flow_rates(flows: &[(FlowKey, FlowStats<UnixNs>)], len_ns: u64) -> Vec<FlowRate> {
     flows.iter().map(|(k, s)| FlowRate { key: *k, bytes_per_s: flow_rate(s, len_ns) }).collect()
 }
 
@@ -63,7 +63,7 @@ mod tests {
     #[test]
     fn test_flow_rate_is_ip_bytes_over_delta() {
         let mut s = FlowStats::default();
-        let o = PacketObservation::new(&Thresholds::STUDIES, IPPROTO_UDP, 1000, 972, 0, 1);
+        let o = PacketObservation::new(&Thresholds::STUDIES, IPPROTO_UDP, 1000, 972, 0, peerscope_abi::UnixNs(1));
         s.record_n(&o, 60);
         assert_eq!(flow_rate(&s, 20_000_000_000), 3000.0);
         let k = FlowKey::v4(IPPROTO_UDP, [198, 51, 100, 1], [192, 0, 2, 10], 1, 2);

@@ -101,9 +101,9 @@ impl Engine {
             self.sessions.add(key, delta, &self.host, self.cfg.udp_sessions, after_skip);
             if let Direction::Upload { .. } = self.host.direction(key) {
                 if delta.total_packets() > 0 {
-                    host_first = Some(host_first.map_or(delta.first_seen_ns, |t| t.min(delta.first_seen_ns)));
+                    host_first = Some(host_first.map_or(delta.first_seen.0, |t| t.min(delta.first_seen.0)));
                     if key.proto == IPPROTO_TCP && key.dst_port == 80 {
-                        port80_first = Some(port80_first.map_or(delta.first_seen_ns, |t| t.min(delta.first_seen_ns)));
+                        port80_first = Some(port80_first.map_or(delta.first_seen.0, |t| t.min(delta.first_seen.0)));
                     }
                 }
             }
@@ -210,8 +210,8 @@ impl Engine {
                 start_ns: start,
                 end_ns: end,
                 duration_s: secs(end - start),
-                first_packet_ns: self.flows.iter().map(|(_, s)| s.first_seen_ns).filter(|&t| t != 0).min(),
-                last_packet_ns: self.flows.iter().map(|(_, s)| s.last_seen_ns).max(),
+                first_packet_ns: self.flows.iter().map(|(_, s)| s.first_seen.0).filter(|&t| t != 0).min(),
+                last_packet_ns: self.flows.iter().map(|(_, s)| s.last_seen.0).max(),
                 windows: self.windows.len(),
                 samples: self.samples.len(),
             },

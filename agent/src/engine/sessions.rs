@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-use peerscope_abi::{classify::IPPROTO_TCP, classify::IPPROTO_UDP, FlowKey, FlowStats, TcpFlags};
+use peerscope_abi::{classify::IPPROTO_TCP, classify::IPPROTO_UDP, FlowKey, FlowStats, TcpFlags, UnixNs};
 use serde::Serialize;
 
 use super::flows::duration_ns;
@@ -42,8 +42,8 @@ impl SessionKey {
 pub struct Session {
     pub proto: u8,
     pub peer: IpAddr,
-    pub down: FlowStats,
-    pub up: FlowStats,
+    pub down: FlowStats<UnixNs>,
+    pub up: FlowStats<UnixNs>,
     /// Payload bytes of large packets received after the redundancy skip.
     pub down_large_payload_after_skip: u64,
 }
@@ -79,7 +79,7 @@ pub struct SessionTable {
 
 impl SessionTable {
     /// Adds one flow delta; flows not involving X, or of another protocol, are left out.
-    pub fn add(&mut self, key: &FlowKey, delta: &FlowStats, host: &MonitoredHost, udp: bool, after_skip: bool) {
+    pub fn add(&mut self, key: &FlowKey, delta: &FlowStats<UnixNs>, host: &MonitoredHost, udp: bool, after_skip: bool) {
         let wanted = key.proto == IPPROTO_TCP || (udp && key.proto == IPPROTO_UDP);
         if !wanted {
             return;

@@ -6,7 +6,7 @@
 //! threshold), data up to the large threshold, large (> 1200 B). [M] saw ~40% ack,
 //! 10–20% control (~5% of bytes), ~50% data packets.
 
-use peerscope_abi::{FlowStats, PacketClass, Thresholds};
+use peerscope_abi::{FlowStats, PacketClass, Thresholds, UnixNs};
 use serde::Serialize;
 
 use super::util::ratio;
@@ -45,7 +45,7 @@ pub struct SizeSummary {
 
 type Row = (&'static str, Option<u32>, Option<u32>, u64, u64);
 
-pub fn size_summary<'a>(flows: impl IntoIterator<Item = &'a FlowStats>, t: &Thresholds) -> SizeSummary {
+pub fn size_summary<'a>(flows: impl IntoIterator<Item = &'a FlowStats<UnixNs>>, t: &Thresholds) -> SizeSummary {
     let mut all = FlowStats::default();
     for f in flows {
         all.merge(f);

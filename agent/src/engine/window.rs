@@ -3,21 +3,21 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use peerscope_abi::{FlowKey, FlowStats};
+use peerscope_abi::{FlowKey, FlowStats, UnixNs};
 
 use super::host::{Direction, MonitoredHost};
 
 /// Per-flow counters added during one window `[start_ns, start_ns + len_ns)`.
 ///
 /// `flows` holds DELTAS (what each flow gained in this window, e.g.
-/// `FlowStats::since` of two polls), with `first_seen_ns`/`last_seen_ns` in Unix
-/// nanoseconds. A key may appear more than once; its entries are merged. Windows
+/// `FlowStats::since` of two polls), stamped in Unix time. A key may appear more
+/// than once; its entries are merged. Windows
 /// are given in time order, empty ones included.
 #[derive(Clone, Debug, Default)]
 pub struct WindowFlows {
     pub start_ns: u64,
     pub len_ns: u64,
-    pub flows: Vec<(FlowKey, FlowStats)>,
+    pub flows: Vec<(FlowKey, FlowStats<UnixNs>)>,
 }
 
 impl WindowFlows {
@@ -34,9 +34,9 @@ impl WindowFlows {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PairTraffic {
     /// Peer → X.
-    pub down: FlowStats,
+    pub down: FlowStats<UnixNs>,
     /// X → peer.
-    pub up: FlowStats,
+    pub up: FlowStats<UnixNs>,
 }
 
 /// A window seen from X: traffic per peer (host pair), ordered by address.
