@@ -23,6 +23,7 @@ pub mod exchange;
 pub mod geo;
 pub mod http;
 pub mod netns;
+pub mod pairs;
 pub mod peer;
 pub mod plan;
 pub mod plot;
@@ -34,7 +35,6 @@ pub mod swarm;
 pub mod topology;
 pub mod tracker;
 pub mod truth;
-pub mod window;
 
 use std::time::Duration;
 

@@ -12,14 +12,15 @@ use serde::Serialize;
 
 use super::{
     geo::{self, Region},
+    pairs::{host_pairs, PairBytes},
     plan::{PeerPlan, Profile},
     truth::Truth,
-    window::{host_pairs, PairBytes},
 };
 use peerscope::engine::{self, WindowFlows};
 
+/// One window of the monitored host as the ground-truth comparison sees it.
 #[derive(Clone, Debug, Serialize)]
-pub struct WindowSummary {
+pub struct TruthWindow {
     pub index: usize,
     pub start_unix_ns: u64,
     pub len_ns: u64,
@@ -56,15 +57,16 @@ pub struct CastRow {
     pub leave_secs: Option<f64>,
 }
 
+/// The demo's `report.json`: peerscope's measurement against the swarm's ground truth.
 #[derive(Clone, Debug, Serialize)]
-pub struct Report {
+pub struct TruthReport {
     pub monitored: Ipv4Addr,
     pub profile: Profile,
     pub peers: usize,
     pub cast: Vec<CastRow>,
     pub bitrate_bps: u64,
     pub duration_secs: f64,
-    pub windows: Vec<WindowSummary>,
+    pub windows: Vec<TruthWindow>,
     pub per_peer: Vec<PeerRow>,
     pub measured_up_payload: u64,
     pub measured_down_payload: u64,
@@ -78,7 +80,7 @@ pub struct Report {
 /// Collects the windows as they close.
 pub struct Collector {
     pub me: Ipv4Addr,
-    pub windows: Vec<WindowSummary>,
+    pub windows: Vec<TruthWindow>,
     totals: BTreeMap<IpAddr, (PairBytes, usize, usize)>,
 }
 
@@ -102,7 +104,7 @@ impl Collector {
             t.1 += parents.contains(h) as usize;
             t.2 += children.contains(h) as usize;
         }
-        let s = WindowSummary {
+        let s = TruthWindow {
             index: self.windows.len(),
             start_unix_ns: w.start_ns,
             len_ns: w.len_ns,
@@ -116,7 +118,7 @@ impl Collector {
         text
     }
 
-    pub fn finish(self, truth: &Truth, cast: &[PeerPlan], bitrate_bps: u64, duration_secs: f64) -> Report {
+    pub fn finish(self, truth: &Truth, cast: &[PeerPlan], bitrate_bps: u64, duration_secs: f64) -> TruthReport {
         let me = self.me;
         let profile = cast.iter().find(|p| p.monitored).map_or(Profile::Campus, |p| p.profile);
         let cast: Vec<CastRow> = cast
@@ -164,7 +166,7 @@ impl Collector {
         }
         let per_peer: Vec<PeerRow> = hosts.into_values().collect();
         let sum = |f: fn(&PeerRow) -> u64| per_peer.iter().map(f).sum::<u64>();
-        Report {
+        TruthReport {
             monitored: me,
             profile,
             peers: cast.len(),
@@ -188,7 +190,7 @@ fn kbps(bytes: u64, len_ns: u64) -> f64 {
     bytes as f64 * 8.0 / (len_ns as f64 / 1e9).max(1e-3) / 1000.0
 }
 
-fn render_window(s: &WindowSummary, w: &WindowFlows, pairs: &BTreeMap<IpAddr, PairBytes>, top: usize) -> String {
+fn render_window(s: &TruthWindow, w: &WindowFlows, pairs: &BTreeMap<IpAddr, PairBytes>, top: usize) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
@@ -202,7 +204,9 @@ fn render_window(s: &WindowSummary, w: &WindowFlows, pairs: &BTreeMap<IpAddr, Pa
         s.children.len()
     );
     let _ = writeln!(t, "   top flows:");
-    for (k, st) in w.flows.iter().take(top) {
+    let mut flows: Vec<_> = w.flows.iter().collect();
+    flows.sort_by(|a, b| b.1.total_bytes().cmp(&a.1.total_bytes()).then(a.0.cmp(&b.0)));
+    for (k, st) in flows.into_iter().take(top) {
         let proto = if k.proto == 6 {
             "tcp"
         } else if k.proto == 17 {
@@ -246,7 +250,7 @@ fn render_window(s: &WindowSummary, w: &WindowFlows, pairs: &BTreeMap<IpAddr, Pa
 }
 
 /// The closing summary printed after the last window.
-pub fn render_final(r: &Report) -> String {
+pub fn render_final(r: &TruthReport) -> String {
     let mut t = String::new();
     let left = r.cast.iter().filter(|c| c.leave_secs.is_some()).count();
     let late = r.cast.iter().filter(|c| c.join_secs > 0.0).count();

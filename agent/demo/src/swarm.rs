@@ -28,18 +28,17 @@ use super::{
     peer::{self, PeerCfg},
     plan::{self, PeerPlan, Profile},
     plot,
-    report::{self, Collector, Report},
+    report::{self, Collector, TruthReport},
     source,
     topology::{Hub, HOST_IF},
     tracker,
     truth::GroundTruth,
-    window::Windower,
     Channel, Ctx,
 };
 use peerscope::{
     control::{ledger::ever_family, ControlLedger},
     engine::{geo::Geolocator, Engine, EngineConfig, MonitoredHost},
-    live::{AttachOptions, Attached},
+    live::{accumulator::WindowAccumulator, clock::KernelClock, AttachOptions, Attached, FlowTable},
 };
 
 #[derive(Clone, Debug)]
@@ -169,12 +168,12 @@ impl Signals {
     }
 }
 
-pub fn run(opts: DemoOpts) -> anyhow::Result<Report> {
+pub fn run(opts: DemoOpts) -> anyhow::Result<TruthReport> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(run_async(opts))
 }
 
-async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
+async fn run_async(opts: DemoOpts) -> anyhow::Result<TruthReport> {
     // Registered first, so Ctrl-C during set-up is caught, not fatal.
     let mut signals = Signals { int: signal(SignalKind::interrupt())?, term: signal(SignalKind::terminate())? };
     std::fs::create_dir_all(&opts.out).with_context(|| format!("creating {}", opts.out.display()))?;
@@ -209,7 +208,8 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     drop(done_tx);
 
     let mut m = Measure {
-        windower: Windower::new(now_unix_ns()),
+        table: FlowTable::new(KernelClock::new()),
+        window: WindowAccumulator::new(now_unix_ns(), opts.window.as_nanos() as u64),
         collector: Collector::new(monitored.ip),
         engine: Engine::new(engine_config(&opts)?, MonitoredHost::new([IpAddr::V4(monitored.ip)])),
         ledger: ControlLedger::default(),
@@ -259,10 +259,11 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
 const SERVERS_FIRST: Duration = Duration::from_millis(300);
 const SERVERS_LIMIT: Duration = Duration::from_secs(10);
 
-/// What the demo measures with: the agent's windowing, the engine, the control
-/// ledger, and the comparison with the swarm's ground truth.
+/// What the demo measures with: the agent's flow table and windowing, the engine,
+/// the control ledger, and the comparison with the swarm's ground truth.
 struct Measure {
-    windower: Windower,
+    table: FlowTable,
+    window: WindowAccumulator,
     collector: Collector,
     engine: Engine,
     ledger: ControlLedger,
@@ -271,7 +272,9 @@ struct Measure {
 impl Measure {
     /// Closes a window: the engine's figures, the control samples, the live text.
     fn window(&mut self, attached: &mut Attached, top: usize) -> anyhow::Result<String> {
-        let w = self.windower.close(&attached.maps, now_unix_ns())?;
+        let now = now_unix_ns();
+        self.window.add(&self.table.poll(&attached.maps, now, None)?.deltas);
+        let w = self.window.close(now);
         for s in attached.drain_samples(usize::MAX) {
             if let Some(msg) = peerscope::control::decode_sample(&s.key, s.payload(), s.payload_len as usize) {
                 self.ledger.observe(&s.key, &msg);

@@ -100,3 +100,26 @@ impl FlowRecord {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+
+    use crate::testing::scenario::{rates, RA};
+    use crate::testing::*;
+
+    /// See [`rates`]: RA:1 → X sends 60 + 100 + 100 packets of 1000 B in windows 0, 2
+    /// and 3, the first at T0 and the last at T0 + 60 s + 99 × 0.1 s.
+    #[test]
+    fn test_flow_spanning_windows_keeps_one_record_and_its_duration() {
+        let r = analyze(&rates(), window_config(20)).report;
+        let f = r.flows.iter().find(|f| f.src == ip(RA) && f.src_port == 1).unwrap();
+        assert_eq!(f.packets, 60 + 100 + 100);
+        assert_eq!(f.bytes, 260_000);
+        assert_eq!(f.direction, "download");
+        assert_eq!(f.first_seen_ns, T0);
+        assert_eq!(f.last_seen_ns, T0 + 60 * S + 99 * (S / 10));
+        assert_close(f.duration_s, 69.9);
+        // Every packet is in exactly one flow.
+        assert_eq!(r.flows.iter().map(|f| f.packets).sum::<u64>(), 560);
+    }
+}

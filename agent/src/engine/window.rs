@@ -28,6 +28,23 @@ impl WindowFlows {
     pub fn end_ns(&self) -> u64 {
         self.start_ns + self.len_ns
     }
+
+    /// Flows with at least one packet in the window (a key given twice counts once).
+    pub fn active_flows(&self) -> usize {
+        let mut keys: Vec<FlowKey> = self.flows.iter().filter(|(_, s)| !s.is_empty()).map(|(k, _)| *k).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.len()
+    }
+
+    /// Every flow's counts added up (all flows, not only X's).
+    pub fn total(&self) -> FlowStats<UnixNs> {
+        let mut t = FlowStats::default();
+        for (_, s) in &self.flows {
+            t.merge(s);
+        }
+        t
+    }
 }
 
 /// What X exchanged with one peer in a window (all flows, all ports merged).

@@ -17,7 +17,7 @@ use peerscope::{
     engine::{Engine, MonitoredHost, WindowSummary},
     export::{server, Metrics},
     live::{
-        clock, host::interface_addrs, pins::PinDir, window::WindowAccumulator, AttachOptions, Attached, FlowDelta,
+        accumulator::WindowAccumulator, clock, host::interface_addrs, pins::PinDir, AttachOptions, Attached, FlowDelta,
         FlowTable,
     },
     view::{render_table, FlowRow, PerClass},

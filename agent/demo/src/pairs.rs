@@ -1,46 +1,10 @@
-//! Windowing of the kernel's flow counters ([M] §III-A: non-overlapping windows of
-//! Δ seconds), and the host-pair bytes the ground-truth comparison needs.
-//!
-//! [`Windower::close`] produces the metrics engine's input (`WindowFlows`: window
-//! start, length, and per-flow deltas with Unix-ns timestamps), one per window in
-//! time order, empty windows included; parents, children and every other figure
-//! come from the engine.
+//! The host-pair bytes the ground-truth comparison needs: per other host, IP bytes
+//! (the studies' packet lengths) and TCP payload bytes (what the swarm's ground
+//! truth counts), in each window the engine was given.
 
 use std::{collections::BTreeMap, net::IpAddr};
 
-use peerscope_abi::{FlowKey, FlowStats, UnixNs};
-
-use peerscope::{
-    engine::WindowFlows,
-    live::{clock::KernelClock, FlowMaps, FlowTable, LiveError},
-};
-
-/// Turns successive snapshots of the kernel table into windows.
-pub struct Windower {
-    table: FlowTable,
-    start_ns: u64,
-}
-
-impl Windower {
-    pub fn new(start_ns: u64) -> Self {
-        Windower { table: FlowTable::new(KernelClock::new()), start_ns }
-    }
-
-    /// Ends the current window at `now_ns`: every flow's counts since the previous
-    /// close (flows with nothing new are left out). The next window starts here.
-    pub fn close(&mut self, maps: &FlowMaps, now_ns: u64) -> Result<WindowFlows, LiveError> {
-        // A flow the kernel gave two slots (a rare insertion race) is one flow here.
-        let mut by_key: std::collections::HashMap<FlowKey, FlowStats<UnixNs>> = std::collections::HashMap::new();
-        for d in self.table.poll(maps, now_ns, None)?.deltas {
-            by_key.entry(d.key).or_default().merge(&d.delta);
-        }
-        let mut flows: Vec<(FlowKey, FlowStats<UnixNs>)> = by_key.into_iter().collect();
-        flows.sort_by(|a, b| b.1.total_bytes().cmp(&a.1.total_bytes()).then(a.0.cmp(&b.0)));
-        let w = WindowFlows { start_ns: self.start_ns, len_ns: now_ns.saturating_sub(self.start_ns), flows };
-        self.start_ns = now_ns;
-        Ok(w)
-    }
-}
+use peerscope::engine::WindowFlows;
 
 /// Bytes between the monitored host and one other host in a window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -74,7 +38,7 @@ pub fn host_pairs(w: &WindowFlows, me: IpAddr) -> BTreeMap<IpAddr, PairBytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use peerscope_abi::flow::ipv4;
+    use peerscope_abi::{flow::ipv4, FlowKey, FlowStats};
 
     fn stats(bytes: u64, payload: u64) -> FlowStats<peerscope_abi::UnixNs> {
         FlowStats { bytes: [0, 0, bytes], packets: [0, 0, 1], payload_bytes: payload, ..Default::default() }
