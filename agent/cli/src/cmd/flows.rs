@@ -25,15 +25,7 @@ pub fn flows(args: FlowsArgs) -> anyhow::Result<ExitCode> {
     if args.top > 0 {
         flows.truncate(args.top);
     }
-    let rows: Vec<FlowRow> = flows
-        .iter()
-        .map(|(k, s)| {
-            let mut s = **s;
-            s.first_seen_ns = clock.to_unix_ns(s.first_seen_ns);
-            s.last_seen_ns = clock.to_unix_ns(s.last_seen_ns);
-            FlowRow::new(k, None, &s, 0.0)
-        })
-        .collect();
+    let rows: Vec<FlowRow> = flows.iter().map(|(k, s)| FlowRow::new(k, None, &clock.stats_to_unix(s), 0.0)).collect();
     if args.json {
         let counters: serde_json::Map<String, serde_json::Value> =
             Counter::ALL.iter().map(|c| (c.name().to_string(), snap.counter(*c).into())).collect();
