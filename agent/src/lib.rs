@@ -10,4 +10,6 @@ pub mod export;
 pub mod live;
 pub mod offline;
 pub mod report;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod view;

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use peerscope_abi::{FlowKey, FlowStats, PacketClass};
+use peerscope_abi::{FlowKey, FlowStats, PacketClass, UnixNs};
 use serde::Serialize;
 
 /// Per-class numbers, named as the studies name the classes.
@@ -36,8 +36,8 @@ pub struct FlowCounts {
     pub last_seen_unix_ns: u64,
 }
 
-impl From<&FlowStats> for FlowCounts {
-    fn from(s: &FlowStats) -> Self {
+impl From<&FlowStats<UnixNs>> for FlowCounts {
+    fn from(s: &FlowStats<UnixNs>) -> Self {
         use peerscope_abi::TcpFlags;
         let mut flags = Vec::new();
         for (bit, name) in [(TcpFlags::SYN, "SYN"), (TcpFlags::FIN, "FIN"), (TcpFlags::RST, "RST")] {
@@ -52,8 +52,8 @@ impl From<&FlowStats> for FlowCounts {
             large_packets: s.large_packets,
             large_bytes: s.large_bytes,
             tcp_flags: flags,
-            first_seen_unix_ns: s.first_seen_ns,
-            last_seen_unix_ns: s.last_seen_ns,
+            first_seen_unix_ns: s.first_seen.0,
+            last_seen_unix_ns: s.last_seen.0,
         }
     }
 }
@@ -90,7 +90,7 @@ pub fn endpoint(ip: IpAddr, port: u16) -> String {
 }
 
 impl FlowRow {
-    pub fn new(key: &FlowKey, interval: Option<&FlowStats>, total: &FlowStats, secs: f64) -> Self {
+    pub fn new(key: &FlowKey, interval: Option<&FlowStats<UnixNs>>, total: &FlowStats<UnixNs>, secs: f64) -> Self {
         let rate = match (interval, secs > 0.0) {
             (Some(d), true) => d.total_bytes() as f64 / secs,
             _ => 0.0,
@@ -136,8 +136,8 @@ mod tests {
     fn test_row_rate_and_classes() {
         let k = FlowKey::new(6, ipv4(192, 0, 2, 1), 8008, ipv4(198, 51, 100, 9), 4000);
         let mut s = FlowStats::default();
-        s.record(&PacketObservation::new(&Thresholds::STUDIES, 6, 1400, 1360, 0x12, 1));
-        s.record(&PacketObservation::new(&Thresholds::STUDIES, 6, 40, 0, 0x10, 2));
+        s.record(&PacketObservation::new(&Thresholds::STUDIES, 6, 1400, 1360, 0x12, peerscope_abi::UnixNs(1)));
+        s.record(&PacketObservation::new(&Thresholds::STUDIES, 6, 40, 0, 0x10, peerscope_abi::UnixNs(2)));
         let r = FlowRow::new(&k, Some(&s), &s, 2.0);
         assert_eq!(r.rate_bytes_per_sec, 720.0);
         assert_eq!(r.src, "192.0.2.1:8008");

@@ -252,7 +252,7 @@ fn pipes_and_logs_behave() {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes one timespec (the kernel program's clock).
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-    let now = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+    let now = peerscope_abi::KernelNs(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64);
     for i in 0..3000u32 {
         let key = peerscope_abi::FlowKey::v4(
             17,
@@ -264,8 +264,8 @@ fn pipes_and_logs_behave() {
         let s = peerscope_abi::FlowStats {
             packets: [0, 1, 0],
             bytes: [0, 100, 0],
-            first_seen_ns: now,
-            last_seen_ns: now,
+            first_seen: now,
+            last_seen: now,
             ..Default::default()
         };
         let mut per_cpu = vec![peerscope_abi::FlowStats::default(); maps.geometry().cpus as usize];

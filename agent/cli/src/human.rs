@@ -75,7 +75,7 @@ pub fn flow_table(rows: &[FlowRow], with_rate: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use peerscope_abi::{FlowKey, FlowStats, PacketObservation, Thresholds};
+    use peerscope_abi::{FlowKey, FlowStats, PacketObservation, Thresholds, UnixNs};
 
     #[test]
     fn test_si_units() {
@@ -94,7 +94,7 @@ mod tests {
     fn test_ipv6_rows_keep_the_columns_aligned() {
         let t = Thresholds::STUDIES;
         let mut s = FlowStats::default();
-        s.record(&PacketObservation::new(&t, 17, 1300, 1252, 0, 1));
+        s.record(&PacketObservation::new(&t, 17, 1300, 1252, 0, UnixNs(1)));
         let v6 = FlowKey::new(
             17,
             "2001:db8:aaaa:bbbb:cccc:dddd:eeee:1".parse().unwrap(),

@@ -4,7 +4,10 @@
 
 use std::{fmt::Write as _, net::Ipv4Addr};
 
-use super::{report::Report, truth::Truth};
+use super::{
+    report::{TruthReport, TruthWindow},
+    truth::Truth,
+};
 
 pub struct Series {
     pub label: String,
@@ -109,12 +112,12 @@ fn esc(t: &str) -> String {
 }
 
 /// `truth_rates.svg` and `truth_peers.svg` for a finished run, as (file name, SVG).
-pub fn plots(r: &Report, truth: &Truth) -> Vec<(&'static str, String)> {
+pub fn plots(r: &TruthReport, truth: &Truth) -> Vec<(&'static str, String)> {
     let t0 = r.windows.first().map_or(0, |w| w.start_unix_ns);
     let at = |ns: u64| (ns.saturating_sub(t0)) as f64 / 1e9;
     // The short window of the wind-down would read as a collapse of the rates.
     let longest = r.windows.iter().map(|w| w.len_ns).max().unwrap_or(0);
-    let series = |label: &str, color, f: &dyn Fn(&super::report::WindowSummary) -> f64| Series {
+    let series = |label: &str, color, f: &dyn Fn(&TruthWindow) -> f64| Series {
         label: label.to_string(),
         color,
         points: r
@@ -124,8 +127,8 @@ pub fn plots(r: &Report, truth: &Truth) -> Vec<(&'static str, String)> {
             .map(|w| (at(w.start_unix_ns + w.len_ns), f(w)))
             .collect(),
     };
-    let kbps = |bytes: u64, w: &super::report::WindowSummary| bytes as f64 * 8.0 / (w.len_ns as f64 / 1e9) / 1e3;
-    let truth_in = |w: &super::report::WindowSummary, up: bool| {
+    let kbps = |bytes: u64, w: &TruthWindow| bytes as f64 * 8.0 / (w.len_ns as f64 / 1e9) / 1e3;
+    let truth_in = |w: &TruthWindow, up: bool| {
         let (lo, hi) = (w.start_unix_ns / 1_000_000_000, (w.start_unix_ns + w.len_ns) / 1_000_000_000);
         truth_bytes(truth, r.monitored, up, lo, hi)
     };

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use peerscope_abi::{FlowKey, FlowStats};
+use peerscope_abi::{FlowKey, FlowStats, UnixNs};
 use serde::Serialize;
 
 use super::host::{Direction, MonitoredHost};
@@ -14,11 +14,11 @@ use super::host::{Direction, MonitoredHost};
 /// Cumulative counters of every flow seen (memory grows with flows, not time).
 #[derive(Clone, Debug, Default)]
 pub struct FlowLedger {
-    flows: HashMap<FlowKey, FlowStats>,
+    flows: HashMap<FlowKey, FlowStats<UnixNs>>,
 }
 
 impl FlowLedger {
-    pub fn add(&mut self, key: &FlowKey, delta: &FlowStats) {
+    pub fn add(&mut self, key: &FlowKey, delta: &FlowStats<UnixNs>) {
         self.flows.entry(*key).or_default().merge(delta);
     }
 
@@ -30,7 +30,7 @@ impl FlowLedger {
         self.flows.is_empty()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&FlowKey, &FlowStats)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&FlowKey, &FlowStats<UnixNs>)> {
         self.flows.iter()
     }
 
@@ -43,8 +43,8 @@ impl FlowLedger {
 }
 
 /// Duration of a flow in ns: first to last packet, gaps included.
-pub fn duration_ns(s: &FlowStats) -> u64 {
-    s.last_seen_ns.saturating_sub(s.first_seen_ns)
+pub fn duration_ns(s: &FlowStats<UnixNs>) -> u64 {
+    s.last_seen.0.saturating_sub(s.first_seen.0)
 }
 
 /// One flow's lifetime totals.
@@ -73,7 +73,7 @@ pub struct FlowRecord {
 }
 
 impl FlowRecord {
-    pub fn new(k: &FlowKey, s: &FlowStats, host: &MonitoredHost) -> Self {
+    pub fn new(k: &FlowKey, s: &FlowStats<UnixNs>, host: &MonitoredHost) -> Self {
         let direction = match host.direction(k) {
             Direction::Download { .. } => "download",
             Direction::Upload { .. } => "upload",
@@ -94,9 +94,32 @@ impl FlowRecord {
             large_packets: s.large_packets,
             large_bytes: s.large_bytes,
             syn_packets: s.syn_packets,
-            first_seen_ns: s.first_seen_ns,
-            last_seen_ns: s.last_seen_ns,
+            first_seen_ns: s.first_seen.0,
+            last_seen_ns: s.last_seen.0,
             duration_s: duration_ns(s) as f64 / 1e9,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    use crate::testing::scenario::{rates, RA};
+    use crate::testing::*;
+
+    /// See [`rates`]: RA:1 → X sends 60 + 100 + 100 packets of 1000 B in windows 0, 2
+    /// and 3, the first at T0 and the last at T0 + 60 s + 99 × 0.1 s.
+    #[test]
+    fn test_flow_spanning_windows_keeps_one_record_and_its_duration() {
+        let r = analyze(&rates(), window_config(20)).report;
+        let f = r.flows.iter().find(|f| f.src == ip(RA) && f.src_port == 1).unwrap();
+        assert_eq!(f.packets, 60 + 100 + 100);
+        assert_eq!(f.bytes, 260_000);
+        assert_eq!(f.direction, "download");
+        assert_eq!(f.first_seen_ns, T0);
+        assert_eq!(f.last_seen_ns, T0 + 60 * S + 99 * (S / 10));
+        assert_close(f.duration_s, 69.9);
+        // Every packet is in exactly one flow.
+        assert_eq!(r.flows.iter().map(|f| f.packets).sum::<u64>(), 560);
     }
 }

@@ -1,6 +1,7 @@
 //! The live capture path: loads the kernel program, attaches it to an interface,
 //! pins its maps and reads them.
 
+pub mod accumulator;
 pub mod attach;
 pub mod bpfobj;
 pub mod caps;
@@ -9,14 +10,15 @@ pub mod error;
 pub mod host;
 pub mod manage;
 pub mod maps;
+pub mod measure;
 pub mod netns;
 pub mod pins;
 pub mod table;
-pub mod window;
 
 pub use attach::{AttachOptions, Attached};
 pub use error::LiveError;
 pub use maps::{FlowMaps, Snapshot};
+pub use measure::{LiveReport, Measurement};
 pub use netns::{NetNs, Target};
 pub use table::{FlowDelta, FlowTable};
 

@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, io::Write, process::ExitCode, time::Instant};
 
-use peerscope_abi::{Counter, FlowKey, FlowStats};
+use peerscope_abi::{Counter, FlowKey, FlowStats, KernelNs};
 
 use peerscope::{
     live::{caps, clock::KernelClock, pins::PinDir, FlowMaps, LiveError, Target},
@@ -51,10 +51,7 @@ pub fn flows(args: FlowsArgs) -> anyhow::Result<ExitCode> {
     let rows: Vec<FlowRow> = flows
         .iter()
         .map(|(k, s)| {
-            let mut s = **s;
-            s.first_seen_ns = clock.to_unix_ns(s.first_seen_ns);
-            s.last_seen_ns = clock.to_unix_ns(s.last_seen_ns);
-            let mut row = FlowRow::new(k, None, &s, 0.0);
+            let mut row = FlowRow::new(k, None, &clock.stats_to_unix(s), 0.0);
             row.rate_bytes_per_sec = (rate_of(k) * 10.0).round() / 10.0;
             row
         })
@@ -100,8 +97,8 @@ pub fn flows(args: FlowsArgs) -> anyhow::Result<ExitCode> {
 /// Bytes per second of each flow between two readings; a flow whose slot was reused
 /// meanwhile (counts went down) counts from zero.
 fn rates_between(
-    first: &HashMap<FlowKey, FlowStats>,
-    second: &HashMap<FlowKey, FlowStats>,
+    first: &HashMap<FlowKey, FlowStats<KernelNs>>,
+    second: &HashMap<FlowKey, FlowStats<KernelNs>>,
     secs: f64,
 ) -> HashMap<FlowKey, f64> {
     second
@@ -117,17 +114,17 @@ fn rates_between(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use peerscope_abi::{flow::ipv4, PacketObservation, Thresholds};
+    use peerscope_abi::{flow::ipv4, KernelNs, PacketObservation, Thresholds};
 
     #[test]
     fn test_rates_come_from_the_difference_of_two_readings() {
         let k = FlowKey::new(17, ipv4(192, 0, 2, 1), 1, ipv4(192, 0, 2, 2), 2);
         let new = FlowKey::new(17, ipv4(192, 0, 2, 1), 3, ipv4(192, 0, 2, 2), 4);
         let mut a = FlowStats::default();
-        a.record(&PacketObservation::new(&Thresholds::STUDIES, 17, 1000, 972, 0, 1));
+        a.record(&PacketObservation::new(&Thresholds::STUDIES, 17, 1000, 972, 0, KernelNs(1)));
         let mut b = a;
-        b.record(&PacketObservation::new(&Thresholds::STUDIES, 17, 1000, 972, 0, 2));
-        b.record(&PacketObservation::new(&Thresholds::STUDIES, 17, 1000, 972, 0, 3));
+        b.record(&PacketObservation::new(&Thresholds::STUDIES, 17, 1000, 972, 0, KernelNs(2)));
+        b.record(&PacketObservation::new(&Thresholds::STUDIES, 17, 1000, 972, 0, KernelNs(3)));
         let first = HashMap::from([(k, a)]);
         let second = HashMap::from([(k, b), (new, a)]);
         let r = rates_between(&first, &second, 2.0);

@@ -20,11 +20,10 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::{cli::RunArgs, config_file, config_file::Origins};
 use peerscope::{
-    control::ControlLedger,
     engine::{Engine, EngineConfig, MonitoredHost, WindowSummary},
     exit,
     export::{server, Metrics},
-    live::{clock, host::interface_addrs, netns, window::WindowAccumulator, AttachOptions, Attached, FlowTable},
+    live::{clock, host::interface_addrs, netns, AttachOptions, Attached, Measurement},
 };
 
 use super::{jsonl::JsonLines, UsageError};
@@ -85,12 +84,9 @@ pub fn run(args: RunArgs, origins: Origins) -> anyhow::Result<ExitCode> {
 /// Everything one poll updates.
 pub(crate) struct Live {
     attached: Attached,
-    table: FlowTable,
-    window: WindowAccumulator,
-    engine: Engine,
+    measure: Measurement,
     metrics: Arc<Mutex<Metrics>>,
     jsonl: Option<JsonLines>,
-    ledger: ControlLedger,
     /// The interval table or JSON on stdout (off with --quiet and with `--jsonl -`).
     stdout_output: bool,
 }
@@ -125,15 +121,11 @@ async fn run_async(args: RunArgs, prepared: Prepared) -> anyhow::Result<ExitCode
         }
         None => None,
     };
-    let window_ns = prepared.config.window_ns;
     let mut live = Live {
         attached,
-        table: FlowTable::new(clock::KernelClock::new()),
-        window: WindowAccumulator::new(clock::unix_now_ns(), window_ns),
-        engine: Engine::new(prepared.config, MonitoredHost::new(addrs)),
+        measure: Measurement::new(Engine::new(prepared.config, MonitoredHost::new(addrs)), clock::unix_now_ns()),
         metrics,
         jsonl: prepared.jsonl,
-        ledger: ControlLedger::default(),
         stdout_output: !(args.quiet || args.jsonl_to_stdout()),
     };
 
@@ -196,24 +188,22 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64, missed: u64) -> anyhow::Re
     let now = clock::unix_now_ns();
     // Idle flows are retired after this poll read them; their slots are freed at the
     // next poll, with whatever was still being counted into them.
-    let poll = live.table.poll(&live.attached.maps, now, Some((args.idle_timeout * 1e9) as u64))?;
+    let polled = live.measure.poll(&mut live.attached, now, Some((args.idle_timeout * 1e9) as u64))?;
     let counters = live.attached.maps.counters()?;
-    live.window.add(&poll.deltas);
-    // The kernel's control-packet samples feed the control ledger.
-    let samples = live.attached.drain_samples(usize::MAX);
-    let mut decoded = 0usize;
-    for s in &samples {
-        if let Some(m) = peerscope::control::decode_sample(&s.key, s.payload(), s.payload_len as usize) {
-            live.ledger.observe(&s.key, &m);
-            decoded += 1;
-        }
-    }
     if let Ok(mut m) = live.metrics.lock() {
-        m.observe(live.engine.host(), &poll.deltas, &counters, poll.flows_in_table, live.attached.maps.capacity());
+        let (host, poll) = (live.measure.engine().host(), &polled.poll);
+        m.observe(host, &poll.deltas, &counters, poll.flows_in_table, live.attached.maps.capacity());
     }
-    let summary = if live.window.due(now) { Some(close_window(live, now)?) } else { None };
-    let interval =
-        output::Interval { n, now, missed, poll: &poll, counters: &counters, samples: samples.len(), decoded };
+    let summary = if live.measure.window_due(now) { Some(close_window(live, now)?) } else { None };
+    let interval = output::Interval {
+        n,
+        now,
+        missed,
+        poll: &polled.poll,
+        counters: &counters,
+        samples: polled.samples,
+        decoded: polled.decoded,
+    };
     if live.stdout_output {
         let mut stdout = std::io::stdout().lock();
         if args.json {
@@ -231,7 +221,7 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64, missed: u64) -> anyhow::Re
 
 /// Feeds the finished window to the engine and publishes what it found.
 fn close_window(live: &mut Live, now: u64) -> anyhow::Result<WindowSummary> {
-    let summary = live.engine.observe_window(live.window.close(now));
+    let summary = live.measure.close_window(now);
     if let Ok(mut m) = live.metrics.lock() {
         m.observe_window(&summary);
     }
@@ -239,7 +229,7 @@ fn close_window(live: &mut Live, now: u64) -> anyhow::Result<WindowSummary> {
         j.window(&summary)?;
     }
     if let Some(p) = live.attached.pins() {
-        report_file::write(p, &live.attached.target, &live.engine, &live.ledger)?;
+        report_file::write(p, &live.attached.target, &live.measure)?;
     }
     Ok(summary)
 }

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use peerscope_abi::{Counter, FlowStats};
+use peerscope_abi::{Counter, FlowStats, UnixNs};
 
 use peerscope::{
     engine::WindowSummary,
@@ -26,7 +26,7 @@ pub struct Interval<'a> {
 
 impl Interval<'_> {
     /// The busiest flows first, at most `top`, and the interval's totals.
-    fn rows(&self, args: &RunArgs) -> (Vec<FlowRow>, FlowStats) {
+    fn rows(&self, args: &RunArgs) -> (Vec<FlowRow>, FlowStats<UnixNs>) {
         let mut deltas: Vec<&FlowDelta> = self.poll.deltas.iter().collect();
         deltas.sort_by(|a, b| b.delta.total_bytes().cmp(&a.delta.total_bytes()).then(a.key.cmp(&b.key)));
         let mut total = FlowStats::default();

@@ -5,11 +5,10 @@
 use std::io::Write;
 
 use peerscope::{
-    control::{ledger::ever_family, ControlLedger},
-    engine::{report::Report, Engine},
+    engine::report::Report,
     live::{
         pins::{write_private, PinDir},
-        Target,
+        Measurement, Target,
     },
 };
 
@@ -44,17 +43,14 @@ pub fn bound(report: &mut Report) -> Omitted {
     omitted
 }
 
-/// Writes the JSON and the text report of the engine's state.
-pub fn write(p: &PinDir, target: &Target, engine: &Engine, ledger: &ControlLedger) -> anyhow::Result<()> {
-    let mut report = engine.snapshot();
-    let (parents, children) = ever_family(&report);
-    let control = ledger.summary(&parents, &children);
-    let omitted = bound(&mut report);
-    write_private(&p.report_file, &serde_json::to_vec(&serde_json::json!({ "report": report, "control": control }))?)?;
+/// Writes the JSON and the text report of the measurement's state.
+pub fn write(p: &PinDir, target: &Target, measure: &Measurement) -> anyhow::Result<()> {
+    let mut so_far = measure.snapshot();
+    let omitted = bound(&mut so_far.report);
+    write_private(&p.report_file, &serde_json::to_vec(&so_far)?)?;
     let mut text =
         format!("peerscope live report for {} (agent pid {})\n", target.describe(), std::process::id()).into_bytes();
-    peerscope::report::text::write_body(&mut text, &report)?;
-    peerscope::report::text::write_control(&mut text, &control)?;
+    so_far.write_text(&mut text)?;
     writeln!(text, "\nWindows so far:")?;
     if omitted.windows > 0 {
         writeln!(
@@ -63,7 +59,7 @@ pub fn write(p: &PinDir, target: &Target, engine: &Engine, ledger: &ControlLedge
             omitted.windows
         )?;
     }
-    for w in &report.windows {
+    for w in &so_far.report.windows {
         peerscope::report::text::window_line(&mut text, w)?;
     }
     write_private(&p.report_text_file, &text)?;
