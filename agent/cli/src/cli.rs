@@ -193,6 +193,13 @@ pub struct RunArgs {
     /// Undoes --keep-attached (say, a configuration file's).
     #[arg(long, overrides_with = "keep_attached", hide_short_help = true)]
     pub no_keep_attached: bool,
+    /// When the interface is deleted, end (status 1) instead of waiting for an
+    /// interface of its name to come back in this namespace and attaching to it.
+    #[arg(long, overrides_with = "no_exit_on_link_loss")]
+    pub exit_on_link_loss: bool,
+    /// Undoes --exit-on-link-loss (say, a configuration file's).
+    #[arg(long, overrides_with = "exit_on_link_loss", hide_short_help = true)]
+    pub no_exit_on_link_loss: bool,
     /// Append one JSON record per window (host metrics) and per peer to this file
     /// ("-" for stdout, which then carries nothing else).
     #[arg(long, value_name = "PATH", overrides_with = "no_jsonl")]

@@ -121,6 +121,7 @@ keys! {
         samples_per_sec: u32 => samples_per_sec;
         kernel_log: bool => kernel_log;
         keep_attached: bool => keep_attached;
+        exit_on_link_loss: bool => exit_on_link_loss;
         data_min: u32 => classes.data_min;
         large_above: u32 => classes.large_above;
         window: f64 => engine.window;

@@ -22,6 +22,16 @@ impl WindowAccumulator {
         WindowAccumulator { start_ns, len_ns, flows: HashMap::new() }
     }
 
+    /// Continues a window a previous agent had open (from its saved baseline).
+    pub fn resume(start_ns: u64, len_ns: u64, flows: impl IntoIterator<Item = (FlowKey, FlowStats<UnixNs>)>) -> Self {
+        WindowAccumulator { start_ns, len_ns, flows: flows.into_iter().collect() }
+    }
+
+    /// The open window's start and what it holds so far (to be saved).
+    pub fn pending(&self) -> (u64, impl Iterator<Item = (&FlowKey, &FlowStats<UnixNs>)>) {
+        (self.start_ns, self.flows.iter())
+    }
+
     pub fn add(&mut self, deltas: &[FlowDelta]) {
         for d in deltas {
             self.flows.entry(d.key).or_default().merge(&d.delta);

@@ -222,6 +222,12 @@ impl FlowMaps {
         )
     }
 
+    /// The kernel's id of the table (its FLOW_SLOTS map): another load of the program
+    /// is another table.
+    pub fn table_id(&self) -> u32 {
+        self.slots.info().map(|i| i.id()).unwrap_or(0)
+    }
+
     pub fn geometry(&self) -> Geometry {
         self.geometry
     }

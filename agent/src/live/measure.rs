@@ -13,7 +13,10 @@ use crate::{
 };
 
 use super::{
-    accumulator::WindowAccumulator, clock::KernelClock, table::Poll, Attached, FlowDelta, FlowTable, LiveError,
+    accumulator::WindowAccumulator,
+    clock::KernelClock,
+    table::{Pending, Poll},
+    Attached, FlowDelta, FlowMaps, FlowTable, LiveError,
 };
 
 /// The flow table's memory, the current window, the engine and the control ledger.
@@ -70,8 +73,56 @@ impl Measurement {
         Measurement { table: FlowTable::new(KernelClock::new()), window, engine, ledger: ControlLedger::default() }
     }
 
+    /// Continues a measurement from what an earlier agent saved: its table readings
+    /// and its open window (see `live::baseline`).
+    pub fn resume(engine: Engine, table: FlowTable, window: WindowAccumulator) -> Self {
+        Measurement { table, window, engine, ledger: ControlLedger::default() }
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The flow table's readings and the open window, as a baseline saves them.
+    pub fn state(&self) -> (&FlowTable, &WindowAccumulator) {
+        (&self.table, &self.window)
+    }
+
+    /// A new program's table (after re-attaching): its counters start from zero.
+    pub fn reset_table(&mut self) {
+        self.table = FlowTable::new(KernelClock::new());
+    }
+
+    /// Decodes the control-packet samples the kernel queued into the ledger; returns
+    /// how many there were and how many decoded.
+    pub fn observe_samples(&mut self, attached: &mut Attached) -> (usize, usize) {
+        let samples = attached.drain_samples(usize::MAX);
+        let mut decoded = 0;
+        for s in &samples {
+            if let Some(m) = decode_sample(&s.key, s.payload(), s.payload_len as usize) {
+                self.ledger.observe(&s.key, &m);
+                decoded += 1;
+            }
+        }
+        (samples.len(), decoded)
+    }
+
+    /// Reads the flow table into the current window, leaving its frees and retirements
+    /// to [`Pending::apply`] (after the agent saved what it read).
+    pub fn poll_table<'a>(
+        &mut self,
+        maps: &'a FlowMaps,
+        now_unix_ns: u64,
+        idle_ns: Option<u64>,
+    ) -> Result<(Poll, Pending<'a>), LiveError> {
+        let (poll, pending) = self.table.poll_deferred(maps, now_unix_ns, idle_ns)?;
+        self.window.add(&poll.deltas);
+        Ok((poll, pending))
+    }
+
+    /// How long the current window has been open at `now_unix_ns`.
+    pub fn window_open_ns(&self, now_unix_ns: u64) -> u64 {
+        now_unix_ns.saturating_sub(self.window.pending().0)
     }
 
     /// Reads the flow table (retiring flows idle for longer than `idle_ns`) into the
@@ -82,17 +133,10 @@ impl Measurement {
         now_unix_ns: u64,
         idle_ns: Option<u64>,
     ) -> Result<Polled, LiveError> {
-        let poll = self.table.poll(&attached.maps, now_unix_ns, idle_ns)?;
-        self.window.add(&poll.deltas);
-        let samples = attached.drain_samples(usize::MAX);
-        let mut decoded = 0;
-        for s in &samples {
-            if let Some(m) = decode_sample(&s.key, s.payload(), s.payload_len as usize) {
-                self.ledger.observe(&s.key, &m);
-                decoded += 1;
-            }
-        }
-        Ok(Polled { poll, samples: samples.len(), decoded })
+        let (samples, decoded) = self.observe_samples(attached);
+        let (poll, pending) = self.poll_table(&attached.maps, now_unix_ns, idle_ns)?;
+        pending.apply();
+        Ok(Polled { poll, samples, decoded })
     }
 
     /// Whether the current window has ended at `now_unix_ns`.

@@ -3,11 +3,13 @@
 
 pub mod accumulator;
 pub mod attach;
+pub mod baseline;
 pub mod bpfobj;
 pub mod caps;
 pub mod clock;
 pub mod error;
 pub mod host;
+pub mod link;
 pub mod manage;
 pub mod maps;
 pub mod measure;

@@ -271,6 +271,12 @@ pub fn foreign_entries() -> Vec<Foreign> {
 /// Writes a file only the owner can read (0600), replacing it atomically (a reader sees
 /// the old file or the new one, never a part).
 pub fn write_private(path: &Path, data: &[u8]) -> Result<(), LiveError> {
+    write_private_parts(path, &[data])
+}
+
+/// [`write_private`] of the concatenation of `parts` (written in turn, never copied
+/// into one buffer).
+pub fn write_private_parts(path: &Path, parts: &[&[u8]]) -> Result<(), LiveError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|source| LiveError::Io {
         what: "creating",
@@ -281,9 +287,13 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<(), LiveError> {
     tmp_name.push(format!(".{}.tmp", std::process::id()));
     let tmp = dir.join(tmp_name);
     let io = |source| LiveError::Io { what: "writing", path: tmp.clone(), source };
-    let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io)?;
-    f.write_all(data).map_err(io)?;
-    drop(f);
+    let f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+    for part in parts {
+        w.write_all(part).map_err(io)?;
+    }
+    w.flush().map_err(io)?;
+    drop(w);
     fs::rename(&tmp, path).map_err(|source| {
         let _ = fs::remove_file(&tmp);
         LiveError::Io { what: "replacing", path: path.to_path_buf(), source }

@@ -1,9 +1,14 @@
 //! Turns successive readings of the kernel's flow table into per-interval deltas, and
 //! retires idle flows from it.
 
+use bytemuck::{Pod, Zeroable};
 use peerscope_abi::{FlowKey, FlowStats, KernelNs, UnixNs};
 
-use super::{clock::KernelClock, error::LiveError, maps::FlowMaps, maps::SlotReading};
+use super::{
+    clock::KernelClock,
+    error::LiveError,
+    maps::{FlowMaps, SlotReading, TableView},
+};
 
 /// What one flow did since the previous poll.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,13 +33,50 @@ pub struct Poll {
     pub reaped: usize,
 }
 
-/// The agent's memory of the kernel table: each slot's counters at the last poll, in
-/// slot order. Slots are read in that order too, so a poll pairs them with a single
-/// forward walk, and memory follows the flows present, not the table's size.
+/// One slot's reading at the last poll: what the next poll's deltas are taken from,
+/// and what the agent saves so that a restarted agent continues from it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct SlotBaseline {
+    pub key: FlowKey,
+    pub stats: FlowStats<KernelNs>,
+    pub slot: u32,
+    pub _pad: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<SlotBaseline>() == 152);
+
+/// The agent's memory of the kernel table: each slot's key and counters at the last
+/// poll, in slot order. Slots are read in that order too, so a poll pairs them with a
+/// single forward walk, and memory follows the flows present, not the table's size.
 #[derive(Debug, Default)]
 pub struct FlowTable {
-    last: Vec<(u32, FlowStats<KernelNs>)>,
+    last: Vec<SlotBaseline>,
     clock: KernelClock,
+}
+
+/// What a poll leaves to do in the kernel table: free the slots it read for the last
+/// time, retire the idle ones. Deferred so the agent can first save what it read: a
+/// crash in between leaves the slots as they were, and the saved baseline still
+/// accounts for them.
+pub struct Pending<'a> {
+    view: TableView<'a>,
+    release: Vec<SlotBaseline>,
+    retire: Vec<u32>,
+}
+
+impl Pending<'_> {
+    /// The slots read for the last time, with their final counts: part of the baseline
+    /// until they are freed.
+    pub fn releasing(&self) -> &[SlotBaseline] {
+        &self.release
+    }
+
+    pub fn apply(self) {
+        let release: Vec<u32> = self.release.iter().map(|b| b.slot).collect();
+        self.view.release(&release);
+        self.view.retire(&self.retire);
+    }
 }
 
 impl FlowTable {
@@ -42,10 +84,34 @@ impl FlowTable {
         FlowTable { clock, last: Vec::new() }
     }
 
+    /// Continues from a saved baseline (slot order): a slot whose key is the same is
+    /// counted from the saved reading, any other as new.
+    pub fn resume(clock: KernelClock, mut last: Vec<SlotBaseline>) -> Self {
+        last.sort_by_key(|b| b.slot);
+        FlowTable { clock, last }
+    }
+
+    /// Each slot's reading at the last poll.
+    pub fn baseline(&self) -> &[SlotBaseline] {
+        &self.last
+    }
+
     /// Reads the kernel table and returns what changed. Slots retired at the previous
     /// poll give their last counts and are freed; flows idle for longer than `idle_ns`
     /// (at Unix time `now_unix_ns`) are retired.
     pub fn poll(&mut self, maps: &FlowMaps, now_unix_ns: u64, idle_ns: Option<u64>) -> Result<Poll, LiveError> {
+        let (poll, pending) = self.poll_deferred(maps, now_unix_ns, idle_ns)?;
+        pending.apply();
+        Ok(poll)
+    }
+
+    /// [`Self::poll`], leaving the frees and retirements to [`Pending::apply`].
+    pub fn poll_deferred<'a>(
+        &mut self,
+        maps: &'a FlowMaps,
+        now_unix_ns: u64,
+        idle_ns: Option<u64>,
+    ) -> Result<(Poll, Pending<'a>), LiveError> {
         let view = maps.view()?;
         let old = std::mem::take(&mut self.last);
         let mut next = Vec::with_capacity(old.len() + old.len() / 8);
@@ -54,21 +120,24 @@ impl FlowTable {
         let (mut release, mut retire) = (Vec::new(), Vec::new());
         view.for_each_slot(|r| {
             poll.flows_in_table += 1;
-            while cursor < old.len() && old[cursor].0 < r.slot {
+            while cursor < old.len() && old[cursor].slot < r.slot {
                 cursor += 1;
             }
             let prev = match old.get(cursor) {
-                Some((slot, s)) if *slot == r.slot => *s,
+                // The same flow in the same slot: count from its last reading. Another
+                // key means the slot was freed and claimed again meanwhile.
+                Some(b) if b.slot == r.slot && b.key == r.key => b.stats,
                 _ => FlowStats::default(),
             };
             if let Some(d) = self.delta(r, &prev) {
                 poll.deltas.push(d);
             }
+            let reading = SlotBaseline { key: r.key, stats: r.stats, slot: r.slot, _pad: 0 };
             if r.draining {
-                release.push(r.slot);
+                release.push(reading);
                 return;
             }
-            next.push((r.slot, r.stats));
+            next.push(reading);
             // A slot with no packet yet was claimed an instant ago: not idle.
             let seen = r.stats.last_seen;
             if seen.0 != 0 && idle_ns.is_some_and(|idle| now_unix_ns.saturating_sub(self.clock.to_unix(seen).0) > idle)
@@ -76,11 +145,9 @@ impl FlowTable {
                 retire.push(r.slot);
             }
         });
-        view.release(&release);
-        view.retire(&retire);
         self.last = next;
         poll.reaped = retire.len();
-        Ok(poll)
+        Ok((poll, Pending { view, release, retire }))
     }
 
     /// One slot's change since `prev`, its reading at the last poll. A slot whose

@@ -3,17 +3,20 @@
 
 use std::{
     fs::File,
-    io::{BufWriter, Write},
+    io::{Seek, SeekFrom, Write},
     os::unix::fs::OpenOptionsExt,
     path::Path,
 };
 
 use serde::Serialize;
 
-use peerscope::engine::WindowSummary;
+use peerscope::{engine::WindowSummary, live::baseline::WindowNotes};
 
-pub struct JsonLines {
-    out: Box<dyn Write + Send>,
+/// Where the records go: a file appended to (whose length tells, after a crash,
+/// whether the last window reached it), or stdout.
+pub enum JsonLines {
+    File(File),
+    Stdout,
 }
 
 #[derive(Serialize)]
@@ -38,6 +41,20 @@ struct WindowRecord {
     /// Why S_n/X_n have their stated value (first window, empty parent set).
     #[serde(skip_serializing_if = "Option::is_none")]
     stability_note: Option<serde_json::Value>,
+    /// The window's length as configured (Δ); `len_ns` is its real length.
+    nominal_len_ns: u64,
+    /// Polls that ran late in this window (the loop never falls behind silently).
+    missed_polls: u64,
+    /// Packets, IP bytes and new flows the full flow table could not take in this
+    /// window: in none of the figures above.
+    overflow_packets: u64,
+    overflow_bytes: u64,
+    flow_insert_failures: u64,
+    /// The window began under an earlier agent (restart, crash): its counts continue
+    /// that agent's, nothing is counted twice.
+    after_restart: bool,
+    /// The interface was gone for part of the window.
+    interface_gone: bool,
 }
 
 #[derive(Serialize)]
@@ -57,21 +74,41 @@ struct PeerRecord {
 impl JsonLines {
     /// `-` is stdout; a path is appended to (created 0600).
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        let out: Box<dyn Write + Send> = if path.as_os_str() == "-" {
-            Box::new(std::io::stdout())
-        } else {
-            let f = File::options()
-                .append(true)
-                .create(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| anyhow::anyhow!("opening --jsonl {}: {e}", path.display()))?;
-            Box::new(BufWriter::new(f))
-        };
-        Ok(JsonLines { out })
+        if path.as_os_str() == "-" {
+            return Ok(JsonLines::Stdout);
+        }
+        let f = File::options()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| anyhow::anyhow!("opening --jsonl {}: {e}", path.display()))?;
+        Ok(JsonLines::File(f))
     }
 
-    pub fn window(&mut self, w: &WindowSummary) -> anyhow::Result<()> {
+    /// The file's length (None for stdout).
+    pub fn len(&mut self) -> Option<u64> {
+        match self {
+            JsonLines::File(f) => f.seek(SeekFrom::End(0)).ok(),
+            JsonLines::Stdout => None,
+        }
+    }
+
+    /// Appends rendered records, flushed.
+    pub fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            JsonLines::File(f) => f.write_all(bytes),
+            JsonLines::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(bytes)?;
+                out.flush()
+            }
+        }
+    }
+
+    /// The window's record and one per peer, as lines.
+    pub fn render(w: &WindowSummary, nominal_len_ns: u64, notes: &WindowNotes) -> anyhow::Result<Vec<u8>> {
+        let mut out = Vec::new();
         let rec = WindowRecord {
             r#type: "window",
             window: w.index,
@@ -91,9 +128,16 @@ impl JsonLines {
             packets: w.packets,
             bytes: w.bytes,
             stability_note: w.stability.note.as_ref().and_then(|n| serde_json::to_value(n).ok()),
+            nominal_len_ns,
+            missed_polls: notes.missed_polls,
+            overflow_packets: notes.overflow_packets,
+            overflow_bytes: notes.overflow_bytes,
+            flow_insert_failures: notes.flow_insert_failures,
+            after_restart: notes.has(WindowNotes::AFTER_RESTART),
+            interface_gone: notes.has(WindowNotes::INTERFACE_GONE),
         };
-        serde_json::to_writer(&mut self.out, &rec)?;
-        self.out.write_all(b"\n")?;
+        serde_json::to_writer(&mut out, &rec)?;
+        out.push(b'\n');
         for p in &w.pairs {
             let rec = PeerRecord {
                 r#type: "peer",
@@ -107,10 +151,9 @@ impl JsonLines {
                 parent: w.parents.iter().any(|x| x.peer == p.peer),
                 child: w.children.iter().any(|x| x.peer == p.peer),
             };
-            serde_json::to_writer(&mut self.out, &rec)?;
-            self.out.write_all(b"\n")?;
+            serde_json::to_writer(&mut out, &rec)?;
+            out.push(b'\n');
         }
-        self.out.flush()?;
-        Ok(())
+        Ok(out)
     }
 }

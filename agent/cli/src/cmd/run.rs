@@ -5,6 +5,7 @@
 //! Every flag, file and port is checked before anything is loaded or attached, so a
 //! bad configuration leaves nothing behind.
 
+mod agent;
 mod output;
 mod report_file;
 
@@ -20,11 +21,19 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::{cli::RunArgs, config_file, config_file::Origins};
 use peerscope::{
-    engine::{Engine, EngineConfig, MonitoredHost, WindowSummary},
+    engine::{Engine, EngineConfig, MonitoredHost},
     exit,
     export::{server, Metrics},
-    live::{clock, host::interface_addrs, netns, AttachOptions, Attached, Measurement},
+    live::{
+        baseline::WindowNotes,
+        clock,
+        host::interface_addrs,
+        link::{LinkEvent, LinkWatch},
+        netns, AttachOptions, Attached,
+    },
 };
+
+use agent::{Live, Resumed};
 
 use super::{jsonl::JsonLines, UsageError};
 
@@ -81,23 +90,18 @@ pub fn run(args: RunArgs, origins: Origins) -> anyhow::Result<ExitCode> {
     rt.block_on(run_async(args, prepared))
 }
 
-/// Everything one poll updates.
-pub(crate) struct Live {
-    attached: Attached,
-    measure: Measurement,
-    metrics: Arc<Mutex<Metrics>>,
-    jsonl: Option<JsonLines>,
-    /// The interval table or JSON on stdout (off with --quiet and with `--jsonl -`).
-    stdout_output: bool,
-}
-
-async fn run_async(args: RunArgs, prepared: Prepared) -> anyhow::Result<ExitCode> {
+fn attach_options(args: &RunArgs) -> AttachOptions {
     let mut opts = AttachOptions::new(&args.iface);
     opts.max_flows = args.max_flows;
     opts.thresholds = args.classes.thresholds();
     opts.samples_per_sec = args.samples_per_sec;
     opts.kernel_log = args.kernel_log;
     opts.keep_attached = args.keep_attached;
+    opts
+}
+
+async fn run_async(args: RunArgs, prepared: Prepared) -> anyhow::Result<ExitCode> {
+    let opts = attach_options(&args);
     let attached = Attached::attach(&opts)?;
     let addrs = interface_addrs(&args.iface);
     note(&format!(
@@ -121,47 +125,206 @@ async fn run_async(args: RunArgs, prepared: Prepared) -> anyhow::Result<ExitCode
         }
         None => None,
     };
-    let mut live = Live {
-        attached,
-        measure: Measurement::new(Engine::new(prepared.config, MonitoredHost::new(addrs)), clock::unix_now_ns()),
-        metrics,
-        jsonl: prepared.jsonl,
+    let engine = Engine::new(prepared.config, MonitoredHost::new(addrs));
+    let (live, resumed) = Live::start(attached, engine, metrics, prepared.jsonl, clock::unix_now_ns());
+    match &resumed {
+        Resumed::Fresh => {}
+        Resumed::Baseline { redo } => note(&format!(
+            "peerscope: continuing from the previous agent's baseline: only counts it did not report are reported{}",
+            if *redo { " (its last window had not reached --jsonl: written now)" } else { "" }
+        )),
+        Resumed::NoBaseline => note(
+            "peerscope: warning: the program left attached has no baseline of what was reported; its counts so far are reported as new",
+        ),
+        Resumed::Unusable(why) => note(&format!("peerscope: warning: {why}; the counts so far are reported as new")),
+    }
+    let mut lp = Loop {
+        live,
+        opts,
         stdout_output: !(args.quiet || args.jsonl_to_stdout()),
+        link: LinkState::Up,
+        n: 0,
+        last_poll: Instant::now(),
     };
+    let outcome = lp.run(&args).await?;
+    finish(lp, &args, outcome)
+}
 
-    let period = Duration::from_secs_f64(args.interval);
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    // A late poll is followed by the next one on the interval's grid, not by a burst;
-    // the intervals it skipped are counted and reported.
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut n = 0u64;
-    let mut last_poll = Instant::now();
-    let mut pipe_closed = false;
-    loop {
-        tokio::select! {
-            biased;
-            _ = sigterm.recv() => break,
-            _ = sigint.recv() => break,
-            _ = ticker.tick() => {}
-        }
-        n += 1;
-        let missed = (last_poll.elapsed().as_secs_f64() / args.interval).floor().max(1.0) as u64 - 1;
-        last_poll = Instant::now();
-        match poll_once(&args, &mut live, n, missed) {
-            Ok(()) => {}
-            // A reader that went away (`peerscope run | head`) ends the run cleanly.
-            Err(e) if exit::is_broken_pipe(e.as_ref()) => {
-                pipe_closed = true;
-                break;
+/// How the loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Stopped (signal, --count): the last window was written.
+    Done,
+    /// The reader of stdout went away.
+    PipeClosed,
+    /// The interface went away and --exit-on-link-loss was given.
+    LinkLost,
+}
+
+/// Whether the interface is there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum LinkState {
+    Up,
+    Gone,
+}
+
+struct Loop {
+    live: Live,
+    opts: AttachOptions,
+    /// The interval table or JSON on stdout (off with --quiet and with `--jsonl -`).
+    stdout_output: bool,
+    link: LinkState,
+    n: u64,
+    last_poll: Instant,
+}
+
+impl Loop {
+    async fn run(&mut self, args: &RunArgs) -> anyhow::Result<Outcome> {
+        let period = Duration::from_secs_f64(args.interval);
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        // A late poll is followed by the next one on the interval's grid, not by a
+        // burst; the intervals it skipped are counted and reported in the window.
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut sigterm = signal(SignalKind::terminate())?;
+        let mut sigint = signal(SignalKind::interrupt())?;
+        let mut links = match LinkWatch::open() {
+            Ok(w) => Some(w),
+            Err(e) => {
+                note(&format!("peerscope: warning: no netlink link events ({e}); a deleted interface goes unnoticed"));
+                None
             }
-            Err(e) => return Err(e),
-        }
-        if args.count.is_some_and(|c| n >= c) {
-            break;
+        };
+        loop {
+            tokio::select! {
+                biased;
+                _ = sigterm.recv() => return self.last_poll_then(args, Outcome::Done),
+                _ = sigint.recv() => return self.last_poll_then(args, Outcome::Done),
+                events = next_events(&mut links) => {
+                    if let Some(o) = self.on_links(args, events?)? {
+                        return Ok(o);
+                    }
+                }
+                _ = ticker.tick() => {}
+            }
+            if let Some(o) = self.tick(args, false)? {
+                return Ok(o);
+            }
+            if args.count.is_some_and(|c| self.n >= c) {
+                return self.last_poll_then(args, Outcome::Done);
+            }
         }
     }
+
+    /// One poll and its output; `Some` when the loop must end.
+    fn tick(&mut self, args: &RunArgs, last: bool) -> anyhow::Result<Option<Outcome>> {
+        self.n += 1;
+        let missed = (self.last_poll.elapsed().as_secs_f64() / args.interval).floor().max(1.0) as u64 - 1;
+        self.last_poll = Instant::now();
+        let started = Instant::now();
+        if self.link == LinkState::Gone {
+            self.live.notes.flags |= WindowNotes::INTERFACE_GONE;
+        }
+        let now = clock::unix_now_ns();
+        let polled =
+            self.live.poll(now, Some((args.idle_timeout * 1e9) as u64), if last { 0 } else { missed }, last)?;
+        // `peerscope report` reads the state and history from here (not at the last
+        // poll: the file goes when the agent does).
+        if let (Some(p), true, false) = (self.live.attached.pins(), polled.window.is_some(), last) {
+            report_file::write(p, &self.live.attached.target, &self.live.measure, &self.live.counters)?;
+        }
+        if self.stdout_output {
+            let interval = output::Interval { n: self.n, now, missed, polled: &polled, counters: &self.live.counters };
+            let mut stdout = std::io::stdout().lock();
+            let wrote = if args.json {
+                output::json(&mut stdout, args, &interval)
+            } else {
+                output::table(&mut stdout, args, &interval)
+            };
+            match wrote.and_then(|_| stdout.flush().map_err(Into::into)) {
+                Ok(()) => {}
+                // A reader that went away (`peerscope run | head`) ends the run cleanly.
+                Err(e) if exit::is_broken_pipe(e.as_ref()) => {
+                    self.stdout_output = false;
+                    return Ok(Some(Outcome::PipeClosed));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if let Ok(mut m) = self.live.metrics.lock() {
+            m.observe_poll(started.elapsed().as_secs_f64(), missed);
+        }
+        Ok(None)
+    }
+
+    /// The last poll, which closes the open window and writes it, then `outcome`.
+    fn last_poll_then(&mut self, args: &RunArgs, outcome: Outcome) -> anyhow::Result<Outcome> {
+        match self.tick(args, true) {
+            Ok(_) => Ok(outcome),
+            Err(e) if exit::is_broken_pipe(e.as_ref()) => Ok(Outcome::PipeClosed),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The interface deleted (the kernel detached the program) or back.
+    fn on_links(&mut self, args: &RunArgs, events: Vec<LinkEvent>) -> anyhow::Result<Option<Outcome>> {
+        let ours = self.live.attached.target.ifindex;
+        for e in events {
+            match e {
+                LinkEvent::Deleted { ifindex, .. } if ifindex == ours && self.link == LinkState::Up => {
+                    self.link = LinkState::Gone;
+                    if let Ok(mut m) = self.live.metrics.lock() {
+                        m.set_attached(false);
+                    }
+                    note(&format!(
+                        "peerscope: {} is gone (the kernel detached the program); {}",
+                        self.live.attached.target.describe(),
+                        if args.exit_on_link_loss {
+                            "stopping (--exit-on-link-loss)".to_string()
+                        } else {
+                            format!("waiting for an interface named {} in this namespace", args.iface)
+                        }
+                    ));
+                    if args.exit_on_link_loss {
+                        return self.last_poll_then(args, Outcome::LinkLost).map(Some);
+                    }
+                }
+                LinkEvent::New { name: Some(name), .. } if self.link == LinkState::Gone && name == args.iface => {
+                    self.reattach()?;
+                }
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// An interface of our name is back: the old program's pins go (its links are
+    /// dead), a new program is attached, the measurement goes on.
+    fn reattach(&mut self) -> anyhow::Result<()> {
+        // Counts up to the deletion are in the old table: read them first.
+        self.live.poll(clock::unix_now_ns(), None, 0, false)?;
+        let attached = Attached::attach(&self.opts)?;
+        note(&format!("peerscope: {} is back: attached again", attached.target.describe()));
+        let mut old = self.live.replace_attachment(attached);
+        old.keep_attached = false;
+        drop(old);
+        self.link = LinkState::Up;
+        if let Ok(mut m) = self.live.metrics.lock() {
+            m.set_attached(true);
+        }
+        Ok(())
+    }
+}
+
+/// The next link events, or never when there is no netlink socket.
+async fn next_events(links: &mut Option<LinkWatch>) -> std::io::Result<Vec<LinkEvent>> {
+    match links {
+        Some(w) => w.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn finish(lp: Loop, args: &RunArgs, outcome: Outcome) -> anyhow::Result<ExitCode> {
+    let live = lp.live;
     if let Some(p) = live.attached.pins() {
         p.remove_reports();
     }
@@ -176,62 +339,11 @@ async fn run_async(args: RunArgs, prepared: Prepared) -> anyhow::Result<ExitCode
     } else {
         note(&format!("peerscope: detached from {target}"));
     }
-    if pipe_closed {
-        exit::broken_pipe();
+    match outcome {
+        Outcome::Done => Ok(ExitCode::SUCCESS),
+        Outcome::PipeClosed => exit::broken_pipe(),
+        Outcome::LinkLost => Ok(ExitCode::from(exit::FAILURE)),
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn poll_once(args: &RunArgs, live: &mut Live, n: u64, missed: u64) -> anyhow::Result<()> {
-    let started = Instant::now();
-    live.attached.flush_log();
-    let now = clock::unix_now_ns();
-    // Idle flows are retired after this poll read them; their slots are freed at the
-    // next poll, with whatever was still being counted into them.
-    let polled = live.measure.poll(&mut live.attached, now, Some((args.idle_timeout * 1e9) as u64))?;
-    let counters = live.attached.maps.counters()?;
-    if let Ok(mut m) = live.metrics.lock() {
-        let (host, poll) = (live.measure.engine().host(), &polled.poll);
-        m.observe(host, &poll.deltas, &counters, poll.flows_in_table, live.attached.maps.capacity());
-    }
-    let summary = if live.measure.window_due(now) { Some(close_window(live, now)?) } else { None };
-    let interval = output::Interval {
-        n,
-        now,
-        missed,
-        poll: &polled.poll,
-        counters: &counters,
-        samples: polled.samples,
-        decoded: polled.decoded,
-    };
-    if live.stdout_output {
-        let mut stdout = std::io::stdout().lock();
-        if args.json {
-            output::json(&mut stdout, args, &interval, summary.as_ref())?;
-        } else {
-            output::table(&mut stdout, args, &interval, summary.as_ref())?;
-        }
-        stdout.flush()?;
-    }
-    if let Ok(mut m) = live.metrics.lock() {
-        m.observe_poll(started.elapsed().as_secs_f64(), missed);
-    }
-    Ok(())
-}
-
-/// Feeds the finished window to the engine and publishes what it found.
-fn close_window(live: &mut Live, now: u64) -> anyhow::Result<WindowSummary> {
-    let summary = live.measure.close_window(now);
-    if let Ok(mut m) = live.metrics.lock() {
-        m.observe_window(&summary);
-    }
-    if let Some(j) = &mut live.jsonl {
-        j.window(&summary)?;
-    }
-    if let Some(p) = live.attached.pins() {
-        report_file::write(p, &live.attached.target, &live.measure)?;
-    }
-    Ok(summary)
 }
 
 /// A status line on stderr; a closed stderr is no reason to fail.

@@ -5,11 +5,11 @@ use std::io::Write;
 use peerscope_abi::{Counter, FlowStats, UnixNs};
 
 use peerscope::{
-    engine::WindowSummary,
-    live::{table::Poll, FlowDelta},
+    live::{baseline::WindowNotes, FlowDelta},
     view::{FlowRow, PerClass},
 };
 
+use super::agent::Polled;
 use crate::{cli::RunArgs, human};
 
 /// One interval's reading, as the outputs need it.
@@ -18,16 +18,14 @@ pub struct Interval<'a> {
     pub now: u64,
     /// Intervals that passed without a poll before this one (the previous ran late).
     pub missed: u64,
-    pub poll: &'a Poll,
+    pub polled: &'a Polled,
     pub counters: &'a [u64],
-    pub samples: usize,
-    pub decoded: usize,
 }
 
 impl Interval<'_> {
     /// The busiest flows first, at most `top`, and the interval's totals.
     fn rows(&self, args: &RunArgs) -> (Vec<FlowRow>, FlowStats<UnixNs>) {
-        let mut deltas: Vec<&FlowDelta> = self.poll.deltas.iter().collect();
+        let mut deltas: Vec<&FlowDelta> = self.polled.poll.deltas.iter().collect();
         deltas.sort_by(|a, b| b.delta.total_bytes().cmp(&a.delta.total_bytes()).then(a.key.cmp(&b.key)));
         let mut total = FlowStats::default();
         for d in &deltas {
@@ -43,38 +41,40 @@ impl Interval<'_> {
     }
 }
 
-pub fn json(o: &mut impl Write, args: &RunArgs, i: &Interval, window: Option<&WindowSummary>) -> anyhow::Result<()> {
+pub fn json(o: &mut impl Write, args: &RunArgs, i: &Interval) -> anyhow::Result<()> {
     let (rows, total) = i.rows(args);
     let counters: serde_json::Map<String, serde_json::Value> =
         Counter::ALL.iter().map(|c| (c.name().to_string(), i.counter(*c).into())).collect();
+    let poll = &i.polled.poll;
     let doc = serde_json::json!({
         "interval": i.n,
         "time_unix_ns": i.now,
         "interval_secs": args.interval,
         "iface": args.iface,
-        "active_flows": i.poll.deltas.len(),
-        "flows_in_table": i.poll.flows_in_table,
-        "flows_reaped": i.poll.reaped,
+        "active_flows": poll.deltas.len(),
+        "flows_in_table": poll.flows_in_table,
+        "flows_reaped": poll.reaped,
         "packets": PerClass::from(total.packets),
         "bytes": PerClass::from(total.bytes),
         "flows": rows,
         "counters": counters,
-        "control_samples": i.samples,
-        "control_messages": i.decoded,
-        "window": window,
+        "control_samples": i.polled.samples,
+        "control_messages": i.polled.decoded,
+        "window": i.polled.window.as_ref().map(|(w, _)| w),
     });
     writeln!(o, "{}", serde_json::to_string(&doc)?)?;
     Ok(())
 }
 
-pub fn table(o: &mut impl Write, args: &RunArgs, i: &Interval, window: Option<&WindowSummary>) -> anyhow::Result<()> {
+pub fn table(o: &mut impl Write, args: &RunArgs, i: &Interval) -> anyhow::Result<()> {
     let (rows, total) = i.rows(args);
+    let poll = &i.polled.poll;
     writeln!(
         o,
         "-- interval {}: {} active flows, {} in table, {} packets, {} ({} overflow, {} truncated, {} non-IP){}",
         i.n,
-        i.poll.deltas.len(),
-        i.poll.flows_in_table,
+        poll.deltas.len(),
+        poll.flows_in_table,
         total.total_packets(),
         human::bytes(total.total_bytes()),
         i.counter(Counter::OverflowPackets),
@@ -83,8 +83,35 @@ pub fn table(o: &mut impl Write, args: &RunArgs, i: &Interval, window: Option<&W
         if i.missed > 0 { format!("; {} intervals late", i.missed) } else { String::new() }
     )?;
     write!(o, "{}", human::flow_table(&rows, true))?;
-    if let Some(s) = window {
-        peerscope::report::text::window_line(o, s)?;
+    if let Some((w, notes)) = &i.polled.window {
+        peerscope::report::text::window_line(o, w)?;
+        for warning in window_warnings(notes, args) {
+            writeln!(o, "   {warning}")?;
+        }
     }
     Ok(())
+}
+
+/// What a window's figures do not show by themselves.
+pub fn window_warnings(n: &WindowNotes, args: &RunArgs) -> Vec<String> {
+    let mut out = Vec::new();
+    if n.overflow_packets > 0 {
+        out.push(format!(
+            "warning: the flow table was full: {} packets ({}) of {} new flows are in none of these figures (raise --max-flows {} or lower --idle-timeout)",
+            n.overflow_packets,
+            human::bytes(n.overflow_bytes),
+            n.flow_insert_failures,
+            args.max_flows
+        ));
+    }
+    if n.missed_polls > 0 {
+        out.push(format!("note: {} polls ran late in this window; its length is the real one", n.missed_polls));
+    }
+    if n.has(WindowNotes::AFTER_RESTART) {
+        out.push("note: this window began under an earlier agent; nothing in it is counted twice".into());
+    }
+    if n.has(WindowNotes::INTERFACE_GONE) {
+        out.push(format!("note: {} was gone for part of this window", args.iface));
+    }
+    out
 }

@@ -4,6 +4,9 @@
 
 use std::io::Write;
 
+use peerscope_abi::Counter;
+use serde::Serialize;
+
 use peerscope::{
     engine::report::Report,
     live::{
@@ -43,13 +46,50 @@ pub fn bound(report: &mut Report) -> Omitted {
     omitted
 }
 
+/// What the full flow table kept out of every figure of the report, since the program
+/// was loaded (the kernel's counters).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Overflow {
+    pub packets: u64,
+    pub bytes: u64,
+    pub flow_insert_failures: u64,
+}
+
+impl Overflow {
+    fn of(counters: &[u64]) -> Self {
+        let c = |k: Counter| counters.get(k as usize).copied().unwrap_or(0);
+        Overflow {
+            packets: c(Counter::OverflowPackets),
+            bytes: c(Counter::OverflowBytes),
+            flow_insert_failures: c(Counter::FlowInsertFailures),
+        }
+    }
+}
+
+/// The JSON file: the live report, with what bounding left out and the overflow.
+#[derive(Serialize)]
+struct ReportFile<'a> {
+    #[serde(flatten)]
+    live: &'a peerscope::live::LiveReport,
+    omitted: Omitted,
+    overflow: Overflow,
+}
+
 /// Writes the JSON and the text report of the measurement's state.
-pub fn write(p: &PinDir, target: &Target, measure: &Measurement) -> anyhow::Result<()> {
+pub fn write(p: &PinDir, target: &Target, measure: &Measurement, counters: &[u64]) -> anyhow::Result<()> {
     let mut so_far = measure.snapshot();
     let omitted = bound(&mut so_far.report);
-    write_private(&p.report_file, &serde_json::to_vec(&so_far)?)?;
+    let overflow = Overflow::of(counters);
+    write_private(&p.report_file, &serde_json::to_vec(&ReportFile { live: &so_far, omitted, overflow })?)?;
     let mut text =
         format!("peerscope live report for {} (agent pid {})\n", target.describe(), std::process::id()).into_bytes();
+    if overflow.packets > 0 {
+        writeln!(
+            text,
+            "warning: the flow table was full: {} packets ({} bytes) of {} new flows are in no figure of this report",
+            overflow.packets, overflow.bytes, overflow.flow_insert_failures
+        )?;
+    }
     so_far.write_text(&mut text)?;
     writeln!(text, "\nWindows so far:")?;
     if omitted.windows > 0 {
