@@ -9,4 +9,5 @@ pub mod export;
 pub mod live;
 pub mod offline;
 pub mod report;
+pub mod schema;
 pub mod view;

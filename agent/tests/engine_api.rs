@@ -45,10 +45,10 @@ fn test_polled_deltas_give_the_same_rates_as_packets() {
     assert_eq!(so_far.capture.windows, 2);
     let r = e.finish();
     assert_eq!(r.flows.len(), 1);
-    assert_eq!(r.flows[0].packets, 250);
-    assert_eq!(so_far.flows[0].packets, 250);
+    assert_eq!(r.flows[0].total.classes.packets, 250);
+    assert_eq!(so_far.flows[0].total.classes.packets, 250);
     // Duration spans both windows: first packet of poll 1 to last of poll 2.
-    assert_eq!(r.flows[0].duration_s, 38.0);
+    assert_eq!(r.flows[0].total.duration_s, 38.0);
 }
 
 #[test]

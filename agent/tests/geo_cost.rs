@@ -15,6 +15,7 @@ use std::sync::Arc;
 use peerscope::engine::continent::Region;
 use peerscope::engine::geo::{Geolocator, PrefixTable};
 use peerscope::offline::synth::{Link, SynthPcap};
+use peerscope::schema::Location;
 
 const A: &str = "198.51.100.1";
 const B: &str = "198.51.100.2";
@@ -55,7 +56,7 @@ fn test_cost_of_download_and_upload_by_hand() {
     assert_close(w.cost.download_miles_per_byte.unwrap(), 605.5);
     assert_close(w.cost.upload_miles_per_byte.unwrap(), 69.2);
     let c = &r.cost;
-    assert_eq!(c.host_location, Some([0.0, 0.0]), "X located through the table");
+    assert_eq!(c.host_location, Some(Location::from((0.0, 0.0))), "X located through the table");
     assert_close(c.download_miles_per_byte.unwrap(), 605.5);
     assert_eq!((c.peers, c.located_peers), (4, 3));
     assert_close(c.located_peer_fraction.unwrap(), 0.75);

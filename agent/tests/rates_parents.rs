@@ -35,7 +35,7 @@ fn test_window_rates_and_parents_by_hand() {
     let r = &out.report;
     assert_eq!(r.windows.len(), 4);
     let w0 = &r.windows[0];
-    assert_eq!(w0.start_ns, T0);
+    assert_eq!(w0.start_unix_ns, T0);
     assert_close(w0.down_bytes_per_s, (100_000.0 + 50_000.0) / 20.0);
     assert_close(w0.up_bytes_per_s, 90_000.0 / 20.0);
     let a = w0.pairs.iter().find(|p| p.peer == ip("198.51.100.1")).unwrap();
@@ -64,11 +64,14 @@ fn test_stability_with_empty_window_and_returning_parent() {
     assert_eq!((st[0].s_n, st[0].x_n, st[0].note), (None, None, Some(StabilityNote::FirstWindow)));
     // P1 = ∅ after {A}: stated S = X = 1 (every parent left).
     assert_eq!((st[1].s_n, st[1].x_n, st[1].note), (Some(1.0), Some(1.0), Some(StabilityNote::EmptyParentSet)));
-    assert_eq!(st[1].left, 1);
+    assert_eq!(st[1].left_parents, 1);
     // P2 = {A, B} after ∅ (A returns): S = 1 − 0/2 = 1, X = 1 − 2/(2+2+0) = 0.5.
-    assert_eq!((st[2].s_n, st[2].x_n, st[2].new, st[2].left, st[2].note), (Some(1.0), Some(0.5), 2, 0, None));
+    assert_eq!(
+        (st[2].s_n, st[2].x_n, st[2].new_parents, st[2].left_parents, st[2].note),
+        (Some(1.0), Some(0.5), 2, 0, None)
+    );
     // P3 = {A} after {A, B}: S = 1 − 1/1 = 0, X = 1 − 1/(1+0+1) = 0.5.
-    assert_eq!((st[3].s_n, st[3].x_n, st[3].kept, st[3].left), (Some(0.0), Some(0.5), 1, 1));
+    assert_eq!((st[3].s_n, st[3].x_n, st[3].kept_parents, st[3].left_parents), (Some(0.0), Some(0.5), 1, 1));
     assert_eq!(r.stability.mean_s_n, Some(0.5));
     assert_eq!(r.stability.mean_x_n, Some(0.5));
     assert_eq!(r.stability.windows_with_empty_parent_set, 1);
@@ -91,16 +94,16 @@ fn test_family_summary_fractions_and_ratio() {
 #[test]
 fn test_flow_spanning_windows_keeps_one_record_and_its_duration() {
     let r = analyze(&capture(), window_config(20)).report;
-    let f = r.flows.iter().find(|f| f.src == ip("198.51.100.1") && f.src_port == 1).unwrap();
-    assert_eq!(f.packets, 60 + 100 + 100);
-    assert_eq!(f.bytes, 260_000);
-    assert_eq!(f.direction, "download");
+    let f = r.flows.iter().find(|f| f.src_ip == ip("198.51.100.1") && f.src_port == 1).unwrap();
+    assert_eq!(f.total.classes.packets, 60 + 100 + 100);
+    assert_eq!(f.total.classes.bytes, 260_000);
+    assert_eq!(f.direction, Some(peerscope::schema::FlowDirection::Download));
     // First packet at T0, last at T0 + 60 s + 99 × 0.1 s.
-    assert_eq!(f.first_seen_ns, T0);
-    assert_eq!(f.last_seen_ns, T0 + 60 * S + 99 * (S / 10));
-    assert_close(f.duration_s, 69.9);
+    assert_eq!(f.total.first_seen_unix_ns, Some(T0));
+    assert_eq!(f.total.last_seen_unix_ns, Some(T0 + 60 * S + 99 * (S / 10)));
+    assert_close(f.total.duration_s, 69.9);
     // Every packet is in exactly one flow.
-    assert_eq!(r.flows.iter().map(|f| f.packets).sum::<u64>(), 560);
+    assert_eq!(r.flows.iter().map(|f| f.total.classes.packets).sum::<u64>(), 560);
 }
 
 #[test]

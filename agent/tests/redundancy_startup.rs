@@ -12,6 +12,7 @@
 mod common;
 use common::*;
 
+use peerscope::engine::startup::SelectionRule;
 use peerscope::engine::NS_PER_S;
 use peerscope::offline::synth::{tcp, Link, SynthPcap};
 
@@ -38,9 +39,9 @@ fn config() -> peerscope::engine::EngineConfig {
 fn test_startup_delay_by_hand() {
     let r = analyze(&capture(), config()).report;
     let s = r.startup.unwrap();
-    assert_eq!(s.selection_rule, "tcp_port_80");
-    assert_eq!(s.selection_ns, T0 + 2 * S);
-    assert_eq!(s.reached_ns, Some(T0 + 20 * S));
+    assert_eq!(s.selection_rule, SelectionRule::TcpPort80);
+    assert_eq!(s.selection_unix_ns, T0 + 2 * S);
+    assert_eq!(s.reached_unix_ns, Some(T0 + 20 * S));
     assert_eq!(s.delay_s, Some(18.0));
 }
 
@@ -51,7 +52,7 @@ fn test_redundancy_by_hand() {
     assert_eq!(red.interval_s, 20.0);
     assert_eq!(red.expected_bytes, 20_000.0);
     assert_eq!(red.video_download_bytes, 16 * 1260);
-    assert_close(red.redundancy.unwrap(), 0.008);
+    assert_close(red.ratio.unwrap(), 0.008);
 }
 
 #[test]
@@ -59,7 +60,7 @@ fn test_short_capture_and_no_playback_rate() {
     let mut cfg = config();
     cfg.redundancy_skip_ns = 600 * NS_PER_S; // the studies' 10 minutes: nothing left
     let r = analyze(&capture(), cfg).report;
-    assert_eq!(r.redundancy.as_ref().unwrap().redundancy, None);
+    assert_eq!(r.redundancy.as_ref().unwrap().ratio, None);
     let r = analyze(&capture(), window_config(10)).report;
     assert!(r.redundancy.is_none() && r.startup.is_none());
 }
@@ -71,6 +72,6 @@ fn test_startup_falls_back_to_first_packet_and_may_never_be_reached() {
     p.udp(T0 + S, x, peer, 60).tcp_train(T0 + S, S, 5, peer, x, 1300);
     let r = analyze(&p, config()).report;
     let s = r.startup.unwrap();
-    assert_eq!((s.selection_rule, s.selection_ns), ("first_packet", T0 + S));
-    assert_eq!((s.reached_ns, s.delay_s), (None, None));
+    assert_eq!((s.selection_rule, s.selection_unix_ns), (SelectionRule::FirstPacket, T0 + S));
+    assert_eq!((s.reached_unix_ns, s.delay_s), (None, None));
 }

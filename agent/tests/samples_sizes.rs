@@ -89,17 +89,17 @@ fn test_packet_size_cdf_and_control_share() {
         1300,
     );
     let s = analyze(&c, window_config(20)).report.sizes;
-    assert_eq!((s.packets, s.bytes), (10, 3960));
-    assert_eq!(s.class_packets, [4, 3, 3]);
-    assert_eq!(s.class_bytes, [160, 300, 2200 + 1300]);
+    assert_eq!((s.classes.packets, s.classes.bytes), (10, 3960));
+    assert_eq!((s.classes.ack_packets, s.classes.control_packets, s.classes.data_packets), (4, 3, 3));
+    assert_eq!((s.classes.ack_bytes, s.classes.control_bytes, s.classes.data_bytes), (160, 300, 2200 + 1300));
     assert_eq!(s.ack_packet_fraction, Some(0.4));
     assert_close(s.control_byte_fraction.unwrap(), 300.0 / 3960.0);
     let cdf: Vec<_> =
-        s.cdf.iter().map(|b| (b.bucket, b.packets, b.bytes, b.cumulative_packet_fraction.unwrap())).collect();
+        s.cdf.iter().map(|b| (b.bucket.name(), b.packets, b.bytes, b.cumulative_packet_fraction.unwrap())).collect();
     assert_eq!(
         cdf,
         vec![("ack", 4, 160, 0.4), ("control", 3, 300, 0.7), ("data", 2, 2200, 0.9), ("large", 1, 1300, 1.0)]
     );
-    assert_eq!(s.cdf[2].mean_ip_len, Some(1100.0));
-    assert_eq!((s.cdf[3].min_ip_len, s.cdf[1].max_ip_len), (Some(1201), Some(1023)));
+    assert_eq!(s.cdf[2].mean_ip_len_bytes, Some(1100.0));
+    assert_eq!((s.cdf[3].min_ip_len_bytes, s.cdf[1].max_ip_len_bytes), (Some(1201), Some(1023)));
 }

@@ -12,6 +12,17 @@ pub enum Region {
     Europe,
 }
 
+impl From<Region> for peerscope::schema::demo::DemoRegion {
+    fn from(r: Region) -> Self {
+        use peerscope::schema::demo::DemoRegion;
+        match r {
+            Region::Asia => DemoRegion::Asia,
+            Region::NorthAmerica => DemoRegion::NorthAmerica,
+            Region::Europe => DemoRegion::Europe,
+        }
+    }
+}
+
 impl Region {
     /// First three octets of the region's /24.
     pub const fn net(self) -> [u8; 3] {

@@ -18,6 +18,17 @@ pub enum Profile {
     Nat,
 }
 
+impl From<Profile> for peerscope::schema::demo::PeerProfile {
+    fn from(p: Profile) -> Self {
+        use peerscope::schema::demo::PeerProfile;
+        match p {
+            Profile::Campus => PeerProfile::Campus,
+            Profile::Residential => PeerProfile::Residential,
+            Profile::Nat => PeerProfile::Nat,
+        }
+    }
+}
+
 impl Profile {
     /// Upload limit in bit/s (None: not shaped).
     pub fn upload_bps(self) -> Option<u64> {

@@ -1,83 +1,32 @@
 //! What the demo shows: each window's view of the monitored host, and at the end
 //! peerscope's per-peer TCP payload bytes against the swarm's ground truth
-//! (measured = written + retransmitted, exactly), written as `report.json`.
+//! (measured = written + retransmitted, exactly), written as `report.json` (the
+//! `demo_record` document of `peerscope::schema`).
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     fmt::Write as _,
     net::{IpAddr, Ipv4Addr},
 };
 
-use serde::Serialize;
-
 use super::{
-    geo::{self, Region},
+    geo,
     plan::{PeerPlan, Profile},
     truth::Truth,
     window::{host_pairs, PairBytes},
 };
-use peerscope::engine::{self, WindowFlows};
-
-#[derive(Clone, Debug, Serialize)]
-pub struct WindowSummary {
-    pub index: usize,
-    pub start_unix_ns: u64,
-    pub len_ns: u64,
-    pub up_bytes: u64,
-    pub down_bytes: u64,
-    pub parents: Vec<IpAddr>,
-    pub children: Vec<IpAddr>,
-}
-
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct PeerRow {
-    pub ip: Option<Ipv4Addr>,
-    pub city: Option<&'static str>,
-    pub region: Option<Region>,
-    pub measured_up_payload: u64,
-    pub truth_up_payload: u64,
-    pub retransmitted_up: u64,
-    pub measured_down_payload: u64,
-    pub truth_down_payload: u64,
-    pub retransmitted_down: u64,
-    /// measured == truth + retransmitted, both directions.
-    pub matches: bool,
-    pub windows_as_parent: usize,
-    pub windows_as_child: usize,
-}
-
-/// One peer of the swarm as planned: who, where, and when it was there.
-#[derive(Clone, Debug, Serialize)]
-pub struct CastRow {
-    pub ip: Ipv4Addr,
-    pub profile: Profile,
-    pub city: Option<&'static str>,
-    pub join_secs: f64,
-    pub leave_secs: Option<f64>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Report {
-    pub monitored: Ipv4Addr,
-    pub profile: Profile,
-    pub peers: usize,
-    pub cast: Vec<CastRow>,
-    pub bitrate_bps: u64,
-    pub duration_secs: f64,
-    pub windows: Vec<WindowSummary>,
-    pub per_peer: Vec<PeerRow>,
-    pub measured_up_payload: u64,
-    pub measured_down_payload: u64,
-    pub truth_up_payload: u64,
-    pub truth_down_payload: u64,
-    pub retransmitted_up: u64,
-    pub retransmitted_down: u64,
-    pub all_match: bool,
-}
+use peerscope::{
+    engine::{WindowFlows, WindowSummary},
+    schema::{
+        demo::{CastMember, DemoRecordTag, PayloadTruth, PeerTruth},
+        DemoRecord, SchemaVersion,
+    },
+};
 
 /// Collects the windows as they close.
 pub struct Collector {
     pub me: Ipv4Addr,
+    /// The engine's figures of each window.
     pub windows: Vec<WindowSummary>,
     totals: BTreeMap<IpAddr, (PairBytes, usize, usize)>,
 }
@@ -89,97 +38,87 @@ impl Collector {
 
     /// Adds a window, with the engine's figures for it, and returns its text for the
     /// live display.
-    pub fn add(&mut self, w: &WindowFlows, figures: &engine::WindowSummary, top: usize) -> String {
+    pub fn add(&mut self, w: &WindowFlows, figures: &WindowSummary, top: usize) -> String {
         let pairs = host_pairs(w, IpAddr::V4(self.me));
-        let parents: Vec<IpAddr> = figures.parents.iter().map(|p| p.peer).collect();
-        let children: Vec<IpAddr> = figures.children.iter().map(|p| p.peer).collect();
+        let is = |set: &[peerscope::engine::parents::PeerRate], h: &IpAddr| set.iter().any(|p| p.peer == *h);
         for (h, p) in &pairs {
             let t = self.totals.entry(*h).or_default();
             t.0.up += p.up;
             t.0.down += p.down;
             t.0.up_tcp_payload += p.up_tcp_payload;
             t.0.down_tcp_payload += p.down_tcp_payload;
-            t.1 += parents.contains(h) as usize;
-            t.2 += children.contains(h) as usize;
+            t.1 += is(&figures.parents, h) as usize;
+            t.2 += is(&figures.children, h) as usize;
         }
-        let s = WindowSummary {
-            index: self.windows.len(),
-            start_unix_ns: w.start_ns,
-            len_ns: w.len_ns,
-            up_bytes: pairs.values().map(|p| p.up).sum(),
-            down_bytes: pairs.values().map(|p| p.down).sum(),
-            parents,
-            children,
-        };
-        let text = render_window(&s, w, &pairs, top);
-        self.windows.push(s);
+        let text = render_window(figures, w, &pairs, top);
+        self.windows.push(figures.clone());
         text
     }
 
-    pub fn finish(self, truth: &Truth, cast: &[PeerPlan], bitrate_bps: u64, duration_secs: f64) -> Report {
+    pub fn finish(self, truth: &Truth, cast: &[PeerPlan], bitrate_bps: u64, duration_secs: f64) -> DemoRecord {
         let me = self.me;
         let profile = cast.iter().find(|p| p.monitored).map_or(Profile::Campus, |p| p.profile);
-        let cast: Vec<CastRow> = cast
+        let cast: Vec<CastMember> = cast
             .iter()
-            .map(|p| CastRow {
-                ip: p.ip,
-                profile: p.profile,
-                city: geo::city(p.ip),
-                join_secs: p.join.as_secs_f64(),
-                leave_secs: p.leave.map(|l| l.as_secs_f64()),
+            .map(|p| CastMember {
+                ip: IpAddr::V4(p.ip),
+                profile: p.profile.into(),
+                city: geo::city(p.ip).map(String::from),
+                join_s: p.join.as_secs_f64(),
+                leave_s: p.leave.map(|l| l.as_secs_f64()),
             })
             .collect();
         let pairs = truth.pair_totals();
-        let mut hosts: BTreeMap<Ipv4Addr, PeerRow> = BTreeMap::new();
+        let mut hosts: BTreeSet<Ipv4Addr> = BTreeSet::new();
         for (s, d) in pairs.keys() {
             for h in [s, d] {
                 if *h != me && (*s == me || *d == me) {
-                    hosts.entry(*h).or_default();
+                    hosts.insert(*h);
                 }
             }
         }
-        for h in self.totals.keys() {
-            if let IpAddr::V4(v4) = h {
-                hosts.entry(*v4).or_default();
-            }
-        }
-        for (h, row) in hosts.iter_mut() {
-            let (m, par, chi) = self.totals.get(&IpAddr::V4(*h)).copied().unwrap_or_default();
-            *row = PeerRow {
-                ip: Some(*h),
-                city: geo::city(*h),
-                region: Region::of(*h),
-                measured_up_payload: m.up_tcp_payload,
-                truth_up_payload: pairs.get(&(me, *h)).copied().unwrap_or(0),
-                retransmitted_up: truth.retransmitted.get(&(me, *h)).copied().unwrap_or(0),
-                measured_down_payload: m.down_tcp_payload,
-                truth_down_payload: pairs.get(&(*h, me)).copied().unwrap_or(0),
-                retransmitted_down: truth.retransmitted.get(&(*h, me)).copied().unwrap_or(0),
-                matches: false,
-                windows_as_parent: par,
-                windows_as_child: chi,
-            };
-            row.matches = row.measured_up_payload == row.truth_up_payload + row.retransmitted_up
-                && row.measured_down_payload == row.truth_down_payload + row.retransmitted_down;
-        }
-        let per_peer: Vec<PeerRow> = hosts.into_values().collect();
-        let sum = |f: fn(&PeerRow) -> u64| per_peer.iter().map(f).sum::<u64>();
-        Report {
-            monitored: me,
-            profile,
+        hosts.extend(self.totals.keys().filter_map(|h| match h {
+            IpAddr::V4(v4) => Some(*v4),
+            IpAddr::V6(_) => None,
+        }));
+        let per_peer: Vec<PeerTruth> = hosts
+            .into_iter()
+            .map(|h| {
+                let (m, par, chi) = self.totals.get(&IpAddr::V4(h)).copied().unwrap_or_default();
+                let payload = PayloadTruth {
+                    measured_up_payload_bytes: m.up_tcp_payload,
+                    truth_up_payload_bytes: pairs.get(&(me, h)).copied().unwrap_or(0),
+                    retransmitted_up_bytes: truth.retransmitted.get(&(me, h)).copied().unwrap_or(0),
+                    measured_down_payload_bytes: m.down_tcp_payload,
+                    truth_down_payload_bytes: pairs.get(&(h, me)).copied().unwrap_or(0),
+                    retransmitted_down_bytes: truth.retransmitted.get(&(h, me)).copied().unwrap_or(0),
+                };
+                PeerTruth {
+                    ip: IpAddr::V4(h),
+                    city: geo::city(h).map(String::from),
+                    region: geo::Region::of(h).map(Into::into),
+                    matches: payload.matches(),
+                    payload,
+                    windows_as_parent: par,
+                    windows_as_child: chi,
+                }
+            })
+            .collect();
+        let mut totals = PayloadTruth::default();
+        per_peer.iter().for_each(|r| totals.add(&r.payload));
+        DemoRecord {
+            schema_version: SchemaVersion,
+            document: DemoRecordTag,
+            monitored: IpAddr::V4(me),
+            profile: profile.into(),
             peers: cast.len(),
             cast,
-            bitrate_bps,
-            duration_secs,
-            measured_up_payload: sum(|r| r.measured_up_payload),
-            measured_down_payload: sum(|r| r.measured_down_payload),
-            truth_up_payload: sum(|r| r.truth_up_payload),
-            truth_down_payload: sum(|r| r.truth_down_payload),
-            retransmitted_up: sum(|r| r.retransmitted_up),
-            retransmitted_down: sum(|r| r.retransmitted_down),
+            bitrate_bits_per_s: bitrate_bps,
+            duration_s: duration_secs,
+            windows: self.windows,
             all_match: per_peer.iter().all(|r| r.matches),
             per_peer,
-            windows: self.windows,
+            totals,
         }
     }
 }
@@ -190,13 +129,14 @@ fn kbps(bytes: u64, len_ns: u64) -> f64 {
 
 fn render_window(s: &WindowSummary, w: &WindowFlows, pairs: &BTreeMap<IpAddr, PairBytes>, top: usize) -> String {
     let mut t = String::new();
+    let (up, down) = pairs.values().fold((0, 0), |a, p| (a.0 + p.up, a.1 + p.down));
     let _ = writeln!(
         t,
         "── window {} ({:.1} s): up {:.0} kbit/s, down {:.0} kbit/s, {} flows; {} parents, {} children (> 4 KB/s)",
         s.index,
         s.len_ns as f64 / 1e9,
-        kbps(s.up_bytes, s.len_ns),
-        kbps(s.down_bytes, s.len_ns),
+        kbps(up, s.len_ns),
+        kbps(down, s.len_ns),
         w.flows.len(),
         s.parents.len(),
         s.children.len()
@@ -227,7 +167,7 @@ fn render_window(s: &WindowSummary, w: &WindowFlows, pairs: &BTreeMap<IpAddr, Pa
             IpAddr::V4(v4) => geo::city(*v4).unwrap_or("?"),
             IpAddr::V6(_) => "?",
         };
-        let role = match (s.parents.contains(h), s.children.contains(h)) {
+        let role = match (s.parents.iter().any(|p| p.peer == *h), s.children.iter().any(|p| p.peer == *h)) {
             (true, true) => "parent+child",
             (true, false) => "parent",
             (false, true) => "child",
@@ -246,18 +186,18 @@ fn render_window(s: &WindowSummary, w: &WindowFlows, pairs: &BTreeMap<IpAddr, Pa
 }
 
 /// The closing summary printed after the last window.
-pub fn render_final(r: &Report) -> String {
+pub fn render_final(r: &DemoRecord) -> String {
     let mut t = String::new();
-    let left = r.cast.iter().filter(|c| c.leave_secs.is_some()).count();
-    let late = r.cast.iter().filter(|c| c.join_secs > 0.0).count();
+    let left = r.cast.iter().filter(|c| c.leave_s.is_some()).count();
+    let late = r.cast.iter().filter(|c| c.join_s > 0.0).count();
     let _ = writeln!(
         t,
         "══ peerscope demo: {} ({:?}) over {:.0} s, {} peers ({late} joined during the run, {left} left early), {} kbit/s",
         r.monitored,
         r.profile,
-        r.duration_secs,
+        r.duration_s,
         r.peers,
-        r.bitrate_bps / 1000
+        r.bitrate_bits_per_s / 1000
     );
     let _ = writeln!(
         t,
@@ -267,22 +207,27 @@ pub fn render_final(r: &Report) -> String {
         let _ = writeln!(
             t,
             "   {:<19} {:<10} {:>10} / {:>10} (+{:<5}) {:>10} / {:>10} (+{:<5}) {}",
-            p.ip.map(|i| i.to_string()).unwrap_or_default(),
-            p.city.unwrap_or("?"),
-            p.measured_up_payload,
-            p.truth_up_payload,
-            p.retransmitted_up,
-            p.measured_down_payload,
-            p.truth_down_payload,
-            p.retransmitted_down,
+            p.ip.to_string(),
+            p.city.as_deref().unwrap_or("?"),
+            p.payload.measured_up_payload_bytes,
+            p.payload.truth_up_payload_bytes,
+            p.payload.retransmitted_up_bytes,
+            p.payload.measured_down_payload_bytes,
+            p.payload.truth_down_payload_bytes,
+            p.payload.retransmitted_down_bytes,
             if p.matches { "=" } else { "MISMATCH" }
         );
     }
-    let ratio = r.measured_up_payload as f64 / (r.measured_down_payload.max(1)) as f64;
+    let m = &r.totals;
+    let ratio = m.measured_up_payload_bytes as f64 / (m.measured_down_payload_bytes.max(1)) as f64;
     let _ = writeln!(
         t,
         "   total TCP payload: up {} B, down {} B (upload:download {:.1}:1); retransmitted {} B up, {} B down",
-        r.measured_up_payload, r.measured_down_payload, ratio, r.retransmitted_up, r.retransmitted_down
+        m.measured_up_payload_bytes,
+        m.measured_down_payload_bytes,
+        ratio,
+        m.retransmitted_up_bytes,
+        m.retransmitted_down_bytes
     );
     let _ =
         writeln!(t, "   measured {} ground truth for every peer", if r.all_match { "equals" } else { "DIFFERS FROM" });
@@ -336,12 +281,16 @@ mod tests {
         let cast =
             [PeerPlan { index: 0, ip: me, profile: Profile::Nat, monitored: true, join: Duration::ZERO, leave: None }];
         let r = c.finish(&truth.snapshot(), &cast, 400_000, 1.0);
-        assert_eq!(r.profile, Profile::Nat);
-        let row = |ip| r.per_peer.iter().find(|p| p.ip == Some(ip)).unwrap();
+        assert_eq!(r.profile, Profile::Nat.into());
+        let row = |ip: Ipv4Addr| r.per_peer.iter().find(|p| p.ip == IpAddr::V4(ip)).unwrap();
         assert!(row(a).matches, "1500 = 1000 + 500 up, 100 = 100 down");
         assert!(!row(b).matches, "900 measured, 1000 sent");
-        assert_eq!(r.windows[0].parents, vec![IpAddr::V4(b)]);
+        assert_eq!(r.windows[0].parents.iter().map(|p| p.peer).collect::<Vec<_>>(), vec![IpAddr::V4(b)]);
         assert!(!r.all_match);
-        assert_eq!((r.measured_up_payload, r.truth_up_payload, r.retransmitted_up), (1500, 1000, 500));
+        let t = &r.totals;
+        assert_eq!(
+            (t.measured_up_payload_bytes, t.truth_up_payload_bytes, t.retransmitted_up_bytes),
+            (1500, 1000, 500)
+        );
     }
 }

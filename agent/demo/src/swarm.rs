@@ -8,14 +8,13 @@
 
 use std::{
     future::Future,
-    net::{IpAddr, Ipv4Addr},
+    net::IpAddr,
     path::{Path, PathBuf},
     sync::mpsc,
     time::{Duration, Instant},
 };
 
 use anyhow::Context as _;
-use serde::Serialize;
 use tokio::{
     signal::unix::{signal, Signal, SignalKind},
     sync::watch,
@@ -28,7 +27,7 @@ use super::{
     peer::{self, PeerCfg},
     plan::{self, PeerPlan, Profile},
     plot,
-    report::{self, Collector, Report},
+    report::{self, Collector},
     source,
     topology::{Hub, HOST_IF},
     tracker,
@@ -40,6 +39,10 @@ use peerscope::{
     control::{ledger::ever_family, ControlLedger},
     engine::{geo::Geolocator, Engine, EngineConfig, MonitoredHost},
     live::{AttachOptions, Attached},
+    schema::{
+        demo::{DemoHost, DemoTopologyTag},
+        DemoRecord, DemoTopology, ReportDocument, ReportSource, SchemaVersion,
+    },
 };
 
 #[derive(Clone, Debug)]
@@ -52,15 +55,6 @@ pub struct DemoOpts {
     pub out: PathBuf,
     pub seed: u64,
     pub top: usize,
-}
-
-/// What the teardown test needs to know was ours.
-#[derive(Serialize)]
-struct Topology<'a> {
-    pid: u32,
-    netns_inodes: Vec<u64>,
-    host_interface: &'a str,
-    hosts: Vec<(String, Ipv4Addr)>,
 }
 
 /// Every namespace of the swarm. Dropping it ends their threads, and with them the
@@ -86,14 +80,17 @@ impl Built {
         Ok(Built { peers, tracker, http, source, hub })
     }
 
-    fn topology(&self, cast: &[PeerPlan]) -> Topology<'static> {
+    /// What the teardown test needs to know was ours.
+    fn topology(&self, cast: &[PeerPlan]) -> DemoTopology {
         let mut inodes = vec![self.hub.ns.inode(), self.tracker.inode(), self.http.inode(), self.source.inode()];
         inodes.extend(self.peers.iter().map(NetNs::inode));
-        Topology {
+        DemoTopology {
+            schema_version: SchemaVersion,
+            document: DemoTopologyTag,
             pid: std::process::id(),
             netns_inodes: inodes,
-            host_interface: HOST_IF,
-            hosts: cast.iter().map(|p| (format!("peer{}", p.index), p.ip)).collect(),
+            host_interface: HOST_IF.to_string(),
+            hosts: cast.iter().map(|p| DemoHost { name: format!("peer{}", p.index), ip: IpAddr::V4(p.ip) }).collect(),
         }
     }
 
@@ -169,12 +166,12 @@ impl Signals {
     }
 }
 
-pub fn run(opts: DemoOpts) -> anyhow::Result<Report> {
+pub fn run(opts: DemoOpts) -> anyhow::Result<DemoRecord> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(run_async(opts))
 }
 
-async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
+async fn run_async(opts: DemoOpts) -> anyhow::Result<DemoRecord> {
     // Registered first, so Ctrl-C during set-up is caught, not fatal.
     let mut signals = Signals { int: signal(SignalKind::interrupt())?, term: signal(SignalKind::terminate())? };
     std::fs::create_dir_all(&opts.out).with_context(|| format!("creating {}", opts.out.display()))?;
@@ -235,16 +232,13 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     let figures = m.engine.finish();
     let (parents, children) = ever_family(&figures);
     let control = m.ledger.summary(&parents, &children);
-    write(
-        &opts.out,
-        "analysis.json",
-        &serde_json::to_vec_pretty(&serde_json::json!({ "report": &figures, "control": &control }))?,
-    )?;
-    peerscope::report::svg::write_dir(&opts.out, &figures)
+    let source = ReportSource::Demo { iface: HOST_IF.to_string(), monitored: IpAddr::V4(monitored.ip) };
+    let analysis = ReportDocument::new(source, figures, control);
+    write(&opts.out, "analysis.json", &serde_json::to_vec_pretty(&analysis)?)?;
+    peerscope::report::svg::write_dir(&opts.out, &analysis.report)
         .with_context(|| format!("writing plots into {}", opts.out.display()))?;
     let mut text = Vec::new();
-    peerscope::report::text::write_body(&mut text, &figures)?;
-    peerscope::report::text::write_control(&mut text, &control)?;
+    peerscope::report::text::write_document(&mut text, &analysis)?;
     write(&opts.out, "analysis.txt", &text)?;
     println!("\npeerscope's figures of the monitored peer {} (the studies' methods)", monitored.ip);
     print!("{}", String::from_utf8_lossy(&text));

@@ -4,12 +4,11 @@
 //! (`last_seen − first_seen`).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
 use peerscope_abi::{FlowKey, FlowStats};
-use serde::Serialize;
 
-use super::host::{Direction, MonitoredHost};
+use super::host::MonitoredHost;
+use crate::schema::Flow;
 
 /// Cumulative counters of every flow seen (memory grows with flows, not time).
 #[derive(Clone, Debug, Default)]
@@ -35,9 +34,9 @@ impl FlowLedger {
     }
 
     /// Every flow as a report record, ordered by key.
-    pub fn records(&self, host: &MonitoredHost) -> Vec<FlowRecord> {
-        let mut v: Vec<_> = self.flows.iter().map(|(k, s)| FlowRecord::new(k, s, host)).collect();
-        v.sort_by_key(|a| (a.src, a.src_port, a.dst, a.dst_port, a.proto));
+    pub fn records(&self, host: &MonitoredHost) -> Vec<Flow> {
+        let mut v: Vec<_> = self.flows.iter().map(|(k, s)| Flow::new(k, s, Some(host))).collect();
+        v.sort_by_key(|a| (a.src_ip, a.src_port, a.dst_ip, a.dst_port, a.ip_protocol));
         v
     }
 }
@@ -45,58 +44,4 @@ impl FlowLedger {
 /// Duration of a flow in ns: first to last packet, gaps included.
 pub fn duration_ns(s: &FlowStats) -> u64 {
     s.last_seen_ns.saturating_sub(s.first_seen_ns)
-}
-
-/// One flow's lifetime totals.
-#[derive(Clone, Debug, Serialize)]
-pub struct FlowRecord {
-    pub proto: u8,
-    pub src: IpAddr,
-    pub src_port: u16,
-    pub dst: IpAddr,
-    pub dst_port: u16,
-    /// "download" (peer → X), "upload" (X → peer) or "other".
-    pub direction: &'static str,
-    pub packets: u64,
-    /// IP bytes (sum of IP total lengths).
-    pub bytes: u64,
-    /// Packets and IP bytes per class: ack, control, data.
-    pub class_packets: [u64; 3],
-    pub class_bytes: [u64; 3],
-    pub payload_bytes: u64,
-    pub large_packets: u64,
-    pub large_bytes: u64,
-    pub syn_packets: u32,
-    pub first_seen_ns: u64,
-    pub last_seen_ns: u64,
-    pub duration_s: f64,
-}
-
-impl FlowRecord {
-    pub fn new(k: &FlowKey, s: &FlowStats, host: &MonitoredHost) -> Self {
-        let direction = match host.direction(k) {
-            Direction::Download { .. } => "download",
-            Direction::Upload { .. } => "upload",
-            Direction::Unrelated => "other",
-        };
-        FlowRecord {
-            proto: k.proto,
-            src: k.src_ip(),
-            src_port: k.src_port,
-            dst: k.dst_ip(),
-            dst_port: k.dst_port,
-            direction,
-            packets: s.total_packets(),
-            bytes: s.total_bytes(),
-            class_packets: s.packets,
-            class_bytes: s.bytes,
-            payload_bytes: s.payload_bytes,
-            large_packets: s.large_packets,
-            large_bytes: s.large_bytes,
-            syn_packets: s.syn_packets,
-            first_seen_ns: s.first_seen_ns,
-            last_seen_ns: s.last_seen_ns,
-            duration_s: duration_ns(s) as f64 / 1e9,
-        }
-    }
 }

@@ -7,7 +7,8 @@
 use std::net::IpAddr;
 
 use peerscope_abi::{FlowKey, FlowStats};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::window::HostView;
 
@@ -29,7 +30,7 @@ pub fn flow_rates(flows: &[(FlowKey, FlowStats)], len_ns: u64) -> Vec<FlowRate> 
 }
 
 /// Host-pair rates of X with one peer in one window, both directions.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PairRate {
     pub peer: IpAddr,
     /// `R(peer, X, t1)`: bytes per second received by X from the peer.

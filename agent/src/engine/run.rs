@@ -12,7 +12,7 @@ use super::parents::FamilyTracker;
 use super::peers::PeerLedger;
 use super::rates::pair_rates;
 use super::redundancy::redundancy;
-use super::report::{CaptureSpan, Report, SCHEMA_VERSION};
+use super::report::{CaptureSpan, Report};
 use super::samples::{SampleGrid, SampleTraffic};
 use super::sessions::SessionTable;
 use super::sizes::size_summary;
@@ -134,7 +134,7 @@ impl Engine {
         let sample = self.grid.push(&view).map(|s| self.close_sample(s));
         let summary = WindowSummary {
             index: self.windows.len(),
-            start_ns: w.start_ns,
+            start_unix_ns: w.start_ns,
             len_ns: w.len_ns,
             active_flows,
             packets: window_total.total_packets(),
@@ -160,7 +160,7 @@ impl Engine {
         let video_peers = self.video_peers.observe(&s, self.cfg.video_min_large_packets);
         let out = SampleSummary {
             index: s.index,
-            start_ns: s.start_ns,
+            start_unix_ns: s.start_ns,
             len_ns: s.len_ns,
             rates: sample_rates(&s),
             video_peers,
@@ -203,15 +203,14 @@ impl Engine {
         let start = self.first_start_ns.unwrap_or(0);
         let end = self.last_end_ns.max(start);
         Report {
-            schema_version: SCHEMA_VERSION,
             host: self.host.addrs().collect(),
             config: self.cfg.echo(),
             capture: CaptureSpan {
-                start_ns: start,
-                end_ns: end,
+                start_unix_ns: start,
+                end_unix_ns: end,
                 duration_s: secs(end - start),
-                first_packet_ns: self.flows.iter().map(|(_, s)| s.first_seen_ns).filter(|&t| t != 0).min(),
-                last_packet_ns: self.flows.iter().map(|(_, s)| s.last_seen_ns).max(),
+                first_packet_unix_ns: self.flows.iter().map(|(_, s)| s.first_seen_ns).filter(|&t| t != 0).min(),
+                last_packet_unix_ns: self.flows.iter().map(|(_, s)| s.last_seen_ns).max(),
                 windows: self.windows.len(),
                 samples: self.samples.len(),
             },

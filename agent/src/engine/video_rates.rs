@@ -6,12 +6,13 @@
 //! time counts large packets of any session; the session table gives the exact
 //! video-session totals. All-traffic rates are given beside it.
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::samples::SampleTraffic;
 
 /// Rates of one sample, bytes per second.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SampleRates {
     pub video_down_bytes_per_s: f64,
     pub video_up_bytes_per_s: f64,
@@ -22,7 +23,7 @@ pub struct SampleRates {
 }
 
 /// Video rates between X and one peer over one sample.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PeerVideoRate {
     pub peer: std::net::IpAddr,
     pub video_down_bytes_per_s: f64,
