@@ -38,14 +38,14 @@ pub fn render_table(flows: &[Flow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use peerscope_abi::{flow::ipv4, FlowKey, FlowStats, PacketObservation, Thresholds};
+    use peerscope_abi::{flow::ipv4, FlowKey, FlowStats, PacketObservation, Thresholds, UnixNs};
 
     #[test]
     fn test_table_shows_the_interval_classes_and_rate() {
         let k = FlowKey::new(6, ipv4(192, 0, 2, 1), 8008, "2001:db8::9".parse().unwrap(), 4000);
         let mut s = FlowStats::default();
-        s.record(&PacketObservation::new(&Thresholds::STUDIES, 6, 1400, 1360, 0x12, 1));
-        s.record(&PacketObservation::new(&Thresholds::STUDIES, 6, 40, 0, 0x10, 2));
+        s.record(&PacketObservation::new(&Thresholds::STUDIES, 6, 1400, 1360, 0x12, UnixNs(1)));
+        s.record(&PacketObservation::new(&Thresholds::STUDIES, 6, 40, 0, 0x10, UnixNs(2)));
         let mut total = s;
         total.merge(&s);
         let text = render_table(&[Flow::new(&k, &total, None).with_interval(&s, 2.0)]);

@@ -5,7 +5,7 @@
 
 use std::net::Ipv4Addr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Region {
     Asia,
     NorthAmerica,

@@ -136,8 +136,8 @@ pub fn plots(r: &DemoRecord, truth: &Truth) -> Vec<(&'static str, String)> {
         truth_bytes(truth, me, up, lo, hi)
     };
     let rates = [
-        series("up, measured", "#d62728", &|w| w.up_bytes_per_s * 8.0 / 1e3),
-        series("down, measured", "#1f77b4", &|w| w.down_bytes_per_s * 8.0 / 1e3),
+        series("up, measured", "#d62728", &|w| kbps(w.pairs.iter().map(|p| p.up_bytes).sum(), w)),
+        series("down, measured", "#1f77b4", &|w| kbps(w.pairs.iter().map(|p| p.down_bytes).sum(), w)),
         series("up, ground truth", "#ff9896", &|w| kbps(truth_in(w, true), w)),
         series("down, ground truth", "#aec7e8", &|w| kbps(truth_in(w, false), w)),
     ];

@@ -4,61 +4,43 @@
 //! `demo_record` document of `peerscope::schema`).
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::BTreeMap,
     fmt::Write as _,
     net::{IpAddr, Ipv4Addr},
 };
 
-use super::{
-    geo,
-    plan::{PeerPlan, Profile},
-    truth::Truth,
-    window::{host_pairs, PairBytes},
-};
+use super::{geo, plan::PeerPlan, truth::Truth};
 use peerscope::{
-    engine::{WindowFlows, WindowSummary},
+    engine,
+    live::FlowDelta,
     schema::{
+        common::protocol_name,
         demo::{CastMember, DemoRecordTag, PayloadTruth, PeerTruth},
         DemoRecord, SchemaVersion,
     },
+    view::endpoint,
 };
 
-/// Collects the windows as they close.
-pub struct Collector {
-    pub me: Ipv4Addr,
-    /// The engine's figures of each window.
-    pub windows: Vec<WindowSummary>,
-    totals: BTreeMap<IpAddr, (PairBytes, usize, usize)>,
-}
-
-impl Collector {
-    pub fn new(me: Ipv4Addr) -> Self {
-        Collector { me, windows: Vec::new(), totals: BTreeMap::new() }
-    }
-
-    /// Adds a window, with the engine's figures for it, and returns its text for the
-    /// live display.
-    pub fn add(&mut self, w: &WindowFlows, figures: &WindowSummary, top: usize) -> String {
-        let pairs = host_pairs(w, IpAddr::V4(self.me));
-        let is = |set: &[peerscope::engine::parents::PeerRate], h: &IpAddr| set.iter().any(|p| p.peer == *h);
-        for (h, p) in &pairs {
-            let t = self.totals.entry(*h).or_default();
-            t.0.up += p.up;
-            t.0.down += p.down;
-            t.0.up_tcp_payload += p.up_tcp_payload;
-            t.0.down_tcp_payload += p.down_tcp_payload;
-            t.1 += is(&figures.parents, h) as usize;
-            t.2 += is(&figures.children, h) as usize;
-        }
-        let text = render_window(figures, w, &pairs, top);
-        self.windows.push(figures.clone());
-        text
-    }
-
-    pub fn finish(self, truth: &Truth, cast: &[PeerPlan], bitrate_bps: u64, duration_secs: f64) -> DemoRecord {
-        let me = self.me;
-        let profile = cast.iter().find(|p| p.monitored).map_or(Profile::Campus, |p| p.profile);
-        let cast: Vec<CastMember> = cast
+/// The run as the engine measured it (`figures`, the monitored host being the
+/// cast's first peer) beside what the swarm recorded sending (`truth`).
+pub fn truth_report(
+    figures: &engine::Report,
+    truth: &Truth,
+    cast: &[PeerPlan],
+    bitrate_bps: u64,
+    duration_secs: f64,
+) -> DemoRecord {
+    let me = cast[0].ip;
+    let per_peer = per_peer(figures, truth, me);
+    let mut totals = PayloadTruth::default();
+    per_peer.iter().for_each(|r| totals.add(&r.payload));
+    DemoRecord {
+        schema_version: SchemaVersion,
+        document: DemoRecordTag,
+        monitored: IpAddr::V4(me),
+        profile: cast[0].profile.into(),
+        peers: cast.len(),
+        cast: cast
             .iter()
             .map(|p| CastMember {
                 ip: IpAddr::V4(p.ip),
@@ -67,107 +49,110 @@ impl Collector {
                 join_s: p.join.as_secs_f64(),
                 leave_s: p.leave.map(|l| l.as_secs_f64()),
             })
-            .collect();
-        let pairs = truth.pair_totals();
-        let mut hosts: BTreeSet<Ipv4Addr> = BTreeSet::new();
-        for (s, d) in pairs.keys() {
-            for h in [s, d] {
-                if *h != me && (*s == me || *d == me) {
-                    hosts.insert(*h);
-                }
-            }
-        }
-        hosts.extend(self.totals.keys().filter_map(|h| match h {
-            IpAddr::V4(v4) => Some(*v4),
-            IpAddr::V6(_) => None,
-        }));
-        let per_peer: Vec<PeerTruth> = hosts
-            .into_iter()
-            .map(|h| {
-                let (m, par, chi) = self.totals.get(&IpAddr::V4(h)).copied().unwrap_or_default();
-                let payload = PayloadTruth {
-                    measured_up_payload_bytes: m.up_tcp_payload,
-                    truth_up_payload_bytes: pairs.get(&(me, h)).copied().unwrap_or(0),
-                    retransmitted_up_bytes: truth.retransmitted.get(&(me, h)).copied().unwrap_or(0),
-                    measured_down_payload_bytes: m.down_tcp_payload,
-                    truth_down_payload_bytes: pairs.get(&(h, me)).copied().unwrap_or(0),
-                    retransmitted_down_bytes: truth.retransmitted.get(&(h, me)).copied().unwrap_or(0),
-                };
-                PeerTruth {
-                    ip: IpAddr::V4(h),
-                    city: geo::city(h).map(String::from),
-                    region: geo::Region::of(h).map(Into::into),
-                    matches: payload.matches(),
-                    payload,
-                    windows_as_parent: par,
-                    windows_as_child: chi,
-                }
-            })
-            .collect();
-        let mut totals = PayloadTruth::default();
-        per_peer.iter().for_each(|r| totals.add(&r.payload));
-        DemoRecord {
-            schema_version: SchemaVersion,
-            document: DemoRecordTag,
-            monitored: IpAddr::V4(me),
-            profile: profile.into(),
-            peers: cast.len(),
-            cast,
-            bitrate_bits_per_s: bitrate_bps,
-            duration_s: duration_secs,
-            windows: self.windows,
-            all_match: per_peer.iter().all(|r| r.matches),
-            per_peer,
-            totals,
+            .collect(),
+        bitrate_bits_per_s: bitrate_bps,
+        duration_s: duration_secs,
+        windows: figures.windows.clone(),
+        all_match: per_peer.iter().all(|r| r.matches),
+        per_peer,
+        totals,
+    }
+}
+
+/// Every host the monitored one exchanged packets with (the engine's flows) or
+/// recorded TCP bytes with (the truth): measured TCP payload against the truth.
+fn per_peer(figures: &engine::Report, truth: &Truth, me: Ipv4Addr) -> Vec<PeerTruth> {
+    let mut measured: BTreeMap<Ipv4Addr, (u64, u64)> = BTreeMap::new();
+    for f in &figures.flows {
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (f.src_ip, f.dst_ip) else { continue };
+        let tcp = if f.ip_protocol == 6 { f.total.payload_bytes } else { 0 };
+        if src == me && dst != me {
+            measured.entry(dst).or_default().0 += tcp;
+        } else if dst == me && src != me {
+            measured.entry(src).or_default().1 += tcp;
         }
     }
+    let pairs = truth.pair_totals();
+    for (s, d) in pairs.keys() {
+        if *s == me && *d != me {
+            measured.entry(*d).or_default();
+        } else if *d == me && *s != me {
+            measured.entry(*s).or_default();
+        }
+    }
+    let in_windows = |h: Ipv4Addr, parents: bool| {
+        let h = IpAddr::V4(h);
+        let has = |set: &[engine::parents::PeerRate]| set.iter().any(|p| p.peer == h);
+        figures.windows.iter().filter(|w| if parents { has(&w.parents) } else { has(&w.children) }).count()
+    };
+    measured
+        .into_iter()
+        .map(|(h, (up, down))| {
+            let payload = PayloadTruth {
+                measured_up_payload_bytes: up,
+                truth_up_payload_bytes: pairs.get(&(me, h)).copied().unwrap_or(0),
+                retransmitted_up_bytes: truth.retransmitted.get(&(me, h)).copied().unwrap_or(0),
+                measured_down_payload_bytes: down,
+                truth_down_payload_bytes: pairs.get(&(h, me)).copied().unwrap_or(0),
+                retransmitted_down_bytes: truth.retransmitted.get(&(h, me)).copied().unwrap_or(0),
+            };
+            PeerTruth {
+                ip: IpAddr::V4(h),
+                city: geo::city(h).map(String::from),
+                region: geo::Region::of(h).map(Into::into),
+                matches: payload.matches(),
+                payload,
+                windows_as_parent: in_windows(h, true),
+                windows_as_child: in_windows(h, false),
+            }
+        })
+        .collect()
 }
 
 fn kbps(bytes: u64, len_ns: u64) -> f64 {
     bytes as f64 * 8.0 / (len_ns as f64 / 1e9).max(1e-3) / 1000.0
 }
 
-fn render_window(s: &WindowSummary, w: &WindowFlows, pairs: &BTreeMap<IpAddr, PairBytes>, top: usize) -> String {
+/// One window of the live display: the monitored host's rates, its busiest flows
+/// (`flows`: the window's deltas) and peers, as the engine saw them.
+pub fn render_window(w: &engine::WindowSummary, flows: &[FlowDelta], top: usize) -> String {
     let mut t = String::new();
-    let (up, down) = pairs.values().fold((0, 0), |a, p| (a.0 + p.up, a.1 + p.down));
+    let (up, down) = (w.pairs.iter().map(|p| p.up_bytes).sum(), w.pairs.iter().map(|p| p.down_bytes).sum());
     let _ = writeln!(
         t,
         "── window {} ({:.1} s): up {:.0} kbit/s, down {:.0} kbit/s, {} flows; {} parents, {} children (> 4 KB/s)",
-        s.index,
-        s.len_ns as f64 / 1e9,
-        kbps(up, s.len_ns),
-        kbps(down, s.len_ns),
-        w.flows.len(),
-        s.parents.len(),
-        s.children.len()
+        w.index,
+        w.len_ns as f64 / 1e9,
+        kbps(up, w.len_ns),
+        kbps(down, w.len_ns),
+        w.active_flows,
+        w.parent_count,
+        w.child_count
     );
     let _ = writeln!(t, "   top flows:");
-    for (k, st) in w.flows.iter().take(top) {
-        let proto = if k.proto == 6 {
-            "tcp"
-        } else if k.proto == 17 {
-            "udp"
-        } else {
-            "ip"
-        };
+    let mut flows: Vec<&FlowDelta> = flows.iter().collect();
+    flows.sort_by(|a, b| b.delta.total_bytes().cmp(&a.delta.total_bytes()).then(a.key.cmp(&b.key)));
+    for f in flows.into_iter().take(top) {
+        let (k, bytes) = (&f.key, f.delta.total_bytes());
         let _ = writeln!(
             t,
-            "     {proto} {:>21} → {:<21} {:>9} B {:>7.0} kbit/s",
-            format!("{}:{}", k.src_ip(), k.src_port),
-            format!("{}:{}", k.dst_ip(), k.dst_port),
-            st.total_bytes(),
-            kbps(st.total_bytes(), s.len_ns)
+            "     {} {:>21} → {:<21} {:>9} B {:>7.0} kbit/s",
+            protocol_name(k.proto),
+            endpoint(k.src_ip(), k.src_port),
+            endpoint(k.dst_ip(), k.dst_port),
+            bytes,
+            kbps(bytes, w.len_ns)
         );
     }
     let _ = writeln!(t, "   peers:        host  city         up kB  down kB  role");
-    let mut rows: Vec<_> = pairs.iter().collect();
-    rows.sort_by_key(|(_, p)| std::cmp::Reverse(p.up + p.down));
-    for (h, p) in rows.into_iter().take(top) {
-        let city = match h {
-            IpAddr::V4(v4) => geo::city(*v4).unwrap_or("?"),
+    let mut rows: Vec<_> = w.pairs.iter().collect();
+    rows.sort_by_key(|p| std::cmp::Reverse(p.up_bytes + p.down_bytes));
+    for p in rows.into_iter().take(top) {
+        let city = match p.peer {
+            IpAddr::V4(v4) => geo::city(v4).unwrap_or("?"),
             IpAddr::V6(_) => "?",
         };
-        let role = match (s.parents.iter().any(|p| p.peer == *h), s.children.iter().any(|p| p.peer == *h)) {
+        let role = match (w.parents.iter().any(|r| r.peer == p.peer), w.children.iter().any(|r| r.peer == p.peer)) {
             (true, true) => "parent+child",
             (true, false) => "parent",
             (false, true) => "child",
@@ -176,10 +161,10 @@ fn render_window(s: &WindowSummary, w: &WindowFlows, pairs: &BTreeMap<IpAddr, Pa
         let _ = writeln!(
             t,
             "   {:>17}  {:<10} {:>7.1}  {:>7.1}  {role}",
-            h.to_string(),
+            p.peer.to_string(),
             city,
-            p.up as f64 / 1e3,
-            p.down as f64 / 1e3
+            p.up_bytes as f64 / 1e3,
+            p.down_bytes as f64 / 1e3
         );
     }
     t
@@ -238,10 +223,11 @@ pub fn render_final(r: &DemoRecord) -> String {
 mod tests {
     use std::time::Duration;
 
+    use peerscope::engine::{Engine, EngineConfig, MonitoredHost, WindowFlows};
     use peerscope_abi::{FlowKey, FlowStats};
 
     use super::*;
-    use crate::truth::GroundTruth;
+    use crate::{plan::Profile, truth::GroundTruth};
 
     #[test]
     fn test_measured_is_compared_with_truth_plus_retransmissions() {
@@ -249,30 +235,23 @@ mod tests {
         let a = Ipv4Addr::new(203, 0, 113, 20);
         let b = Ipv4Addr::new(192, 0, 2, 20);
         let flow = |s: Ipv4Addr, d: Ipv4Addr, payload| {
-            (
-                FlowKey::new(6, s.into(), 8008, d.into(), 40000),
-                FlowStats {
-                    payload_bytes: payload,
-                    packets: [0, 0, 1],
-                    bytes: [0, 0, payload + 40],
-                    ..Default::default()
-                },
-            )
+            let stats = FlowStats {
+                payload_bytes: payload,
+                packets: [0, 0, 1],
+                bytes: [0, 0, payload + 40],
+                ..Default::default()
+            };
+            FlowDelta { key: FlowKey::new(6, s.into(), 8008, d.into(), 40000), delta: stats, total: stats }
         };
-        let mut c = Collector::new(me);
         // 0.1 s: 15.4 KB/s to a (a child), 9.4 KB/s from b (a parent), 1.4 KB/s from a.
-        let w = WindowFlows {
-            start_ns: 0,
-            len_ns: 100_000_000,
-            flows: vec![flow(me, a, 1500), flow(a, me, 100), flow(b, me, 900)],
-        };
-        let mut engine = peerscope::engine::Engine::new(
-            peerscope::engine::EngineConfig { window_ns: w.len_ns, ..Default::default() },
-            peerscope::engine::MonitoredHost::new([IpAddr::V4(me)]),
-        );
-        let figures = engine.observe_window(w.clone());
-        let text = c.add(&w, &figures, 5);
+        let deltas = [flow(me, a, 1500), flow(a, me, 100), flow(b, me, 900)];
+        let w =
+            WindowFlows { start_ns: 0, len_ns: 100_000_000, flows: deltas.iter().map(|d| (d.key, d.delta)).collect() };
+        let mut engine =
+            Engine::new(EngineConfig { window_ns: w.len_ns, ..Default::default() }, MonitoredHost::new([me.into()]));
+        let text = render_window(&engine.observe_window(w), &deltas, 5);
         assert!(text.contains("1 parents, 1 children"), "{text}");
+        assert!(text.contains("tcp"), "{text}");
         let truth = GroundTruth::default();
         truth.sent(me, a, 1000);
         truth.retransmitted(me, a, 500);
@@ -280,12 +259,15 @@ mod tests {
         truth.sent(b, me, 1000);
         let cast =
             [PeerPlan { index: 0, ip: me, profile: Profile::Nat, monitored: true, join: Duration::ZERO, leave: None }];
-        let r = c.finish(&truth.snapshot(), &cast, 400_000, 1.0);
+        let r = truth_report(&engine.finish(), &truth.snapshot(), &cast, 400_000, 1.0);
         assert_eq!(r.profile, Profile::Nat.into());
         let row = |ip: Ipv4Addr| r.per_peer.iter().find(|p| p.ip == IpAddr::V4(ip)).unwrap();
         assert!(row(a).matches, "1500 = 1000 + 500 up, 100 = 100 down");
         assert!(!row(b).matches, "900 measured, 1000 sent");
+        assert_eq!((row(b).windows_as_parent, row(a).windows_as_child), (1, 1));
         assert_eq!(r.windows[0].parents.iter().map(|p| p.peer).collect::<Vec<_>>(), vec![IpAddr::V4(b)]);
+        let (up, down) = (r.windows[0].up_bytes_per_s * 0.1, r.windows[0].down_bytes_per_s * 0.1);
+        assert_eq!((up.round(), down.round()), (1540.0, 1080.0));
         assert!(!r.all_match);
         let t = &r.totals;
         assert_eq!(

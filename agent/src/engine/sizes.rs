@@ -6,7 +6,7 @@
 //! threshold), data up to the large threshold, large (> 1200 B). [M] saw ~40% ack,
 //! 10–20% control (~5% of bytes), ~50% data packets.
 
-use peerscope_abi::{FlowStats, PacketClass, Thresholds};
+use peerscope_abi::{FlowStats, PacketClass, Thresholds, UnixNs};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -70,7 +70,7 @@ pub struct SizeSummary {
 
 type Row = (SizeBucketKind, Option<u32>, Option<u32>, u64, u64);
 
-pub fn size_summary<'a>(flows: impl IntoIterator<Item = &'a FlowStats>, t: &Thresholds) -> SizeSummary {
+pub fn size_summary<'a>(flows: impl IntoIterator<Item = &'a FlowStats<UnixNs>>, t: &Thresholds) -> SizeSummary {
     let mut all = FlowStats::default();
     for f in flows {
         all.merge(f);
@@ -117,5 +117,42 @@ pub fn size_summary<'a>(flows: impl IntoIterator<Item = &'a FlowStats>, t: &Thre
         large_packets: all.large_packets,
         large_bytes: all.large_bytes,
         cdf,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    use crate::offline::synth::{tcp, Link, SynthPcap};
+    use crate::testing::*;
+
+    /// 4 TCP ACKs of 40 B (ack class), 3 UDP × 100 B (control), 2 UDP × 1100 B (data,
+    /// not large), 1 UDP × 1300 B (large): 10 packets, 3960 bytes.
+    #[test]
+    fn test_packet_size_cdf_and_control_share() {
+        let (x, p) = (sa(X, 5000), sa("198.51.100.21", 80));
+        let (a, x2) = (sa("198.51.100.21", 1), sa(X, 2));
+        let mut c = SynthPcap::new(Link::Ethernet);
+        for i in 0..4 {
+            c.tcp(T0 + i * S, p, x, tcp::ACK, 40);
+        }
+        c.udp_train(T0, S, 3, a, x2, 100).udp_train(T0, S, 2, a, x2, 1100).udp(T0, a, x2, 1300);
+        let s = analyze(&c, window_config(20)).report.sizes;
+        assert_eq!((s.classes.packets, s.classes.bytes), (10, 3960));
+        assert_eq!((s.classes.ack_packets, s.classes.control_packets, s.classes.data_packets), (4, 3, 3));
+        assert_eq!((s.classes.ack_bytes, s.classes.control_bytes, s.classes.data_bytes), (160, 300, 2200 + 1300));
+        assert_eq!(s.ack_packet_fraction, Some(0.4));
+        assert_close(s.control_byte_fraction.unwrap(), 300.0 / 3960.0);
+        let cdf: Vec<_> = s
+            .cdf
+            .iter()
+            .map(|b| (b.bucket.name(), b.packets, b.bytes, b.cumulative_packet_fraction.unwrap()))
+            .collect();
+        assert_eq!(
+            cdf,
+            vec![("ack", 4, 160, 0.4), ("control", 3, 300, 0.7), ("data", 2, 2200, 0.9), ("large", 1, 1300, 1.0)]
+        );
+        assert_eq!(s.cdf[2].mean_ip_len_bytes, Some(1100.0));
+        assert_eq!((s.cdf[3].min_ip_len_bytes, s.cdf[1].max_ip_len_bytes), (Some(1201), Some(1023)));
     }
 }

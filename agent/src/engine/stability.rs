@@ -131,3 +131,32 @@ pub struct StabilitySummary {
     pub windows_averaged: usize,
     pub windows_with_empty_parent_set: usize,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::scenario::rates;
+    use crate::testing::*;
+
+    /// See [`crate::testing::scenario::rates`]: P0 = {RA}, P1 = ∅, P2 = {RA, RB}, P3 = {RA}.
+    #[test]
+    fn test_stability_with_empty_window_and_returning_parent() {
+        let r = analyze(&rates(), window_config(20)).report;
+        let st: Vec<_> = r.windows.iter().map(|w| w.stability.clone()).collect();
+        // P0 = {RA}: no predecessor.
+        assert_eq!((st[0].s_n, st[0].x_n, st[0].note), (None, None, Some(StabilityNote::FirstWindow)));
+        // P1 = ∅ after {RA}: stated S = X = 1 (every parent left).
+        assert_eq!((st[1].s_n, st[1].x_n, st[1].note), (Some(1.0), Some(1.0), Some(StabilityNote::EmptyParentSet)));
+        assert_eq!(st[1].left_parents, 1);
+        // P2 = {RA, RB} after ∅ (RA returns): S = 1 − 0/2 = 1, X = 1 − 2/(2+2+0) = 0.5.
+        assert_eq!(
+            (st[2].s_n, st[2].x_n, st[2].new_parents, st[2].left_parents, st[2].note),
+            (Some(1.0), Some(0.5), 2, 0, None)
+        );
+        // P3 = {RA} after {RA, RB}: S = 1 − 1/1 = 0, X = 1 − 1/(1+0+1) = 0.5.
+        assert_eq!((st[3].s_n, st[3].x_n, st[3].kept_parents, st[3].left_parents), (Some(0.0), Some(0.5), 1, 1));
+        assert_eq!(r.stability.mean_s_n, Some(0.5));
+        assert_eq!(r.stability.mean_x_n, Some(0.5));
+        assert_eq!(r.stability.windows_with_empty_parent_set, 1);
+    }
+}

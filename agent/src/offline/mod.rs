@@ -16,7 +16,7 @@ pub mod synth;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use peerscope_abi::{PacketClass, PacketObservation};
+use peerscope_abi::{PacketClass, PacketObservation, UnixNs};
 
 use crate::control::{ControlLedger, ControlSummary};
 use crate::engine::{Engine, EngineConfig, MonitoredHost, Report};
@@ -149,8 +149,14 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
         match decoded {
             Decoded::Ip(p) => {
                 read.ip_packets += 1;
-                let o =
-                    PacketObservation::new(&thresholds, p.key.proto, p.ip_len, p.payload_len, p.tcp_flags, frame.ts_ns);
+                let o = PacketObservation::new(
+                    &thresholds,
+                    p.key.proto,
+                    p.ip_len,
+                    p.payload_len,
+                    p.tcp_flags,
+                    UnixNs(frame.ts_ns),
+                );
                 // Control-class payloads feed the control ledger, as the kernel's
                 // samples do live.
                 if o.class == PacketClass::Control {

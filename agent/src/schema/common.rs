@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use peerscope_abi::{FlowStats, PacketClass};
+use peerscope_abi::{clock::Stamp, FlowStats, PacketClass};
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -146,8 +146,8 @@ impl ClassCounts {
     }
 }
 
-impl From<&FlowStats> for ClassCounts {
-    fn from(s: &FlowStats) -> Self {
+impl<T: Stamp> From<&FlowStats<T>> for ClassCounts {
+    fn from(s: &FlowStats<T>) -> Self {
         ClassCounts::new(s.packets, s.bytes)
     }
 }

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use peerscope_abi::{FlowKey, FlowStats, TcpFlags};
+use peerscope_abi::{FlowKey, FlowStats, Stamp, TcpFlags, UnixNs};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -75,9 +75,8 @@ pub struct FlowCounts {
     pub duration_s: f64,
 }
 
-impl From<&FlowStats> for FlowCounts {
-    /// `s` with timestamps in Unix ns (zero: unset).
-    fn from(s: &FlowStats) -> Self {
+impl From<&FlowStats<UnixNs>> for FlowCounts {
+    fn from(s: &FlowStats<UnixNs>) -> Self {
         let flags = [(TcpFlags::SYN, TcpFlag::Syn), (TcpFlags::FIN, TcpFlag::Fin), (TcpFlags::RST, TcpFlag::Rst)];
         FlowCounts {
             classes: s.into(),
@@ -87,8 +86,8 @@ impl From<&FlowStats> for FlowCounts {
             large_payload_bytes: s.large_payload_bytes,
             syn_packets: s.syn_packets,
             tcp_flags: flags.iter().filter(|(bit, _)| s.tcp_flags & bit != 0).map(|(_, f)| *f).collect(),
-            first_seen_unix_ns: (s.first_seen_ns != 0).then_some(s.first_seen_ns),
-            last_seen_unix_ns: (s.last_seen_ns != 0).then_some(s.last_seen_ns),
+            first_seen_unix_ns: s.first_seen.is_set().then_some(s.first_seen.0),
+            last_seen_unix_ns: s.last_seen.is_set().then_some(s.last_seen.0),
             duration_s: crate::engine::flows::duration_ns(s) as f64 / 1e9,
         }
     }
@@ -119,8 +118,8 @@ pub struct Flow {
 }
 
 impl Flow {
-    /// A flow's totals (timestamps in Unix ns); `host`, when known, gives the direction.
-    pub fn new(key: &FlowKey, total: &FlowStats, host: Option<&MonitoredHost>) -> Self {
+    /// A flow's totals; `host`, when known, gives the direction.
+    pub fn new(key: &FlowKey, total: &FlowStats<UnixNs>, host: Option<&MonitoredHost>) -> Self {
         Flow {
             protocol: protocol_name(key.proto),
             ip_protocol: key.proto,
@@ -136,7 +135,7 @@ impl Flow {
     }
 
     /// With what it did during an interval of `secs` seconds.
-    pub fn with_interval(mut self, delta: &FlowStats, secs: f64) -> Self {
+    pub fn with_interval(mut self, delta: &FlowStats<UnixNs>, secs: f64) -> Self {
         self.interval = Some(delta.into());
         self.interval_bytes_per_s = Some(if secs > 0.0 { delta.total_bytes() as f64 / secs } else { 0.0 });
         self
@@ -152,8 +151,8 @@ mod tests {
     fn test_flow_counts_classes_flags_and_rate() {
         let k = FlowKey::new(6, ipv4(192, 0, 2, 1), 8008, ipv4(198, 51, 100, 9), 4000);
         let mut s = FlowStats::default();
-        s.record(&PacketObservation::new(&Thresholds::STUDIES, 6, 1400, 1360, 0x02, 1_000));
-        s.record(&PacketObservation::new(&Thresholds::STUDIES, 6, 40, 0, 0x10, 3_000));
+        s.record(&PacketObservation::new(&Thresholds::STUDIES, 6, 1400, 1360, 0x02, UnixNs(1_000)));
+        s.record(&PacketObservation::new(&Thresholds::STUDIES, 6, 40, 0, 0x10, UnixNs(3_000)));
         let host = MonitoredHost::new([ipv4(192, 0, 2, 1)]);
         let f = Flow::new(&k, &s, Some(&host)).with_interval(&s, 2.0);
         assert_eq!((f.protocol.as_str(), f.ip_protocol, f.src_port), ("tcp", 6, 8008));

@@ -27,15 +27,7 @@ pub fn flows(args: FlowsArgs) -> anyhow::Result<ExitCode> {
     }
     // The monitored host is the interface's own addresses, as `run` takes them.
     let host = MonitoredHost::new(interface_addrs(&args.iface));
-    let flows: Vec<Flow> = flows
-        .iter()
-        .map(|(k, s)| {
-            let mut s = **s;
-            s.first_seen_ns = clock.to_unix_ns(s.first_seen_ns);
-            s.last_seen_ns = clock.to_unix_ns(s.last_seen_ns);
-            Flow::new(k, &s, Some(&host))
-        })
-        .collect();
+    let flows: Vec<Flow> = flows.iter().map(|(k, s)| Flow::new(k, &clock.stats_to_unix(s), Some(&host))).collect();
     if args.json {
         let counters: Vec<u64> = peerscope_abi::Counter::ALL.iter().map(|c| snap.counter(*c)).collect();
         let out = FlowsDocument {

@@ -8,21 +8,15 @@ use std::{
     time::Duration,
 };
 
-use peerscope::schema::{
-    interval::IntervalTag, Flow, IntervalDocument, KernelCounters, ReportDocument, ReportSource, SchemaVersion,
-};
+use peerscope::schema::{interval::IntervalTag, Flow, IntervalDocument, KernelCounters, ReportSource, SchemaVersion};
 use peerscope_abi::{Counter, FlowStats};
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cli::RunArgs;
 use peerscope::{
-    control::{ledger::ever_family, ControlLedger},
     engine::{Engine, MonitoredHost, WindowSummary},
     export::{server, Metrics},
-    live::{
-        clock, host::interface_addrs, pins::PinDir, window::WindowAccumulator, AttachOptions, Attached, FlowDelta,
-        FlowTable,
-    },
+    live::{clock, host::interface_addrs, pins::PinDir, AttachOptions, Attached, FlowDelta, Measurement},
     view::render_table,
 };
 
@@ -40,14 +34,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// Everything one poll updates.
 struct Live {
     attached: Attached,
-    table: FlowTable,
-    window: WindowAccumulator,
-    engine: Engine,
+    measure: Measurement,
     metrics: Arc<Mutex<Metrics>>,
     jsonl: Option<JsonLines>,
     pins: PinDir,
     iface: String,
-    ledger: ControlLedger,
 }
 
 async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -79,17 +70,13 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let window_ns = config.window_ns;
     let mut live = Live {
         attached,
-        table: FlowTable::new(clock::KernelClock::new()),
-        window: WindowAccumulator::new(clock::unix_now_ns(), window_ns),
-        engine: Engine::new(config, MonitoredHost::new(addrs)),
+        measure: Measurement::new(Engine::new(config, MonitoredHost::new(addrs)), clock::unix_now_ns()),
         metrics,
         jsonl: args.jsonl.as_deref().map(|p| JsonLines::open(p, &args.iface)).transpose()?,
         pins: PinDir::for_iface(&args.iface),
         iface: args.iface.clone(),
-        ledger: ControlLedger::default(),
     };
 
     let period = Duration::from_secs_f64(args.interval);
@@ -134,31 +121,23 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
     let now = clock::unix_now_ns();
     // Idle flows are retired after this poll read them; their slots are freed at the
     // next poll, with whatever was still being counted into them.
-    let poll = live.table.poll(&live.attached.maps, now, Some((args.idle_timeout * 1e9) as u64))?;
-    let mut deltas: Vec<FlowDelta> = poll.deltas;
+    let polled = live.measure.poll(&mut live.attached, now, Some((args.idle_timeout * 1e9) as u64))?;
+    let (samples, decoded, reaped) = (polled.samples, polled.decoded, polled.poll.reaped);
+    let mut deltas: Vec<FlowDelta> = polled.poll.deltas;
     let counters = live.attached.maps.counters()?;
-    let flows_in_table = poll.flows_in_table;
-    live.window.add(&deltas);
-    // The kernel's control-packet samples feed the control ledger.
-    let samples = live.attached.drain_samples(usize::MAX);
-    let mut decoded = 0usize;
-    for s in &samples {
-        if let Some(m) = peerscope::control::decode_sample(&s.key, s.payload(), s.payload_len as usize) {
-            live.ledger.observe(&s.key, &m);
-            decoded += 1;
-        }
-    }
+    let flows_in_table = polled.poll.flows_in_table;
     if let Ok(mut m) = live.metrics.lock() {
-        m.observe(live.engine.host(), &deltas, &counters, flows_in_table, live.attached.maps.capacity(), args.interval);
+        let host = live.measure.engine().host();
+        m.observe(host, &deltas, &counters, flows_in_table, live.attached.maps.capacity(), args.interval);
     }
-    let summary = if live.window.due(now) { Some(close_window(live, now)?) } else { None };
+    let summary = if live.measure.window_due(now) { Some(close_window(live, now)?) } else { None };
 
     deltas.sort_by(|a, b| b.delta.total_bytes().cmp(&a.delta.total_bytes()).then(a.key.cmp(&b.key)));
     let mut interval_total = FlowStats::default();
     for d in &deltas {
         interval_total.merge(&d.delta);
     }
-    let host = Some(live.engine.host());
+    let host = Some(live.measure.engine().host());
     let flows: Vec<Flow> = deltas
         .iter()
         .take(args.top)
@@ -175,11 +154,11 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
             interval_s: args.interval,
             active_flows: deltas.len(),
             flows_in_table,
-            flows_reaped: poll.reaped,
+            flows_reaped: reaped,
             traffic: (&interval_total).into(),
             flows,
             counters: KernelCounters::new(&counters),
-            control_samples: samples.len(),
+            control_samples: samples,
             control_messages: decoded,
             window: summary,
         };
@@ -206,7 +185,7 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
 
 /// Feeds the finished window to the engine and publishes what it found.
 fn close_window(live: &mut Live, now: u64) -> anyhow::Result<WindowSummary> {
-    let summary = live.engine.observe_window(live.window.close(now));
+    let summary = live.measure.close_window(now);
     if let Ok(mut m) = live.metrics.lock() {
         m.observe_window(&summary);
     }
@@ -214,11 +193,8 @@ fn close_window(live: &mut Live, now: u64) -> anyhow::Result<WindowSummary> {
         j.window(&summary)?;
     }
     // `peerscope report` reads the state and history from here.
-    let report = live.engine.snapshot();
-    let (parents, children) = ever_family(&report);
-    let control = live.ledger.summary(&parents, &children);
     let source = ReportSource::Live { iface: live.iface.clone(), agent_pid: std::process::id(), written_unix_ns: now };
-    let doc = ReportDocument::new(source, report, control);
+    let doc = live.measure.snapshot().into_document(source);
     write_private(&live.pins.report_file, &serde_json::to_vec(&doc)?)?;
     Ok(summary)
 }
