@@ -24,9 +24,9 @@ pub fn render_table(flows: &[Flow]) -> String {
         let c = &f.interval.as_ref().unwrap_or(&f.total).classes;
         s.push_str(&format!(
             "{:<5} {:<28} {:<28} {:>21} {:>27} {:>10.0}\n",
-            f.protocol,
-            endpoint(f.src_ip, f.src_port),
-            endpoint(f.dst_ip, f.dst_port),
+            f.key.protocol,
+            endpoint(f.key.src_ip, f.key.src_port),
+            endpoint(f.key.dst_ip, f.key.dst_port),
             format!("{}/{}/{}", c.ack_packets, c.control_packets, c.data_packets),
             format!("{}/{}/{}", c.ack_bytes, c.control_bytes, c.data_bytes),
             f.interval_bytes_per_s.unwrap_or(0.0)

@@ -122,7 +122,8 @@ fn check_file(name: &str) {
                 ack_packets: f.total.classes.ack_packets,
                 syn_packets: f.total.syn_packets as u64,
             };
-            ((f.ip_protocol, f.src_ip, f.src_port, f.dst_ip, f.dst_port), c)
+            let k = &f.key;
+            ((k.ip_protocol, k.src_ip, k.src_port, k.dst_ip, k.dst_port), c)
         })
         .collect();
     assert!(!want.is_empty());

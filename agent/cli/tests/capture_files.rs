@@ -30,11 +30,11 @@ fn flows_of(out: &peerscope::offline::OfflineAnalysis) -> Vec<FlowRow> {
         .map(|f| {
             let c = &f.total.classes;
             (
-                f.ip_protocol,
-                f.src_ip.to_string(),
-                f.src_port,
-                f.dst_ip.to_string(),
-                f.dst_port,
+                f.key.ip_protocol,
+                f.key.src_ip.to_string(),
+                f.key.src_port,
+                f.key.dst_ip.to_string(),
+                f.key.dst_port,
                 c.packets,
                 c.bytes,
                 [c.ack_packets, c.control_packets, c.data_packets],
@@ -76,7 +76,7 @@ fn test_pcapng_in_microseconds_and_nanoseconds() {
         assert_eq!(flows_of(&out), flows_of(&reference));
         // Timestamps are whole microseconds here, so both resolutions agree exactly.
         assert_eq!(out.report.capture.start_unix_ns, T0);
-        let f = out.report.flows.iter().find(|f| f.ip_protocol == 17 && f.src_port == 4004).unwrap();
+        let f = out.report.flows.iter().find(|f| f.key.ip_protocol == 17 && f.key.src_port == 4004).unwrap();
         assert_eq!((f.total.first_seen_unix_ns, f.total.last_seen_unix_ns), (Some(T0), Some(T0 + 4 * S / 10)));
     }
 }

@@ -64,8 +64,8 @@ pub fn truth_report(
 fn per_peer(figures: &engine::Report, truth: &Truth, me: Ipv4Addr) -> Vec<PeerTruth> {
     let mut measured: BTreeMap<Ipv4Addr, (u64, u64)> = BTreeMap::new();
     for f in &figures.flows {
-        let (IpAddr::V4(src), IpAddr::V4(dst)) = (f.src_ip, f.dst_ip) else { continue };
-        let tcp = if f.ip_protocol == 6 { f.total.payload_bytes } else { 0 };
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (f.key.src_ip, f.key.dst_ip) else { continue };
+        let tcp = if f.key.ip_protocol == 6 { f.total.payload_bytes } else { 0 };
         if src == me && dst != me {
             measured.entry(dst).or_default().0 += tcp;
         } else if dst == me && src != me {

@@ -36,7 +36,7 @@ impl FlowLedger {
     /// Every flow as a report record, ordered by key.
     pub fn records(&self, host: &MonitoredHost) -> Vec<Flow> {
         let mut v: Vec<_> = self.flows.iter().map(|(k, s)| Flow::new(k, s, Some(host))).collect();
-        v.sort_by_key(|a| (a.src_ip, a.src_port, a.dst_ip, a.dst_port, a.ip_protocol));
+        v.sort_by_key(|a| (a.key.src_ip, a.key.src_port, a.key.dst_ip, a.key.dst_port, a.key.ip_protocol));
         v
     }
 }
@@ -57,7 +57,7 @@ mod tests {
     #[test]
     fn test_flow_spanning_windows_keeps_one_record_and_its_duration() {
         let r = analyze(&rates(), window_config(20)).report;
-        let f = r.flows.iter().find(|f| f.src_ip == ip(RA) && f.src_port == 1).unwrap();
+        let f = r.flows.iter().find(|f| f.key.src_ip == ip(RA) && f.key.src_port == 1).unwrap();
         assert_eq!(f.total.classes.packets, 60 + 100 + 100);
         assert_eq!(f.total.classes.bytes, 260_000);
         assert_eq!(f.direction, Some(crate::schema::FlowDirection::Download));

@@ -113,16 +113,16 @@ fn flows(dir: &Path, r: &Report) -> io::Result<()> {
     let header = "protocol,ip_protocol,src_ip,src_port,dst_ip,dst_port,direction,packets,bytes,ack_packets,control_packets,data_packets,payload_bytes,large_packets,large_bytes,syn_packets,first_seen_unix_ns,last_seen_unix_ns,duration_s";
     file(dir, "flows.csv", header, |w| {
         for f in &r.flows {
-            let (t, c) = (&f.total, &f.total.classes);
+            let (k, t, c) = (&f.key, &f.total, &f.total.classes);
             writeln!(
                 w,
                 "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                f.protocol,
-                f.ip_protocol,
-                f.src_ip,
-                f.src_port,
-                f.dst_ip,
-                f.dst_port,
+                k.protocol,
+                k.ip_protocol,
+                k.src_ip,
+                k.src_port,
+                k.dst_ip,
+                k.dst_port,
                 o(f.direction.map(|d| d.name())),
                 c.packets,
                 c.bytes,

@@ -67,9 +67,24 @@ const RED_: RGBColor = RGBColor(214, 39, 40);
 /// video_peers.svg, session_ccdf.svg and packet_sizes.svg into `dir`.
 pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
+    window_charts(dir, r)?;
+    sample_charts(dir, r)?;
+    distribution_charts(dir, r)
+}
+
+/// Seconds since the start of the report, for the x axis.
+fn since_start(r: &Report) -> impl Fn(u64) -> f64 {
     let t0 = r.capture.start_unix_ns;
-    let t = |ns: u64| ns.saturating_sub(t0) as f64 / 1e9;
-    let kbps = |b: f64| b * 8.0 / 1000.0;
+    move |ns: u64| ns.saturating_sub(t0) as f64 / 1e9
+}
+
+fn kbps(bytes_per_s: f64) -> f64 {
+    bytes_per_s * 8.0 / 1000.0
+}
+
+/// One point per window ([M]): rates, parents and children, stability, cost.
+fn window_charts(dir: &Path, r: &Report) -> io::Result<()> {
+    let t = since_start(r);
     let w = &r.windows;
     line_chart(
         &dir.join("rates.svg"),
@@ -85,25 +100,6 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
             Series {
                 name: "upload",
                 points: w.iter().map(|x| (t(x.start_unix_ns), kbps(x.up_bytes_per_s))).collect(),
-                color: ORANGE,
-            },
-        ],
-    )?;
-    let s = &r.samples;
-    line_chart(
-        &dir.join("video_rates.svg"),
-        "Video upload and download rate per sample [H] Fig. 6",
-        "time (s)",
-        "kbit/s",
-        &[
-            Series {
-                name: "video download",
-                points: s.iter().map(|x| (t(x.start_unix_ns), kbps(x.rates.video_down_bytes_per_s))).collect(),
-                color: BLUE_,
-            },
-            Series {
-                name: "video upload",
-                points: s.iter().map(|x| (t(x.start_unix_ns), kbps(x.rates.video_up_bytes_per_s))).collect(),
                 color: ORANGE,
             },
         ],
@@ -161,6 +157,30 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
                 color: ORANGE,
             },
         ],
+    )
+}
+
+/// One point per [H] sample: video rates, video peers.
+fn sample_charts(dir: &Path, r: &Report) -> io::Result<()> {
+    let t = since_start(r);
+    let s = &r.samples;
+    line_chart(
+        &dir.join("video_rates.svg"),
+        "Video upload and download rate per sample [H] Fig. 6",
+        "time (s)",
+        "kbit/s",
+        &[
+            Series {
+                name: "video download",
+                points: s.iter().map(|x| (t(x.start_unix_ns), kbps(x.rates.video_down_bytes_per_s))).collect(),
+                color: BLUE_,
+            },
+            Series {
+                name: "video upload",
+                points: s.iter().map(|x| (t(x.start_unix_ns), kbps(x.rates.video_up_bytes_per_s))).collect(),
+                color: ORANGE,
+            },
+        ],
     )?;
     line_chart(
         &dir.join("video_peers.svg"),
@@ -179,7 +199,11 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
                 color: RED_,
             },
         ],
-    )?;
+    )
+}
+
+/// The distributions: session durations, packet sizes.
+fn distribution_charts(dir: &Path, r: &Report) -> io::Result<()> {
     let se = &r.sessions;
     line_chart(
         &dir.join("session_ccdf.svg"),

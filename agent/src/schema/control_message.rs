@@ -3,14 +3,14 @@
 //! names, byte offsets) and its expert notes.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
 
 use peerscope_abi::FlowKey;
 use peerscope_dissector::{App, Field, Generation, Note, Severity};
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
-use super::common::{document, protocol_name, SchemaVersion};
+use super::common::{document, SchemaVersion};
+use super::flow::FiveTuple;
 use crate::control::ControlMessage;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -21,13 +21,9 @@ pub struct ControlMessageDocument {
     /// reassembled message).
     pub frame: u64,
     pub time_unix_ns: u64,
-    /// `tcp` or `udp`, and the IP protocol number.
-    pub protocol: String,
-    pub ip_protocol: u8,
-    pub src_ip: IpAddr,
-    pub src_port: u16,
-    pub dst_ip: IpAddr,
-    pub dst_port: u16,
+    /// The flow that carried it (`tcp` or `udp`).
+    #[serde(flatten)]
+    pub key: FiveTuple,
     pub identification: MessageIdentification,
     pub status: MessageStatus,
     /// Bytes of the message when it was reassembled from several TCP segments.
@@ -199,12 +195,7 @@ impl ControlMessageDocument {
             document: ControlMessageTag,
             frame,
             time_unix_ns,
-            protocol: protocol_name(key.proto),
-            ip_protocol: key.proto,
-            src_ip: key.src_ip(),
-            src_port: key.src_port,
-            dst_ip: key.dst_ip(),
-            dst_port: key.dst_port,
+            key: key.into(),
             identification: MessageIdentification {
                 app: m.identification.app.into(),
                 rule: m.identification.rule.map(|r| r.name().to_string()),

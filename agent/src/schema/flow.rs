@@ -93,9 +93,9 @@ impl From<&FlowStats<UnixNs>> for FlowCounts {
     }
 }
 
-/// One flow: its 5-tuple, its direction and its counters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Flow {
+/// The 5-tuple of a flow (one direction): how every document names a flow's ends.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+pub struct FiveTuple {
     /// IP protocol by name (`tcp`, `udp`, `icmp`, `icmpv6`, else `ip<N>`) and number.
     pub protocol: String,
     pub ip_protocol: u8,
@@ -103,6 +103,26 @@ pub struct Flow {
     pub src_port: u16,
     pub dst_ip: IpAddr,
     pub dst_port: u16,
+}
+
+impl From<&FlowKey> for FiveTuple {
+    fn from(k: &FlowKey) -> Self {
+        FiveTuple {
+            protocol: protocol_name(k.proto),
+            ip_protocol: k.proto,
+            src_ip: k.src_ip(),
+            src_port: k.src_port,
+            dst_ip: k.dst_ip(),
+            dst_port: k.dst_port,
+        }
+    }
+}
+
+/// One flow: its 5-tuple, its direction and its counters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Flow {
+    #[serde(flatten)]
+    pub key: FiveTuple,
     /// Relative to the monitored host; `null` when no host is known (`flows` on an
     /// interface without an address).
     pub direction: Option<FlowDirection>,
@@ -121,12 +141,7 @@ impl Flow {
     /// A flow's totals; `host`, when known, gives the direction.
     pub fn new(key: &FlowKey, total: &FlowStats<UnixNs>, host: Option<&MonitoredHost>) -> Self {
         Flow {
-            protocol: protocol_name(key.proto),
-            ip_protocol: key.proto,
-            src_ip: key.src_ip(),
-            src_port: key.src_port,
-            dst_ip: key.dst_ip(),
-            dst_port: key.dst_port,
+            key: key.into(),
             direction: host.filter(|h| !h.is_empty()).map(|h| h.direction(key).into()),
             total: total.into(),
             interval: None,
@@ -155,7 +170,7 @@ mod tests {
         s.record(&PacketObservation::new(&Thresholds::STUDIES, 6, 40, 0, 0x10, UnixNs(3_000)));
         let host = MonitoredHost::new([ipv4(192, 0, 2, 1)]);
         let f = Flow::new(&k, &s, Some(&host)).with_interval(&s, 2.0);
-        assert_eq!((f.protocol.as_str(), f.ip_protocol, f.src_port), ("tcp", 6, 8008));
+        assert_eq!((f.key.protocol.as_str(), f.key.ip_protocol, f.key.src_port), ("tcp", 6, 8008));
         assert_eq!(f.direction, Some(FlowDirection::Upload));
         assert_eq!(f.interval_bytes_per_s, Some(720.0));
         let t = &f.total;

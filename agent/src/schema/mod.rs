@@ -51,7 +51,7 @@ use schemars::{generate::SchemaSettings, Schema, SchemaGenerator};
 pub use common::{ClassCounts, Document, Location, SchemaVersion, SCHEMA_VERSION};
 pub use control_message::ControlMessageDocument;
 pub use demo::{DemoRecord, DemoTopology};
-pub use flow::{Flow, FlowCounts, FlowDirection};
+pub use flow::{FiveTuple, Flow, FlowCounts, FlowDirection};
 pub use flows::{FlowsDocument, KernelCounters};
 pub use interval::IntervalDocument;
 pub use records::{PeerRecord, WindowRecord};
