@@ -2,7 +2,8 @@
 //! same counters from another process through the pinned maps, SIGTERM detaches and
 //! removes the pins, and bad input gets one clear line and a non-zero exit. Every
 //! JSON document of the live commands (`run --json`, `--jsonl`, `flows`, `status`,
-//! `report`) fits the schema `peerscope schema` prints.
+//! `report`) fits the schema `peerscope schema` prints, and `report` reads its
+//! pinned file through the same document.
 
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
@@ -97,6 +98,45 @@ fn run_and_flows_share_pinned_counters_and_sigterm_cleans_up() {
     let records = schema::assert_lines(&records, &["window_record", "peer_record"], "run --jsonl");
     assert!(records.iter().any(|r| r["document"] == "peer_record" && r["peer"] == "192.0.2.2"), "{records:?}");
     assert!(!pins.exists(), "pins left behind at {}", pins.display());
+}
+
+/// `peerscope report` reads the pinned file through the report document: it renders
+/// the document it finds as text, prints it again as JSON, and refuses a file of
+/// another schema version by naming both versions.
+#[test]
+fn report_renders_the_pinned_document_and_refuses_another_version() {
+    if !require_root("report_renders_the_pinned_document_and_refuses_another_version") {
+        return;
+    }
+    let iface = format!("psrep{}", std::process::id());
+    let file = RemovedOnDrop(std::path::Path::new("/run/peerscope").join(format!("{iface}.report.json")));
+    let pcap = RemovedOnDrop(std::env::temp_dir().join(format!("{iface}.pcap")));
+    let mut p = peerscope::offline::synth::SynthPcap::new(peerscope::offline::synth::Link::Ethernet);
+    let (x, peer): (SocketAddr, SocketAddr) = ("192.0.2.1:4004".parse().unwrap(), "198.51.100.7:8008".parse().unwrap());
+    p.udp_train(1_000_000_000_000, 100_000_000, 50, peer, x, 1300);
+    p.write_file(&pcap.0).unwrap();
+    let out = Command::new(peerscope())
+        .args(["analyze", pcap.0.to_str().unwrap(), "--host", "192.0.2.1", "--json", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    std::fs::create_dir_all("/run/peerscope").unwrap();
+    std::fs::write(&file.0, serde_json::to_vec(&doc).unwrap()).unwrap();
+
+    let text = Command::new(peerscope()).args(["report", "-i", &iface]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("peerscope analysis") && text.contains("Parents and children [M]"), "{text}");
+    let json = Command::new(peerscope()).args(["report", "-i", &iface, "--json"]).output().unwrap();
+    let again: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    schema::assert_document("report", &again, "report --json");
+    assert_eq!(again, doc, "report --json prints the document it read");
+
+    doc["schema_version"] = 1.into();
+    std::fs::write(&file.0, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let old = Command::new(peerscope()).args(["report", "-i", &iface]).output().unwrap();
+    let err = String::from_utf8_lossy(&old.stderr);
+    assert!(!old.status.success() && err.contains("schema_version 1") && err.contains("reads 2"), "{err}");
 }
 
 /// A file the test wrote, removed however the test ends.
