@@ -57,6 +57,19 @@ fn test_schema_is_valid_2020_12_and_names_every_document() {
     assert!(err.contains("report") && err.contains("status"), "the error lists the documents: {err}");
 }
 
+/// The copy in the repository, for readers without a build, is what the command prints.
+#[test]
+fn test_the_published_schema_file_is_current() {
+    let (_, out, _) = peerscope(&["schema"]);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist/peerscope.schema.json");
+    let file = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        json(&file) == json(&out),
+        "{} is stale: regenerate it with `peerscope schema > agent/dist/peerscope.schema.json`",
+        path.display()
+    );
+}
+
 #[test]
 fn test_the_strict_check_rejects_what_the_schema_does_not_describe() {
     let schema = document_schema("report");
