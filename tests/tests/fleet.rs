@@ -13,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use peerscope_tests::{agent, bin_path::peerscope, netns, netns::ChildGuard, require_root, traffic, VethPair};
+use peerscope_tests::{agent, bin_path::peerscope, netns, netns::ChildGuard, require_root, schema, traffic, VethPair};
 
 fn a() -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(netns::A_V4))
@@ -33,10 +33,13 @@ fn flow_packets(pair: &VethPair, iface: &str, src_port: u16) -> Option<u64> {
     let out = in_a(pair, &["flows", "-i", iface, "--json", "--top", "0", "--interval", "0"]);
     assert!(out.status.success(), "flows: {}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["flows"].as_array().unwrap().iter().find(|f| f["src"] == format!("192.0.2.1:{src_port}")).map(|f| {
-        let p = &f["total"]["packets"];
-        p["ack"].as_u64().unwrap() + p["control"].as_u64().unwrap() + p["data"].as_u64().unwrap()
-    })
+    schema::assert_document("flows", &v, "flows --json");
+    v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["src_ip"] == "192.0.2.1" && f["src_port"] == src_port)
+        .map(|f| f["total"]["packets"].as_u64().unwrap())
 }
 
 fn xdp_attached(pair: &VethPair) -> bool {
@@ -77,7 +80,8 @@ fn same_interface_name_in_two_namespaces() {
     // `status` from anywhere lists both, each with its namespace.
     let st = Command::new(peerscope()).args(["status", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
-    let inodes: Vec<u64> = v
+    schema::assert_document("status", &v, "status --json");
+    let inodes: Vec<u64> = v["interfaces"]
         .as_array()
         .unwrap()
         .iter()
@@ -231,11 +235,8 @@ fn pipes_and_logs_behave() {
     let out = run.take().wait_with_output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    let records: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
-        .collect();
-    assert!(records.iter().any(|r| r["type"] == "window"), "{text}");
+    let records = schema::assert_lines(&text, &["window_record", "peer_record"], "run --jsonl -");
+    assert!(records.iter().any(|r| r["document"] == "window_record"), "{text}");
     let logged = std::fs::read(&log).unwrap();
     assert!(String::from_utf8_lossy(&logged).contains("attached"), "-v logs: {}", String::from_utf8_lossy(&logged));
     assert!(!logged.contains(&0x1b), "escape codes in a log file: {}", String::from_utf8_lossy(&logged));

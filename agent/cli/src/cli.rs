@@ -58,6 +58,22 @@ pub enum Command {
     /// Print the manual page (roff), as `cargo xtask install` installs it.
     #[command(hide = true)]
     Man,
+    /// Print the JSON Schema (draft 2020-12) of every JSON document peerscope prints
+    /// or writes.
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Prints the JSON Schema (draft 2020-12) of the JSON documents peerscope prints or writes: by default one schema whose `oneOf` lists every document (each in `$defs`), or with --document the schema of one. Every document starts with `schema_version` and `document` (its name). --list names each document and the commands that write it."
+)]
+pub struct SchemaArgs {
+    /// Only this document's schema.
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(peerscope::schema::DOCUMENTS.iter().map(|d| d.name)))]
+    pub document: Option<String>,
+    /// List the documents and what writes each, instead of printing a schema.
+    #[arg(long, conflicts_with = "document")]
+    pub list: bool,
 }
 
 #[derive(Debug, Args)]
@@ -83,14 +99,15 @@ pub struct TargetArgs {
 pub struct ReportArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Print the report as JSON (the schema of `analyze --json`).
+    /// Print the report document as JSON (the document `analyze --json` writes;
+    /// `peerscope schema --document report`).
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Print JSON instead of a table.
+    /// Print JSON instead of a table (`peerscope schema --document status`).
     #[arg(long)]
     pub json: bool,
 }
@@ -142,7 +159,8 @@ pub struct RunArgs {
     /// of 2 × N slots, each 48 bytes plus 104 per CPU (32 MiB for 65 536 on 2 CPUs).
     #[arg(long, default_value_t = 65_536, value_name = "N")]
     pub max_flows: u32,
-    /// Print one JSON object per interval instead of a table.
+    /// Print one JSON object per interval instead of a table (`peerscope schema
+    /// --document interval`).
     #[arg(long, overrides_with = "no_json")]
     pub json: bool,
     /// Undoes --json (say, a configuration file's).
@@ -201,7 +219,8 @@ pub struct RunArgs {
     #[arg(long, overrides_with = "exit_on_link_loss", hide_short_help = true)]
     pub no_exit_on_link_loss: bool,
     /// Append one JSON record per window (host metrics) and per peer to this file
-    /// ("-" for stdout, which then carries nothing else).
+    /// ("-" for stdout, which then carries nothing else; documents `window_record`
+    /// and `peer_record`).
     #[arg(long, value_name = "PATH", overrides_with = "no_jsonl")]
     pub jsonl: Option<std::path::PathBuf>,
     /// Undoes --jsonl (say, a configuration file's).
@@ -222,7 +241,7 @@ the attachment record, report and baseline in /run/peerscope/.";
 pub struct FlowsArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Print JSON instead of a table.
+    /// Print JSON instead of a table (`peerscope schema --document flows`).
     #[arg(long)]
     pub json: bool,
     /// Flows shown (the largest first; 0 for all).
@@ -271,7 +290,8 @@ pub struct AnalyzeArgs {
     pub host: Vec<std::net::IpAddr>,
     #[command(flatten)]
     pub engine: EngineArgs,
-    /// Write the full report as JSON to this file ("-" for stdout).
+    /// Write the report document as JSON to this file ("-" for stdout; `peerscope
+    /// schema --document report`).
     #[arg(long, value_name = "OUT")]
     pub json: Option<std::path::PathBuf>,
     /// Write CSV time series and tables into this directory.
@@ -336,7 +356,8 @@ pub struct DissectArgs {
     /// Print each message's tree (the default; accepted for tshark users' `-V`).
     #[arg(short = 'V', long = "tree")]
     pub tree: bool,
-    /// One JSON object per message instead of the tree.
+    /// One JSON object per message instead of the tree (`peerscope schema
+    /// --document control_message`).
     #[arg(long)]
     pub json: bool,
     /// Show only messages matching a display filter: `FIELD`, `FIELD == VALUE`,

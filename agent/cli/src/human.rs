@@ -2,7 +2,7 @@
 //! fit whatever they hold (IPv6 endpoints included).
 
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
-use peerscope::view::FlowRow;
+use peerscope::{schema::Flow, view::endpoint};
 
 /// `730 B`, `1.46 kB`, `12.3 MB`: three significant digits, SI prefixes.
 pub fn bytes(n: u64) -> String {
@@ -39,7 +39,7 @@ fn si(v: f64, unit: &str) -> String {
 }
 
 /// The flows as a table: per-class packets and bytes, and the rate when it is known.
-pub fn flow_table(rows: &[FlowRow], with_rate: bool) -> String {
+pub fn flow_table(rows: &[Flow], with_rate: bool) -> String {
     let mut t = Table::new();
     t.load_style(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
     let mut header = vec!["proto", "source", "destination", "pkts ack/ctl/data", "bytes ack/ctl/data", "bytes"];
@@ -48,17 +48,17 @@ pub fn flow_table(rows: &[FlowRow], with_rate: bool) -> String {
     }
     t.set_header(header);
     for r in rows {
-        let c = r.interval.as_ref().unwrap_or(&r.total);
+        let c = &r.interval.as_ref().unwrap_or(&r.total).classes;
         let mut row = vec![
-            r.proto.clone(),
-            r.src.clone(),
-            r.dst.clone(),
-            format!("{}/{}/{}", c.packets.ack, c.packets.control, c.packets.data),
-            format!("{}/{}/{}", bytes(c.bytes.ack), bytes(c.bytes.control), bytes(c.bytes.data)),
-            bytes(c.bytes.ack + c.bytes.control + c.bytes.data),
+            r.key.protocol.clone(),
+            endpoint(r.key.src_ip, r.key.src_port),
+            endpoint(r.key.dst_ip, r.key.dst_port),
+            format!("{}/{}/{}", c.ack_packets, c.control_packets, c.data_packets),
+            format!("{}/{}/{}", bytes(c.ack_bytes), bytes(c.control_bytes), bytes(c.data_bytes)),
+            bytes(c.bytes),
         ];
         if with_rate {
-            row.push(bit_rate(r.rate_bytes_per_sec));
+            row.push(bit_rate(r.interval_bytes_per_s.unwrap_or(0.0)));
         }
         t.add_row(row);
     }
@@ -103,7 +103,7 @@ mod tests {
             4004,
         );
         let v4 = FlowKey::new(17, "192.0.2.1".parse().unwrap(), 1, "192.0.2.2".parse().unwrap(), 2);
-        let rows = [FlowRow::new(&v6, Some(&s), &s, 1.0), FlowRow::new(&v4, Some(&s), &s, 1.0)];
+        let rows = [Flow::new(&v6, &s, None).with_interval(&s, 1.0), Flow::new(&v4, &s, None).with_interval(&s, 1.0)];
         let text = flow_table(&rows, true);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");

@@ -9,14 +9,16 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::geo::{great_circle_miles, seed_distance_miles, GeoPoint, Geolocator};
 use super::parents::PeerRate;
 use super::util::ratio;
+use crate::schema::Location;
 
 /// Costs of one window. `null` when no parent (child) could be located.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WindowCost {
     pub download_miles_per_byte: Option<f64>,
     pub upload_miles_per_byte: Option<f64>,
@@ -121,7 +123,7 @@ impl CostTracker {
     pub fn summary(&self) -> CostSummary {
         let located = self.seen_peers.iter().filter(|p| self.cache.get(p).is_some_and(|g| g.is_some())).count();
         CostSummary {
-            host_location: self.host_at.map(|(a, b)| [a, b]),
+            host_location: self.host_at.map(Location::from),
             peers: self.seen_peers.len(),
             located_peers: located,
             located_peer_fraction: ratio(located as f64, self.seen_peers.len() as f64),
@@ -136,10 +138,10 @@ impl CostTracker {
 }
 
 /// Costs over all windows (`Σ` over windows and parents/children).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct CostSummary {
     /// X's location; `null` when unknown, and then every cost is `null`.
-    pub host_location: Option<[f64; 2]>,
+    pub host_location: Option<Location>,
     pub peers: usize,
     pub located_peers: usize,
     /// Located peers / all peers ([M]: 80%).
@@ -199,7 +201,7 @@ mod tests {
         assert_close(w.cost.download_miles_per_byte.unwrap(), 605.5);
         assert_close(w.cost.upload_miles_per_byte.unwrap(), 69.2);
         let c = &r.cost;
-        assert_eq!(c.host_location, Some([0.0, 0.0]), "X located through the table");
+        assert_eq!(c.host_location, Some(crate::schema::Location::from((0.0, 0.0))), "X located through the table");
         assert_close(c.download_miles_per_byte.unwrap(), 605.5);
         assert_eq!((c.peers, c.located_peers), (4, 3));
         assert_close(c.located_peer_fraction.unwrap(), 0.75);

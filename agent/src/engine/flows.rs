@@ -4,12 +4,11 @@
 //! (`last_seen − first_seen`).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
 use peerscope_abi::{FlowKey, FlowStats, UnixNs};
-use serde::Serialize;
 
-use super::host::{Direction, MonitoredHost};
+use super::host::MonitoredHost;
+use crate::schema::Flow;
 
 /// Cumulative counters of every flow seen (memory grows with flows, not time).
 #[derive(Clone, Debug, Default)]
@@ -35,9 +34,9 @@ impl FlowLedger {
     }
 
     /// Every flow as a report record, ordered by key.
-    pub fn records(&self, host: &MonitoredHost) -> Vec<FlowRecord> {
-        let mut v: Vec<_> = self.flows.iter().map(|(k, s)| FlowRecord::new(k, s, host)).collect();
-        v.sort_by_key(|a| (a.src, a.src_port, a.dst, a.dst_port, a.proto));
+    pub fn records(&self, host: &MonitoredHost) -> Vec<Flow> {
+        let mut v: Vec<_> = self.flows.iter().map(|(k, s)| Flow::new(k, s, Some(host))).collect();
+        v.sort_by_key(|a| (a.key.src_ip, a.key.src_port, a.key.dst_ip, a.key.dst_port, a.key.ip_protocol));
         v
     }
 }
@@ -45,60 +44,6 @@ impl FlowLedger {
 /// Duration of a flow in ns: first to last packet, gaps included.
 pub fn duration_ns(s: &FlowStats<UnixNs>) -> u64 {
     s.last_seen.0.saturating_sub(s.first_seen.0)
-}
-
-/// One flow's lifetime totals.
-#[derive(Clone, Debug, Serialize)]
-pub struct FlowRecord {
-    pub proto: u8,
-    pub src: IpAddr,
-    pub src_port: u16,
-    pub dst: IpAddr,
-    pub dst_port: u16,
-    /// "download" (peer → X), "upload" (X → peer) or "other".
-    pub direction: &'static str,
-    pub packets: u64,
-    /// IP bytes (sum of IP total lengths).
-    pub bytes: u64,
-    /// Packets and IP bytes per class: ack, control, data.
-    pub class_packets: [u64; 3],
-    pub class_bytes: [u64; 3],
-    pub payload_bytes: u64,
-    pub large_packets: u64,
-    pub large_bytes: u64,
-    pub syn_packets: u32,
-    pub first_seen_ns: u64,
-    pub last_seen_ns: u64,
-    pub duration_s: f64,
-}
-
-impl FlowRecord {
-    pub fn new(k: &FlowKey, s: &FlowStats<UnixNs>, host: &MonitoredHost) -> Self {
-        let direction = match host.direction(k) {
-            Direction::Download { .. } => "download",
-            Direction::Upload { .. } => "upload",
-            Direction::Unrelated => "other",
-        };
-        FlowRecord {
-            proto: k.proto,
-            src: k.src_ip(),
-            src_port: k.src_port,
-            dst: k.dst_ip(),
-            dst_port: k.dst_port,
-            direction,
-            packets: s.total_packets(),
-            bytes: s.total_bytes(),
-            class_packets: s.packets,
-            class_bytes: s.bytes,
-            payload_bytes: s.payload_bytes,
-            large_packets: s.large_packets,
-            large_bytes: s.large_bytes,
-            syn_packets: s.syn_packets,
-            first_seen_ns: s.first_seen.0,
-            last_seen_ns: s.last_seen.0,
-            duration_s: duration_ns(s) as f64 / 1e9,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -112,14 +57,14 @@ mod tests {
     #[test]
     fn test_flow_spanning_windows_keeps_one_record_and_its_duration() {
         let r = analyze(&rates(), window_config(20)).report;
-        let f = r.flows.iter().find(|f| f.src == ip(RA) && f.src_port == 1).unwrap();
-        assert_eq!(f.packets, 60 + 100 + 100);
-        assert_eq!(f.bytes, 260_000);
-        assert_eq!(f.direction, "download");
-        assert_eq!(f.first_seen_ns, T0);
-        assert_eq!(f.last_seen_ns, T0 + 60 * S + 99 * (S / 10));
-        assert_close(f.duration_s, 69.9);
+        let f = r.flows.iter().find(|f| f.key.src_ip == ip(RA) && f.key.src_port == 1).unwrap();
+        assert_eq!(f.total.classes.packets, 60 + 100 + 100);
+        assert_eq!(f.total.classes.bytes, 260_000);
+        assert_eq!(f.direction, Some(crate::schema::FlowDirection::Download));
+        assert_eq!(f.total.first_seen_unix_ns, Some(T0));
+        assert_eq!(f.total.last_seen_unix_ns, Some(T0 + 60 * S + 99 * (S / 10)));
+        assert_close(f.total.duration_s, 69.9);
         // Every packet is in exactly one flow.
-        assert_eq!(r.flows.iter().map(|f| f.packets).sum::<u64>(), 560);
+        assert_eq!(r.flows.iter().map(|f| f.total.classes.packets).sum::<u64>(), 560);
     }
 }

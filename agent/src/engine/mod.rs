@@ -7,7 +7,7 @@
 //!     let summary = engine.observe_window(window);   // WindowFlows: per-flow DELTAS
 //! }
 //! let now = engine.snapshot();             // the report so far, engine goes on
-//! let report = engine.finish();            // serde: the stable JSON schema
+//! let report = engine.finish();            // serde: see `crate::schema`
 //! ```
 //!
 //! One module per metric, each with the seed's formula in its doc comment. Memory
@@ -56,7 +56,7 @@ mod run;
 
 pub use config::{EngineConfig, NS_PER_S};
 pub use host::MonitoredHost;
-pub use report::{Report, SCHEMA_VERSION};
+pub use report::Report;
 pub use run::Engine;
 pub use summary::{SampleSummary, WindowSummary};
 pub use window::WindowFlows;

@@ -8,13 +8,14 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::rates::PairRate;
 use super::util::{mean, ratio};
 
 /// A peer above the threshold in one window.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PeerRate {
     pub peer: IpAddr,
     pub bytes_per_s: f64,
@@ -22,7 +23,7 @@ pub struct PeerRate {
 }
 
 /// Parents and children of one window, each sorted by rate (highest first).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Family {
     pub parents: Vec<PeerRate>,
     pub children: Vec<PeerRate>,
@@ -101,7 +102,7 @@ impl FamilyTracker {
 }
 
 /// Parents and children over the whole run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct FamilySummary {
     /// Peers X exchanged at least one packet with.
     pub contacted_hosts: usize,

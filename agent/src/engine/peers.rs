@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::util::ratio;
 use super::window::{HostView, PairTraffic};
@@ -58,7 +59,7 @@ impl PeerLedger {
 }
 
 /// The largest single peer's share of a byte total.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TopShare {
     pub peer: IpAddr,
     pub bytes: u64,
@@ -74,7 +75,7 @@ pub fn top_share(bytes: &[(IpAddr, u64)]) -> Option<TopShare> {
 }
 
 /// Peers over the run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PeerSummary {
     /// Peers X exchanged any packet with.
     pub peers: usize,

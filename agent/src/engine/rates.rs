@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use peerscope_abi::{FlowKey, FlowStats, UnixNs};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::window::{HostView, PairTraffic};
 
@@ -31,7 +32,7 @@ pub fn flow_rates(flows: &[(FlowKey, FlowStats<UnixNs>)], len_ns: u64) -> Vec<Fl
 }
 
 /// Host-pair rates of X with one peer in one window, both directions.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PairRate {
     pub peer: IpAddr,
     /// `R(peer, X, t1)`: bytes per second received by X from the peer.
@@ -95,7 +96,7 @@ mod tests {
         let r = analyze(&rates(), window_config(20)).report;
         assert_eq!(r.windows.len(), 4);
         let w0 = &r.windows[0];
-        assert_eq!(w0.start_ns, T0);
+        assert_eq!(w0.start_unix_ns, T0);
         assert_close(w0.down_bytes_per_s, (100_000.0 + 50_000.0) / 20.0);
         assert_close(w0.up_bytes_per_s, 90_000.0 / 20.0);
         let a = w0.pairs.iter().find(|p| p.peer == ip(RA)).unwrap();

@@ -7,18 +7,22 @@
 //! window that starts at or after the skip point; T runs from that window's start
 //! to the end of the last window.
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::util::{ratio, secs};
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Redundancy {
-    pub playback_rate_kbps: f64,
+    /// c, in 1000 bit/s units.
+    pub playback_rate_kbit_per_s: f64,
+    /// T: the time after the skip.
     pub interval_s: f64,
     pub expected_bytes: f64,
     pub video_download_bytes: u64,
-    /// `null` when nothing is left after the skip (capture too short).
-    pub redundancy: Option<f64>,
+    /// (video download − expected) / expected; `null` when nothing is left after
+    /// the skip (capture too short).
+    pub ratio: Option<f64>,
 }
 
 /// The interval T: from the first window that starts at or after the skip point to
@@ -58,11 +62,11 @@ impl RedundancySpan {
 pub fn redundancy(c_kbps: f64, interval_ns: u64, video_download_bytes: u64) -> Redundancy {
     let expected = c_kbps * 1000.0 / 8.0 * secs(interval_ns);
     Redundancy {
-        playback_rate_kbps: c_kbps,
+        playback_rate_kbit_per_s: c_kbps,
         interval_s: secs(interval_ns),
         expected_bytes: expected,
         video_download_bytes,
-        redundancy: ratio(video_download_bytes as f64 - expected, expected),
+        ratio: ratio(video_download_bytes as f64 - expected, expected),
     }
 }
 
@@ -78,8 +82,8 @@ mod tests {
         // 400 kbit/s for 100 s = 5,000,000 B expected; 5,500,000 received: +10%.
         let r = redundancy(400.0, 100_000_000_000, 5_500_000);
         assert_eq!(r.expected_bytes, 5_000_000.0);
-        assert!((r.redundancy.unwrap() - 0.1).abs() < 1e-12);
-        assert_eq!(redundancy(400.0, 0, 10).redundancy, None);
+        assert!((r.ratio.unwrap() - 0.1).abs() < 1e-12);
+        assert_eq!(redundancy(400.0, 0, 10).ratio, None);
     }
 
     /// Δ = 10 s, a 20 s skip, playback rate 8 kbit/s = 1000 B/s. One UDP packet at 0
@@ -111,14 +115,14 @@ mod tests {
         assert_eq!(red.interval_s, 20.0);
         assert_eq!(red.expected_bytes, 20_000.0);
         assert_eq!(red.video_download_bytes, 16 * 1260);
-        assert_close(red.redundancy.unwrap(), 0.008);
+        assert_close(red.ratio.unwrap(), 0.008);
     }
 
     #[test]
     fn test_short_capture_and_no_playback_rate() {
         // The studies' 10 minutes: nothing left of a 40 s capture.
         let r = analyze(&capture(), config(600)).report;
-        assert_eq!(r.redundancy.as_ref().unwrap().redundancy, None);
+        assert_eq!(r.redundancy.as_ref().unwrap().ratio, None);
         assert!(analyze(&capture(), window_config(10)).report.redundancy.is_none());
     }
 }

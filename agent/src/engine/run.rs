@@ -9,7 +9,7 @@ use super::parents::FamilyTracker;
 use super::peers::PeerLedger;
 use super::rates::{host_rate, pair_rates};
 use super::redundancy::{redundancy, RedundancySpan};
-use super::report::{CaptureSpan, Report, SCHEMA_VERSION};
+use super::report::{CaptureSpan, Report};
 use super::samples::{SampleGrid, SampleTraffic};
 use super::sessions::SessionTable;
 use super::sizes::size_summary;
@@ -106,7 +106,7 @@ impl Engine {
         let total = w.total();
         let summary = WindowSummary {
             index: self.windows.len(),
-            start_ns: w.start_ns,
+            start_unix_ns: w.start_ns,
             len_ns: w.len_ns,
             active_flows: w.active_flows(),
             packets: total.total_packets(),
@@ -132,7 +132,7 @@ impl Engine {
         let video_peers = self.video_peers.observe(&s, self.cfg.video_min_large_packets);
         let out = SampleSummary {
             index: s.index,
-            start_ns: s.start_ns,
+            start_unix_ns: s.start_ns,
             len_ns: s.len_ns,
             rates: sample_rates(&s),
             video_peers,
@@ -169,15 +169,14 @@ impl Engine {
         let start = self.first_start_ns.unwrap_or(0);
         let end = self.last_end_ns.max(start);
         Report {
-            schema_version: SCHEMA_VERSION,
             host: self.host.addrs().collect(),
             config: self.cfg.echo(),
             capture: CaptureSpan {
-                start_ns: start,
-                end_ns: end,
+                start_unix_ns: start,
+                end_unix_ns: end,
                 duration_s: secs(end - start),
-                first_packet_ns: self.flows.iter().map(|(_, s)| s.first_seen.0).filter(|&t| t != 0).min(),
-                last_packet_ns: self.flows.iter().map(|(_, s)| s.last_seen.0).max(),
+                first_packet_unix_ns: self.flows.iter().map(|(_, s)| s.first_seen.0).filter(|&t| t != 0).min(),
+                last_packet_unix_ns: self.flows.iter().map(|(_, s)| s.last_seen.0).max(),
                 windows: self.windows.len(),
                 samples: self.samples.len(),
             },
@@ -247,10 +246,10 @@ mod tests {
         assert_eq!(so_far.capture.windows, 2);
         let r = e.finish();
         assert_eq!(r.flows.len(), 1);
-        assert_eq!(r.flows[0].packets, 250);
-        assert_eq!(so_far.flows[0].packets, 250);
+        assert_eq!(r.flows[0].total.classes.packets, 250);
+        assert_eq!(so_far.flows[0].total.classes.packets, 250);
         // Duration spans both windows: first packet of poll 1 to last of poll 2.
-        assert_eq!(r.flows[0].duration_s, 38.0);
+        assert_eq!(r.flows[0].total.duration_s, 38.0);
     }
 
     #[test]

@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use peerscope_abi::{classify::IPPROTO_TCP, classify::IPPROTO_UDP, FlowKey, FlowStats, TcpFlags, UnixNs};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::flows::duration_ns;
 use super::host::{Direction, MonitoredHost};
@@ -164,7 +165,7 @@ impl SessionTable {
 
 /// One point of a complementary CDF: the fraction of sessions lasting at least
 /// `duration_s`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CcdfPoint {
     pub duration_s: f64,
     pub fraction_at_least: f64,
@@ -195,7 +196,7 @@ pub fn median(v: &mut [f64]) -> Option<f64> {
 }
 
 /// Video and signaling sessions over the run.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct SessionSummary {
     pub sessions: usize,
     pub video_sessions: usize,

@@ -8,7 +8,8 @@
 //! or after selection, whose rate reaches c, so its resolution is Δ.
 
 use peerscope_abi::classify::IPPROTO_TCP;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::host::{Direction, MonitoredHost};
 use super::util::secs;
@@ -28,13 +29,33 @@ pub struct StartupTracker {
     windows: Vec<WindowRate>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Which rule found the channel-selection instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectionRule {
+    /// X's first packet on a TCP flow to port 80.
+    #[serde(rename = "tcp_port_80")]
+    TcpPort80,
+    /// X's first packet (no TCP flow to port 80).
+    FirstPacket,
+}
+
+impl SelectionRule {
+    pub fn name(self) -> &'static str {
+        match self {
+            SelectionRule::TcpPort80 => "tcp_port_80",
+            SelectionRule::FirstPacket => "first_packet",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StartupDelay {
-    /// "tcp_port_80" or "first_packet": which rule found the selection instant.
-    pub selection_rule: &'static str,
-    pub selection_ns: u64,
+    pub selection_rule: SelectionRule,
+    /// The channel-selection instant (Unix ns).
+    pub selection_unix_ns: u64,
     /// End of the first window whose video download rate reached the playback rate.
-    pub reached_ns: Option<u64>,
+    pub reached_unix_ns: Option<u64>,
     /// `null` when the rate never reached the playback rate.
     pub delay_s: Option<f64>,
 }
@@ -60,16 +81,16 @@ impl StartupTracker {
 
     pub fn result(&self, playback_kbps: f64) -> Option<StartupDelay> {
         let (rule, sel) = match (self.first_port80_ns, self.first_host_packet_ns) {
-            (Some(t), _) => ("tcp_port_80", t),
-            (None, Some(t)) => ("first_packet", t),
+            (Some(t), _) => (SelectionRule::TcpPort80, t),
+            (None, Some(t)) => (SelectionRule::FirstPacket, t),
             (None, None) => return None,
         };
         let c = playback_kbps * 1000.0 / 8.0;
         let reached = self.windows.iter().find(|w| w.end_ns > sel && w.video_down_bytes_per_s >= c).map(|w| w.end_ns);
         Some(StartupDelay {
             selection_rule: rule,
-            selection_ns: sel,
-            reached_ns: reached,
+            selection_unix_ns: sel,
+            reached_unix_ns: reached,
             delay_s: reached.map(|r| secs(r - sel)),
         })
     }
@@ -78,6 +99,7 @@ impl StartupTracker {
 #[cfg(test)]
 mod tests {
 
+    use super::SelectionRule;
     use crate::offline::synth::{tcp, Link, SynthPcap};
     use crate::testing::*;
 
@@ -109,9 +131,9 @@ mod tests {
     fn test_startup_delay_by_hand() {
         let r = analyze(&capture(), config()).report;
         let s = r.startup.unwrap();
-        assert_eq!(s.selection_rule, "tcp_port_80");
-        assert_eq!(s.selection_ns, T0 + 2 * S);
-        assert_eq!(s.reached_ns, Some(T0 + 20 * S));
+        assert_eq!(s.selection_rule, SelectionRule::TcpPort80);
+        assert_eq!(s.selection_unix_ns, T0 + 2 * S);
+        assert_eq!(s.reached_unix_ns, Some(T0 + 20 * S));
         assert_eq!(s.delay_s, Some(18.0));
     }
 
@@ -129,7 +151,7 @@ mod tests {
         p.udp(T0 + S, x, peer, 60).tcp_train(T0 + S, S, 5, peer, x, 1300);
         let r = analyze(&p, config()).report;
         let s = r.startup.unwrap();
-        assert_eq!((s.selection_rule, s.selection_ns), ("first_packet", T0 + S));
-        assert_eq!((s.reached_ns, s.delay_s), (None, None));
+        assert_eq!((s.selection_rule, s.selection_unix_ns), (SelectionRule::FirstPacket, T0 + S));
+        assert_eq!((s.reached_unix_ns, s.delay_s), (None, None));
     }
 }

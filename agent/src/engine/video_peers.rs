@@ -9,7 +9,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::samples::SampleTraffic;
 
@@ -21,7 +22,7 @@ pub struct VideoPeerTracker {
 }
 
 /// Video-peer counts of one sample.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VideoPeerCount {
     pub video_peers: usize,
     pub started: usize,

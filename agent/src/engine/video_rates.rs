@@ -9,14 +9,15 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::rates::host_rate;
 use super::samples::SampleTraffic;
 use super::window::PairTraffic;
 
 /// Rates of one sample, bytes per second.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SampleRates {
     pub video_down_bytes_per_s: f64,
     pub video_up_bytes_per_s: f64,
@@ -27,7 +28,7 @@ pub struct SampleRates {
 }
 
 /// Video rates between X and one peer over one sample.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PeerVideoRate {
     pub peer: IpAddr,
     pub video_down_bytes_per_s: f64,

@@ -61,6 +61,19 @@ impl WindowNotes {
     pub fn has(&self, flag: u64) -> bool {
         self.flags & flag != 0
     }
+
+    /// As the window's documents say it, for a window of nominal length `nominal_len_ns`.
+    pub fn conditions(&self, nominal_len_ns: u64) -> crate::schema::WindowConditions {
+        crate::schema::WindowConditions {
+            nominal_len_ns,
+            missed_polls: self.missed_polls,
+            overflow_packets: self.overflow_packets,
+            overflow_bytes: self.overflow_bytes,
+            flow_insert_failures: self.flow_insert_failures,
+            after_restart: self.has(Self::AFTER_RESTART),
+            interface_gone: self.has(Self::INTERFACE_GONE),
+        }
+    }
 }
 
 /// One flow of the open window.

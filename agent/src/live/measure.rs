@@ -3,13 +3,10 @@
 //! control-packet samples decoded into the control ledger, and at any time the
 //! report of both.
 
-use std::io;
-
-use serde::Serialize;
-
 use crate::{
     control::{decode_sample, ledger::ever_family, ControlLedger, ControlSummary},
     engine::{Engine, Report, WindowSummary},
+    schema::{ReportDocument, ReportSource},
 };
 
 use super::{
@@ -45,8 +42,9 @@ impl Polled {
 }
 
 /// The engine's report with what the control packets taught: what a live run shows
-/// and writes when it ends (and, while it runs, for `peerscope report`).
-#[derive(Clone, Debug, Serialize)]
+/// and writes when it ends (and, while it runs, for `peerscope report`), as the
+/// report document ([`LiveReport::into_document`]).
+#[derive(Clone, Debug)]
 pub struct LiveReport {
     pub report: Report,
     pub control: ControlSummary,
@@ -59,10 +57,9 @@ impl LiveReport {
         LiveReport { report, control }
     }
 
-    /// The studies' figures and the control findings, as text.
-    pub fn write_text(&self, o: &mut impl io::Write) -> io::Result<()> {
-        crate::report::text::write_body(o, &self.report)?;
-        crate::report::text::write_control(o, &self.control)
+    /// The report document of the measurement of `source`.
+    pub fn into_document(self, source: ReportSource) -> ReportDocument {
+        ReportDocument::new(source, self.report, self.control)
     }
 }
 

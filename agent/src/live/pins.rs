@@ -9,7 +9,7 @@
 //! /sys/fs/bpf/peerscope/ID/   FLOW_SLOTS FLOW_STATS FLOW_TABLE COUNTERS SAMPLES
 //!                             ingress_link egress_link
 //! /run/peerscope/ID.json      the attachment: interface, namespace, agent pid
-//! /run/peerscope/ID.report.json, ID.report.txt   the running agent's report
+//! /run/peerscope/ID.report.json  the running agent's report document
 //! /run/peerscope/ID.baseline  what the agent last reported (a restart continues from it)
 //! ```
 //!
@@ -65,9 +65,11 @@ const OURS: &[(&str, Expect)] = &[
 ];
 
 /// Something in our directories that peerscope did not create.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Foreign {
+    /// Its path.
     pub path: PathBuf,
+    /// Why it is not ours (name, object type).
     pub why: String,
 }
 
@@ -92,10 +94,8 @@ pub struct PinDir {
     pub id: String,
     pub dir: PathBuf,
     pub record_file: PathBuf,
-    /// The running agent's engine report (state and history) as JSON and as text, for
-    /// `peerscope report`.
+    /// The running agent's report document (state and history), for `peerscope report`.
     pub report_file: PathBuf,
-    pub report_text_file: PathBuf,
     /// The counts last reported, saved each poll (see `live::baseline`).
     pub baseline_file: PathBuf,
 }
@@ -115,7 +115,6 @@ impl PinDir {
             dir: bpffs.join("peerscope").join(id),
             record_file: run_dir.join(format!("{id}.json")),
             report_file: run_dir.join(format!("{id}.report.json")),
-            report_text_file: run_dir.join(format!("{id}.report.txt")),
             baseline_file: run_dir.join(format!("{id}.baseline")),
         }
     }
@@ -216,15 +215,14 @@ impl PinDir {
 
     /// The run files (record, report, baseline).
     pub fn remove_run_files(&self) {
-        for f in [&self.record_file, &self.report_file, &self.report_text_file, &self.baseline_file] {
+        for f in [&self.record_file, &self.report_file, &self.baseline_file] {
             let _ = fs::remove_file(f);
         }
     }
 
-    /// The report files only (the agent stopped; what it reported is out of date).
+    /// The report file only (the agent stopped; what it reported is out of date).
     pub fn remove_reports(&self) {
         let _ = fs::remove_file(&self.report_file);
-        let _ = fs::remove_file(&self.report_text_file);
     }
 }
 

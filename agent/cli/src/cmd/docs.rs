@@ -80,10 +80,7 @@ fn write_page(w: &mut dyn Write) -> std::io::Result<()> {
             "the pinned maps and links of one attachment (the network namespace's cookie and the interface's index)",
         ),
         ("/run/peerscope/COOKIE-IFINDEX.json", "the attachment: interface, namespace, agent pid"),
-        (
-            "/run/peerscope/COOKIE-IFINDEX.report.json, .report.txt",
-            "the running agent's report, read by peerscope report",
-        ),
+        ("/run/peerscope/COOKIE-IFINDEX.report.json", "the running agent's report, read by peerscope report"),
         (
             "/run/peerscope/COOKIE-IFINDEX.baseline",
             "the counts the agent last reported: a restarted agent reports only what is new",

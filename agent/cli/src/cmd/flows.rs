@@ -6,8 +6,9 @@ use std::{collections::HashMap, io::Write, process::ExitCode, time::Instant};
 use peerscope_abi::{Counter, FlowKey, FlowStats, KernelNs};
 
 use peerscope::{
-    live::{caps, clock::KernelClock, pins::PinDir, FlowMaps, LiveError, Target},
-    view::FlowRow,
+    engine::MonitoredHost,
+    live::{caps, clock, clock::KernelClock, host::interface_addrs, netns, pins::PinDir, FlowMaps, LiveError, Target},
+    schema::{flows::FlowsTag, Flow, FlowsDocument, KernelCounters, SchemaVersion},
 };
 
 use super::UsageError;
@@ -29,11 +30,12 @@ pub fn flows(args: FlowsArgs) -> anyhow::Result<ExitCode> {
     let maps = FlowMaps::open_pinned(&PinDir::for_target(&target), &target)?;
     let first = maps.snapshot()?;
     let t0 = Instant::now();
+    let mut rate_secs = 0.0;
     let (snap, rates) = if args.interval > 0.0 {
         std::thread::sleep(std::time::Duration::from_secs_f64(args.interval));
         let second = maps.snapshot()?;
-        let secs = t0.elapsed().as_secs_f64();
-        let rates = rates_between(&first.flows, &second.flows, secs);
+        rate_secs = t0.elapsed().as_secs_f64();
+        let rates = rates_between(&first.flows, &second.flows, rate_secs);
         (second, Some(rates))
     } else {
         (first, None)
@@ -48,24 +50,33 @@ pub fn flows(args: FlowsArgs) -> anyhow::Result<ExitCode> {
     if args.top > 0 {
         flows.truncate(args.top);
     }
-    let rows: Vec<FlowRow> = flows
+    // The monitored host is the interface's own addresses, as `run` takes them.
+    let iface = target.iface.clone();
+    let host = MonitoredHost::new(netns::within(args.target.netns.as_deref(), move || interface_addrs(&iface))?);
+    let flows: Vec<Flow> = flows
         .iter()
         .map(|(k, s)| {
-            let mut row = FlowRow::new(k, None, &clock.stats_to_unix(s), 0.0);
-            row.rate_bytes_per_sec = (rate_of(k) * 10.0).round() / 10.0;
-            row
+            let mut f = Flow::new(k, &clock.stats_to_unix(s), Some(&host));
+            f.interval_bytes_per_s = rates.as_ref().map(|_| (rate_of(k) * 10.0).round() / 10.0);
+            f
         })
         .collect();
     let mut out = std::io::stdout().lock();
     if args.json {
-        let counters: serde_json::Map<String, serde_json::Value> =
-            Counter::ALL.iter().map(|c| (c.name().to_string(), snap.counter(*c).into())).collect();
-        let doc = serde_json::json!({
-            "iface": target.iface,
-            "flows_in_table": snap.flows.len(),
-            "flows": rows,
-            "counters": counters,
-        });
+        let counters: Vec<u64> = Counter::ALL.iter().map(|c| snap.counter(*c)).collect();
+        let doc = FlowsDocument {
+            schema_version: SchemaVersion,
+            document: FlowsTag,
+            iface: target.iface.clone(),
+            ifindex: target.ifindex,
+            netns_cookie: target.netns.cookie,
+            time_unix_ns: clock::unix_now_ns(),
+            rate_over_s: rates.as_ref().map(|_| rate_secs),
+            flows_in_table: snap.flows.len(),
+            table_capacity: maps.capacity(),
+            flows,
+            counters: KernelCounters::new(&counters),
+        };
         writeln!(out, "{}", serde_json::to_string(&doc)?)?;
     } else {
         writeln!(
@@ -75,7 +86,7 @@ pub fn flows(args: FlowsArgs) -> anyhow::Result<ExitCode> {
             target.describe(),
             maps.capacity(),
             match &rates {
-                Some(_) => format!("; rates over {:.1} s", t0.elapsed().as_secs_f64()),
+                Some(_) => format!("; rates over {rate_secs:.1} s"),
                 None => String::new(),
             }
         )?;
@@ -88,7 +99,7 @@ pub fn flows(args: FlowsArgs) -> anyhow::Result<ExitCode> {
                 snap.counter(Counter::FlowInsertFailures)
             )?;
         }
-        write!(out, "{}", human::flow_table(&rows, rates.is_some()))?;
+        write!(out, "{}", human::flow_table(&flows, rates.is_some()))?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

@@ -2,18 +2,31 @@
 
 use std::{io::Write, process::ExitCode};
 
-use peerscope::live::{caps, manage, pins::PinDir, LiveError, Target};
+use anyhow::Context;
+use peerscope::{
+    live::{caps, manage, pins::PinDir, LiveError, Target},
+    schema::{ReportDocument, StatusDocument},
+};
 
 use crate::cli::{DetachArgs, ReportArgs, StatusArgs};
 
+/// Prints the report document the agent on the interface wrote at its last window,
+/// as JSON or as text rendered from it.
 pub fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let target = Target::resolve(&args.target.iface, args.target.netns.as_deref())?;
     let p = PinDir::for_target(&target);
-    let file = if args.json { &p.report_file } else { &p.report_text_file };
+    let file = &p.report_file;
     match std::fs::read(file) {
         Ok(bytes) => {
+            let doc: ReportDocument =
+                serde_json::from_slice(&bytes).with_context(|| format!("reading the report in {}", file.display()))?;
             let mut out = std::io::stdout().lock();
-            out.write_all(&bytes)?;
+            if args.json {
+                serde_json::to_writer(&mut out, &doc)?;
+                writeln!(out)?;
+            } else {
+                peerscope::report::text::write_document(&mut out, &doc)?;
+            }
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
@@ -40,7 +53,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let foreign = manage::foreign_entries();
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", serde_json::to_string(&all)?)?;
+        writeln!(out, "{}", serde_json::to_string(&StatusDocument::new(all, foreign.clone()))?)?;
     } else {
         if all.is_empty() {
             writeln!(out, "peerscope is not attached to any interface")?;

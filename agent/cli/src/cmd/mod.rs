@@ -8,6 +8,7 @@ mod flows;
 mod jsonl;
 mod manage;
 pub mod run;
+mod schema;
 
 use std::{io::IsTerminal, process::ExitCode};
 
@@ -69,6 +70,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::demo(args),
         Command::Completions(args) => docs::completions(args),
         Command::Man => docs::man(),
+        Command::Schema(args) => schema::run(args),
     }
 }
 

@@ -59,7 +59,7 @@ fn open_outputs(args: &RunArgs, origins: &Origins) -> anyhow::Result<Prepared> {
     let config = args.engine.config().map_err(|e| UsageError(origins.explain(&e)))?;
     let jsonl =
         match &args.jsonl {
-            Some(p) => Some(JsonLines::open(p).map_err(|e| {
+            Some(p) => Some(JsonLines::open(p, &args.iface).map_err(|e| {
                 UsageError(origins.explain(&crate::cli::Invalid { key: "jsonl", msg: format!("{e:#}") }))
             })?),
             None => None,
@@ -224,16 +224,25 @@ impl Loop {
         if self.link == LinkState::Gone {
             self.live.notes.flags |= WindowNotes::INTERFACE_GONE;
         }
+        self.live.attached.flush_log();
         let now = clock::unix_now_ns();
         let polled =
             self.live.poll(now, Some((args.idle_timeout * 1e9) as u64), if last { 0 } else { missed }, last)?;
         // `peerscope report` reads the state and history from here (not at the last
         // poll: the file goes when the agent does).
         if let (Some(p), true, false) = (self.live.attached.pins(), polled.window.is_some(), last) {
-            report_file::write(p, &self.live.attached.target, &self.live.measure, &self.live.counters)?;
+            report_file::write(p, &self.live.attached.target, &self.live.measure, &self.live.counters, now)?;
         }
         if self.stdout_output {
-            let interval = output::Interval { n: self.n, now, missed, polled: &polled, counters: &self.live.counters };
+            let interval = output::Interval {
+                n: self.n,
+                now,
+                missed,
+                polled: &polled,
+                counters: &self.live.counters,
+                host: self.live.measure.engine().host(),
+                window_ns: self.live.window_ns,
+            };
             let mut stdout = std::io::stdout().lock();
             let wrote = if args.json {
                 output::json(&mut stdout, args, &interval)

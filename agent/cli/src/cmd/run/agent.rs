@@ -120,7 +120,7 @@ impl Live {
             None
         };
         let lines = match (&window, &self.jsonl) {
-            (Some((w, notes)), Some(_)) => Some(JsonLines::render(w, self.window_ns, notes)?),
+            (Some((w, notes)), Some(j)) => Some(j.render(w, notes.conditions(self.window_ns))?),
             _ => None,
         };
         let offset = self.jsonl.as_mut().and_then(JsonLines::len);

@@ -5,8 +5,9 @@ use std::io::Write;
 use peerscope_abi::{Counter, FlowStats, UnixNs};
 
 use peerscope::{
+    engine::MonitoredHost,
     live::{baseline::WindowNotes, FlowDelta},
-    view::{FlowRow, PerClass},
+    schema::{interval::IntervalTag, Flow, IntervalDocument, KernelCounters, SchemaVersion},
 };
 
 use super::agent::Polled;
@@ -20,11 +21,15 @@ pub struct Interval<'a> {
     pub missed: u64,
     pub polled: &'a Polled,
     pub counters: &'a [u64],
+    /// The monitored host (the flows' direction).
+    pub host: &'a MonitoredHost,
+    /// The window's nominal length (`--window`).
+    pub window_ns: u64,
 }
 
 impl Interval<'_> {
     /// The busiest flows first, at most `top`, and the interval's totals.
-    fn rows(&self, args: &RunArgs) -> (Vec<FlowRow>, FlowStats<UnixNs>) {
+    fn rows(&self, args: &RunArgs) -> (Vec<Flow>, FlowStats<UnixNs>) {
         let mut deltas: Vec<&FlowDelta> = self.polled.poll.deltas.iter().collect();
         deltas.sort_by(|a, b| b.delta.total_bytes().cmp(&a.delta.total_bytes()).then(a.key.cmp(&b.key)));
         let mut total = FlowStats::default();
@@ -32,7 +37,11 @@ impl Interval<'_> {
             total.merge(&d.delta);
         }
         let secs = args.interval * (1 + self.missed) as f64;
-        let rows = deltas.iter().take(args.top).map(|d| FlowRow::new(&d.key, Some(&d.delta), &d.total, secs)).collect();
+        let rows = deltas
+            .iter()
+            .take(args.top)
+            .map(|d| Flow::new(&d.key, &d.total, Some(self.host)).with_interval(&d.delta, secs))
+            .collect();
         (rows, total)
     }
 
@@ -42,26 +51,26 @@ impl Interval<'_> {
 }
 
 pub fn json(o: &mut impl Write, args: &RunArgs, i: &Interval) -> anyhow::Result<()> {
-    let (rows, total) = i.rows(args);
-    let counters: serde_json::Map<String, serde_json::Value> =
-        Counter::ALL.iter().map(|c| (c.name().to_string(), i.counter(*c).into())).collect();
+    let (flows, total) = i.rows(args);
     let poll = &i.polled.poll;
-    let doc = serde_json::json!({
-        "interval": i.n,
-        "time_unix_ns": i.now,
-        "interval_secs": args.interval,
-        "iface": args.iface,
-        "active_flows": poll.deltas.len(),
-        "flows_in_table": poll.flows_in_table,
-        "flows_reaped": poll.reaped,
-        "packets": PerClass::from(total.packets),
-        "bytes": PerClass::from(total.bytes),
-        "flows": rows,
-        "counters": counters,
-        "control_samples": i.polled.samples,
-        "control_messages": i.polled.decoded,
-        "window": i.polled.window.as_ref().map(|(w, _)| w),
-    });
+    let doc = IntervalDocument {
+        schema_version: SchemaVersion,
+        document: IntervalTag,
+        iface: args.iface.clone(),
+        index: i.n,
+        time_unix_ns: i.now,
+        interval_s: args.interval,
+        active_flows: poll.deltas.len(),
+        flows_in_table: poll.flows_in_table,
+        flows_reaped: poll.reaped,
+        traffic: (&total).into(),
+        flows,
+        counters: KernelCounters::new(i.counters),
+        control_samples: i.polled.samples,
+        control_messages: i.polled.decoded,
+        window: i.polled.window.as_ref().map(|(w, _)| w.clone()),
+        window_conditions: i.polled.window.as_ref().map(|(_, n)| n.conditions(i.window_ns)),
+    };
     writeln!(o, "{}", serde_json::to_string(&doc)?)?;
     Ok(())
 }
