@@ -220,7 +220,10 @@ mod tests {
     use clap::{CommandFactory, FromArgMatches};
 
     fn run_with(argv: &[&str], file_text: &str) -> Result<(RunArgs, Origins), ConfigError> {
-        let dir = std::env::temp_dir().join(format!("peerscope-cfg-{}-{}", std::process::id(), argv.len()));
+        // One directory per call: tests run in parallel.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("peerscope-cfg-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("p.toml");
         std::fs::write(&f, file_text).unwrap();

@@ -52,15 +52,17 @@ fn test_read_flag_stdin_and_count_read_what_they_name() {
     let p = path.to_str().unwrap();
     let positional = json_of(&["analyze", p, "--host", X, "--json", "-"], None);
     let with_r = json_of(&["analyze", "-r", p, "--host", X, "--json", "-"], None);
-    assert_eq!(positional["flows"], with_r["flows"]);
-    assert_eq!(positional["input"]["read"]["frames"], 20);
+    assert_eq!(positional["document"], "report");
+    assert_eq!(positional["report"]["flows"], with_r["report"]["flows"]);
+    assert_eq!(positional["source"]["read"]["frames"], 20);
     // `tcpdump -w - | peerscope analyze -`, the host inferred from a second reading.
     let bytes = std::fs::read(&path).unwrap();
     let piped = json_of(&["analyze", "-", "--json", "-"], Some(&bytes));
-    assert_eq!(piped["flows"], positional["flows"]);
+    assert_eq!(piped["report"]["flows"], positional["report"]["flows"]);
+    assert_eq!(piped["source"]["file"], "-", "standard input is named as given: {}", piped["source"]);
     let first = json_of(&["analyze", "-r", p, "-c", "5", "--host", X, "--json", "-"], None);
-    assert_eq!(first["input"]["read"]["frames"], 5);
-    assert_eq!(first["flows"].as_array().unwrap().len(), 5);
+    assert_eq!(first["source"]["read"]["frames"], 5);
+    assert_eq!(first["report"]["flows"].as_array().unwrap().len(), 5);
     let _ = std::fs::remove_file(&path);
 }
 

@@ -27,7 +27,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         eprintln!("peerscope: warning: the given host exchanged no packet with any peer in this capture");
     }
     let (damage, read) = (out.damage.clone(), out.read.clone());
-    let doc = out.into_document(std::path::Path::new(input.shown()));
+    let doc = out.into_document(args.input.path());
     let stdout = std::io::stdout();
     let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     if !json_to_stdout {
