@@ -48,13 +48,19 @@ impl VethPair {
         // The guard exists before anything is created, so a failure below cleans up.
         ip(&["netns", "add", &pair.ns_a]);
         ip(&["netns", "add", &pair.ns_b]);
+        pair.make_link(offloads);
+        pair
+    }
+
+    /// The veth pair between the namespaces, addressed, up, with static neighbours.
+    fn make_link(&self, offloads: bool) {
         ip(&[
-            "link", "add", &pair.a_if, "netns", &pair.ns_a, "type", "veth", "peer", "name", &pair.b_if, "netns",
-            &pair.ns_b,
+            "link", "add", &self.a_if, "netns", &self.ns_a, "type", "veth", "peer", "name", &self.b_if, "netns",
+            &self.ns_b,
         ]);
         for (ns, ifc, v4, v6) in [
-            (&pair.ns_a, &pair.a_if, "192.0.2.1/24", "2001:db8::1/64"),
-            (&pair.ns_b, &pair.b_if, "192.0.2.2/24", "2001:db8::2/64"),
+            (&self.ns_a, &self.a_if, "192.0.2.1/24", "2001:db8::1/64"),
+            (&self.ns_b, &self.b_if, "192.0.2.2/24", "2001:db8::2/64"),
         ] {
             ip(&["-n", ns, "addr", "add", v4, "dev", ifc]);
             ip(&["-n", ns, "-6", "addr", "add", v6, "dev", ifc, "nodad"]);
@@ -90,15 +96,25 @@ impl VethPair {
             let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip -j output");
             v[0]["address"].as_str().expect("link address").to_string()
         };
-        let (mac_a, mac_b) = (mac(&pair.ns_a, &pair.a_if), mac(&pair.ns_b, &pair.b_if));
+        let (mac_a, mac_b) = (mac(&self.ns_a, &self.a_if), mac(&self.ns_b, &self.b_if));
         for (ns, ifc, peer_mac, v4, v6) in
-            [(&pair.ns_a, &pair.a_if, &mac_b, "192.0.2.2", B_V6), (&pair.ns_b, &pair.b_if, &mac_a, "192.0.2.1", A_V6)]
+            [(&self.ns_a, &self.a_if, &mac_b, "192.0.2.2", B_V6), (&self.ns_b, &self.b_if, &mac_a, "192.0.2.1", A_V6)]
         {
             for addr in [v4, v6] {
                 ip(&["-n", ns, "neigh", "replace", addr, "lladdr", peer_mac, "dev", ifc, "nud", "permanent"]);
             }
         }
-        pair
+    }
+
+    /// Deletes the veth pair (both ends: the kernel detaches any program from them).
+    pub fn delete_link(&self) {
+        ip(&["-n", &self.ns_a, "link", "del", &self.a_if]);
+    }
+
+    /// Creates the pair again under the same names (new interface indexes), as a
+    /// container runtime recreates a container's `eth0`.
+    pub fn recreate_link(&self) {
+        self.make_link(false);
     }
 
     pub fn ns_path(ns: &str) -> PathBuf {

@@ -7,7 +7,7 @@ use std::{
     process::Command,
 };
 
-use peerscope_tests::{agent, bin_path::peerscope, netns, netns::ChildGuard, require_root, traffic, VethPair};
+use peerscope_tests::{agent, bin_path::peerscope, netns, netns::ChildGuard, require_root, schema, traffic, VethPair};
 
 /// Starts `peerscope run` (its JSON output is not read here).
 fn start(pair: &VethPair, extra: &[&str]) -> (ChildGuard, String) {
@@ -99,4 +99,61 @@ fn keep_attached_survives_a_clean_exit() {
     let out = agent::peerscope_in_a(&pair).args(["detach", "-i", &pair.a_if]).output().unwrap();
     assert!(out.status.success());
     assert!(!xdp_attached(&pair));
+}
+
+/// What the `--jsonl` file's peer records say X sent to 192.0.2.2, in all; and the
+/// window records.
+fn jsonl_up_bytes(path: &std::path::Path) -> (u64, Vec<serde_json::Value>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines = schema::assert_lines(&text, &["window_record", "peer_record"], "run --jsonl");
+    let up = lines
+        .iter()
+        .filter(|l| l["document"] == "peer_record" && l["peer"] == "192.0.2.2")
+        .map(|l| l["up_bytes"].as_u64().unwrap())
+        .sum();
+    (up, lines.into_iter().filter(|l| l["document"] == "window_record").collect())
+}
+
+/// Exactly once across SIGKILL: the restarted agent continues from the baseline the
+/// killed one saved at its last poll, so the `--jsonl` records of both agents sum to
+/// what was sent — before, during, between and after — with nothing counted twice.
+#[test]
+fn jsonl_records_sum_to_what_was_sent_across_a_sigkill() {
+    if !require_root("jsonl_records_sum_to_what_was_sent_across_a_sigkill") {
+        return;
+    }
+    let pair = VethPair::new("once", false);
+    let jsonl = std::env::temp_dir().join(format!("peerscope-once-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&jsonl);
+    let a = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(netns::A_V4)), 40_002);
+    let b = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(netns::B_V4)), 4004);
+    let burst = || traffic::udp_burst_from(&pair.ns_a, a, &pair.ns_b, b, &[200; 10]);
+    let args = ["--window", "0.6", "--quiet", "--jsonl", jsonl.to_str().unwrap()];
+    let pause = |ms| std::thread::sleep(std::time::Duration::from_millis(ms));
+
+    let (mut first, line) = start(&pair, &args);
+    assert!(line.contains("attached to"), "{line}");
+    burst();
+    pause(1000); // a window closes with these
+    burst();
+    pause(350); // read into the open window, which only the baseline holds
+    let mut killed = first.take();
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(pair.pins_a().baseline_file.exists(), "the killed agent's baseline stays for the next one");
+    let (_, before) = jsonl_up_bytes(&jsonl);
+    assert!(!before.is_empty() && before.iter().all(|w| w["conditions"]["after_restart"] == false), "{before:?}");
+    burst(); // counted by the kernel alone
+
+    let (mut second, line) = start(&pair, &args);
+    assert!(line.contains("Reused"), "{line}");
+    burst();
+    pause(800);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(second.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert!(second.take().wait().unwrap().success());
+
+    let (up, windows) = jsonl_up_bytes(&jsonl);
+    let _ = std::fs::remove_file(&jsonl);
+    assert_eq!(up, 40 * 228, "40 datagrams of 228 IP bytes, each reported once: {windows:?}");
+    assert!(windows[before.len()]["conditions"]["after_restart"] == true, "the first window after the restart says so");
 }
