@@ -1,7 +1,10 @@
 //! What every part of the swarm shares: the channel, the ground truth, the stop
 //! signal, and whether the servers listen yet.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use tokio::sync::watch;
 
@@ -16,30 +19,42 @@ pub struct Ctx {
     pub servers: Listening,
 }
 
-/// How many of the swarm's servers (tracker, web server, source) listen already.
-/// Peers join only once all do: a peer that finds the source not yet listening
-/// backs off for seconds, and the early joiners meanwhile take the source's slots.
+/// How many of the swarm's servers (tracker, web server, source) are up already, and
+/// since when all are. Peers join only once all are: a peer that finds the source not
+/// yet listening, or a tracker that names no one, backs off for seconds, and the early
+/// joiners meanwhile take the source's slots.
 #[derive(Clone, Debug)]
-pub struct Listening(Arc<watch::Sender<usize>>);
+pub struct Listening(Arc<watch::Sender<(usize, Option<Instant>)>>);
 
 impl Listening {
     /// The tracker, the web server and the source.
     pub const SERVERS: usize = 3;
 
     pub fn new() -> Self {
-        Listening(Arc::new(watch::channel(0).0))
+        Listening(Arc::new(watch::channel((0, None)).0))
     }
 
-    /// Called by a server once its sockets are bound.
+    /// Called by a server once it is up: its sockets bound (the source: and the
+    /// tracker lists it).
     pub fn listening(&self) {
-        self.0.send_modify(|n| *n += 1);
+        self.0.send_modify(|(n, all)| {
+            *n += 1;
+            if *n >= Self::SERVERS {
+                all.get_or_insert_with(Instant::now);
+            }
+        });
     }
 
-    /// Waits until every server listens, at most `limit` (a server that failed to
-    /// bind is reported by its own part; the peers then go on without it).
-    pub async fn wait_all(&self, limit: Duration) {
+    /// Waits until every server is up, at most `limit` (a server that failed to
+    /// bind is reported by its own part; the peers then go on without it). Returns
+    /// when the last came up, or now if one never did.
+    pub async fn wait_all(&self, limit: Duration) -> Instant {
         let mut rx = self.0.subscribe();
-        let _ = tokio::time::timeout(limit, rx.wait_for(|n| *n >= Self::SERVERS)).await;
+        let all = match tokio::time::timeout(limit, rx.wait_for(|(n, _)| *n >= Self::SERVERS)).await {
+            Ok(Ok(v)) => v.1,
+            _ => None,
+        };
+        all.unwrap_or_else(Instant::now)
     }
 }
 

@@ -42,12 +42,14 @@ pub async fn run(ctx: Ctx, cfg: PeerCfg, mut stop: watch::Receiver<bool>) {
     let Ok(udp) = UdpSocket::bind(SocketAddrV4::new(cfg.ip, UDP_PORT)).await else { return };
     let udp = Arc::new(udp);
     tasks.spawn(udp_loop(peer.clone(), udp.clone(), stop.clone()));
+    // The source counts as up once it listens and the tracker lists it: a peer that
+    // joins before is told of nobody, and by the time it asks again the early
+    // joiners hold the source's few slots.
+    let mut announce = false;
     if cfg.accepts {
         if let Ok(l) = TcpListener::bind(SocketAddrV4::new(cfg.ip, TCP_PORT)).await {
             tasks.spawn(exchange::accept_loop(peer.clone(), l, stop.clone()));
-            if cfg.is_source {
-                peer.ctx.servers.listening();
-            }
+            announce = cfg.is_source;
         }
     }
     let trackers = if cfg.is_source { None } else { bootstrap(&peer).await };
@@ -79,6 +81,9 @@ pub async fn run(ctx: Ctx, cfg: PeerCfg, mut stop: watch::Receiver<bool>) {
                 }
             }
             first = false;
+            if std::mem::take(&mut announce) {
+                peer.ctx.servers.listening();
+            }
             if let Some(h) = hosts {
                 peer.learn(&h);
                 gossip_udp(&peer, &udp, &h).await;

@@ -30,7 +30,7 @@ use peerscope::schema::{
 };
 
 /// Servers start this long before the first client asks; peers also wait until
-/// every server listens ([`super::ctx::Listening`]), at most `SERVERS_LIMIT`.
+/// every server is up ([`super::ctx::Listening`]), at most `SERVERS_LIMIT`.
 pub const SERVERS_FIRST: Duration = Duration::from_millis(300);
 const SERVERS_LIMIT: Duration = Duration::from_secs(10);
 
@@ -109,10 +109,12 @@ impl Swarm {
                 max_children: p.profile.max_children(),
                 is_source: false,
             };
-            let (join, leave) = (t0 + p.join, p.leave.map(|l| t0 + l));
+            let (join, leave) = (p.join, p.leave.map(|l| t0 + l));
             start_part(ns, done_tx, move || async move {
-                c.servers.wait_all(SERVERS_LIMIT).await;
-                if !churn::wait_to_join(join, &c.stop).await {
+                // Join times count from when every server is up, if that is later
+                // than planned: the first to join are still the first to ask.
+                let up = c.servers.wait_all(SERVERS_LIMIT).await;
+                if !churn::wait_to_join(t0.max(up) + join, &c.stop).await {
                     return;
                 }
                 let stop = churn::peer_stop(&c.stop, leave);
