@@ -5,6 +5,7 @@
 
 pub mod control;
 pub mod engine;
+pub mod exit;
 pub mod export;
 pub mod live;
 pub mod offline;

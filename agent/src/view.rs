@@ -32,6 +32,9 @@ pub struct FlowCounts {
     pub large_packets: u64,
     pub large_bytes: u64,
     pub tcp_flags: Vec<&'static str>,
+    /// What the parser noted on the packets ("transport_header_broken", ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<&'static str>,
     pub first_seen_unix_ns: u64,
     pub last_seen_unix_ns: u64,
 }
@@ -52,6 +55,7 @@ impl From<&FlowStats> for FlowCounts {
             large_packets: s.large_packets,
             large_bytes: s.large_bytes,
             tcp_flags: flags,
+            notes: peerscope_abi::parse::Note::names(s.notes).collect(),
             first_seen_unix_ns: s.first_seen_ns,
             last_seen_unix_ns: s.last_seen_ns,
         }
@@ -64,6 +68,9 @@ pub struct FlowRow {
     pub proto: String,
     pub src: String,
     pub dst: String,
+    /// The tunnel the flow was carried in (`--decap`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<&'static str>,
     /// IP bytes per second over the interval.
     pub rate_bytes_per_sec: f64,
     /// What happened in this interval (absent for lifetime views).
@@ -99,6 +106,7 @@ impl FlowRow {
             proto: proto_name(key.proto),
             src: endpoint(key.src_ip(), key.src_port),
             dst: endpoint(key.dst_ip(), key.dst_port),
+            tunnel: key.tunnel_name(),
             rate_bytes_per_sec: (rate * 10.0).round() / 10.0,
             interval: interval.map(FlowCounts::from),
             total: total.into(),

@@ -8,12 +8,14 @@
 pub mod agent;
 pub mod bench;
 pub mod bin_path;
+pub mod corpus;
 pub mod demo;
 pub mod http;
 pub mod netns;
 pub mod require;
 pub mod tools;
 pub mod traffic;
+pub mod tshark;
 
 pub use netns::{in_netns, VethPair};
 pub use require::{require_root, require_tool};

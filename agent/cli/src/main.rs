@@ -12,7 +12,7 @@ fn main() -> std::process::ExitCode {
         Ok(a) => a,
         Err(e) => {
             eprintln!("peerscope: {e}");
-            return std::process::ExitCode::FAILURE;
+            return std::process::ExitCode::from(peerscope::exit::USAGE);
         }
     };
     let cli = cli::Cli::parse_from(args);

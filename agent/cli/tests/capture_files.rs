@@ -167,11 +167,11 @@ fn test_not_a_capture_and_cut_header_are_errors() {
     std::fs::write(&path, &five_packets()[..10]).unwrap();
     assert!(matches!(analyze_file(&path, OfflineOptions::default()), Err(OfflineError::Format { .. })));
     std::fs::write(&path, &five_packets()[..24]).unwrap();
-    assert!(matches!(analyze_file(&path, OfflineOptions::default()), Err(OfflineError::NoHost { .. })));
+    assert!(matches!(analyze_file(&path, OfflineOptions::default()), Err(OfflineError::NoUsableInput { .. })));
 }
 
 #[test]
-fn test_cli_reports_damage_and_exits_2_after_writing_outputs() {
+fn test_cli_reports_damage_and_exits_3_after_writing_outputs() {
     let b = five_packets();
     let path = temp_path("cli-cut.pcap");
     std::fs::write(&path, &b[..b.len() - 50]).unwrap();
@@ -190,7 +190,7 @@ fn test_cli_reports_damage_and_exits_2_after_writing_outputs() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(out.status.code(), Some(peerscope::exit::DAMAGED.into()), "{stderr}");
     assert!(stderr.contains("packet 5") && stderr.contains("byte offset 544"), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("Parents and children [M]"), "{stdout}");
@@ -212,9 +212,19 @@ fn test_cli_reports_damage_and_exits_2_after_writing_outputs() {
 fn test_cli_help_explains_every_flag() {
     let out = Command::new(env!("CARGO_BIN_EXE_peerscope")).args(["analyze", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in
-        ["--host", "--window", "--geo", "--playback-rate", "--json", "--csv", "--plots", "--sample", "--host-location"]
-    {
+    for flag in [
+        "--host",
+        "--window",
+        "--geo",
+        "--playback-rate",
+        "--json",
+        "--csv",
+        "--plots",
+        "--sample",
+        "--host-location",
+        "--decap",
+    ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
+    assert!(help.contains(peerscope::exit::HELP), "exit statuses missing from:\n{help}");
 }

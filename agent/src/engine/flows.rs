@@ -37,7 +37,7 @@ impl FlowLedger {
     /// Every flow as a report record, ordered by key.
     pub fn records(&self, host: &MonitoredHost) -> Vec<FlowRecord> {
         let mut v: Vec<_> = self.flows.iter().map(|(k, s)| FlowRecord::new(k, s, host)).collect();
-        v.sort_by_key(|a| (a.src, a.src_port, a.dst, a.dst_port, a.proto));
+        v.sort_by_key(|a| (a.src, a.src_port, a.dst, a.dst_port, a.proto, a.tunnel));
         v
     }
 }
@@ -55,6 +55,14 @@ pub struct FlowRecord {
     pub src_port: u16,
     pub dst: IpAddr,
     pub dst_port: u16,
+    /// The tunnel the flow was carried in ("gre", "ipip", "6in4", "gtp-u", "vxlan"),
+    /// with `--decap`; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<&'static str>,
+    /// What the parser noted on the flow's packets ("transport_header_broken",
+    /// "ip_length_exceeds_frame", ...); absent when nothing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<&'static str>,
     /// "download" (peer → X), "upload" (X → peer) or "other".
     pub direction: &'static str,
     pub packets: u64,
@@ -85,6 +93,8 @@ impl FlowRecord {
             src_port: k.src_port,
             dst: k.dst_ip(),
             dst_port: k.dst_port,
+            tunnel: k.tunnel_name(),
+            notes: peerscope_abi::parse::Note::names(s.notes).collect(),
             direction,
             packets: s.total_packets(),
             bytes: s.total_bytes(),

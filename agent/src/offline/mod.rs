@@ -1,30 +1,37 @@
-//! Offline analysis of pcap/pcapng files: read frames, classify every packet with
-//! the kernel's classifier (`PacketObservation::new` + `FlowStats::record`), bucket
-//! them into windows and feed the same [`Engine`] as the live path.
+//! Offline analysis of pcap/pcapng files: read frames, parse them with the kernel's
+//! parser after a link-layer step ([`link`]), classify every packet with the kernel's
+//! classifier (`PacketObservation` + `FlowStats::record`), bucket them into windows
+//! and feed the same [`Engine`] as the live path.
 //!
 //! Streaming: memory grows with the number of flows, not with the file size. A
-//! damaged file is analysed up to the damage, which is reported.
+//! damaged file is analysed up to the damage, which is reported; a file with nothing
+//! to analyse (no IP packet, only link types peerscope does not read) is an error
+//! that says what the file held.
 
 pub mod bucket;
 pub mod capture;
 pub mod decode;
 pub mod infer;
+pub mod link;
 pub mod progress;
+pub mod read;
 #[cfg(any(test, feature = "test-support"))]
 pub mod synth;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use peerscope_abi::parse::Options;
 use peerscope_abi::{PacketClass, PacketObservation};
 
 use crate::control::{ControlLedger, ControlSummary};
 use crate::engine::{Engine, EngineConfig, MonitoredHost, Report};
 use bucket::WindowBucketer;
 use capture::{CaptureReader, Damage, FormatError};
-use decode::{decode, decode_with_payload, Decoded};
+use decode::decode;
 use infer::{HostGuess, HostGuesser};
 use progress::Progress;
+pub use read::ReadStats;
 
 /// Errors that stop an analysis before it starts.
 #[derive(Debug, thiserror::Error)]
@@ -41,25 +48,9 @@ pub enum OfflineError {
         #[source]
         source: FormatError,
     },
-    #[error("{path}: no IP packet, so no monitored host can be inferred (give --host)")]
-    NoHost { path: PathBuf },
-}
-
-/// Counts of what was read.
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct ReadStats {
-    pub frames: u64,
-    pub ip_packets: u64,
-    pub non_ip: u64,
-    /// Frames cut inside a header that was needed (not counted in any flow).
-    pub truncated: u64,
-    pub unsupported_link: u64,
-    /// Forward timestamp jumps too long to fill with empty windows (the window
-    /// grid restarted there).
-    pub time_jumps: u64,
-    /// Bytes of the file parsed, and its size.
-    pub bytes_read: u64,
-    pub file_size: u64,
+    /// Nothing in the file can be analysed; `why` says what it held.
+    #[error("{path}: {why}")]
+    NoUsableInput { path: PathBuf, why: String },
 }
 
 /// What was read, for the report's `input` section.
@@ -108,6 +99,8 @@ pub struct OfflineOptions {
     /// `None`: infer the host (a first pass over the file).
     pub host: Option<MonitoredHost>,
     pub progress: bool,
+    /// Count tunnelled packets in their inner flows (`--decap`).
+    pub decap: bool,
 }
 
 pub fn open(path: &Path) -> Result<(CaptureReader<File>, u64), OfflineError> {
@@ -117,25 +110,36 @@ pub fn open(path: &Path) -> Result<(CaptureReader<File>, u64), OfflineError> {
     Ok((r, size))
 }
 
-/// Infers X: the address present in the most flows.
-pub fn infer_host(path: &Path) -> Result<Option<HostGuess>, OfflineError> {
+/// Infers X: the address present in the most flows. A file with no IP packet is an
+/// error that says what it held.
+pub fn infer_host(path: &Path, opts: Options) -> Result<HostGuess, OfflineError> {
     let (mut r, _) = open(path)?;
     let mut g = HostGuesser::default();
-    // Damage is reported by the analysis pass; the guess uses what could be read.
-    while let Ok(Some(f)) = r.next_frame() {
-        if let Decoded::Ip(p) = decode(f.linktype, f.data) {
-            g.add(&p.key);
+    let mut read = ReadStats::default();
+    let damage = loop {
+        match r.next_frame() {
+            Ok(Some(f)) => {
+                if let Some(p) = read.count(&decode(&f, opts)) {
+                    g.add(&p.key);
+                }
+            }
+            Ok(None) => break None,
+            Err(d) => break Some(d),
         }
+    };
+    match read.unusable(damage.as_ref()) {
+        Some(why) => Err(OfflineError::NoUsableInput { path: path.to_owned(), why }),
+        None => Ok(g.guess().expect("an IP packet has an address")),
     }
-    Ok(g.guess())
 }
 
 /// Analyses a capture file.
 pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis, OfflineError> {
+    let parse_opts = Options { decap: opts.decap };
     let (host, host_guess) = match opts.host {
         Some(h) => (h, None),
         None => {
-            let g = infer_host(path)?.ok_or_else(|| OfflineError::NoHost { path: path.to_owned() })?;
+            let g = infer_host(path, parse_opts)?;
             (MonitoredHost::new([g.addr]), Some(g))
         }
     };
@@ -155,30 +159,26 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
             Ok(None) => break None,
             Err(d) => break Some(d),
         };
-        read.frames += 1;
-        let (decoded, payload) = decode_with_payload(frame.linktype, frame.data);
-        match decoded {
-            Decoded::Ip(p) => {
-                read.ip_packets += 1;
-                let o =
-                    PacketObservation::new(&thresholds, p.key.proto, p.ip_len, p.payload_len, p.tcp_flags, frame.ts_ns);
-                // Control-class payloads feed the control ledger, as the kernel's
-                // samples do live.
-                if o.class == PacketClass::Control {
-                    if let Some(m) = payload.and_then(|pl| crate::control::decode(&p.key, pl.bytes)) {
-                        ledger.observe(&p.key, &m);
-                    }
+        let decoded = decode(&frame, parse_opts);
+        if let Some(p) = read.count(&decoded) {
+            let o = PacketObservation::of(&thresholds, p, frame.ts_ns);
+            // Control-class payloads feed the control ledger, as the kernel's
+            // samples do live.
+            if o.class == PacketClass::Control {
+                if let Some(m) = decode::payload(frame.data, p).and_then(|pl| crate::control::decode(&p.key, pl.bytes))
+                {
+                    ledger.observe(&p.key, &m);
                 }
-                bucketer.push(p.key, &o, &mut emit);
             }
-            Decoded::NotIp => read.non_ip += 1,
-            Decoded::Truncated => read.truncated += 1,
-            Decoded::UnsupportedLink(_) => read.unsupported_link += 1,
+            bucketer.push(p.key, &o, &mut emit);
         }
         if read.frames.is_multiple_of(4096) {
             progress.set(reader.offset());
         }
     };
+    if let Some(why) = read.unusable(damage.as_ref()) {
+        return Err(OfflineError::NoUsableInput { path: path.to_owned(), why });
+    }
     read.time_jumps = bucketer.jumps();
     bucketer.finish(&mut emit);
     progress.finish();

@@ -8,15 +8,16 @@ use anyhow::Context;
 use crate::cli::AnalyzeArgs;
 use peerscope::engine::MonitoredHost;
 use peerscope::offline::{analyze_file, OfflineJson, OfflineOptions};
-use peerscope::report;
-
-/// Exit status of an analysis of a damaged file (the report is still written).
-pub const EXIT_DAMAGED: u8 = 2;
+use peerscope::{exit, report};
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let config = args.engine.config()?;
     let host = (!args.host.is_empty()).then(|| MonitoredHost::new(args.host.iter().copied()));
-    let out = analyze_file(&args.file, OfflineOptions { config, host, progress: !args.no_progress })?;
+    let opts = OfflineOptions { config, host, progress: !args.no_progress, decap: args.decap };
+    let out = analyze_file(&args.file, opts)?;
+    if out.read.unsupported_link > 0 {
+        eprintln!("peerscope: warning: {} skipped: not a link type peerscope reads", out.read.unsupported_summary());
+    }
 
     if let Some(g) = &out.host_guess {
         eprintln!(
@@ -62,7 +63,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             out.read.bytes_read,
             out.read.file_size
         );
-        return Ok(ExitCode::from(EXIT_DAMAGED));
+        return Ok(ExitCode::from(exit::DAMAGED));
     }
     Ok(ExitCode::SUCCESS)
 }

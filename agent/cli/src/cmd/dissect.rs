@@ -5,38 +5,41 @@
 use std::{io::Write, process::ExitCode};
 
 use anyhow::Context;
-use peerscope_abi::{FlowKey, TcpFlags};
+use peerscope_abi::{parse::Options, FlowKey, TcpFlags};
 
 use crate::cli::DissectArgs;
 use peerscope::{
     control::{self, filter::Filter, reassembly::Reassembler, ControlMessage},
-    offline::{self, decode::decode_with_payload, decode::Decoded},
+    exit,
+    offline::{self, decode, ReadStats},
     view::endpoint,
 };
-
-use super::analyze::EXIT_DAMAGED;
 
 pub fn run(args: DissectArgs) -> anyhow::Result<ExitCode> {
     let filter = args.filter.as_deref().map(Filter::parse).transpose()?;
     let (mut reader, _) = offline::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
     let mut reasm = Reassembler::default();
     let mut out = std::io::stdout().lock();
-    let (mut frame_no, mut shown) = (0u64, 0u64);
+    let opts = Options { decap: args.decap };
+    let mut read = ReadStats::default();
+    let mut shown = 0u64;
     let damage = loop {
         let frame = match reader.next_frame() {
             Ok(Some(f)) => f,
             Ok(None) => break None,
             Err(d) => break Some(d),
         };
-        frame_no += 1;
-        let (Decoded::Ip(ip), Some(p)) = decode_with_payload(frame.linktype, frame.data) else { continue };
+        let frame_no = read.frames + 1;
+        let decoded = decode::decode(&frame, opts);
+        let Some(ip) = read.count(&decoded) else { continue };
+        let Some(p) = decode::payload(frame.data, ip) else { continue };
         if p.bytes.is_empty() {
             continue;
         }
         let (msg, reassembled) = match p.tcp_seq {
             None => (control::decode(&ip.key, p.bytes), None),
             Some(seq) => {
-                let pending = reasm.push(&ip.key, seq, ip.tcp_flags as u32 & TcpFlags::SYN != 0, p.bytes);
+                let pending = reasm.push(&ip.key, seq, ip.tcp_flags as u16 & TcpFlags::SYN != 0, p.bytes);
                 let len = pending.len();
                 if http_incomplete(pending) {
                     continue;
@@ -77,10 +80,16 @@ pub fn run(args: DissectArgs) -> anyhow::Result<ExitCode> {
     };
     out.flush()?;
     drop(out);
-    eprintln!("peerscope: {shown} control messages in {frame_no} frames");
+    if let Some(why) = read.unusable(damage.as_ref()) {
+        anyhow::bail!("{}: {why}", args.file.display());
+    }
+    eprintln!("peerscope: {shown} control messages in {} frames", read.frames);
+    if read.unsupported_link > 0 {
+        eprintln!("peerscope: warning: {} skipped: not a link type peerscope reads", read.unsupported_summary());
+    }
     if let Some(d) = damage {
         eprintln!("peerscope: {}: damaged capture, {d}; the frames before it were dissected", args.file.display());
-        return Ok(ExitCode::from(EXIT_DAMAGED));
+        return Ok(ExitCode::from(exit::DAMAGED));
     }
     Ok(ExitCode::SUCCESS)
 }

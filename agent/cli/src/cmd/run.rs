@@ -54,6 +54,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
     opts.thresholds = args.classes.thresholds();
     opts.samples_per_sec = args.samples_per_sec;
     opts.kernel_log = args.kernel_log;
+    opts.decap = args.decap;
     opts.keep_attached = args.keep_attached;
     let attached = Attached::attach(&opts)?;
     let addrs = interface_addrs(&args.iface);
