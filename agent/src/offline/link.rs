@@ -5,7 +5,7 @@
 //! Link types: Ethernet (with what the parser reads behind it: VLAN, PPPoE, MPLS,
 //! FabricPath), Linux cooked capture v1 and v2, raw IPv4/IPv6, BSD null and loopback,
 //! PPP (plain, in HDLC-like framing, with a direction byte), PPPoE without Ethernet,
-//! Cisco HDLC (also with a direction byte), 802.11 data frames (plain, with radiotap
+//! Cisco HDLC, 802.11 data frames (plain, with radiotap
 //! or inside PPI), and PPI around any of these.
 
 use pcap_file::DataLink;
@@ -51,7 +51,6 @@ fn locate_in(link: DataLink, d: &[u8], outer: bool) -> Result<Start, Stop> {
         DataLink::PPP_WITH_DIR => ppp(d, 1),
         DataLink::PPP_ETHER => Ok(Start::Ethertype(ETH_P_PPP_SES, 0)),
         DataLink::C_HDLC => Ok(Start::Ethertype(be16(2)?, 4)),
-        DataLink::C_HDLC_WITH_DIR => Ok(Start::Ethertype(be16(3)?, 5)),
         DataLink::IEEE802_11 => wifi(d, 0),
         DataLink::IEEE802_11_RADIOTAP => wifi(d, le16(2)? as usize),
         DataLink::PPI if outer => {
@@ -144,5 +143,59 @@ pub fn name(link: DataLink) -> String {
     match link {
         DataLink::Unknown(n) => format!("link type {n}"),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use peerscope_abi::frames::{ipv4, ipv6, tcp, udp};
+    use peerscope_abi::parse::{Options, Parsed};
+
+    use super::*;
+    use crate::offline::decode::{decode_bytes, Decoded};
+    use crate::offline::link_frames::Wrap;
+
+    #[test]
+    fn test_every_link_type_reaches_the_same_packet() {
+        let v4 = ipv4(17, 0, &udp(4004, 8008, 100), 0);
+        let v6 = ipv6(6, &[], &tcp(80, 5000, 0x18, 0, 30));
+        for wrap in Wrap::ALL {
+            for (ip, v6_, port) in [(&v4, false, 4004), (&v6, true, 80)] {
+                let rec = wrap.wrap(ip, v6_);
+                let d = decode_bytes(wrap.link(v6_), &rec, rec.len(), Options::default());
+                let p = d.ip().unwrap_or_else(|| panic!("{wrap:?} (IPv6 {v6_}): {d:?}"));
+                assert_eq!((p.key.src_port, p.ip_len as usize), (port, ip.len()), "{wrap:?}");
+                assert_eq!(p.l3_offset as usize, wrap.l3_offset(v6_), "{wrap:?}");
+                // Cut inside the link header: truncated, never another packet.
+                let cut = &rec[..wrap.l3_offset(v6_).saturating_sub(1)];
+                let d = decode_bytes(wrap.link(v6_), cut, cut.len(), Options::default());
+                assert!(d.ip().is_none(), "{wrap:?} cut: {d:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn test_link_headers_without_ip() {
+        let not_ip = |link, rec: &[u8]| decode_bytes(link, rec, rec.len(), Options::default());
+        // 802.11: a beacon, a protected data frame, a null-data frame.
+        let mut beacon = vec![0x80, 0, 0, 0];
+        beacon.extend_from_slice(&[0; 30]);
+        assert_eq!(not_ip(DataLink::IEEE802_11, &beacon), Decoded::Parsed(Parsed::NonIp));
+        let mut protected = Wrap::Wifi.wrap(&[0x45; 28], false);
+        protected[1] |= 0x40;
+        assert_eq!(not_ip(DataLink::IEEE802_11, &protected), Decoded::Parsed(Parsed::NonIp));
+        let null = [0x48, 0x01, 0, 0].iter().chain(&[0u8; 20]).copied().collect::<Vec<_>>();
+        assert_eq!(not_ip(DataLink::IEEE802_11, &null), Decoded::Parsed(Parsed::NonIp));
+        // PPP's LCP, a null family that is not IP.
+        assert_eq!(not_ip(DataLink::PPP, &[0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4]), Decoded::Parsed(Parsed::NonIp));
+        assert_eq!(not_ip(DataLink::NULL, &[7, 0, 0, 0, 0x45]), Decoded::Parsed(Parsed::NonIp));
+        // A link type peerscope does not read.
+        assert_eq!(not_ip(DataLink::Unknown(147), &[0x45; 40]), Decoded::UnsupportedLink(DataLink::Unknown(147)));
+    }
+
+    #[test]
+    fn test_names_of_link_types() {
+        assert_eq!(name(DataLink::PPP_BSDOS), "PPP_BSDOS");
+        assert_eq!(name(DataLink::Unknown(147)), "link type 147");
     }
 }

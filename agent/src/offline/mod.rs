@@ -13,6 +13,8 @@ pub mod capture;
 pub mod decode;
 pub mod infer;
 pub mod link;
+#[cfg(any(test, feature = "test-support"))]
+pub mod link_frames;
 pub mod progress;
 pub mod read;
 #[cfg(any(test, feature = "test-support"))]
