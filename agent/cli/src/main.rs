@@ -21,7 +21,7 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("peerscope: {e:#}");
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(cmd::exit_status(&e))
         }
     }
 }

@@ -138,11 +138,11 @@ fn wifi(d: &[u8], off: usize) -> Result<Start, Stop> {
     }
 }
 
-/// How a link type is named in messages.
+/// How a link type is named in messages: libpcap's name and number.
 pub fn name(link: DataLink) -> String {
     match link {
         DataLink::Unknown(n) => format!("link type {n}"),
-        other => format!("{other:?}"),
+        other => format!("{other:?} (link type {})", u32::from(other)),
     }
 }
 
@@ -190,12 +190,12 @@ mod tests {
         assert_eq!(not_ip(DataLink::PPP, &[0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4]), Decoded::Parsed(Parsed::NonIp));
         assert_eq!(not_ip(DataLink::NULL, &[7, 0, 0, 0, 0x45]), Decoded::Parsed(Parsed::NonIp));
         // A link type peerscope does not read.
-        assert_eq!(not_ip(DataLink::Unknown(147), &[0x45; 40]), Decoded::UnsupportedLink(DataLink::Unknown(147)));
+        assert_eq!(not_ip(DataLink::USER0, &[0x45; 40]), Decoded::UnsupportedLink(DataLink::USER0));
     }
 
     #[test]
     fn test_names_of_link_types() {
-        assert_eq!(name(DataLink::PPP_BSDOS), "PPP_BSDOS");
-        assert_eq!(name(DataLink::Unknown(147)), "link type 147");
+        assert_eq!(name(DataLink::USER0), "USER0 (link type 147)");
+        assert_eq!(name(DataLink::Unknown(300)), "link type 300");
     }
 }

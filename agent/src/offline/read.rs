@@ -143,15 +143,20 @@ mod tests {
         let mut r = ReadStats::default();
         assert_eq!(r.unusable(None).as_deref(), Some("no packet"));
         for _ in 0..14 {
-            r.count(&Decoded::UnsupportedLink(DataLink::PPP_BSDOS));
+            r.count(&Decoded::UnsupportedLink(DataLink::USER0));
         }
-        assert_eq!(r.unusable(None).as_deref(), Some("no packet of a supported link type: 14 frames of PPP_BSDOS"));
-        r.count(&Decoded::UnsupportedLink(DataLink::Unknown(147)));
+        assert_eq!(
+            r.unusable(None).as_deref(),
+            Some("no packet of a supported link type: 14 frames of USER0 (link type 147)")
+        );
+        r.count(&Decoded::UnsupportedLink(DataLink::Unknown(300)));
         r.count(&Decoded::Parsed(Parsed::NonIp));
         r.count(&Decoded::Parsed(Parsed::VlanTooDeep));
         assert_eq!(
             r.unusable(None).as_deref(),
-            Some("no IP packet in 17 frames (1 not IP, 1 with too many VLAN tags, 14 frames of PPP_BSDOS, 1 frame of link type 147)")
+            Some(
+                "no IP packet in 17 frames (1 not IP, 1 with too many VLAN tags, 14 frames of USER0 (link type 147), 1 frame of link type 300)"
+            )
         );
         let d = Damage { packet_number: 18, byte_offset: 900, reason: "corrupt record: x".into() };
         assert!(r.unusable(Some(&d)).unwrap().starts_with("damaged capture, stopped at packet 18 (byte offset 900)"));

@@ -11,7 +11,8 @@ use peerscope::offline::{analyze_file, OfflineJson, OfflineOptions};
 use peerscope::{exit, report};
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    let config = args.engine.config()?;
+    // Flags out of range are bad usage, not bad input.
+    let config = args.engine.config().map_err(|e| super::UsageError(format!("{e:#}")))?;
     let host = (!args.host.is_empty()).then(|| MonitoredHost::new(args.host.iter().copied()));
     let opts = OfflineOptions { config, host, progress: !args.no_progress, decap: args.decap };
     let out = analyze_file(&args.file, opts)?;

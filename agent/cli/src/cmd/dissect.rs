@@ -81,7 +81,7 @@ pub fn run(args: DissectArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     drop(out);
     if let Some(why) = read.unusable(damage.as_ref()) {
-        anyhow::bail!("{}: {why}", args.file.display());
+        return Err(offline::OfflineError::NoUsableInput { path: args.file.clone(), why }.into());
     }
     eprintln!("peerscope: {shown} control messages in {} frames", read.frames);
     if read.unsupported_link > 0 {

@@ -10,6 +10,8 @@ mod run;
 
 use std::process::ExitCode;
 
+use peerscope::exit;
+
 use crate::cli::{Cli, Command};
 
 pub fn init_tracing(verbose: u8) {
@@ -22,6 +24,22 @@ pub fn init_tracing(verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Bad usage that clap cannot see (a value out of range): exit status [`exit::USAGE`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit status an error ends the command with.
+pub fn exit_status(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<UsageError>().is_some() {
+        exit::USAGE
+    } else if e.downcast_ref::<peerscope::offline::OfflineError>().is_some() {
+        exit::NO_INPUT
+    } else {
+        exit::FAILURE
+    }
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -48,7 +48,7 @@ struct Live {
 }
 
 async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let config = args.engine.config()?;
+    let config = args.engine.config().map_err(|e| super::UsageError(format!("{e:#}")))?;
     let mut opts = AttachOptions::new(&args.iface);
     opts.max_flows = args.max_flows;
     opts.thresholds = args.classes.thresholds();
