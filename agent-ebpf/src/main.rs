@@ -29,7 +29,7 @@ use peerscope_abi::{
     parse::{parse, Converge, Frame, IpPacket, Note, Options, Parsed, Start},
     sample::{DIRECTION_EGRESS, DIRECTION_INGRESS},
     table::{probe, slot_hash, Geometry, MAX_PROBES},
-    Config, ControlSample, Counter, FlowKey, FlowSlot, FlowStats, PacketClass, PacketObservation, SlotState,
+    Config, ControlSample, Counter, FlowKey, FlowSlot, FlowStats, KernelNs, PacketClass, PacketObservation, SlotState,
     TableHeader, SAMPLE_CAPTURE_LEN,
 };
 
@@ -47,7 +47,7 @@ static CONFIG: Config = Config::DEFAULT;
 static FLOW_SLOTS: Array<FlowSlot> = Array::with_max_entries(8, BPF_F_MMAPABLE);
 
 #[map(name = "FLOW_STATS")]
-static FLOW_STATS: Array<FlowStats> = Array::with_max_entries(8, BPF_F_MMAPABLE);
+static FLOW_STATS: Array<FlowStats<KernelNs>> = Array::with_max_entries(8, BPF_F_MMAPABLE);
 
 #[map(name = "FLOW_TABLE")]
 static FLOW_TABLE: Array<TableHeader> = Array::with_max_entries(1, BPF_F_MMAPABLE);
@@ -81,10 +81,10 @@ fn config() -> Config {
 /// per jiffy per CPU, and `bpf_jiffies64` (inlined by the verifier into one load)
 /// tells when the tick changed. Stamps keep the clock's own resolution (one tick).
 #[inline(always)]
-fn now_ns() -> u64 {
+fn now() -> KernelNs {
     // SAFETY: a helper without arguments or preconditions.
     let jiffies = unsafe { bpf_jiffies64() };
-    match CLOCK.get_ptr_mut(0) {
+    KernelNs(match CLOCK.get_ptr_mut(0) {
         // SAFETY: `c` points at this CPU's element of a per-CPU array, which only this
         // program touches on this CPU, and a BPF program is not preempted by itself.
         Some(c) => unsafe {
@@ -96,7 +96,7 @@ fn now_ns() -> u64 {
         },
         // SAFETY: a helper without arguments or preconditions.
         None => unsafe { bpf_ktime_get_coarse_ns() },
-    }
+    })
 }
 
 #[inline(always)]
@@ -141,7 +141,7 @@ pub fn peerscope_ingress(ctx: XdpContext) -> u32 {
     count(Counter::IngressPackets, 1);
     let cfg = config();
     if let Some(ip) = classify_frame(&frame, &cfg) {
-        let now = now_ns();
+        let now = now();
         let obs = PacketObservation::of(&cfg.thresholds, &ip, now);
         account(&ctx, flow_stats(&ip.key, &cfg), &obs, 1, &cfg);
         if obs.class == PacketClass::Control {
@@ -169,7 +169,7 @@ pub fn peerscope_egress(ctx: TcContext) -> i32 {
         Some(ip) => ip,
         None => return TCX_NEXT,
     };
-    let now = now_ns();
+    let now = now();
     // One table walk per skb, however many wire packets it stands for.
     let stats = flow_stats(&ip.key, &cfg);
     // SAFETY: the context's `__sk_buff`, valid for the whole program run; only read.
@@ -297,7 +297,13 @@ fn converge(ip: IpPacket) -> Option<&'static IpPacket> {
 /// Adds `n` wire packets to the flow's counters ([`flow_stats`]), or to the overflow
 /// counters when the flow has no place in the table.
 #[inline(always)]
-fn account<C: EbpfContext>(ctx: &C, stats: Option<*mut FlowStats>, obs: &PacketObservation, n: u32, cfg: &Config) {
+fn account<C: EbpfContext>(
+    ctx: &C,
+    stats: Option<*mut FlowStats<KernelNs>>,
+    obs: &PacketObservation<KernelNs>,
+    n: u32,
+    cfg: &Config,
+) {
     if n == 0 {
         return;
     }
@@ -317,7 +323,7 @@ fn account<C: EbpfContext>(ctx: &C, stats: Option<*mut FlowStats>, obs: &PacketO
 
 /// This CPU's counters of the flow, found or inserted; `None` when the table is full.
 #[inline(always)]
-fn flow_stats(key: &FlowKey, cfg: &Config) -> Option<*mut FlowStats> {
+fn flow_stats(key: &FlowKey, cfg: &Config) -> Option<*mut FlowStats<KernelNs>> {
     let slot = find_slot(key, cfg)?;
     // SAFETY: a helper without arguments or preconditions.
     let cpu = unsafe { bpf_get_smp_processor_id() };
@@ -447,7 +453,7 @@ fn claim(s: *mut FlowSlot, key: &FlowKey, cfg: &Config) -> Claim {
 /// Copies the first bytes of a control packet's payload to the ring buffer, within a
 /// per-CPU budget of samples per second. Every sample is either sent or counted.
 #[inline(always)]
-fn sample(src: &Source, ip: &IpPacket, obs: &PacketObservation, frame_len: u32, direction: u8, cfg: &Config) {
+fn sample(src: &Source, ip: &IpPacket, obs: &PacketObservation<KernelNs>, frame_len: u32, direction: u8, cfg: &Config) {
     if cfg.samples_per_sec == 0 {
         return;
     }
@@ -457,8 +463,8 @@ fn sample(src: &Source, ip: &IpPacket, obs: &PacketObservation, frame_len: u32, 
     };
     // SAFETY: this CPU's element of a per-CPU array; no other reference to it exists.
     let b = unsafe { &mut *budget };
-    if obs.ts_ns.wrapping_sub(b[0]) >= 1_000_000_000 {
-        b[0] = obs.ts_ns;
+    if obs.ts.0.wrapping_sub(b[0]) >= 1_000_000_000 {
+        b[0] = obs.ts.0;
         b[1] = 0;
     }
     if b[1] >= cfg.samples_per_sec as u64 {
@@ -484,7 +490,7 @@ fn sample(src: &Source, ip: &IpPacket, obs: &PacketObservation, frame_len: u32, 
     // `ControlSample` and ours until `submit`.
     unsafe {
         (*s).key = ip.key;
-        (*s).ts_ns = obs.ts_ns;
+        (*s).ts = obs.ts;
         (*s).ip_len = obs.ip_len;
         (*s).payload_len = obs.payload_len;
         (*s).direction = direction;

@@ -35,11 +35,18 @@ pub fn files() -> Vec<PathBuf> {
 pub fn flows(a: &OfflineAnalysis) -> BTreeMap<Flow, Counts> {
     let mut m = BTreeMap::new();
     for f in &a.report.flows {
-        let flow =
-            Flow { tunnel: f.tunnel, proto: f.proto, src: f.src, sport: f.src_port, dst: f.dst, dport: f.dst_port };
+        let k = &f.key;
+        let flow = Flow {
+            tunnel: f.tunnel.map(|t| t.name()),
+            proto: k.ip_protocol,
+            src: k.src_ip,
+            sport: k.src_port,
+            dst: k.dst_ip,
+            dport: k.dst_port,
+        };
         let c: &mut Counts = m.entry(flow).or_default();
-        c.packets += f.packets;
-        c.bytes += f.bytes;
+        c.packets += f.total.classes.packets;
+        c.bytes += f.total.classes.bytes;
     }
     m
 }

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod http;
 pub mod netns;
 pub mod require;
+pub mod schema;
 pub mod tools;
 pub mod traffic;
 pub mod tshark;

@@ -19,7 +19,7 @@ use peerscope::offline::{
     link, ReadStats,
 };
 use peerscope_abi::parse::{Options, Parsed, Start};
-use peerscope_abi::{names, Counter, FlowKey, FlowStats, PacketObservation, Thresholds};
+use peerscope_abi::{names, Counter, FlowKey, FlowStats, KernelNs, PacketObservation, Thresholds};
 use peerscope_tests::{corpus, require_root};
 
 /// One loaded program and what the offline reader expects of it.
@@ -28,7 +28,7 @@ struct Side {
     maps: FlowMaps,
     tc: bool,
     opts: Options,
-    flows: HashMap<FlowKey, FlowStats>,
+    flows: HashMap<FlowKey, FlowStats<KernelNs>>,
     read: ReadStats,
     frames: u64,
 }
@@ -71,7 +71,7 @@ impl Side {
     fn expect(&mut self, d: &Decoded) {
         self.frames += 1;
         if let Some(p) = self.read.count(d) {
-            let o = PacketObservation::of(&Thresholds::STUDIES, p, 1);
+            let o = PacketObservation::of(&Thresholds::STUDIES, p, KernelNs(1));
             self.flows.entry(p.key).or_default().record(&o);
         }
     }
@@ -79,13 +79,13 @@ impl Side {
     fn check(&self, what: &str) {
         let mut kernel = self.maps.snapshot().unwrap().flows;
         for s in kernel.values_mut() {
-            (s.first_seen_ns, s.last_seen_ns) = (0, 0);
+            (s.first_seen, s.last_seen) = (KernelNs(0), KernelNs(0));
         }
         let mut offline = self.flows.clone();
         for s in offline.values_mut() {
-            (s.first_seen_ns, s.last_seen_ns) = (0, 0);
+            (s.first_seen, s.last_seen) = (KernelNs(0), KernelNs(0));
         }
-        let show = |k: &FlowKey, s: Option<&FlowStats>| {
+        let show = |k: &FlowKey, s: Option<&FlowStats<KernelNs>>| {
             let c = s.map(|s| (s.packets, s.bytes, s.payload_bytes, s.notes));
             format!(
                 "{} {}:{} > {}:{} tunnel {}: {c:?}",
@@ -117,15 +117,15 @@ impl Side {
         let c = self.maps.counters().unwrap();
         let r = &self.read;
         let pairs = [
-            (Counter::NonIp, r.non_ip),
-            (Counter::Truncated, r.truncated),
-            (Counter::VlanTooDeep, r.vlan_too_deep),
-            (Counter::MplsTooDeep, r.mpls_too_deep),
-            (Counter::NonFirstFragments, r.non_first_fragments),
-            (Counter::Ipv6HeaderChainTooLong, r.ipv6_header_chain_too_long),
-            (Counter::TransportHeaderBroken, r.transport_header_broken),
-            (Counter::IpLengthExceedsFrame, r.ip_length_exceeds_frame),
-            (Counter::Decapsulated, r.decapsulated),
+            (Counter::NonIp, r.non_ip_frames),
+            (Counter::Truncated, r.truncated_frames),
+            (Counter::VlanTooDeep, r.vlan_too_deep_frames),
+            (Counter::MplsTooDeep, r.mpls_too_deep_frames),
+            (Counter::NonFirstFragments, r.non_first_fragment_packets),
+            (Counter::Ipv6HeaderChainTooLong, r.ipv6_header_chain_too_long_packets),
+            (Counter::TransportHeaderBroken, r.transport_header_broken_packets),
+            (Counter::IpLengthExceedsFrame, r.ip_length_exceeds_frame_packets),
+            (Counter::Decapsulated, r.decapsulated_packets),
         ];
         for (counter, want) in pairs {
             assert_eq!(c[counter as usize], want, "{what}: counter {}", counter.name());

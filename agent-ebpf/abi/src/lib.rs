@@ -14,6 +14,7 @@
 #![no_std]
 
 pub mod classify;
+pub mod clock;
 pub mod counters;
 pub mod flow;
 #[cfg(any(test, feature = "test-support"))]
@@ -23,6 +24,7 @@ pub mod sample;
 pub mod table;
 
 pub use classify::{classify, PacketClass, Thresholds};
+pub use clock::{KernelNs, Stamp, UnixNs};
 pub use counters::Counter;
 pub use flow::{FlowKey, FlowStats, PacketObservation, TcpFlags, Tunnel};
 pub use sample::{Config, ControlSample, SAMPLE_CAPTURE_LEN};

@@ -119,6 +119,6 @@ fn test_mixed_link_types_analyse_what_can_be_read_and_name_the_rest() {
     assert_eq!(out.status.code(), Some(exit::SUCCESS.into()), "{err}");
     assert!(err.contains("warning: 2 frames of USER0 (link type 147) skipped"), "{err}");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    assert_eq!(v["input"]["read"]["ip_packets"], 2);
-    assert_eq!(v["input"]["read"]["unsupported_links"]["USER0 (link type 147)"], 2);
+    assert_eq!(v["source"]["read"]["ip_packets"], 2);
+    assert_eq!(v["source"]["read"]["unsupported_link_frames_by_type"]["USER0 (link type 147)"], 2);
 }

@@ -24,10 +24,11 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use peerscope_abi::parse::Options;
-use peerscope_abi::{PacketClass, PacketObservation};
+use peerscope_abi::{PacketClass, PacketObservation, UnixNs};
 
 use crate::control::{ControlLedger, ControlSummary};
 use crate::engine::{Engine, EngineConfig, MonitoredHost, Report};
+use crate::schema::{ReportDocument, ReportSource};
 use bucket::WindowBucketer;
 use capture::{CaptureReader, Damage, FormatError};
 use decode::decode;
@@ -55,17 +56,6 @@ pub enum OfflineError {
     NoUsableInput { path: PathBuf, why: String },
 }
 
-/// What was read, for the report's `input` section.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct InputSummary<'a> {
-    pub file: &'a Path,
-    pub read: &'a ReadStats,
-    /// Where reading stopped early, `null` for an intact file.
-    pub damage: Option<&'a Damage>,
-    /// The inferred host, `null` when given with --host.
-    pub host_guess: Option<&'a HostGuess>,
-}
-
 /// The result of `analyze_file`.
 #[derive(Debug)]
 pub struct OfflineAnalysis {
@@ -80,18 +70,16 @@ pub struct OfflineAnalysis {
 }
 
 impl OfflineAnalysis {
-    pub fn input<'a>(&'a self, file: &'a Path) -> InputSummary<'a> {
-        InputSummary { file, read: &self.read, damage: self.damage.as_ref(), host_guess: self.host_guess.as_ref() }
+    /// The report document of the analysis of `file` (the JSON of `analyze --json`).
+    pub fn into_document(self, file: &Path) -> ReportDocument {
+        let source = ReportSource::Capture {
+            file: file.display().to_string(),
+            read: Box::new(self.read),
+            damage: self.damage,
+            host_guess: self.host_guess,
+        };
+        ReportDocument::new(source, self.report, self.control)
     }
-}
-
-/// The report with its `input` section: the JSON of `peerscope analyze --json`.
-#[derive(Debug, serde::Serialize)]
-pub struct OfflineJson<'a> {
-    #[serde(flatten)]
-    pub report: &'a Report,
-    pub input: InputSummary<'a>,
-    pub control: &'a ControlSummary,
 }
 
 /// Options of an offline run.
@@ -142,7 +130,7 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
         Some(h) => (h, None),
         None => {
             let g = infer_host(path, parse_opts)?;
-            (MonitoredHost::new([g.addr]), Some(g))
+            (MonitoredHost::new([g.ip]), Some(g))
         }
     };
     let (mut reader, size) = open(path)?;
@@ -150,7 +138,7 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
     let thresholds = opts.config.thresholds;
     let mut bucketer = WindowBucketer::new(opts.config.window_ns);
     let mut engine = Engine::new(opts.config, host);
-    let mut read = ReadStats { file_size: size, ..Default::default() };
+    let mut read = ReadStats { file_size_bytes: size, ..Default::default() };
     let mut ledger = ControlLedger::default();
     let mut emit = |w| {
         engine.observe_window(w);
@@ -163,7 +151,7 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
         };
         let decoded = decode(&frame, parse_opts);
         if let Some(p) = read.count(&decoded) {
-            let o = PacketObservation::of(&thresholds, p, frame.ts_ns);
+            let o = PacketObservation::of(&thresholds, p, UnixNs(frame.ts_ns));
             // Control-class payloads feed the control ledger, as the kernel's
             // samples do live.
             if o.class == PacketClass::Control {

@@ -10,35 +10,48 @@ use super::capture::Damage;
 use super::decode::Decoded;
 use super::link;
 
-/// Counts of what was read. The parser's counts have the names of the kernel's
-/// counters ([`Counter::name`]).
-#[derive(Clone, Debug, Default, serde::Serialize)]
+/// Counts of what was read: frames by what the parser made of them, and IP packets
+/// by what it noted on them (the kernel counts the same outcomes, [`Counter`]).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ReadStats {
     pub frames: u64,
     pub ip_packets: u64,
-    pub non_ip: u64,
+    pub non_ip_frames: u64,
     /// Frames cut inside a header that was needed, or with a fixed IP header no reader
     /// would trust (not counted in any flow).
-    pub truncated: u64,
-    /// Frames with more VLAN tags, or MPLS labels, than the parser reads.
-    pub vlan_too_deep: u64,
-    pub mpls_too_deep: u64,
-    /// Frames of a link type peerscope does not read, and those per link type.
-    pub unsupported_link: u64,
-    pub unsupported_links: BTreeMap<String, u64>,
-    /// IP packets the parser noted (all counted in their flows).
-    pub non_first_fragments: u64,
-    pub ipv6_header_chain_too_long: u64,
-    pub transport_header_broken: u64,
-    pub ip_length_exceeds_frame: u64,
+    pub truncated_frames: u64,
+    /// Frames with more VLAN tags, or MPLS labels, than the parser reads (not counted
+    /// in any flow).
+    #[serde(default)]
+    pub vlan_too_deep_frames: u64,
+    #[serde(default)]
+    pub mpls_too_deep_frames: u64,
+    /// Frames of a link type peerscope does not read, and those per link type (its
+    /// libpcap name and number, e.g. `USER0 (link type 147)`).
+    pub unsupported_link_frames: u64,
+    #[serde(default)]
+    pub unsupported_link_frames_by_type: BTreeMap<String, u64>,
+    /// IP packets the parser noted, all counted in their flows: fragments after the
+    /// first (ports 0), IPv6 header chains longer than it walks (ports 0), broken
+    /// transport headers (ports 0), IP lengths beyond what the frame carried (the
+    /// frame's counted).
+    #[serde(default)]
+    pub non_first_fragment_packets: u64,
+    #[serde(default)]
+    pub ipv6_header_chain_too_long_packets: u64,
+    #[serde(default)]
+    pub transport_header_broken_packets: u64,
+    #[serde(default)]
+    pub ip_length_exceeds_frame_packets: u64,
     /// Packets counted in the inner flow of a tunnel (`--decap`).
-    pub decapsulated: u64,
+    #[serde(default)]
+    pub decapsulated_packets: u64,
     /// Forward timestamp jumps too long to fill with empty windows (the window
     /// grid restarted there).
     pub time_jumps: u64,
     /// Bytes of the file parsed, and its size.
     pub bytes_read: u64,
-    pub file_size: u64,
+    pub file_size_bytes: u64,
 }
 
 impl ReadStats {
@@ -65,8 +78,8 @@ impl ReadStats {
                 None
             }
             Decoded::UnsupportedLink(l) => {
-                self.unsupported_link += 1;
-                *self.unsupported_links.entry(link::name(*l)).or_default() += 1;
+                self.unsupported_link_frames += 1;
+                *self.unsupported_link_frames_by_type.entry(link::name(*l)).or_default() += 1;
                 None
             }
         }
@@ -74,15 +87,15 @@ impl ReadStats {
 
     fn add(&mut self, c: Counter) {
         let field = match c {
-            Counter::NonIp => &mut self.non_ip,
-            Counter::Truncated => &mut self.truncated,
-            Counter::VlanTooDeep => &mut self.vlan_too_deep,
-            Counter::MplsTooDeep => &mut self.mpls_too_deep,
-            Counter::NonFirstFragments => &mut self.non_first_fragments,
-            Counter::Ipv6HeaderChainTooLong => &mut self.ipv6_header_chain_too_long,
-            Counter::TransportHeaderBroken => &mut self.transport_header_broken,
-            Counter::IpLengthExceedsFrame => &mut self.ip_length_exceeds_frame,
-            Counter::Decapsulated => &mut self.decapsulated,
+            Counter::NonIp => &mut self.non_ip_frames,
+            Counter::Truncated => &mut self.truncated_frames,
+            Counter::VlanTooDeep => &mut self.vlan_too_deep_frames,
+            Counter::MplsTooDeep => &mut self.mpls_too_deep_frames,
+            Counter::NonFirstFragments => &mut self.non_first_fragment_packets,
+            Counter::Ipv6HeaderChainTooLong => &mut self.ipv6_header_chain_too_long_packets,
+            Counter::TransportHeaderBroken => &mut self.transport_header_broken_packets,
+            Counter::IpLengthExceedsFrame => &mut self.ip_length_exceeds_frame_packets,
+            Counter::Decapsulated => &mut self.decapsulated_packets,
             // Not parser outcomes.
             _ => return,
         };
@@ -92,7 +105,7 @@ impl ReadStats {
     /// "14 frames of PPP, 2 frames of link type 147".
     pub fn unsupported_summary(&self) -> String {
         let parts: Vec<String> = self
-            .unsupported_links
+            .unsupported_link_frames_by_type
             .iter()
             .map(|(name, n)| format!("{n} frame{} of {name}", if *n == 1 { "" } else { "s" }))
             .collect();
@@ -106,21 +119,21 @@ impl ReadStats {
         }
         let mut why = if self.frames == 0 {
             "no packet".to_string()
-        } else if self.unsupported_link == self.frames {
+        } else if self.unsupported_link_frames == self.frames {
             format!("no packet of a supported link type: {}", self.unsupported_summary())
         } else {
             let mut kinds = Vec::new();
             for (n, what) in [
-                (self.non_ip, "not IP"),
-                (self.truncated, "truncated"),
-                (self.vlan_too_deep, "with too many VLAN tags"),
-                (self.mpls_too_deep, "with too many MPLS labels"),
+                (self.non_ip_frames, "not IP"),
+                (self.truncated_frames, "truncated"),
+                (self.vlan_too_deep_frames, "with too many VLAN tags"),
+                (self.mpls_too_deep_frames, "with too many MPLS labels"),
             ] {
                 if n > 0 {
                     kinds.push(format!("{n} {what}"));
                 }
             }
-            if self.unsupported_link > 0 {
+            if self.unsupported_link_frames > 0 {
                 kinds.push(self.unsupported_summary());
             }
             format!("no IP packet in {} frames ({})", self.frames, kinds.join(", "))

@@ -12,6 +12,7 @@ use peerscope::{
     control::{self, filter::Filter, reassembly::Reassembler, ControlMessage},
     exit,
     offline::{self, decode, ReadStats},
+    schema::ControlMessageDocument,
     view::endpoint,
 };
 
@@ -84,7 +85,7 @@ pub fn run(args: DissectArgs) -> anyhow::Result<ExitCode> {
         return Err(offline::OfflineError::NoUsableInput { path: args.file.clone(), why }.into());
     }
     eprintln!("peerscope: {shown} control messages in {} frames", read.frames);
-    if read.unsupported_link > 0 {
+    if read.unsupported_link_frames > 0 {
         eprintln!("peerscope: warning: {} skipped: not a link type peerscope reads", read.unsupported_summary());
     }
     if let Some(d) = damage {
@@ -154,16 +155,6 @@ fn json(
     m: &ControlMessage,
     reassembled: Option<usize>,
 ) -> std::io::Result<()> {
-    let v = serde_json::json!({
-        "frame": n,
-        "time_unix_ns": ts,
-        "src": endpoint(key.src_ip(), key.src_port),
-        "dst": endpoint(key.dst_ip(), key.dst_port),
-        "transport": proto(key),
-        "identification": m.identification,
-        "reassembled_bytes": reassembled,
-        "tree": m.tree,
-    });
-    serde_json::to_writer(&mut *o, &v)?;
+    serde_json::to_writer(&mut *o, &ControlMessageDocument::new(n, ts, key, m, reassembled))?;
     writeln!(o)
 }
