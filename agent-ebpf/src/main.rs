@@ -26,7 +26,7 @@ use aya_ebpf::{
 };
 use aya_log_ebpf::warn;
 use peerscope_abi::{
-    parse::{parse_ethernet, Frame, IpPacket, Parsed},
+    parse::{parse, Converge, Frame, IpPacket, Note, Options, Parsed, Start},
     sample::{DIRECTION_EGRESS, DIRECTION_INGRESS},
     table::{probe, slot_hash, Geometry, MAX_PROBES},
     Config, ControlSample, Counter, FlowKey, FlowSlot, FlowStats, KernelNs, PacketClass, PacketObservation, SlotState,
@@ -135,13 +135,14 @@ impl Source<'_> {
 
 #[xdp]
 pub fn peerscope_ingress(ctx: XdpContext) -> u32 {
-    // SAFETY: `data..data_end` is the packet the kernel handed the program.
-    let frame = unsafe { Frame::new(ctx.data(), ctx.data_end()) };
+    // SAFETY: `data..data_end` is the packet the kernel handed the program, whole (the
+    // program is not frags-aware, so XDP gives it linear frames).
+    let frame = unsafe { Frame::new(ctx.data(), ctx.data_end(), ctx.data_end() - ctx.data()) };
     count(Counter::IngressPackets, 1);
     let cfg = config();
     if let Some(ip) = classify_frame(&frame, &cfg) {
         let now = now();
-        let obs = PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.ip_len, ip.payload_len, ip.tcp_flags, now);
+        let obs = PacketObservation::of(&cfg.thresholds, &ip, now);
         account(&ctx, flow_stats(&ip.key, &cfg), &obs, 1, &cfg);
         if obs.class == PacketClass::Control {
             sample(&Source::Xdp(&ctx), &ip, &obs, frame.len() as u32, DIRECTION_INGRESS, &cfg);
@@ -161,8 +162,9 @@ pub fn peerscope_baseline(_ctx: XdpContext) -> u32 {
 pub fn peerscope_egress(ctx: TcContext) -> i32 {
     count(Counter::EgressPackets, 1);
     let cfg = config();
-    // SAFETY: `data..data_end` is the linear part of the skb the kernel handed us.
-    let frame = unsafe { Frame::new(ctx.data(), ctx.data_end()) };
+    // SAFETY: `data..data_end` is the linear part of the skb the kernel handed us;
+    // `skb->len` is the whole packet's length.
+    let frame = unsafe { Frame::new(ctx.data(), ctx.data_end(), ctx.len() as usize) };
     let ip = match classify_frame(&frame, &cfg) {
         Some(ip) => ip,
         None => return TCX_NEXT,
@@ -182,13 +184,16 @@ pub fn peerscope_egress(ctx: TcContext) -> i32 {
         let last = total_payload.saturating_sub(full * seg_size);
         // FIN/PSH/RST travel on the last segment only.
         let mid_flags = ip.tcp_flags & !0x0d;
-        let o =
+        let mut o =
             PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.headers_len + seg_size, seg_size, mid_flags, now);
+        o.notes = ip.notes;
         account(&ctx, stats, &o, full, &cfg);
-        let o = PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.headers_len + last, last, ip.tcp_flags, now);
+        let mut o =
+            PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.headers_len + last, last, ip.tcp_flags, now);
+        o.notes = ip.notes;
         account(&ctx, stats, &o, 1, &cfg);
     } else {
-        let obs = PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.ip_len, ip.payload_len, ip.tcp_flags, now);
+        let obs = PacketObservation::of(&cfg.thresholds, &ip, now);
         account(&ctx, stats, &obs, 1, &cfg);
         if obs.class == PacketClass::Control {
             sample(&Source::Tc(&ctx), &ip, &obs, ctx.len(), DIRECTION_EGRESS, &cfg);
@@ -197,27 +202,95 @@ pub fn peerscope_egress(ctx: TcContext) -> i32 {
     TCX_NEXT
 }
 
-/// Parses a frame and counts what is not a countable IP packet.
+/// Parses a frame, counts what the parser noted, and what is not an IP packet.
 #[inline(always)]
-fn classify_frame(frame: &Frame, _cfg: &Config) -> Option<IpPacket> {
-    match parse_ethernet(frame) {
+fn classify_frame(frame: &Frame, cfg: &Config) -> Option<&'static IpPacket> {
+    let opts = Options { decap: cfg.flags & Config::DECAP != 0 };
+    match parse(frame, Start::Ethernet, opts, &Scratch) {
         Parsed::Ip(ip) => {
-            if ip.non_first_fragment {
-                count(Counter::NonFirstFragments, 1);
+            for (bit, c) in Note::COUNTED {
+                if ip.notes & bit != 0 {
+                    count(c, 1);
+                }
             }
-            if ip.ext_chain_too_long {
-                count(Counter::Ipv6HeaderChainTooLong, 1);
+            if ip.decapsulated() {
+                count(Counter::Decapsulated, 1);
             }
-            Some(ip)
+            converge(ip)
         }
-        Parsed::NonIp => {
-            count(Counter::NonIp, 1);
+        other => {
+            if let Some(c) = other.counter() {
+                count(c, 1);
+            }
             None
         }
-        Parsed::Truncated => {
-            count(Counter::Truncated, 1);
-            None
+    }
+}
+
+/// Memory per CPU that the verifier does not track, where the parser's many paths
+/// become one ([`Converge`]): a parsed packet, and an offset.
+#[repr(C)]
+struct ScratchSpace {
+    ip: IpPacket,
+    offset: u64,
+    words: [u32; 8],
+}
+
+#[map(name = "SCRATCH")]
+static SCRATCH: PerCpuArray<ScratchSpace> = PerCpuArray::with_max_entries(1, 0);
+
+/// The kernel's [`Converge`]: through [`SCRATCH`].
+struct Scratch;
+
+impl Converge for Scratch {
+    #[inline(always)]
+    fn offset(&self, off: usize) -> usize {
+        let Some(s) = SCRATCH.get_ptr_mut(0) else { return off };
+        // SAFETY: this CPU's element of a per-CPU array; nothing else uses it while
+        // this program runs on this CPU. Volatile, so the round trip stays.
+        unsafe {
+            core::ptr::write_volatile(&raw mut (*s).offset, off as u64);
+            core::ptr::read_volatile(&raw const (*s).offset) as usize
         }
+    }
+
+    #[inline(always)]
+    fn packet(&self, p: &mut IpPacket) {
+        let Some(s) = SCRATCH.get_ptr_mut(0) else { return };
+        // SAFETY: as above. Field by field: a whole-packet volatile copy would need
+        // stack the program does not have.
+        unsafe {
+            let w = &raw mut (*s).words;
+            for (i, v) in [
+                &mut p.l3_offset,
+                &mut p.l4_offset,
+                &mut p.claim,
+                &mut p.ip_len,
+                &mut p.headers_len,
+                &mut p.payload_len,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                core::ptr::write_volatile(&raw mut (*w)[i], *v);
+                *v = core::ptr::read_volatile(&raw const (*w)[i]);
+            }
+            core::ptr::write_volatile(&raw mut (*w)[6], p.notes as u32);
+            p.notes = core::ptr::read_volatile(&raw const (*w)[6]) as u8;
+        }
+    }
+}
+
+/// The packet, passed through [`SCRATCH`]: the parser's paths end in as many precise
+/// states (offsets, lengths, notes), and without this the rest of the program would
+/// be verified once per path.
+#[inline(always)]
+fn converge(ip: IpPacket) -> Option<&'static IpPacket> {
+    let s = SCRATCH.get_ptr_mut(0)?;
+    // SAFETY: as in `Scratch::offset`.
+    unsafe {
+        (*s).ip = ip;
+        Some(&(*s).ip)
     }
 }
 

@@ -43,7 +43,7 @@ pub fn analyze(p: &SynthPcap, config: EngineConfig) -> OfflineAnalysis {
     p.write_file(&path).unwrap();
     let out = analyze_file(
         &path,
-        OfflineOptions { config, host: Some(MonitoredHost::new([ip(X)])), progress: false, max_frames: None },
+        OfflineOptions { config, host: Some(MonitoredHost::new([ip(X)])), ..Default::default() },
     )
     .unwrap();
     std::fs::remove_file(&path).ok();

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::Command;
 
-use peerscope::engine::{EngineConfig, MonitoredHost};
+use peerscope::engine::MonitoredHost;
 use peerscope::offline::{analyze_file, OfflineOptions};
 
 /// The PPS client of the captures (their PROVENANCE.md).
@@ -106,11 +106,7 @@ fn check_file(name: &str) {
     let path = data_dir().join(name);
     let want = tshark_flows(&path);
     let host = MonitoredHost::new(["192.168.115.8".parse().unwrap()]);
-    let out = analyze_file(
-        &path,
-        OfflineOptions { config: EngineConfig::default(), host: Some(host), progress: false, max_frames: None },
-    )
-    .unwrap();
+    let out = analyze_file(&path, OfflineOptions { host: Some(host), ..Default::default() }).unwrap();
     assert!(out.damage.is_none(), "{name}: {:?}", out.damage);
     let r = &out.report;
     let got: BTreeMap<Key, Counts> = r

@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod bench;
 pub mod bin_path;
+pub mod corpus;
 pub mod demo;
 pub mod http;
 pub mod netns;
@@ -15,6 +16,7 @@ pub mod require;
 pub mod schema;
 pub mod tools;
 pub mod traffic;
+pub mod tshark;
 
 pub use netns::{in_netns, VethPair};
 pub use require::{require_root, require_tool};

@@ -3,7 +3,7 @@
 
 use aya::programs::{SchedClassifier, TestRun, TestRunOptions, Xdp};
 use peerscope::live::{attach, AttachOptions, FlowMaps};
-use peerscope_abi::{frames::*, names, Counter, FlowKey, FlowStats, KernelNs};
+use peerscope_abi::{frames::*, names, parse::Note, Counter, FlowKey, FlowStats, KernelNs, Tunnel};
 use peerscope_tests::require_root;
 
 const XDP_PASS: u32 = 2;
@@ -69,25 +69,139 @@ fn truncated_frames_pass_and_count_as_truncated() {
         return;
     }
     let l = Loaded::new();
+    // (frame, end of its fixed IP header)
     let cases = [
-        frame(&[&eth(ETH_P_IPV4, &[ETH_P_8021Q]), &ipv4(6, 4, &tcp(1, 2, 0x10, 0, 0), 0)]),
-        frame(&[&eth(ETH_P_IPV6, &[]), &ipv6(17, &[], &udp(1, 2, 0))]),
-        frame(&[&eth(ETH_P_IPV4, &[]), &ipv4(17, 0, &udp(1, 2, 0), 0)]),
+        (frame(&[&eth(ETH_P_IPV4, &[ETH_P_8021Q]), &ipv4(6, 4, &tcp(1, 2, 0x10, 0, 0), 0)]), 18 + 20),
+        (frame(&[&eth(ETH_P_IPV6, &[]), &ipv6(17, &[], &udp(1, 2, 0))]), 14 + 40),
+        (frame(&[&eth(ETH_P_IPV4, &[]), &ipv4(17, 0, &udp(1, 2, 0), 0)]), 14 + 20),
     ];
-    let mut expected = 0;
-    for full in &cases {
+    let (mut truncated, mut short) = (0, 0);
+    for (full, ip_end) in &cases {
         // Frames shorter than an Ethernet header are refused by the test-run harness
         // itself, so cuts start at 14.
         for cut in 14..full.len() {
+            let n = if cut < *ip_end { &mut truncated } else { &mut short };
             assert_eq!(l.xdp(&full[..cut]), XDP_PASS, "xdp, cut at {cut}");
-            expected += 1;
+            *n += 1;
             if let Some(r) = l.tc_if_accepted(&full[..cut]) {
                 assert_eq!(r, TCX_NEXT, "tc, cut at {cut}");
-                expected += 1;
+                *n += 1;
             }
         }
     }
-    assert_eq!(l.counter(Counter::Truncated), expected);
+    // Both families in one bucket; a whole fixed IP header makes an IP packet, counted
+    // with what the frame carried, its transport header broken.
+    assert_eq!(l.counter(Counter::Truncated), truncated);
+    assert_eq!(l.counter(Counter::IpLengthExceedsFrame), short);
+    assert_eq!(l.counter(Counter::TransportHeaderBroken), short);
+    assert_eq!(l.counter(Counter::NonIp), 0);
+}
+
+/// 500 frames of 62 bytes whose IPv4 total length says 1400: counted as the 48 bytes
+/// they carried, flagged in a counter and in the flow.
+#[test]
+fn hostile_lengths_count_what_the_frame_carried() {
+    if !require_root("hostile_lengths_count_what_the_frame_carried") {
+        return;
+    }
+    let l = Loaded::new();
+    let mut f = frame(&[&eth(ETH_P_IPV4, &[]), &ipv4(17, 0, &udp(5555, 4004, 20), 0)]);
+    patch_v4(&mut f, 14);
+    f.resize(62, 0);
+    f[16..18].copy_from_slice(&1400u16.to_be_bytes());
+    for _ in 0..500 {
+        assert_eq!(l.xdp(&f), XDP_PASS);
+    }
+    let s = l.flow(&FlowKey::v4(17, A, B, 5555, 4004)).expect("flow of the hostile frames");
+    assert_eq!((s.packets, s.bytes[1], s.payload_bytes), ([0, 500, 0], 500 * 48, 500 * 20));
+    assert_eq!(s.notes, Note::LENGTH_EXCEEDS_FRAME as u16);
+    assert_eq!(l.counter(Counter::IpLengthExceedsFrame), 500);
+}
+
+/// Frames the parser reads beyond plain Ethernet: each lands in its flow, or in the
+/// counter that says why not.
+#[test]
+fn encapsulations_land_in_their_flows_or_counters() {
+    if !require_root("encapsulations_land_in_their_flows_or_counters") {
+        return;
+    }
+    let l = Loaded::new();
+    let mut inner = ipv4(17, 0, &udp(6100, 4004, 100), 0);
+    patch_v4(&mut inner, 0);
+    let frames = [
+        (6100, frame(&[&eth(ETH_P_PPP_SES, &[]), &pppoe(0x0021, inner.len()), &inner])),
+        (6100, frame(&[&eth(ETH_P_PPP_SES, &[ETH_P_8021Q]), &pppoe(0x0021, inner.len()), &inner])),
+        (6100, frame(&[&eth(ETH_P_MPLS_UC, &[]), &mpls(3), &inner])),
+        (6100, frame(&[&eth(ETH_P_MPLS_UC, &[ETH_P_8021AD, ETH_P_8021Q]), &mpls(4), &inner])),
+        (6100, frame(&[&fabricpath(), &ETH_P_IPV4.to_be_bytes(), &inner])),
+    ];
+    for (_, f) in &frames {
+        assert_eq!(l.xdp(f), XDP_PASS);
+        assert_eq!(l.tc(f), TCX_NEXT);
+    }
+    let s = l.flow(&FlowKey::v4(17, A, B, 6100, 4004)).expect("encapsulated flow");
+    assert_eq!((s.packets, s.bytes[1]), ([0, 2 * frames.len() as u64, 0], 2 * frames.len() as u64 * 128));
+    // Too deep for the parser: counted as such, never as another frame.
+    run_both(&l, &frame(&[&eth(ETH_P_IPV4, &[ETH_P_8021AD, ETH_P_8021Q, ETH_P_8021Q]), &inner]));
+    run_both(&l, &frame(&[&eth(ETH_P_MPLS_UC, &[]), &mpls(5), &inner]));
+    assert_eq!((l.counter(Counter::VlanTooDeep), l.counter(Counter::MplsTooDeep)), (2, 2));
+    assert_eq!((l.counter(Counter::NonIp), l.counter(Counter::Truncated)), (0, 0));
+}
+
+fn run_both(l: &Loaded, f: &[u8]) {
+    assert_eq!(l.xdp(f), XDP_PASS);
+    assert_eq!(l.tc(f), TCX_NEXT);
+}
+
+/// With decapsulation on, each tunnel's inner packet counts in its inner flow, named
+/// by the tunnel; off, in the outer flow.
+#[test]
+fn tunnels_count_their_inner_flows_with_decap() {
+    if !require_root("tunnels_count_their_inner_flows_with_decap") {
+        return;
+    }
+    let mut o = AttachOptions::new("lo");
+    o.decap = true;
+    let on = Loaded::with_table(&o);
+    let off = Loaded::new();
+    let (outer_a, outer_b) = ([203, 0, 113, 1], [203, 0, 113, 2]);
+    let mut inner = ipv4(17, 0, &udp(6200, 4004, 100), 0);
+    patch_v4(&mut inner, 0);
+    let eth_inner = frame(&[&eth(ETH_P_IPV4, &[]), &inner]);
+    let over_udp = |port: u16, hdr: &[u8], payload: &[u8]| {
+        let mut u = udp(port, port, 0);
+        u.extend_from_slice(hdr);
+        u.extend_from_slice(payload);
+        let len = u.len() as u16;
+        u[4..6].copy_from_slice(&len.to_be_bytes());
+        u
+    };
+    let tunnels: [(Tunnel, u8, Vec<u8>); 5] = [
+        (Tunnel::IpIp, 4, inner.clone()),
+        (Tunnel::Gre, 47, [&gre(ETH_P_IPV4, true, false)[..], &inner].concat()),
+        (Tunnel::GtpU, 17, over_udp(2152, &gtpu(inner.len(), true), &inner)),
+        (Tunnel::Vxlan, 17, over_udp(4789, &vxlan(), &eth_inner)),
+        (Tunnel::Gre, 47, [&gre(0x6558, false, false)[..], &eth_inner].concat()),
+    ];
+    for (t, proto, l4) in &tunnels {
+        let f = frame(&[&eth(ETH_P_IPV4, &[ETH_P_8021Q]), &ipv4_between(outer_a, outer_b, *proto, l4)]);
+        run_both(&on, &f);
+        run_both(&off, &f);
+        let outer = FlowKey::v4(*proto, outer_a, outer_b, 0, 0);
+        assert!(off.flow(&outer).is_some() || *proto == 17, "{t:?}: outer flow without decap");
+        assert!(on.flow(&outer).is_none(), "{t:?}: outer flow counted with decap");
+    }
+    let mut counted = 0;
+    for t in [Tunnel::IpIp, Tunnel::Gre, Tunnel::GtpU, Tunnel::Vxlan] {
+        let key = FlowKey { tunnel: t as u8, ..FlowKey::v4(17, A, B, 6200, 4004) };
+        let s = on.flow(&key).unwrap_or_else(|| panic!("{t:?}: inner flow"));
+        assert_eq!(s.bytes[1] % 128, 0, "{t:?}: the inner packet's length");
+        counted += s.total_packets();
+    }
+    assert_eq!(counted, 2 * tunnels.len() as u64);
+    assert_eq!(on.counter(Counter::Decapsulated), counted);
+    assert_eq!(off.counter(Counter::Decapsulated), 0);
+    assert!(off.flow(&FlowKey::v4(17, A, B, 6200, 4004)).is_none());
 }
 
 #[test]

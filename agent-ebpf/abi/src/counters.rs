@@ -28,11 +28,22 @@ pub enum Counter {
     /// Packets seen, per direction.
     IngressPackets = 11,
     EgressPackets = 12,
+    /// IP packets whose transport header is cut or bogus (counted under ports 0).
+    TransportHeaderBroken = 13,
+    /// IP packets whose header claims more bytes than the frame carried (the frame's
+    /// bytes are counted).
+    IpLengthExceedsFrame = 14,
+    /// Frames with more VLAN tags than the parser reads; not counted in a flow.
+    VlanTooDeep = 15,
+    /// Frames with more MPLS labels than the parser reads; not counted in a flow.
+    MplsTooDeep = 16,
+    /// Tunnelled packets counted in their inner flow (with decapsulation on).
+    Decapsulated = 17,
 }
 
 impl Counter {
-    pub const COUNT: u32 = 13;
-    pub const ALL: [Counter; 13] = [
+    pub const COUNT: u32 = 18;
+    pub const ALL: [Counter; 18] = [
         Counter::NonIp,
         Counter::Truncated,
         Counter::NonFirstFragments,
@@ -46,6 +57,11 @@ impl Counter {
         Counter::SamplesRateLimited,
         Counter::IngressPackets,
         Counter::EgressPackets,
+        Counter::TransportHeaderBroken,
+        Counter::IpLengthExceedsFrame,
+        Counter::VlanTooDeep,
+        Counter::MplsTooDeep,
+        Counter::Decapsulated,
     ];
 
     /// Snake-case name used in JSON and metrics.
@@ -64,6 +80,11 @@ impl Counter {
             Counter::SamplesRateLimited => "samples_rate_limited",
             Counter::IngressPackets => "ingress_packets",
             Counter::EgressPackets => "egress_packets",
+            Counter::TransportHeaderBroken => "transport_header_broken",
+            Counter::IpLengthExceedsFrame => "ip_length_exceeds_frame",
+            Counter::VlanTooDeep => "vlan_too_deep",
+            Counter::MplsTooDeep => "mpls_too_deep",
+            Counter::Decapsulated => "decapsulated",
         }
     }
 }

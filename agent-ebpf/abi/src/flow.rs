@@ -10,12 +10,14 @@ use crate::clock::{KernelNs, Stamp, UnixNs};
 pub const FAMILY_V4: u8 = 4;
 pub const FAMILY_V6: u8 = 6;
 
-/// A directional flow: `{protocol, source, destination, source port, destination port}`.
+/// A directional flow: `{protocol, source, destination, source port, destination port}`,
+/// and the tunnel it was carried in when the parser opened one.
 ///
 /// IPv4 addresses are stored IPv4-mapped (`::ffff:a.b.c.d`) so both families share
-/// one key. Ports are in host byte order; they are 0 for protocols without ports and
-/// for non-first IP fragments, which carry no transport header: such fragments are
-/// counted under their address pair with ports 0.
+/// one key. Ports are in host byte order; they are 0 for protocols without ports, for
+/// non-first IP fragments, which carry no transport header, and for packets whose
+/// transport header is broken: such packets are counted under their address pair
+/// with ports 0.
 /// 8-byte aligned so the kernel program copies and compares it in 8-byte words; a
 /// byte-aligned key is handled byte by byte by the BPF backend (40 stack slots).
 #[repr(C, align(8))]
@@ -29,7 +31,9 @@ pub struct FlowKey {
     pub proto: u8,
     /// [`FAMILY_V4`] or [`FAMILY_V6`].
     pub family: u8,
-    pub _pad: [u8; 2],
+    /// A [`Tunnel`] (0: not decapsulated).
+    pub tunnel: u8,
+    pub _pad: u8,
 }
 
 const _: () = assert!(core::mem::size_of::<FlowKey>() == 40);
@@ -46,13 +50,14 @@ impl FlowKey {
             dst_port,
             proto,
             family: FAMILY_V4,
-            _pad: [0; 2],
+            tunnel: 0,
+            _pad: 0,
         }
     }
 
     #[inline(always)]
     pub fn v6(proto: u8, src: [u8; 16], dst: [u8; 16], src_port: u16, dst_port: u16) -> Self {
-        FlowKey { src_addr: src, dst_addr: dst, src_port, dst_port, proto, family: FAMILY_V6, _pad: [0; 2] }
+        FlowKey { src_addr: src, dst_addr: dst, src_port, dst_port, proto, family: FAMILY_V6, tunnel: 0, _pad: 0 }
     }
 
     /// Builds a key from `IpAddr`s; mixed families are stored as given (IPv4 mapped).
@@ -65,7 +70,8 @@ impl FlowKey {
             dst_port,
             proto,
             family,
-            _pad: [0; 2],
+            tunnel: 0,
+            _pad: 0,
         }
     }
 
@@ -82,6 +88,11 @@ impl FlowKey {
     pub fn words(&self) -> &[u64; 5] {
         // SAFETY: 40 bytes, 8-byte aligned, no padding (asserted above).
         unsafe { &*(self as *const Self as *const [u64; 5]) }
+    }
+
+    /// The tunnel's name when the flow was decapsulated.
+    pub fn tunnel_name(&self) -> Option<&'static str> {
+        Tunnel::from_u8(self.tunnel).map(Tunnel::name)
     }
 
     /// The same flow seen from the other end.
@@ -120,6 +131,42 @@ fn addr_bytes(a: IpAddr) -> [u8; 16] {
     }
 }
 
+/// The tunnel a flow was carried in ([`FlowKey::tunnel`]). Discriminants cross the
+/// kernel/user boundary: appended, never renumbered.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tunnel {
+    /// GRE (RFC 2784/2890, and PPTP's version 1).
+    Gre = 1,
+    /// IPv4 in IP (protocol 4).
+    IpIp = 2,
+    /// IPv6 in IP (protocol 41): 6in4 over IPv4, and the same over IPv6.
+    SixInFour = 3,
+    /// GTP-U (UDP port 2152), mobile networks' user plane.
+    GtpU = 4,
+    /// VXLAN (UDP port 4789).
+    Vxlan = 5,
+}
+
+impl Tunnel {
+    pub const ALL: [Tunnel; 5] = [Tunnel::Gre, Tunnel::IpIp, Tunnel::SixInFour, Tunnel::GtpU, Tunnel::Vxlan];
+
+    pub fn from_u8(v: u8) -> Option<Tunnel> {
+        Tunnel::ALL.into_iter().find(|t| *t as u8 == v)
+    }
+
+    /// The name in flow records.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Tunnel::Gre => "gre",
+            Tunnel::IpIp => "ipip",
+            Tunnel::SixInFour => "6in4",
+            Tunnel::GtpU => "gtp-u",
+            Tunnel::Vxlan => "vxlan",
+        }
+    }
+}
+
 /// Convenience for tests and the pcap path.
 pub fn ipv4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(a, b, c, d))
@@ -129,12 +176,12 @@ pub fn ipv4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
 pub struct TcpFlags;
 
 impl TcpFlags {
-    pub const FIN: u32 = 0x01;
-    pub const SYN: u32 = 0x02;
-    pub const RST: u32 = 0x04;
-    pub const ACK: u32 = 0x10;
+    pub const FIN: u16 = 0x01;
+    pub const SYN: u16 = 0x02;
+    pub const RST: u16 = 0x04;
+    pub const ACK: u16 = 0x10;
     /// The flags peerscope keeps (SYN, FIN, RST).
-    pub const KEPT: u32 = Self::FIN | Self::SYN | Self::RST;
+    pub const KEPT: u16 = Self::FIN | Self::SYN | Self::RST;
 }
 
 /// Counters of one flow. Per-class arrays are indexed by [`PacketClass`].
@@ -162,14 +209,16 @@ pub struct FlowStats<T: Stamp> {
     pub first_seen: T,
     pub last_seen: T,
     /// OR of the [`TcpFlags::KEPT`] flags seen.
-    pub tcp_flags: u32,
+    pub tcp_flags: u16,
+    /// OR of the parser's [`crate::parse::Note`]s on the flow's packets.
+    pub notes: u16,
     /// Segments with SYN set and ACK clear (connection attempts, [H]'s "total IPs").
     pub syn_packets: u32,
 }
 
 // SAFETY: `#[repr(C)]`, every field is Pod (`T: Stamp` is sealed to the two
 // transparent `u64` stamps), and the size asserts below show there is no padding:
-// 10 × u64 + 2 stamps of 8 bytes + 2 × u32 = 104 bytes.
+// 10 × u64 + 2 stamps of 8 bytes + 2 × u16 + u32 = 104 bytes.
 unsafe impl<T: Stamp> Zeroable for FlowStats<T> {}
 // SAFETY: as above.
 unsafe impl<T: Stamp> Pod for FlowStats<T> {}
@@ -188,6 +237,8 @@ pub struct PacketObservation<T: Stamp> {
     pub large: bool,
     /// Raw TCP flags byte (0 for other protocols).
     pub tcp_flags: u8,
+    /// The parser's [`crate::parse::Note`]s.
+    pub notes: u8,
     pub ts: T,
 }
 
@@ -201,8 +252,17 @@ impl<T: Stamp> PacketObservation<T> {
             payload_len,
             large: is_large(t, ip_len),
             tcp_flags,
+            notes: 0,
             ts,
         }
+    }
+
+    /// The observation of a parsed packet: its lengths, flags and notes.
+    #[inline(always)]
+    pub fn of(t: &Thresholds, p: &crate::parse::IpPacket, ts: T) -> Self {
+        let mut o = Self::new(t, p.key.proto, p.ip_len, p.payload_len, p.tcp_flags, ts);
+        o.notes = p.notes;
+        o
     }
 }
 
@@ -228,8 +288,9 @@ impl<T: Stamp> FlowStats<T> {
         if o.ts > self.last_seen {
             self.last_seen = o.ts;
         }
-        let f = o.tcp_flags as u32;
+        let f = o.tcp_flags as u16;
         self.tcp_flags |= f & TcpFlags::KEPT;
+        self.notes |= o.notes as u16;
         if f & TcpFlags::SYN != 0 && f & TcpFlags::ACK == 0 {
             self.syn_packets += count;
         }
@@ -256,6 +317,7 @@ impl<T: Stamp> FlowStats<T> {
         }
         self.last_seen = self.last_seen.max(o.last_seen);
         self.tcp_flags |= o.tcp_flags;
+        self.notes |= o.notes;
         self.syn_packets += o.syn_packets;
     }
 
@@ -304,6 +366,7 @@ impl<T: Stamp> FlowStats<T> {
             first_seen: conv(self.first_seen),
             last_seen: conv(self.last_seen),
             tcp_flags: self.tcp_flags,
+            notes: self.notes,
             syn_packets: self.syn_packets,
         }
     }

@@ -5,7 +5,7 @@
 extern crate std;
 use std::vec::Vec;
 
-pub use crate::parse::{ETH_P_8021AD, ETH_P_8021Q, ETH_P_IPV4, ETH_P_IPV6};
+pub use crate::parse::{ETH_P_8021AD, ETH_P_8021Q, ETH_P_IPV4, ETH_P_IPV6, ETH_P_MPLS_UC, ETH_P_PPP_SES};
 
 pub fn eth(ethertype: u16, vlans: &[u16]) -> Vec<u8> {
     let mut f = std::vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
@@ -74,4 +74,83 @@ pub fn ipv6(next: u8, ext: &[u8], l4: &[u8]) -> Vec<u8> {
 
 pub fn frame(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
+}
+
+/// IPv4 between given addresses, no options, not fragmented.
+pub fn ipv4_between(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
+    let mut h = ipv4(proto, 0, l4, 0);
+    h[12..16].copy_from_slice(&src);
+    h[16..20].copy_from_slice(&dst);
+    h
+}
+
+/// A PPPoE session header (code 0, session 0x1234) and the PPP protocol number.
+pub fn pppoe(ppp_proto: u16, payload_len: usize) -> Vec<u8> {
+    let mut h = std::vec![0x11, 0x00, 0x12, 0x34];
+    h.extend_from_slice(&((payload_len + 2) as u16).to_be_bytes());
+    h.extend_from_slice(&ppp_proto.to_be_bytes());
+    h
+}
+
+/// An MPLS label stack: labels 100, 101, ... with the last one bottom-of-stack.
+pub fn mpls(labels: usize) -> Vec<u8> {
+    let mut h = Vec::new();
+    for i in 0..labels {
+        let label = 100 + i as u32;
+        let bos = if i + 1 == labels { 1 } else { 0 };
+        h.extend_from_slice(&((label << 12) | (bos << 8) | 64).to_be_bytes());
+    }
+    h
+}
+
+/// A GRE header (version 0) with the given protocol, optionally a key and a sequence
+/// number.
+pub fn gre(proto: u16, key: bool, seq: bool) -> Vec<u8> {
+    let flags = if key { 0x20 } else { 0 } | if seq { 0x10 } else { 0 };
+    let mut h = std::vec![flags, 0];
+    h.extend_from_slice(&proto.to_be_bytes());
+    if key {
+        h.extend_from_slice(&[0, 0, 0, 7]);
+    }
+    if seq {
+        h.extend_from_slice(&[0, 0, 0, 1]);
+    }
+    h
+}
+
+/// PPTP's enhanced GRE (version 1, key, sequence number) carrying PPP with address and
+/// control bytes: `ff 03` and the protocol.
+pub fn gre_pptp(payload_len: usize, ppp_proto: u16) -> Vec<u8> {
+    let mut h = std::vec![0x30, 0x01, 0x88, 0x0b];
+    h.extend_from_slice(&((payload_len + 4) as u16).to_be_bytes());
+    h.extend_from_slice(&[0, 9, 0, 0, 0, 1, 0xff, 0x03]);
+    h.extend_from_slice(&ppp_proto.to_be_bytes());
+    h
+}
+
+/// A GTP-U G-PDU header for `inner_len` bytes, with the optional sequence field (and
+/// one PDU-session extension header) when `ext`.
+pub fn gtpu(inner_len: usize, ext: bool) -> Vec<u8> {
+    let extra = if ext { 4 + 8 } else { 0 };
+    let mut h = std::vec![if ext { 0x36 } else { 0x30 }, 0xff];
+    h.extend_from_slice(&((inner_len + extra) as u16).to_be_bytes());
+    h.extend_from_slice(&[0, 0, 0, 42]);
+    if ext {
+        // Sequence 0, N-PDU 0, next: PDU session container (0x85), 8 bytes, then none.
+        h.extend_from_slice(&[0, 0, 0, 0x85]);
+        h.extend_from_slice(&[2, 0x10, 0x09, 0, 0, 0, 0, 0]);
+    }
+    h
+}
+
+/// A VXLAN header (VNI 42).
+pub fn vxlan() -> Vec<u8> {
+    std::vec![0x08, 0, 0, 0, 0, 0, 42, 0]
+}
+
+/// A Cisco FabricPath outer header (addresses, ethertype 0x8903, FTag/TTL).
+pub fn fabricpath() -> Vec<u8> {
+    let mut h = std::vec![0x02, 0, 0, 0, 0, 3, 0x02, 0, 0, 0, 0, 4, 0x89, 0x03, 0x00, 0x3f];
+    h.extend_from_slice(&eth(0, &[])[..12]);
+    h
 }

@@ -26,7 +26,7 @@ pub mod table;
 pub use classify::{classify, PacketClass, Thresholds};
 pub use clock::{KernelNs, Stamp, UnixNs};
 pub use counters::Counter;
-pub use flow::{FlowKey, FlowStats, PacketObservation, TcpFlags};
+pub use flow::{FlowKey, FlowStats, PacketObservation, TcpFlags, Tunnel};
 pub use sample::{Config, ControlSample, SAMPLE_CAPTURE_LEN};
 pub use table::{FlowSlot, Geometry, SlotState, TableHeader};
 

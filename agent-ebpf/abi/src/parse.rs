@@ -1,279 +1,319 @@
-//! Header parsing shared by the kernel program and host tests.
+//! The frame parser: the one the kernel program runs on every packet and the pcap
+//! reader runs on every record (after its link-layer step), so that live and
+//! offline counts agree by construction.
 //!
-//! The parser reads through raw bounds (`data`, `data_end`) the way the BPF verifier
-//! demands: every read is preceded by a check of `offset + N <= data_end`, and every
-//! offset is bounded, so the same code verifies in XDP/TC and runs on a host slice.
-//! It reads the Ethernet header, up to two VLAN tags (802.1Q, 802.1ad), IPv4 (with
-//! options) or IPv6 (with up to [`MAX_IPV6_EXT_HEADERS`] extension headers), then TCP
-//! or UDP.
+//! It reads through raw bounds ([`Frame`]) the way the BPF verifier demands: every
+//! read is preceded by a check of `offset + N <= end`, every offset is bounded and
+//! every loop has a constant bound, so the same code verifies in XDP/TC and runs on
+//! a host slice.
+//!
+//! # What it reads
+//! - From an Ethernet header, or from an ethertype another link header gave
+//!   ([`Start`]): a Cisco FabricPath header, up to
+//!   [`MAX_VLAN_TAGS`] 802.1Q/802.1ad tags, then a PPPoE session header or an MPLS
+//!   stack of up to [`MAX_MPLS_LABELS`] labels, then IPv4 or IPv6. More tags or labels
+//!   than that: [`Parsed::VlanTooDeep`], [`Parsed::MplsTooDeep`].
+//! - IPv4 with options; IPv6 with up to [`MAX_IPV6_EXT_HEADERS`] hop-by-hop, routing,
+//!   fragment and destination-options headers. AH and ESP are the packet's protocol
+//!   (51, 50; ports 0), as tshark's `ip.proto` has them, in both families.
+//! - TCP and UDP ports and TCP flags; every other protocol has ports 0.
+//! - With [`Options::decap`], one level of tunnel ([`tunnel`]): GRE (IP, Ethernet or
+//!   PPP inside, PPTP's GRE too), IP-in-IP (protocol 4), IPv6-in-IP (41, 6in4), GTP-U
+//!   (UDP port 2152) and VXLAN (UDP port 4789). Such a packet counts once, in its inner
+//!   flow, whose key names the tunnel ([`crate::flow::Tunnel`]); the outer flow does not
+//!   count it. A tunnel whose inner packet cannot be read counts as the outer packet.
+//!
+//! # How it counts (tshark's accounting)
+//! - Once the fixed IP header is whole and sane (version, IHL ≥ 5, total length ≥ IHL),
+//!   the packet counts in its IP flow. Anything less is [`Parsed::Truncated`]: cut
+//!   inside a header, or a header no reader would trust. IPv4 and IPv6 alike.
+//! - A transport header that is cut, or whose length does not fit the IP length the
+//!   header claims (TCP data offset < 5 or beyond it, UDP beyond it, an IPv6 extension
+//!   chain cut or beyond it), leaves ports 0 and is noted [`Note::TRANSPORT_BROKEN`]:
+//!   the packet is not lost from its address pair.
+//! - Fragments: a first fragment (offset 0) carries the transport header and keeps its
+//!   ports, in IPv4 and IPv6 alike; later fragments have ports 0
+//!   ([`Note::NON_FIRST_FRAGMENT`]). Fragments are not reassembled.
+//! - The IP length counted is the header's claim (IPv4 total length, IPv6 40 + payload
+//!   length), bounded by the bytes the frame carried on the wire from the IP header on
+//!   ([`Frame::wire_len`]). A claim beyond that is noted [`Note::LENGTH_EXCEEDS_FRAME`]
+//!   and the frame counts what it carried. Live, the kernel sees whole frames (XDP the
+//!   frame, TC `skb->len`), so such a claim is forged or broken and counting it would
+//!   invent bytes. Offline, the wire length is the record's original length, not the
+//!   bytes stored: a capture cut by its snap length still counts the header's length,
+//!   as tshark does. A claim of 0 (IPv4 from a sender's capture with segmentation
+//!   offload; IPv6 jumbograms) takes the wire length ([`Note::LENGTH_FROM_FRAME`]).
+//! - The transport payload length is the IP length counted minus the IP and transport
+//!   headers (0 if they fill it).
 
-use crate::classify::{IPPROTO_TCP, IPPROTO_UDP};
+pub mod frame;
+pub mod ip;
+pub mod link;
+pub mod tunnel;
+
+pub use frame::Frame;
+pub use link::{
+    Network, ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_FABRICPATH, ETH_P_IPV4, ETH_P_IPV6, ETH_P_MPLS_MC,
+    ETH_P_MPLS_UC, ETH_P_PPP_SES, ETH_P_QINQ_9100,
+};
+
+use crate::counters::Counter;
 use crate::flow::FlowKey;
 
-pub const ETH_HLEN: usize = 14;
-pub const ETH_P_IPV4: u16 = 0x0800;
-pub const ETH_P_IPV6: u16 = 0x86dd;
-pub const ETH_P_8021Q: u16 = 0x8100;
-pub const ETH_P_8021AD: u16 = 0x88a8;
 /// VLAN tags the parser looks through (QinQ).
 pub const MAX_VLAN_TAGS: usize = 2;
+/// MPLS labels the parser looks through.
+pub const MAX_MPLS_LABELS: usize = 4;
 /// IPv6 extension headers the parser walks before giving up on the chain.
 pub const MAX_IPV6_EXT_HEADERS: usize = 6;
 
-const IPPROTO_HOPOPTS: u8 = 0;
-const IPPROTO_ROUTING: u8 = 43;
-const IPPROTO_FRAGMENT: u8 = 44;
-const IPPROTO_AH: u8 = 51;
-const IPPROTO_DSTOPTS: u8 = 60;
+/// Offsets are masked to this at each header start: provably small for the verifier,
+/// and far above any header stack the parser walks.
+const OFFSET_MASK: usize = 0x3fff;
+
+#[inline(always)]
+fn bound(off: usize) -> usize {
+    off & OFFSET_MASK
+}
+
+/// How to parse.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Open tunnels and count their inner packets ([`tunnel`]).
+    pub decap: bool,
+}
 
 /// What the parser made of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Parsed {
     /// An IP packet, with its flow key and lengths.
     Ip(IpPacket),
-    /// Not IPv4/IPv6 (after any VLAN tags).
+    /// Not IPv4/IPv6 (after any encapsulation the parser reads).
     NonIp,
-    /// A header the parser needed ends beyond the frame, or a length field is
-    /// inconsistent with the header it sits in.
+    /// Cut inside a header the parser needed, or a fixed IP header no reader would
+    /// trust (see the module's rules).
     Truncated,
+    /// More than [`MAX_VLAN_TAGS`] VLAN tags.
+    VlanTooDeep,
+    /// More than [`MAX_MPLS_LABELS`] MPLS labels.
+    MplsTooDeep,
 }
 
+impl Parsed {
+    /// The counter a frame that is not an IP packet adds to.
+    #[inline(always)]
+    pub fn counter(&self) -> Option<Counter> {
+        match self {
+            Parsed::Ip(_) => None,
+            Parsed::NonIp => Some(Counter::NonIp),
+            Parsed::Truncated => Some(Counter::Truncated),
+            Parsed::VlanTooDeep => Some(Counter::VlanTooDeep),
+            Parsed::MplsTooDeep => Some(Counter::MplsTooDeep),
+        }
+    }
+}
+
+/// What the parser noted about an IP packet (bits of [`IpPacket::notes`], OR-ed into
+/// [`crate::FlowStats::notes`]).
+pub struct Note;
+
+impl Note {
+    /// A fragment that is not the first: no transport header, ports 0.
+    pub const NON_FIRST_FRAGMENT: u8 = 0x01;
+    /// The IPv6 extension header chain is longer than the parser walks: ports 0.
+    pub const IPV6_CHAIN_TOO_LONG: u8 = 0x02;
+    /// The transport header is cut or bogus: ports 0.
+    pub const TRANSPORT_BROKEN: u8 = 0x04;
+    /// The IP header claims more bytes than the frame carried: the frame's are counted.
+    pub const LENGTH_EXCEEDS_FRAME: u8 = 0x08;
+    /// The IP header claims 0 bytes (offload, jumbogram): the frame's are counted.
+    pub const LENGTH_FROM_FRAME: u8 = 0x10;
+
+    /// Notes that have a counter of their own.
+    pub const COUNTED: [(u8, Counter); 4] = [
+        (Note::NON_FIRST_FRAGMENT, Counter::NonFirstFragments),
+        (Note::IPV6_CHAIN_TOO_LONG, Counter::Ipv6HeaderChainTooLong),
+        (Note::TRANSPORT_BROKEN, Counter::TransportHeaderBroken),
+        (Note::LENGTH_EXCEEDS_FRAME, Counter::IpLengthExceedsFrame),
+    ];
+
+    /// Every note with its name (for flow records).
+    pub const NAMES: [(u8, &'static str); 5] = [
+        (Note::NON_FIRST_FRAGMENT, "non_first_fragment"),
+        (Note::IPV6_CHAIN_TOO_LONG, "ipv6_header_chain_too_long"),
+        (Note::TRANSPORT_BROKEN, "transport_header_broken"),
+        (Note::LENGTH_EXCEEDS_FRAME, "ip_length_exceeds_frame"),
+        (Note::LENGTH_FROM_FRAME, "ip_length_from_frame"),
+    ];
+
+    /// The names of the notes set in `bits`.
+    pub fn names(bits: u16) -> impl Iterator<Item = &'static str> {
+        Note::NAMES.into_iter().filter(move |(b, _)| bits & *b as u16 != 0).map(|(_, n)| n)
+    }
+}
+
+/// An IP packet as the classifier and the flow table see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IpPacket {
+    /// The flow: ports 0 when there are none to read; the tunnel when decapsulated.
     pub key: FlowKey,
-    /// Offset of the IP header in the frame.
+    /// Offset of the IP header in the frame (the inner one when decapsulated).
     pub l3_offset: u32,
-    /// IP total length as the header states it (IPv6: 40 + payload length).
+    /// Offset of the transport header (after IPv4 options and IPv6 extension headers).
+    pub l4_offset: u32,
+    /// The IP length the header claims (IPv6: 40 + payload length).
+    pub claim: u32,
+    /// The IP length counted: the claim bounded by the frame ([module rules](self)).
     pub ip_len: u32,
-    /// Length of the IP header(s) and transport header together.
+    /// Length of the IP header(s) and the transport header together.
     pub headers_len: u32,
-    /// Transport payload length implied by `ip_len` (0 if headers fill the packet).
+    /// Transport payload counted: `ip_len - headers_len`, or 0.
     pub payload_len: u32,
     pub tcp_flags: u8,
-    /// A non-first fragment: no transport header, ports 0.
-    pub non_first_fragment: bool,
-    /// The IPv6 extension header chain was longer than the parser walks: ports 0.
-    pub ext_chain_too_long: bool,
+    /// Bits of [`Note`].
+    pub notes: u8,
 }
 
-/// A frame in memory, by its bounds.
-#[derive(Clone, Copy)]
-pub struct Frame {
-    data: usize,
-    end: usize,
-}
-
-impl Frame {
-    /// # Safety
-    /// `data..end` must be readable memory (a packet given by the kernel, or a slice).
+impl IpPacket {
     #[inline(always)]
-    pub unsafe fn new(data: usize, end: usize) -> Self {
-        Frame { data, end }
-    }
-
-    pub fn from_slice(s: &[u8]) -> Self {
-        let data = s.as_ptr() as usize;
-        Frame { data, end: data + s.len() }
-    }
-
-    #[inline(always)]
-    pub fn len(&self) -> usize {
-        self.end - self.data
+    fn new(key: FlowKey, l3: usize, l4: usize, claim: u32, ip_len: u32, notes: u8) -> Self {
+        let mut p = IpPacket {
+            key,
+            l3_offset: l3 as u32,
+            l4_offset: l4 as u32,
+            claim,
+            ip_len,
+            headers_len: 0,
+            payload_len: 0,
+            tcp_flags: 0,
+            notes,
+        };
+        p.set_headers(l4 - l3);
+        p
     }
 
     #[inline(always)]
-    pub fn is_empty(&self) -> bool {
-        self.end <= self.data
-    }
-
-    /// The `N` bytes at `off`, in place (no copy: the BPF stack is 512 bytes), or
-    /// `None` past the end.
-    #[inline(always)]
-    pub fn bytes<const N: usize>(&self, off: usize) -> Option<&[u8; N]> {
-        if self.data + off + N > self.end {
-            return None;
-        }
-        // SAFETY: in bounds per the check above; `[u8; N]` has alignment 1.
-        Some(unsafe { &*((self.data + off) as *const [u8; N]) })
+    fn set_headers(&mut self, len: usize) {
+        self.headers_len = len as u32;
+        self.payload_len = self.ip_len.saturating_sub(len as u32);
     }
 
     #[inline(always)]
-    fn be16_at(&self, off: usize) -> Option<u16> {
-        self.bytes::<2>(off).map(|b| u16::from_be_bytes(*b))
+    fn broken(&mut self) {
+        self.notes |= Note::TRANSPORT_BROKEN;
+    }
+
+    /// Packets counted in an inner flow ([`Counter::Decapsulated`]).
+    #[inline(always)]
+    pub fn decapsulated(&self) -> bool {
+        self.key.tunnel != 0
     }
 }
 
-/// Parses a frame that starts with an Ethernet header.
+/// Where a frame's network layer begins, as its link layer tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// The frame starts with an Ethernet header.
+    Ethernet,
+    /// An ethertype (from Linux cooked capture, Cisco HDLC, a PPP protocol mapped by
+    /// [`link::ppp_ethertype`], ...) and the offset of the header it names.
+    Ethertype(u16, usize),
+    /// IP at this offset, its family told by the version nibble (raw IP).
+    Ip(usize),
+}
+
+/// A point where the parser lets go of what it knows about an offset.
+///
+/// The BPF verifier follows every path through the parser, and each path arrives at
+/// the IP header with its own exact offset: without a point where those paths become
+/// one, everything after would be verified once per path (the kernel program passes
+/// the offset through map memory, which the verifier does not track). On the host
+/// this is the identity ([`Direct`]).
+pub trait Converge {
+    fn offset(&self, off: usize) -> usize;
+    /// The same for what a parsed packet's lengths and notes (before a tunnel is
+    /// opened, when the outer packet may still be the result).
+    fn packet(&self, p: &mut IpPacket);
+}
+
+/// The host's [`Converge`]: nothing to forget.
+pub struct Direct;
+
+impl Converge for Direct {
+    #[inline(always)]
+    fn offset(&self, off: usize) -> usize {
+        off
+    }
+
+    #[inline(always)]
+    fn packet(&self, _: &mut IpPacket) {}
+}
+
+/// Parses a frame from where its network layer begins.
 #[inline(always)]
-pub fn parse_ethernet(f: &Frame) -> Parsed {
-    let mut ethertype = match f.be16_at(12) {
-        Some(t) => t,
-        None => return Parsed::Truncated,
-    };
-    let mut off = ETH_HLEN;
-    let mut i = 0;
-    while i < MAX_VLAN_TAGS {
-        if ethertype != ETH_P_8021Q && ethertype != ETH_P_8021AD {
-            break;
-        }
-        ethertype = match f.be16_at(off + 2) {
-            Some(t) => t,
+pub fn parse(f: &Frame, start: Start, opts: Options, c: &impl Converge) -> Parsed {
+    let net = match start {
+        Start::Ethernet => match f.be16(12) {
+            Some(et) => link::to_network(f, ETH_HLEN, et),
             None => return Parsed::Truncated,
-        };
-        off += 4;
-        i += 1;
-    }
-    match ethertype {
-        ETH_P_IPV4 => parse_ipv4(f, off),
-        ETH_P_IPV6 => parse_ipv6(f, off),
-        _ => Parsed::NonIp,
+        },
+        Start::Ethertype(et, off) => link::to_network(f, off, et),
+        Start::Ip(off) => link::ip_by_version(f, off),
+    };
+    match net {
+        Ok(net) => parse_network(f, net, opts, c),
+        Err(p) => p,
     }
 }
 
-#[inline(always)]
-fn parse_ipv4(f: &Frame, l3: usize) -> Parsed {
-    let h = match f.bytes::<20>(l3) {
-        Some(h) => h,
-        None => return Parsed::Truncated,
-    };
-    let ihl = ((h[0] & 0x0f) as usize) * 4;
-    let tot_len = u16::from_be_bytes([h[2], h[3]]) as u32;
-    if ihl < 20 || (tot_len as usize) < ihl {
-        return Parsed::Truncated;
-    }
-    let frag_off = u16::from_be_bytes([h[6], h[7]]) & 0x1fff;
-    let proto = h[9];
-    let src = [h[12], h[13], h[14], h[15]];
-    let dst = [h[16], h[17], h[18], h[19]];
-    let key = FlowKey::v4(proto, src, dst, 0, 0);
-    let mut p = IpPacket {
-        key,
-        l3_offset: l3 as u32,
-        ip_len: tot_len,
-        headers_len: ihl as u32,
-        payload_len: tot_len - ihl as u32,
-        tcp_flags: 0,
-        non_first_fragment: frag_off != 0,
-        ext_chain_too_long: false,
-    };
-    if p.non_first_fragment {
-        return Parsed::Ip(p);
-    }
-    // IPv4 options are skipped by IHL; their bytes need not be in the frame for
-    // the transport header check below to catch a short frame.
-    transport(f, l3 + (ihl & 0x3c), ihl as u32, &mut p)
+/// Parses a frame that starts with an Ethernet header (on the host).
+pub fn parse_ethernet(f: &Frame, opts: Options) -> Parsed {
+    parse(f, Start::Ethernet, opts, &Direct)
 }
 
+/// Parses an IP packet whose header the link layer located.
 #[inline(always)]
-fn parse_ipv6(f: &Frame, l3: usize) -> Parsed {
-    let h = match f.bytes::<40>(l3) {
-        Some(h) => h,
-        None => return Parsed::Truncated,
-    };
-    let ip_len = 40 + u16::from_be_bytes([h[4], h[5]]) as u32;
-    let mut next = h[6];
-    // Whole-array reads: byte-wise copies would spill 32 stack slots in BPF.
-    let (src, dst) = match (f.bytes::<16>(l3 + 8), f.bytes::<16>(l3 + 24)) {
-        (Some(s), Some(d)) => (*s, *d),
-        _ => return Parsed::Truncated,
-    };
-    let mut p = IpPacket {
-        key: FlowKey::v6(next, src, dst, 0, 0),
-        l3_offset: l3 as u32,
-        ip_len,
-        headers_len: 40,
-        payload_len: ip_len - 40,
-        tcp_flags: 0,
-        non_first_fragment: false,
-        ext_chain_too_long: false,
-    };
-    let mut hdr_len: usize = 40;
-    let mut i = 0;
-    while i < MAX_IPV6_EXT_HEADERS {
-        let ext_len = match next {
-            IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS => match f.bytes::<2>(l3 + hdr_len) {
-                Some(e) => {
-                    next = e[0];
-                    (e[1] as usize + 1) * 8
-                }
-                None => return Parsed::Truncated,
-            },
-            IPPROTO_AH => match f.bytes::<2>(l3 + hdr_len) {
-                Some(e) => {
-                    next = e[0];
-                    (e[1] as usize + 2) * 4
-                }
-                None => return Parsed::Truncated,
-            },
-            IPPROTO_FRAGMENT => match f.bytes::<8>(l3 + hdr_len) {
-                Some(e) => {
-                    next = e[0];
-                    if u16::from_be_bytes([e[2], e[3]]) >> 3 != 0 {
-                        p.non_first_fragment = true;
-                    }
-                    8
-                }
-                None => return Parsed::Truncated,
-            },
-            _ => break,
-        };
-        hdr_len += ext_len;
-        i += 1;
+pub fn parse_network(f: &Frame, net: Network, opts: Options, c: &impl Converge) -> Parsed {
+    let outer = ip_packet(f, net, c);
+    if !opts.decap {
+        return outer;
     }
-    p.key.proto = next;
-    if hdr_len as u32 > ip_len {
-        return Parsed::Truncated;
-    }
-    p.headers_len = hdr_len as u32;
-    p.payload_len = ip_len - hdr_len as u32;
-    if i == MAX_IPV6_EXT_HEADERS
-        && matches!(next, IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS | IPPROTO_AH | IPPROTO_FRAGMENT)
-    {
-        p.ext_chain_too_long = true;
-        return Parsed::Ip(p);
-    }
-    if p.non_first_fragment {
-        return Parsed::Ip(p);
-    }
-    // The bound keeps the offset provably small for the verifier.
-    transport(f, l3 + (hdr_len & 0x3fff), hdr_len as u32, &mut p)
-}
-
-/// Reads ports (and TCP flags) for TCP and UDP; other protocols keep ports 0.
-#[inline(always)]
-fn transport(f: &Frame, l4: usize, ip_hdr_len: u32, p: &mut IpPacket) -> Parsed {
-    match p.key.proto {
-        IPPROTO_TCP => {
-            let t = match f.bytes::<20>(l4) {
-                Some(t) => t,
-                None => return Parsed::Truncated,
-            };
-            let doff = ((t[12] >> 4) as u32) * 4;
-            if doff < 20 || ip_hdr_len + doff > p.ip_len {
-                return Parsed::Truncated;
+    match outer {
+        Parsed::Ip(mut o) => {
+            c.packet(&mut o);
+            match decap(f, &o, c) {
+                Some(inner) => Parsed::Ip(inner),
+                None => Parsed::Ip(o),
             }
-            p.key.src_port = u16::from_be_bytes([t[0], t[1]]);
-            p.key.dst_port = u16::from_be_bytes([t[2], t[3]]);
-            p.tcp_flags = t[13];
-            p.headers_len = ip_hdr_len + doff;
-            p.payload_len = p.ip_len - p.headers_len;
         }
-        IPPROTO_UDP => {
-            let u = match f.bytes::<8>(l4) {
-                Some(u) => u,
-                None => return Parsed::Truncated,
-            };
-            if ip_hdr_len + 8 > p.ip_len {
-                return Parsed::Truncated;
-            }
-            p.key.src_port = u16::from_be_bytes([u[0], u[1]]);
-            p.key.dst_port = u16::from_be_bytes([u[2], u[3]]);
-            p.headers_len = ip_hdr_len + 8;
-            p.payload_len = p.ip_len - p.headers_len;
-        }
-        _ => {}
+        other => other,
     }
-    Parsed::Ip(*p)
+}
+
+#[inline(always)]
+fn ip_packet(f: &Frame, net: Network, c: &impl Converge) -> Parsed {
+    match net {
+        Network::V4(off) => ip::ipv4(f, bound(c.offset(off))),
+        Network::V6(off) => ip::ipv6(f, bound(c.offset(off))),
+    }
+}
+
+/// The inner packet of a tunnel, its key naming the tunnel.
+#[inline(always)]
+fn decap(f: &Frame, outer: &IpPacket, c: &impl Converge) -> Option<IpPacket> {
+    let (kind, inner) = tunnel::open(f, outer, outer.l4_offset as usize)?;
+    let (et, off) = inner.ethertype(f)?;
+    // Every tunnel's inner packet is parsed by one path: its kind, ethertype and
+    // offset pass the convergence point together.
+    let (kind, et, off) = (c.offset(kind as usize) as u8, c.offset(et as usize) as u16, c.offset(off));
+    let net = link::to_network(f, off, et).ok()?;
+    match ip_packet(f, net, c) {
+        Parsed::Ip(mut p) => {
+            p.key.tunnel = kind;
+            Some(p)
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ pub struct Config {
     pub thresholds: Thresholds,
     /// Control samples allowed per second per CPU (0 turns sampling off).
     pub samples_per_sec: u32,
-    /// Bit set of [`Config::LOG`].
+    /// Bit set of [`Config::LOG`], [`Config::DECAP`].
     pub flags: u32,
     /// The flow table's [`crate::table::Geometry`]: slots - 1, CPUs, flow limit.
     pub slot_mask: u32,
@@ -60,6 +60,8 @@ const _: () = assert!(core::mem::size_of::<Config>() == 40);
 impl Config {
     /// Emit aya-log diagnostics from the kernel (off by default: they cost per packet).
     pub const LOG: u32 = 1;
+    /// Open tunnels and count their inner packets ([`crate::parse::Options::decap`]).
+    pub const DECAP: u32 = 2;
 
     /// The object's built-in values; the agent always overrides the table's geometry.
     pub const DEFAULT: Config = Config {

@@ -194,6 +194,12 @@ pub struct RunArgs {
     /// Undoes --kernel-log (say, a configuration file's).
     #[arg(long, overrides_with = "kernel_log", hide_short_help = true)]
     pub no_kernel_log: bool,
+    /// Open tunnels (GRE, IP-in-IP, 6in4, GTP-U, VXLAN) and count each tunnelled
+    /// packet once, in its inner flow, which names the tunnel; the outer flow does
+    /// not count it. Off: tunnels count as their outer flows. Set when the program is
+    /// loaded (a program left attached with --keep-attached keeps its setting).
+    #[arg(long)]
+    pub decap: bool,
     /// Serve OpenMetrics/Prometheus metrics at http://ADDR/metrics. A bare port
     /// (`9464` or `:9464`) listens on 127.0.0.1 only; give an address such as
     /// `0.0.0.0:9464` to listen beyond this host. One port per agent: with several
@@ -278,7 +284,7 @@ impl CaptureInput {
 /// `peerscope analyze`: the same engine as the live path, on a capture file.
 #[derive(Debug, clap::Args)]
 #[command(
-    long_about = "Reads a pcap or pcapng file (Ethernet, VLAN, Linux cooked v1/v2, raw IP), counts every packet into per-flow ack/control/data counters with the kernel's classifier, buckets them into windows of Δ seconds and computes rates, parents and children, stability S_n/X_n, video sessions, video peers, packet sizes, distance and cost, the continent table, redundancy and start-up delay. Prints a text report; --json, --csv and --plots write the rest. A damaged file is analysed up to the damage, which is reported.",
+    long_about = "Reads a pcap or pcapng file, parses every frame with the kernel program's own parser, counts every packet into per-flow ack/control/data counters with the kernel's classifier, buckets them into windows of Δ seconds and computes rates, parents and children, stability S_n/X_n, video sessions, video peers, packet sizes, distance and cost, the continent table, redundancy and start-up delay. Prints a text report; --json, --csv and --plots write the rest.\n\nLink types: Ethernet (802.1Q/802.1ad VLAN tags, PPPoE sessions, MPLS, Cisco FabricPath), Linux cooked capture v1 and v2, raw IPv4/IPv6, BSD null/loopback, PPP, Cisco HDLC, 802.11 data frames (plain or with radiotap), and PPI around those. Frames of other link types are counted and named; a file with none peerscope reads is an error. A damaged file is analysed up to the damage, which is reported.",
     after_help = peerscope::exit::HELP
 )]
 pub struct AnalyzeArgs {
@@ -303,6 +309,11 @@ pub struct AnalyzeArgs {
     /// No progress bar (it is shown only for large files on a terminal anyway).
     #[arg(long)]
     pub no_progress: bool,
+    /// Open tunnels (GRE, IP-in-IP, 6in4, GTP-U, VXLAN) and count each tunnelled
+    /// packet once, in its inner flow, which names the tunnel; the outer flow does
+    /// not count it. Off: tunnels count as their outer flows.
+    #[arg(long)]
+    pub decap: bool,
 }
 
 /// The measurement engine's parameters, shared by `run` and `analyze` (the studies'
@@ -364,6 +375,9 @@ pub struct DissectArgs {
     /// `FIELD != VALUE`, joined by `&&` / `||` (e.g. `pplive.host.ip == 59.64.198.250`).
     #[arg(short = 'Y', long = "filter", value_name = "FILTER")]
     pub filter: Option<String>,
+    /// Look inside tunnels (GRE, IP-in-IP, 6in4, GTP-U, VXLAN) for control messages.
+    #[arg(long)]
+    pub decap: bool,
 }
 
 #[derive(Debug, Args)]

@@ -168,7 +168,7 @@ fn test_not_a_capture_and_cut_header_are_errors() {
     std::fs::write(&path, &five_packets()[..10]).unwrap();
     assert!(matches!(analyze_file(&path, OfflineOptions::default()), Err(OfflineError::Format { .. })));
     std::fs::write(&path, &five_packets()[..24]).unwrap();
-    assert!(matches!(analyze_file(&path, OfflineOptions::default()), Err(OfflineError::NoHost { .. })));
+    assert!(matches!(analyze_file(&path, OfflineOptions::default()), Err(OfflineError::NoUsableInput { .. })));
 }
 
 #[test]
@@ -213,9 +213,19 @@ fn test_cli_reports_damage_and_exits_damaged_after_writing_outputs() {
 fn test_cli_help_explains_every_flag() {
     let out = Command::new(env!("CARGO_BIN_EXE_peerscope")).args(["analyze", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in
-        ["--host", "--window", "--geo", "--playback-rate", "--json", "--csv", "--plots", "--sample", "--host-location"]
-    {
+    for flag in [
+        "--host",
+        "--window",
+        "--geo",
+        "--playback-rate",
+        "--json",
+        "--csv",
+        "--plots",
+        "--sample",
+        "--host-location",
+        "--decap",
+    ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
+    assert!(help.contains(peerscope::exit::HELP), "exit statuses missing from:\n{help}");
 }

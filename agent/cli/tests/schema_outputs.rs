@@ -119,8 +119,7 @@ fn analyze_json(file: &Path, extra: &[&str]) -> Value {
     let mut args = vec!["analyze", file.to_str().unwrap(), "--no-progress", "--json", out.to_str().unwrap()];
     args.extend(extra);
     let (code, _, err) = peerscope(&args);
-    let damaged = Some(peerscope::exit::DAMAGED as i32);
-    assert!(code == Some(0) || code == damaged, "analyze {}: {err}", file.display());
+    assert!([Some(0), Some(peerscope::exit::DAMAGED.into())].contains(&code), "analyze {}: {err}", file.display());
     json(&std::fs::read(&out).unwrap())
 }
 
@@ -220,8 +219,7 @@ fn test_dissect_json_of_real_captures_fits_the_schema() {
     let mut checked = 0;
     for f in real {
         let (code, out, err) = peerscope(&["dissect", f.to_str().unwrap(), "--json"]);
-        let damaged = Some(peerscope::exit::DAMAGED as i32);
-        assert!(code == Some(0) || code == damaged, "dissect {}: {err}", f.display());
+        assert!([Some(0), Some(peerscope::exit::DAMAGED.into())].contains(&code), "dissect {}: {err}", f.display());
         for line in String::from_utf8(out).unwrap().lines() {
             let doc: Value = serde_json::from_str(line).unwrap();
             check::assert_valid(&schema, &doc, &format!("dissect --json {}", f.display()));

@@ -36,7 +36,7 @@ impl FlowLedger {
     /// Every flow as a report record, ordered by key.
     pub fn records(&self, host: &MonitoredHost) -> Vec<Flow> {
         let mut v: Vec<_> = self.flows.iter().map(|(k, s)| Flow::new(k, s, Some(host))).collect();
-        v.sort_by_key(|a| (a.key.src_ip, a.key.src_port, a.key.dst_ip, a.key.dst_port, a.key.ip_protocol));
+        v.sort_by_key(|a| (a.key.src_ip, a.key.src_port, a.key.dst_ip, a.key.dst_port, a.key.ip_protocol, a.tunnel));
         v
     }
 }

@@ -32,6 +32,10 @@ pub struct AttachOptions {
     pub samples_per_sec: u32,
     /// Kernel diagnostics through aya-log.
     pub kernel_log: bool,
+    /// Count tunnelled packets in their inner flows ([`Config::DECAP`]). Fixed when
+    /// the program is loaded: an agent taking over a program left attached keeps
+    /// that program's setting.
+    pub decap: bool,
     /// Pin the maps and links so `peerscope flows` can read them from another shell
     /// and a restarted agent can take the program over.
     pub pin: bool,
@@ -47,6 +51,7 @@ impl AttachOptions {
             thresholds: Thresholds::STUDIES,
             samples_per_sec: Config::DEFAULT.samples_per_sec,
             kernel_log: false,
+            decap: false,
             pin: true,
             keep_attached: false,
         }
@@ -100,7 +105,7 @@ pub fn load(opts: &AttachOptions) -> Result<Ebpf, LiveError> {
     let config = Config {
         thresholds: opts.thresholds,
         samples_per_sec: opts.samples_per_sec,
-        flags: if opts.kernel_log { Config::LOG } else { 0 },
+        flags: if opts.kernel_log { Config::LOG } else { 0 } | if opts.decap { Config::DECAP } else { 0 },
         slot_mask: geometry.mask(),
         cpus: geometry.cpus,
         max_flows: geometry.max_flows,

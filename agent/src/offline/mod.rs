@@ -1,21 +1,29 @@
-//! Offline analysis of pcap/pcapng files: read frames, classify every packet with
-//! the kernel's classifier (`PacketObservation::new` + `FlowStats::record`), bucket
-//! them into windows and feed the same [`Engine`] as the live path.
+//! Offline analysis of pcap/pcapng files: read frames, parse them with the kernel's
+//! parser after a link-layer step ([`link`]), classify every packet with the kernel's
+//! classifier (`PacketObservation` + `FlowStats::record`), bucket them into windows
+//! and feed the same [`Engine`] as the live path.
 //!
 //! Streaming: memory grows with the number of flows, not with the file size. A
-//! damaged file is analysed up to the damage, which is reported.
+//! damaged file is analysed up to the damage, which is reported; a file with nothing
+//! to analyse (no IP packet, only link types peerscope does not read) is an error
+//! that says what the file held.
 
 pub mod bucket;
 pub mod capture;
 pub mod decode;
 pub mod infer;
+pub mod link;
+#[cfg(any(test, feature = "test-support"))]
+pub mod link_frames;
 pub mod progress;
+pub mod read;
 #[cfg(any(test, feature = "test-support"))]
 pub mod synth;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use peerscope_abi::parse::Options;
 use peerscope_abi::{PacketClass, PacketObservation, UnixNs};
 
 use crate::control::{ControlLedger, ControlSummary};
@@ -23,9 +31,10 @@ use crate::engine::{Engine, EngineConfig, MonitoredHost, Report};
 use crate::schema::{ReportDocument, ReportSource};
 use bucket::WindowBucketer;
 use capture::{CaptureReader, Damage, FormatError};
-use decode::{decode, decode_with_payload, Decoded};
+use decode::decode;
 use infer::{HostGuess, HostGuesser};
 use progress::Progress;
+pub use read::ReadStats;
 
 /// Errors that stop an analysis before it starts.
 #[derive(Debug, thiserror::Error)]
@@ -42,26 +51,9 @@ pub enum OfflineError {
         #[source]
         source: FormatError,
     },
-    #[error("{path}: no IP packet, so no monitored host can be inferred (give --host)")]
-    NoHost { path: PathBuf },
-}
-
-/// Counts of what was read.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
-pub struct ReadStats {
-    pub frames: u64,
-    pub ip_packets: u64,
-    pub non_ip_frames: u64,
-    /// Frames cut inside a header that was needed (not counted in any flow).
-    pub truncated_frames: u64,
-    /// Frames of a link type peerscope does not read.
-    pub unsupported_link_frames: u64,
-    /// Forward timestamp jumps too long to fill with empty windows (the window
-    /// grid restarted there).
-    pub time_jumps: u64,
-    /// Bytes of the file parsed, and its size.
-    pub bytes_read: u64,
-    pub file_size_bytes: u64,
+    /// Nothing in the file can be analysed; `why` says what it held.
+    #[error("{path}: {why}")]
+    NoUsableInput { path: PathBuf, why: String },
 }
 
 /// The result of `analyze_file`.
@@ -82,7 +74,7 @@ impl OfflineAnalysis {
     pub fn into_document(self, file: &Path) -> ReportDocument {
         let source = ReportSource::Capture {
             file: file.display().to_string(),
-            read: self.read,
+            read: Box::new(self.read),
             damage: self.damage,
             host_guess: self.host_guess,
         };
@@ -99,6 +91,8 @@ pub struct OfflineOptions {
     pub progress: bool,
     /// Read only this many frames (`-c N`).
     pub max_frames: Option<u64>,
+    /// Count tunnelled packets in their inner flows (`--decap`).
+    pub decap: bool,
 }
 
 pub fn open(path: &Path) -> Result<(CaptureReader<File>, u64), OfflineError> {
@@ -108,30 +102,39 @@ pub fn open(path: &Path) -> Result<(CaptureReader<File>, u64), OfflineError> {
     Ok((r, size))
 }
 
-/// Infers X: the address present in the most flows (of the first `max_frames`).
-pub fn infer_host(path: &Path, max_frames: Option<u64>) -> Result<Option<HostGuess>, OfflineError> {
+/// Infers X: the address present in the most flows (of the first `max_frames`). A
+/// file with no IP packet is an error that says what it held.
+pub fn infer_host(path: &Path, opts: Options, max_frames: Option<u64>) -> Result<HostGuess, OfflineError> {
     let (mut r, _) = open(path)?;
     let mut g = HostGuesser::default();
-    let mut n = 0u64;
-    // Damage is reported by the analysis pass; the guess uses what could be read.
-    while let Ok(Some(f)) = r.next_frame() {
-        n += 1;
-        if max_frames.is_some_and(|m| n > m) {
-            break;
+    let mut read = ReadStats::default();
+    let damage = loop {
+        if max_frames.is_some_and(|m| read.frames >= m) {
+            break None;
         }
-        if let Decoded::Ip(p) = decode(f.linktype, f.data) {
-            g.add(&p.key);
+        match r.next_frame() {
+            Ok(Some(f)) => {
+                if let Some(p) = read.count(&decode(&f, opts)) {
+                    g.add(&p.key);
+                }
+            }
+            Ok(None) => break None,
+            Err(d) => break Some(d),
         }
+    };
+    match read.unusable(damage.as_ref()) {
+        Some(why) => Err(OfflineError::NoUsableInput { path: path.to_owned(), why }),
+        None => Ok(g.guess().expect("an IP packet has an address")),
     }
-    Ok(g.guess())
 }
 
 /// Analyses a capture file.
 pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis, OfflineError> {
+    let parse_opts = Options { decap: opts.decap };
     let (host, host_guess) = match opts.host {
         Some(h) => (h, None),
         None => {
-            let g = infer_host(path, opts.max_frames)?.ok_or_else(|| OfflineError::NoHost { path: path.to_owned() })?;
+            let g = infer_host(path, parse_opts, opts.max_frames)?;
             (MonitoredHost::new([g.ip]), Some(g))
         }
     };
@@ -154,36 +157,26 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
             Ok(None) => break None,
             Err(d) => break Some(d),
         };
-        read.frames += 1;
-        let (decoded, payload) = decode_with_payload(frame.linktype, frame.data);
-        match decoded {
-            Decoded::Ip(p) => {
-                read.ip_packets += 1;
-                let o = PacketObservation::new(
-                    &thresholds,
-                    p.key.proto,
-                    p.ip_len,
-                    p.payload_len,
-                    p.tcp_flags,
-                    UnixNs(frame.ts_ns),
-                );
-                // Control-class payloads feed the control ledger, as the kernel's
-                // samples do live.
-                if o.class == PacketClass::Control {
-                    if let Some(m) = payload.and_then(|pl| crate::control::decode(&p.key, pl.bytes)) {
-                        ledger.observe(&p.key, &m);
-                    }
+        let decoded = decode(&frame, parse_opts);
+        if let Some(p) = read.count(&decoded) {
+            let o = PacketObservation::of(&thresholds, p, UnixNs(frame.ts_ns));
+            // Control-class payloads feed the control ledger, as the kernel's
+            // samples do live.
+            if o.class == PacketClass::Control {
+                if let Some(m) = decode::payload(frame.data, p).and_then(|pl| crate::control::decode(&p.key, pl.bytes))
+                {
+                    ledger.observe(&p.key, &m);
                 }
-                bucketer.push(p.key, &o, &mut emit);
             }
-            Decoded::NotIp => read.non_ip_frames += 1,
-            Decoded::Truncated => read.truncated_frames += 1,
-            Decoded::UnsupportedLink(_) => read.unsupported_link_frames += 1,
+            bucketer.push(p.key, &o, &mut emit);
         }
         if read.frames.is_multiple_of(4096) {
             progress.set(reader.offset());
         }
     };
+    if let Some(why) = read.unusable(damage.as_ref()) {
+        return Err(OfflineError::NoUsableInput { path: path.to_owned(), why });
+    }
     read.time_jumps = bucketer.jumps();
     bucketer.finish(&mut emit);
     progress.finish();

@@ -71,6 +71,27 @@ fn capture_header(o: &mut impl Write, r: &Report, read: &ReadStats, guess: Optio
         read.bytes_read,
         read.file_size_bytes
     )?;
+    let noted = [
+        (read.decapsulated_packets, "counted in their tunnel's inner flow"),
+        (read.non_first_fragment_packets, "non-first fragments (ports 0)"),
+        (read.transport_header_broken_packets, "with a broken transport header (ports 0)"),
+        (read.ipv6_header_chain_too_long_packets, "with a longer IPv6 header chain than is read (ports 0)"),
+        (read.ip_length_exceeds_frame_packets, "claiming more bytes than their frame (the frame's counted)"),
+    ];
+    let noted: Vec<String> = noted.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
+    if !noted.is_empty() {
+        writeln!(o, "  IP packets noted: {}", noted.join("; "))?;
+    }
+    if read.vlan_too_deep_frames + read.mpls_too_deep_frames > 0 {
+        writeln!(
+            o,
+            "  not counted: {} frames with more than {} VLAN tags, {} with more than {} MPLS labels",
+            read.vlan_too_deep_frames,
+            peerscope_abi::parse::MAX_VLAN_TAGS,
+            read.mpls_too_deep_frames,
+            peerscope_abi::parse::MAX_MPLS_LABELS
+        )?;
+    }
     if read.time_jumps > 0 {
         writeln!(o, "  warning: {} forward clock jumps; the window grid restarted at each", read.time_jumps)?;
     }

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use peerscope_abi::{FlowKey, FlowStats, Stamp, TcpFlags, UnixNs};
+use peerscope_abi::{parse::Note, FlowKey, FlowStats, Stamp, TcpFlags, Tunnel, UnixNs};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +51,80 @@ pub enum TcpFlag {
     Rst,
 }
 
+/// What the frame parser noted on some of a flow's packets (each still counted in
+/// the flow, [`Note`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PacketNote {
+    /// A fragment after the first: no transport header, ports 0.
+    NonFirstFragment,
+    /// An IPv6 extension header chain longer than the parser walks: ports 0.
+    Ipv6HeaderChainTooLong,
+    /// A transport header cut or bogus: ports 0.
+    TransportHeaderBroken,
+    /// The IP header claimed more bytes than the frame carried: the frame's counted.
+    IpLengthExceedsFrame,
+    /// The IP header claimed 0 bytes (segmentation offload, jumbogram): the frame's
+    /// counted.
+    IpLengthFromFrame,
+}
+
+impl PacketNote {
+    const BITS: [(u8, PacketNote); 5] = [
+        (Note::NON_FIRST_FRAGMENT, PacketNote::NonFirstFragment),
+        (Note::IPV6_CHAIN_TOO_LONG, PacketNote::Ipv6HeaderChainTooLong),
+        (Note::TRANSPORT_BROKEN, PacketNote::TransportHeaderBroken),
+        (Note::LENGTH_EXCEEDS_FRAME, PacketNote::IpLengthExceedsFrame),
+        (Note::LENGTH_FROM_FRAME, PacketNote::IpLengthFromFrame),
+    ];
+
+    /// The notes set in a flow's OR of [`Note`] bits.
+    pub fn of_bits(bits: u16) -> Vec<PacketNote> {
+        Self::BITS.iter().filter(|(b, _)| bits & *b as u16 != 0).map(|(_, n)| *n).collect()
+    }
+}
+
+/// The tunnel a flow was carried in (`--decap`): the flow is the inner one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub enum FlowTunnel {
+    #[serde(rename = "gre")]
+    Gre,
+    #[serde(rename = "ipip")]
+    IpIp,
+    /// IPv6 in IP (protocol 41), over IPv4 or IPv6.
+    #[serde(rename = "6in4")]
+    SixInFour,
+    #[serde(rename = "gtp-u")]
+    GtpU,
+    #[serde(rename = "vxlan")]
+    Vxlan,
+}
+
+impl From<Tunnel> for FlowTunnel {
+    fn from(t: Tunnel) -> Self {
+        match t {
+            Tunnel::Gre => FlowTunnel::Gre,
+            Tunnel::IpIp => FlowTunnel::IpIp,
+            Tunnel::SixInFour => FlowTunnel::SixInFour,
+            Tunnel::GtpU => FlowTunnel::GtpU,
+            Tunnel::Vxlan => FlowTunnel::Vxlan,
+        }
+    }
+}
+
+impl FlowTunnel {
+    /// Its name, as in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowTunnel::Gre => Tunnel::Gre.name(),
+            FlowTunnel::IpIp => Tunnel::IpIp.name(),
+            FlowTunnel::SixInFour => Tunnel::SixInFour.name(),
+            FlowTunnel::GtpU => Tunnel::GtpU.name(),
+            FlowTunnel::Vxlan => Tunnel::Vxlan.name(),
+        }
+    }
+}
+
 /// Counters of one flow over some span (its lifetime, or one interval).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FlowCounts {
@@ -67,6 +141,9 @@ pub struct FlowCounts {
     pub syn_packets: u32,
     /// TCP flags seen (of SYN, FIN, RST).
     pub tcp_flags: Vec<TcpFlag>,
+    /// What the frame parser noted on some of its packets; empty when nothing.
+    #[serde(default)]
+    pub notes: Vec<PacketNote>,
     /// The flow's first and last packet (Unix ns); `null` before any. In an
     /// interval these are still the flow's, not the interval's.
     pub first_seen_unix_ns: Option<u64>,
@@ -86,6 +163,7 @@ impl From<&FlowStats<UnixNs>> for FlowCounts {
             large_payload_bytes: s.large_payload_bytes,
             syn_packets: s.syn_packets,
             tcp_flags: flags.iter().filter(|(bit, _)| s.tcp_flags & bit != 0).map(|(_, f)| *f).collect(),
+            notes: PacketNote::of_bits(s.notes),
             first_seen_unix_ns: s.first_seen.is_set().then_some(s.first_seen.0),
             last_seen_unix_ns: s.last_seen.is_set().then_some(s.last_seen.0),
             duration_s: crate::engine::flows::duration_ns(s) as f64 / 1e9,
@@ -123,6 +201,10 @@ impl From<&FlowKey> for FiveTuple {
 pub struct Flow {
     #[serde(flatten)]
     pub key: FiveTuple,
+    /// The tunnel it was carried in, when counted as a tunnel's inner flow
+    /// (`--decap`); `null` otherwise.
+    #[serde(default)]
+    pub tunnel: Option<FlowTunnel>,
     /// Relative to the monitored host; `null` when no host is known (`flows` on an
     /// interface without an address).
     pub direction: Option<FlowDirection>,
@@ -143,6 +225,7 @@ impl Flow {
     pub fn new(key: &FlowKey, total: &FlowStats<UnixNs>, host: Option<&MonitoredHost>) -> Self {
         Flow {
             key: key.into(),
+            tunnel: Tunnel::from_u8(key.tunnel).map(FlowTunnel::from),
             direction: host.filter(|h| !h.is_empty()).map(|h| h.direction(key).into()),
             total: total.into(),
             interval: None,

@@ -60,6 +60,22 @@ pub struct KernelCounters {
     /// Packets seen, per direction.
     pub ingress_packets: u64,
     pub egress_packets: u64,
+    /// IP packets whose transport header is cut or bogus (counted under ports 0).
+    #[serde(default)]
+    pub transport_header_broken: u64,
+    /// IP packets whose header claims more bytes than the frame carried (the frame's
+    /// bytes are counted).
+    #[serde(default)]
+    pub ip_length_exceeds_frame: u64,
+    /// Frames with more VLAN tags, or MPLS labels, than the parser reads; not counted
+    /// in a flow.
+    #[serde(default)]
+    pub vlan_too_deep: u64,
+    #[serde(default)]
+    pub mpls_too_deep: u64,
+    /// Tunnelled packets counted in their inner flow (`--decap`).
+    #[serde(default)]
+    pub decapsulated: u64,
 }
 
 impl KernelCounters {
@@ -80,6 +96,11 @@ impl KernelCounters {
             samples_rate_limited: v(Counter::SamplesRateLimited),
             ingress_packets: v(Counter::IngressPackets),
             egress_packets: v(Counter::EgressPackets),
+            transport_header_broken: v(Counter::TransportHeaderBroken),
+            ip_length_exceeds_frame: v(Counter::IpLengthExceedsFrame),
+            vlan_too_deep: v(Counter::VlanTooDeep),
+            mpls_too_deep: v(Counter::MplsTooDeep),
+            decapsulated: v(Counter::Decapsulated),
         }
     }
 }

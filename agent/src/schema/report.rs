@@ -46,7 +46,8 @@ pub enum ReportSource {
     Capture {
         /// The file as given on the command line.
         file: String,
-        read: ReadStats,
+        /// (Boxed: it is most of the variant's size.)
+        read: Box<ReadStats>,
         /// Where reading stopped early; `null` for an intact file.
         damage: Option<Damage>,
         /// The inferred monitored host; `null` when given with `--host`.

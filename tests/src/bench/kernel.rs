@@ -1,10 +1,12 @@
 //! Cost per packet of the ingress (XDP) program with BPF_PROG_TEST_RUN, beside a
-//! pass-only XDP program in the same run, with 1, 65 536 and a full table of flows.
+//! pass-only XDP program in the same run, with 1, 65 536 and a full table of flows;
+//! the cost of the encapsulations the parser reads; and what the verifier spends on
+//! the programs (the parser must stay verifiable).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aya::{
-    programs::{TestRun, TestRunOptions, Xdp},
+    programs::{SchedClassifier, TestRun, TestRunOptions, Xdp},
     Ebpf,
 };
 use peerscope::live::{attach, AttachOptions, FlowMaps};
@@ -19,8 +21,13 @@ pub struct Options {
 }
 
 fn load(table: u32) -> anyhow::Result<(Ebpf, FlowMaps)> {
+    load_with(table, false)
+}
+
+fn load_with(table: u32, decap: bool) -> anyhow::Result<(Ebpf, FlowMaps)> {
     let mut o = AttachOptions::new("lo");
     o.max_flows = table;
+    o.decap = decap;
     let mut ebpf = attach::load(&o)?;
     for name in [names::INGRESS, names::BASELINE] {
         let p: &mut Xdp = ebpf.program_mut(name).unwrap().try_into()?;
@@ -93,5 +100,75 @@ pub fn run(opts: &Options) -> anyhow::Result<Section> {
     for (present, len, ours, base) in &rows {
         body.push_str(&format!("| {present} | {len} | {ours:.1} | {base:.1} | {:.2}x |\n", ours / base.max(0.1)));
     }
+    body.push_str(&encapsulations(opts.repeat)?);
+    body.push_str(&verifier()?);
     Ok(Section { title: "Kernel program cost per packet (XDP ingress)".into(), body })
+}
+
+/// Cost of the encapsulations the parser reads, one flow present, and of a tunnel
+/// opened with `--decap`.
+fn encapsulations(repeat: u32) -> anyhow::Result<String> {
+    let inner = || {
+        let mut ip = ipv4(17, 0, &udp(4004, 8008, 100), 0);
+        ip[12..16].copy_from_slice(&key_src(0));
+        ip
+    };
+    let ip = inner();
+    let mut gtp = udp(2152, 2152, 0);
+    gtp.extend_from_slice(&gtpu(ip.len(), false));
+    gtp.extend_from_slice(&ip);
+    let len = gtp.len() as u16;
+    gtp[4..6].copy_from_slice(&len.to_be_bytes());
+    let cases: [(&str, bool, Vec<u8>); 5] = [
+        ("Ethernet, IPv4 (as above)", false, frame(&[&eth(ETH_P_IPV4, &[]), &ip])),
+        ("QinQ", false, frame(&[&eth(ETH_P_IPV4, &[ETH_P_8021AD, ETH_P_8021Q]), &ip])),
+        ("VLAN, PPPoE session", false, frame(&[&eth(ETH_P_PPP_SES, &[ETH_P_8021Q]), &pppoe(0x0021, ip.len()), &ip])),
+        ("MPLS, 2 labels", false, frame(&[&eth(ETH_P_MPLS_UC, &[]), &mpls(2), &ip])),
+        ("GTP-U, --decap", true, frame(&[&eth(ETH_P_IPV4, &[]), &ipv4(17, 0, &gtp, 0)])),
+    ];
+    let mut out = String::from(
+        "\nEncapsulations, one flow present (the inner flow, for the tunnel):\n\n\
+         | frame | bytes | peerscope ns/pkt | pass-only ns/pkt | ratio |\n|---|---:|---:|---:|---:|\n",
+    );
+    for (name, decap, f) in &cases {
+        let (ebpf, maps) = load_with(65_536, *decap)?;
+        let zero = vec![FlowStats::default(); maps.geometry().cpus as usize];
+        let mut k = key(0);
+        if *decap {
+            k.tunnel = peerscope_abi::Tunnel::GtpU as u8;
+        }
+        maps.view()?.insert(&k, &zero).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let base = ns_per_packet(&ebpf, names::BASELINE, f, repeat)?;
+        let ours = ns_per_packet(&ebpf, names::INGRESS, f, repeat)?;
+        out.push_str(&format!("| {name} | {} | {ours:.1} | {base:.1} | {:.2}x |\n", f.len(), ours / base.max(0.1)));
+    }
+    Ok(out)
+}
+
+/// Instructions the verifier processed for each program (its limit is 1 000 000)
+/// and the time it took, with decapsulation off and on.
+fn verifier() -> anyhow::Result<String> {
+    let mut out = String::from(
+        "\nVerifier, per program (its limit: 1 000 000 instructions processed):\n\n\
+         | program | --decap | instructions processed | verification ms |\n|---|---|---:|---:|\n",
+    );
+    for decap in [false, true] {
+        let mut o = AttachOptions::new("lo");
+        o.decap = decap;
+        let mut ebpf = attach::load(&o)?;
+        let t = Instant::now();
+        let xdp: &mut Xdp = ebpf.program_mut(names::INGRESS).unwrap().try_into()?;
+        xdp.load()?;
+        let (xdp_ms, xdp_insns) = (t.elapsed().as_secs_f64() * 1e3, xdp.info()?.verified_instruction_count());
+        let t = Instant::now();
+        let tc: &mut SchedClassifier = ebpf.program_mut(names::EGRESS).unwrap().try_into()?;
+        tc.load()?;
+        let (tc_ms, tc_insns) = (t.elapsed().as_secs_f64() * 1e3, tc.info()?.verified_instruction_count());
+        let on = if decap { "on" } else { "off" };
+        for (name, insns, ms) in [("XDP ingress", xdp_insns, xdp_ms), ("TCX egress", tc_insns, tc_ms)] {
+            let insns = insns.map_or("n/a".into(), |n| n.to_string());
+            out.push_str(&format!("| {name} | {on} | {insns} | {ms:.0} |\n"));
+        }
+    }
+    Ok(out)
 }

@@ -11,11 +11,15 @@ use peerscope::offline::{analyze_file, OfflineOptions};
 use peerscope::{exit, report};
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    let config = args.engine.config()?;
+    // Flags out of range are bad usage, not bad input.
+    let config = args.engine.config().map_err(|e| super::UsageError(format!("{e:#}")))?;
     let host = (!args.host.is_empty()).then(|| MonitoredHost::new(args.host.iter().copied()));
     let input = crate::input::resolve(&args.input)?;
-    let opts = OfflineOptions { config, host, progress: !args.no_progress, max_frames: args.input.count };
+    let opts = OfflineOptions { config, host, progress: !args.no_progress, max_frames: args.input.count, decap: args.decap };
     let out = analyze_file(input.path(), opts)?;
+    if out.read.unsupported_link_frames > 0 {
+        eprintln!("peerscope: warning: {} skipped: not a link type peerscope reads", out.read.unsupported_summary());
+    }
 
     if let Some(g) = &out.host_guess {
         eprintln!(

@@ -5,12 +5,13 @@
 use std::{io::Write, process::ExitCode};
 
 use anyhow::Context;
-use peerscope_abi::{FlowKey, TcpFlags};
+use peerscope_abi::{parse::Options, FlowKey, TcpFlags};
 
 use crate::cli::DissectArgs;
 use peerscope::{
     control::{self, filter::Filter, reassembly::Reassembler, ControlMessage},
-    offline::{self, decode::decode_with_payload, decode::Decoded},
+    exit,
+    offline::{self, decode, ReadStats},
     schema::ControlMessageDocument,
     view::endpoint,
 };
@@ -21,9 +22,11 @@ pub fn run(args: DissectArgs) -> anyhow::Result<ExitCode> {
     let (mut reader, _) = offline::open(input.path()).with_context(|| format!("opening {}", input.shown()))?;
     let mut reasm = Reassembler::default();
     let mut out = std::io::stdout().lock();
-    let (mut frame_no, mut shown) = (0u64, 0u64);
+    let opts = Options { decap: args.decap };
+    let mut read = ReadStats::default();
+    let mut shown = 0u64;
     let damage = loop {
-        if args.input.count.is_some_and(|c| frame_no >= c) {
+        if args.input.count.is_some_and(|c| read.frames >= c) {
             break None;
         }
         let frame = match reader.next_frame() {
@@ -31,15 +34,17 @@ pub fn run(args: DissectArgs) -> anyhow::Result<ExitCode> {
             Ok(None) => break None,
             Err(d) => break Some(d),
         };
-        frame_no += 1;
-        let (Decoded::Ip(ip), Some(p)) = decode_with_payload(frame.linktype, frame.data) else { continue };
+        let frame_no = read.frames + 1;
+        let decoded = decode::decode(&frame, opts);
+        let Some(ip) = read.count(&decoded) else { continue };
+        let Some(p) = decode::payload(frame.data, ip) else { continue };
         if p.bytes.is_empty() {
             continue;
         }
         let (msg, reassembled) = match p.tcp_seq {
             None => (control::decode(&ip.key, p.bytes), None),
             Some(seq) => {
-                let pending = reasm.push(&ip.key, seq, ip.tcp_flags as u32 & TcpFlags::SYN != 0, p.bytes);
+                let pending = reasm.push(&ip.key, seq, ip.tcp_flags as u16 & TcpFlags::SYN != 0, p.bytes);
                 let len = pending.len();
                 if http_incomplete(pending) {
                     continue;
@@ -80,10 +85,16 @@ pub fn run(args: DissectArgs) -> anyhow::Result<ExitCode> {
     };
     out.flush()?;
     drop(out);
-    eprintln!("peerscope: {shown} control messages in {frame_no} frames");
+    if let Some(why) = read.unusable(damage.as_ref()) {
+        return Err(offline::OfflineError::NoUsableInput { path: input.shown().into(), why }.into());
+    }
+    eprintln!("peerscope: {shown} control messages in {} frames", read.frames);
+    if read.unsupported_link_frames > 0 {
+        eprintln!("peerscope: warning: {} skipped: not a link type peerscope reads", read.unsupported_summary());
+    }
     if let Some(d) = damage {
         eprintln!("peerscope: {}: damaged capture, {d}; the frames before it were dissected", input.shown());
-        return Ok(ExitCode::from(peerscope::exit::DAMAGED));
+        return Ok(ExitCode::from(exit::DAMAGED));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -96,6 +96,7 @@ fn attach_options(args: &RunArgs) -> AttachOptions {
     opts.thresholds = args.classes.thresholds();
     opts.samples_per_sec = args.samples_per_sec;
     opts.kernel_log = args.kernel_log;
+    opts.decap = args.decap;
     opts.keep_attached = args.keep_attached;
     opts
 }
