@@ -81,7 +81,7 @@ fn sigterm_under_churn_ends_the_agent_within_2_s_with_the_last_window_written() 
     let text = std::fs::read_to_string(&jsonl).unwrap();
     let _ = std::fs::remove_file(&jsonl);
     let lines = schema::assert_lines(&text, &["window_record", "peer_record"], "run --jsonl");
-    let last = lines.iter().filter(|l| l["document"] == "window_record").last().expect("windows were written");
+    let last = lines.iter().rfind(|l| l["document"] == "window_record").expect("windows were written");
     let end = last["window"]["start_unix_ns"].as_u64().unwrap() + last["window"]["len_ns"].as_u64().unwrap();
     assert!(end >= asked_unix_ns, "the window open at SIGTERM was written (it ends {end}, SIGTERM at {asked_unix_ns})");
 }
