@@ -45,6 +45,8 @@ fn sigkill_and_restart_lose_no_counts_and_detach_removes_everything() {
     let a = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(netns::A_V4)), 40_000);
     let b = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(netns::B_V4)), 4004);
     let pins = pair.pins_a().dir;
+    let p = pair.pins_a();
+    let run_files = [p.record_file, p.report_file, p.baseline_file];
     let burst = || traffic::udp_burst_from(&pair.ns_a, a, &pair.ns_b, b, &[200; 10]);
 
     let (mut first, line) = start(&pair, &[]);
@@ -78,6 +80,7 @@ fn sigkill_and_restart_lose_no_counts_and_detach_removes_everything() {
     assert!(out.status.success(), "detach: {}", String::from_utf8_lossy(&out.stderr));
     assert!(second.take().wait().unwrap().success(), "the agent stops on SIGTERM from detach");
     assert!(!pins.exists(), "pins left at {}", pins.display());
+    assert!(!run_files.iter().any(|f| f.exists()), "run files (record, report, baseline) left after detach");
     assert!(!xdp_attached(&pair), "XDP still attached after detach");
 }
 
