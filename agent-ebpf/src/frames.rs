@@ -32,7 +32,7 @@ pub fn ipv4(proto: u8, options: usize, l4: &[u8], frag: u16) -> Vec<u8> {
     h.extend_from_slice(&[0, 0]);
     h.extend_from_slice(&frag.to_be_bytes());
     h.extend_from_slice(&[64, proto, 0, 0, 192, 0, 2, 1, 198, 51, 100, 2]);
-    h.extend(core::iter::repeat(1u8).take(options));
+    h.extend(core::iter::repeat_n(1u8, options));
     h.extend_from_slice(l4);
     h
 }
@@ -43,7 +43,7 @@ pub fn udp(sport: u16, dport: u16, payload: usize) -> Vec<u8> {
     u.extend_from_slice(&dport.to_be_bytes());
     u.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
     u.extend_from_slice(&[0, 0]);
-    u.extend(core::iter::repeat(0xab).take(payload));
+    u.extend(core::iter::repeat_n(0xab, payload));
     u
 }
 
@@ -56,8 +56,8 @@ pub fn tcp(sport: u16, dport: u16, flags: u8, options: usize, payload: usize) ->
     t.push(((doff / 4) as u8) << 4);
     t.push(flags);
     t.extend_from_slice(&[0; 6]);
-    t.extend(core::iter::repeat(1).take(options));
-    t.extend(core::iter::repeat(0xcd).take(payload));
+    t.extend(core::iter::repeat_n(1, options));
+    t.extend(core::iter::repeat_n(0xcd, payload));
     t
 }
 

@@ -3,11 +3,7 @@
 // "[M]" and "[H]" in doc comments cite the two studies (METHODS.md), not items.
 #![allow(rustdoc::broken_intra_doc_links)]
 
-pub mod cli;
-pub mod cmd;
-pub mod config_file;
 pub mod control;
-pub mod demo;
 pub mod engine;
 pub mod export;
 pub mod live;

@@ -31,6 +31,5 @@ pub fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
 
 /// The value of the sample `name{labels}` (exactly as written) in an OpenMetrics text.
 pub fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.trim().split_whitespace().next()?.parse().ok()))
+    text.lines().find_map(|l| l.strip_prefix(series).and_then(|rest| rest.split_whitespace().next()?.parse().ok()))
 }

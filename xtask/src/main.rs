@@ -9,6 +9,7 @@ mod sh;
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -24,7 +25,8 @@ enum Task {
     /// toolchain (distribution Rust, LLVM 22, bpf-linker), iproute2, ethtool,
     /// tcpdump, tshark, iperf3; mount bpffs. Idempotent.
     Setup,
-    /// Set up, build (kernel program included) and run every test of the workspace.
+    /// Set up, check formatting and clippy, build (kernel program included) and run every
+    /// test of the workspace.
     Test {
         /// Extra arguments for `cargo test` (after `--`).
         #[arg(last = true)]
@@ -68,11 +70,12 @@ fn main() -> ExitCode {
 }
 
 fn build_release() -> anyhow::Result<()> {
-    sh::cargo(&["build", "--release", "-p", "peerscope"], &[("PEERSCOPE_REQUIRE_EBPF", "1")])
+    sh::cargo(&["build", "--release", "-p", "peerscope-cli"], &[("PEERSCOPE_REQUIRE_EBPF", "1")])
 }
 
 fn test(args: &[String]) -> anyhow::Result<()> {
     setup::run()?;
+    style()?;
     // The plugin's tests run the installed plugin through tshark.
     plugin::for_tests()?;
     let mut cmd: Vec<&str> = vec!["test", "--workspace"];
@@ -82,6 +85,15 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     }
     // The kernel program must build here: a test run without it would test less.
     sh::cargo(&cmd, &[("PEERSCOPE_REQUIRE_EBPF", "1")])
+}
+
+/// One code style, checked before anything is tested: rustfmt's layout and a clippy
+/// run with every warning an error.
+fn style() -> anyhow::Result<()> {
+    sh::cargo(&["fmt", "--all", "--check"], &[])
+        .context("`cargo fmt --all --check` found unformatted files: run `cargo fmt --all`")?;
+    sh::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[("PEERSCOPE_REQUIRE_EBPF", "1")])
+        .context("clippy found warnings")
 }
 
 fn demo(args: &[String]) -> anyhow::Result<()> {

@@ -146,7 +146,7 @@ pub fn ensure_bpffs() -> Result<(), LiveError> {
 
 fn is_bpffs(path: &Path) -> bool {
     match nix::sys::statfs::statfs(path) {
-        Ok(st) => st.filesystem_type().0 as i64 == BPF_FS_MAGIC,
+        Ok(st) => st.filesystem_type().0 == BPF_FS_MAGIC,
         Err(_) => false,
     }
 }

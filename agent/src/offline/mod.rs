@@ -10,6 +10,7 @@ pub mod capture;
 pub mod decode;
 pub mod infer;
 pub mod progress;
+#[cfg(any(test, feature = "test-support"))]
 pub mod synth;
 
 use std::fs::File;

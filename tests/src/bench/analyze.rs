@@ -49,7 +49,7 @@ pub fn write_capture(path: &Path, bytes: u64) -> anyhow::Result<u64> {
     let host = IpAddr::V4(Ipv4Addr::from(HOST));
     let peer = |i: u32| {
         IpAddr::V4(Ipv4Addr::new(
-            if i % 3 == 0 {
+            if i.is_multiple_of(3) {
                 203
             } else if i % 3 == 1 {
                 198
@@ -59,7 +59,7 @@ pub fn write_capture(path: &Path, bytes: u64) -> anyhow::Result<u64> {
             if i % 3 == 1 { 51 } else { 0 },
             if i % 3 == 1 {
                 100
-            } else if i % 3 == 0 {
+            } else if i.is_multiple_of(3) {
                 113
             } else {
                 2

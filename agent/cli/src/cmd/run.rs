@@ -11,8 +11,8 @@ use std::{
 use peerscope_abi::{Counter, FlowStats};
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::{
-    cli::RunArgs,
+use crate::cli::RunArgs;
+use peerscope::{
     control::{ledger::ever_family, ControlLedger},
     engine::{Engine, MonitoredHost, WindowSummary},
     export::{server, Metrics},
@@ -23,7 +23,7 @@ use crate::{
     view::{render_table, FlowRow, PerClass},
 };
 
-use super::{analyze::config_from, jsonl::JsonLines};
+use super::jsonl::JsonLines;
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
@@ -48,7 +48,7 @@ struct Live {
 }
 
 async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let config = config_from(&args.engine)?;
+    let config = args.engine.config()?;
     let mut opts = AttachOptions::new(&args.iface);
     opts.max_flows = args.max_flows;
     opts.thresholds = args.classes.thresholds();
@@ -141,7 +141,7 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
     let samples = live.attached.drain_samples(usize::MAX);
     let mut decoded = 0usize;
     for s in &samples {
-        if let Some(m) = crate::control::decode_sample(&s.key, s.payload(), s.payload_len as usize) {
+        if let Some(m) = peerscope::control::decode_sample(&s.key, s.payload(), s.payload_len as usize) {
             live.ledger.observe(&s.key, &m);
             decoded += 1;
         }
@@ -192,7 +192,7 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
         )?;
         write!(stdout, "{}", render_table(&rows))?;
         if let Some(s) = &summary {
-            crate::report::text::window_line(&mut stdout, s)?;
+            peerscope::report::text::window_line(&mut stdout, s)?;
         }
     }
     stdout.flush()?;
@@ -218,11 +218,11 @@ fn close_window(live: &mut Live, now: u64) -> anyhow::Result<WindowSummary> {
     )?;
     let mut text =
         format!("peerscope live report for {} (agent pid {})\n", live.iface, std::process::id()).into_bytes();
-    crate::report::text::write_body(&mut text, &report)?;
-    crate::report::text::write_control(&mut text, &control)?;
+    peerscope::report::text::write_body(&mut text, &report)?;
+    peerscope::report::text::write_control(&mut text, &control)?;
     writeln!(text, "\nWindows so far:")?;
     for w in &report.windows {
-        crate::report::text::window_line(&mut text, w)?;
+        peerscope::report::text::window_line(&mut text, w)?;
     }
     write_private(&live.pins.report_text_file, &text)?;
     Ok(summary)

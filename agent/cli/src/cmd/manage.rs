@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-use crate::{
-    cli::{DetachArgs, ReportArgs, StatusArgs},
-    live::{caps, manage, pins::PinDir, LiveError},
-};
+use peerscope::live::{caps, manage, pins::PinDir, LiveError};
+
+use crate::cli::{DetachArgs, ReportArgs, StatusArgs};
 
 pub fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let p = PinDir::for_iface(&args.iface);

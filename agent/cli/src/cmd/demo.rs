@@ -2,7 +2,9 @@
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
-use crate::{cli::DemoArgs, demo::swarm};
+use peerscope_demo::swarm;
+
+use crate::cli::DemoArgs;
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.duration >= 5.0, "--duration must be at least 5 seconds");

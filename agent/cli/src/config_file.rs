@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn test_shipped_config_is_valid() {
-        let text = include_str!("../dist/peerscope.toml");
+        let text = include_str!("../../dist/peerscope.toml");
         let mut args = os(&["peerscope", "run", "-i", "eth0"]);
         args.extend(table_to_flags(text, "dist/peerscope.toml").unwrap());
         let Command::Run(run) = Cli::try_parse_from(args).unwrap().command else { panic!("not run") };

@@ -104,7 +104,7 @@ impl Default for Listening {
 }
 
 pub fn now_unix_ns() -> u64 {
-    crate::live::clock::unix_now_ns()
+    peerscope::live::clock::unix_now_ns()
 }
 
 pub fn now_unix_secs() -> u64 {

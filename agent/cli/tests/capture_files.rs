@@ -1,6 +1,7 @@
 //! Reading capture files: link types, pcapng, host inference, damaged files and
 //! the `analyze` command's exit status.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 use common::*;
 

@@ -7,8 +7,8 @@ use std::{io::Write, process::ExitCode};
 use anyhow::Context;
 use peerscope_abi::{FlowKey, TcpFlags};
 
-use crate::{
-    cli::DissectArgs,
+use crate::cli::DissectArgs;
+use peerscope::{
     control::{self, filter::Filter, reassembly::Reassembler, ControlMessage},
     offline::{self, decode::decode_with_payload, decode::Decoded},
     view::endpoint,

@@ -1,6 +1,10 @@
 //! Command-line interface of `peerscope`.
 
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
+use peerscope::engine::{geo::Geolocator, EngineConfig, NS_PER_S};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -239,8 +243,8 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub window: f64,
     /// How the monitored peer is connected.
-    #[arg(long, value_enum, default_value_t = crate::demo::plan::Profile::Campus)]
-    pub monitored: crate::demo::plan::Profile,
+    #[arg(long, value_enum, default_value_t = peerscope_demo::plan::Profile::Campus)]
+    pub monitored: peerscope_demo::plan::Profile,
     /// Directory for report.json and geo.csv (default ./peerscope-demo-<unix time>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<std::path::PathBuf>,
@@ -250,4 +254,52 @@ pub struct DemoArgs {
     /// Flows and peers shown per window.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub top: usize,
+}
+
+fn secs_to_ns(s: f64, what: &str) -> anyhow::Result<u64> {
+    if !(s.is_finite() && s > 0.0) {
+        bail!("--{what} must be a positive number of seconds");
+    }
+    Ok((s * NS_PER_S as f64).round() as u64)
+}
+
+fn parse_location(s: &str) -> anyhow::Result<(f64, f64)> {
+    let (a, b) = s.split_once(',').context("--host-location wants LAT,LON")?;
+    let lat: f64 = a.trim().parse().context("latitude")?;
+    let lon: f64 = b.trim().parse().context("longitude")?;
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        bail!("--host-location out of range");
+    }
+    Ok((lat, lon))
+}
+
+impl EngineArgs {
+    /// The engine configuration these flags describe, checked.
+    pub fn config(&self) -> anyhow::Result<EngineConfig> {
+        let args = self;
+        let mut cfg = EngineConfig {
+            window_ns: secs_to_ns(args.window, "window")?,
+            sample_ns: secs_to_ns(args.sample, "sample")?,
+            udp_sessions: args.udp_sessions,
+            ..EngineConfig::default()
+        };
+        if !(args.rate_threshold.is_finite() && args.rate_threshold >= 0.0) {
+            bail!("--rate-threshold must be a non-negative number");
+        }
+        cfg.parent_rate_bps = args.rate_threshold;
+        cfg.child_rate_bps = args.rate_threshold;
+        if let Some(c) = args.playback_rate {
+            if !(c.is_finite() && c > 0.0) {
+                bail!("--playback-rate must be a positive number of kbit/s");
+            }
+            cfg.playback_rate_kbps = Some(c);
+        }
+        if let Some(g) = &args.geo {
+            cfg.geo = Some(Arc::new(Geolocator::open(g)?));
+        }
+        if let Some(l) = &args.host_location {
+            cfg.host_location = Some(parse_location(l)?);
+        }
+        Ok(cfg)
+    }
 }

@@ -36,7 +36,7 @@ use super::{
     window::Windower,
     Channel, Ctx,
 };
-use crate::{
+use peerscope::{
     control::{ledger::ever_family, ControlLedger},
     engine::{geo::Geolocator, Engine, EngineConfig, MonitoredHost},
     live::{AttachOptions, Attached},
@@ -240,11 +240,11 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
         "analysis.json",
         &serde_json::to_vec_pretty(&serde_json::json!({ "report": &figures, "control": &control }))?,
     )?;
-    crate::report::svg::write_dir(&opts.out, &figures)
+    peerscope::report::svg::write_dir(&opts.out, &figures)
         .with_context(|| format!("writing plots into {}", opts.out.display()))?;
     let mut text = Vec::new();
-    crate::report::text::write_body(&mut text, &figures)?;
-    crate::report::text::write_control(&mut text, &control)?;
+    peerscope::report::text::write_body(&mut text, &figures)?;
+    peerscope::report::text::write_control(&mut text, &control)?;
     write(&opts.out, "analysis.txt", &text)?;
     println!("\npeerscope's figures of the monitored peer {} (the studies' methods)", monitored.ip);
     print!("{}", String::from_utf8_lossy(&text));
@@ -273,14 +273,14 @@ impl Measure {
     fn window(&mut self, attached: &mut Attached, top: usize) -> anyhow::Result<String> {
         let w = self.windower.close(&attached.maps, now_unix_ns())?;
         for s in attached.drain_samples(usize::MAX) {
-            if let Some(msg) = crate::control::decode_sample(&s.key, s.payload(), s.payload_len as usize) {
+            if let Some(msg) = peerscope::control::decode_sample(&s.key, s.payload(), s.payload_len as usize) {
                 self.ledger.observe(&s.key, &msg);
             }
         }
         let figures = self.engine.observe_window(w.clone());
         let mut text = self.collector.add(&w, &figures, top);
         let mut line = Vec::new();
-        crate::report::text::window_line(&mut line, &figures)?;
+        peerscope::report::text::window_line(&mut line, &figures)?;
         text.push_str(&String::from_utf8_lossy(&line));
         Ok(text)
     }

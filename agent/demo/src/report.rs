@@ -16,7 +16,7 @@ use super::{
     truth::Truth,
     window::{host_pairs, PairBytes},
 };
-use crate::engine::{self, WindowFlows};
+use peerscope::engine::{self, WindowFlows};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct WindowSummary {
@@ -296,7 +296,7 @@ mod tests {
     use peerscope_abi::{FlowKey, FlowStats};
 
     use super::*;
-    use crate::demo::truth::GroundTruth;
+    use crate::truth::GroundTruth;
 
     #[test]
     fn test_measured_is_compared_with_truth_plus_retransmissions() {
@@ -321,9 +321,9 @@ mod tests {
             len_ns: 100_000_000,
             flows: vec![flow(me, a, 1500), flow(a, me, 100), flow(b, me, 900)],
         };
-        let mut engine = crate::engine::Engine::new(
-            crate::engine::EngineConfig { window_ns: w.len_ns, ..Default::default() },
-            crate::engine::MonitoredHost::new([IpAddr::V4(me)]),
+        let mut engine = peerscope::engine::Engine::new(
+            peerscope::engine::EngineConfig { window_ns: w.len_ns, ..Default::default() },
+            peerscope::engine::MonitoredHost::new([IpAddr::V4(me)]),
         );
         let figures = engine.observe_window(w.clone());
         let text = c.add(&w, &figures, 5);

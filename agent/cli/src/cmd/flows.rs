@@ -4,14 +4,15 @@ use std::process::ExitCode;
 
 use peerscope_abi::Counter;
 
-use crate::{
-    cli::FlowsArgs,
+use peerscope::{
     live::{caps, clock::KernelClock, pins::PinDir, FlowMaps, LiveError},
     view::{render_table, FlowRow},
 };
 
+use crate::cli::FlowsArgs;
+
 pub fn flows(args: FlowsArgs) -> anyhow::Result<ExitCode> {
-    crate::live::attach::if_index(&args.iface)?;
+    peerscope::live::attach::if_index(&args.iface)?;
     let missing = caps::missing_for_read(caps::effective());
     if !missing.is_empty() {
         return Err(LiveError::MissingPrivileges { action: "reading pinned maps", missing: missing.join(", ") }.into());

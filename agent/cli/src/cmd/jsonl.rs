@@ -10,7 +10,7 @@ use std::{
 
 use serde::Serialize;
 
-use crate::engine::WindowSummary;
+use peerscope::engine::WindowSummary;
 
 pub struct JsonLines {
     out: Box<dyn Write + Send>,

@@ -10,7 +10,7 @@ use std::{collections::BTreeMap, net::IpAddr};
 
 use peerscope_abi::{FlowKey, FlowStats};
 
-use crate::{
+use peerscope::{
     engine::WindowFlows,
     live::{clock::KernelClock, FlowMaps, FlowTable, LiveError},
 };

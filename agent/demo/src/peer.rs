@@ -233,7 +233,7 @@ async fn udp_loop(peer: Shared, udp: Arc<UdpSocket>, mut stop: watch::Receiver<b
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::{truth::GroundTruth, Channel};
+    use crate::{truth::GroundTruth, Channel};
 
     /// A peer of a channel whose live chunk is `live`, half a chunk from the next.
     fn peer(max_children: usize, is_source: bool, live: u64) -> Peer {
