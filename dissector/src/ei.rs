@@ -21,4 +21,7 @@ notes! {
     UNKNOWN_ACTION = "peerscope.expert.unknown_action", Warn, "Action not known to this dissector";
     BAD_VALUE = "peerscope.expert.bad_value", Warn, "Field value does not have the expected form";
     UNDECODED = "peerscope.expert.undecoded", Chat, "Body layout not publicly described; shown raw";
+    AMBIGUOUS = "peerscope.expert.ambiguous", Warn, "More than one layout fits the length; shown raw";
+    NO_LAYOUT = "peerscope.expert.no_layout", Warn, "No layout's length arithmetic fits; shown raw";
+    CAPTURE_CUT = "peerscope.expert.capture_cut", Note, "The capture ends before the message does";
 }

@@ -111,20 +111,24 @@ pub mod check;
 mod dissect;
 pub mod ei;
 pub mod error;
+pub mod flow;
 pub mod guid;
 pub mod hf;
 pub mod identify;
+pub mod layout;
 #[cfg(feature = "serde")]
 mod serde_impls;
+pub mod tcp_frame;
 pub mod tree;
 pub mod v2005;
 pub mod v2010;
 mod wire;
 
-pub use dissect::{dissect, dissect_cut, Hint};
+pub use dissect::{dissect, dissect_claimed, dissect_cut, Claim, Hint};
 pub use error::{Error, Result};
+pub use flow::{Attribution, FlowEvidence};
 pub use guid::{Guid, GuidParseError};
-pub use identify::{identify, App, Identification, Rule, Transport};
+pub use identify::{identify, App, Corroboration, Identification, Rule, Span, Strength, Transport};
 pub use tree::{Base, Field, FieldDef, MessageKind, Note, NoteDef, Severity, Tree, Value, ValueKind};
 pub use v2005::channel_list::{ChannelListRepr, ChannelRepr};
 pub use v2005::gossip::{Gossip, GossipRepr};

@@ -42,6 +42,8 @@ pub struct FieldDef {
     pub base: Base,
     /// Names for integer values (a Wireshark `value_string`); empty if none.
     pub vals: &'static [(u32, &'static str)],
+    /// What the field is, with its unit (a Wireshark `hf` blurb).
+    pub blurb: &'static str,
 }
 
 impl FieldDef {
@@ -202,14 +204,20 @@ pub enum MessageKind {
     PptvVod,
     /// A 2010-era header whose action this crate does not decode further.
     PptvOther,
+    /// The length-prefixed TCP message of the DPI rules (body not described).
+    TcpFrame,
+    /// A message of an identified flow that no layout explains (or two do):
+    /// shown raw, with a note saying why.
+    Undecoded,
 }
 
 /// The result of [`crate::dissect`]: what was decoded, the fields, the notes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tree {
     /// The generation the payload was decoded as (bootstrap HTTP and the
-    /// channel list are 2005-era).
-    pub generation: Generation,
+    /// channel list are 2005-era); `None` for an [`MessageKind::Undecoded`]
+    /// payload that could be either.
+    pub generation: Option<Generation>,
     pub message: MessageKind,
     pub fields: Vec<Field>,
     pub notes: Vec<Note>,
@@ -255,7 +263,10 @@ impl fmt::Display for Tree {
             }
             x.children.iter().try_for_each(|c| field(f, c, depth + 1))
         }
-        writeln!(f, "{:?} ({})", self.message, self.generation)?;
+        match self.generation {
+            Some(g) => writeln!(f, "{:?} ({g})", self.message)?,
+            None => writeln!(f, "{:?} (PPLive/PPTV)", self.message)?,
+        }
         self.fields.iter().try_for_each(|x| field(f, x, 1))?;
         for n in &self.notes {
             writeln!(f, "    [{:?}] {} [{}+{}]", n.def.severity, n.text, n.offset, n.len)?;

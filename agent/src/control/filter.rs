@@ -93,8 +93,8 @@ impl Filter {
 
 fn protocol(tree: &Tree) -> &'static str {
     match tree.generation {
-        peerscope_dissector::Generation::Pplive2005 => "pplive",
-        peerscope_dissector::Generation::Pptv2010 => "pptv",
+        Some(peerscope_dissector::Generation::Pptv2010) => "pptv",
+        _ => "pplive",
     }
 }
 

@@ -14,6 +14,8 @@ fn kind_name(kind: MessageKind) -> &'static str {
         MessageKind::PptvLive => "Live",
         MessageKind::PptvVod => "VOD",
         MessageKind::PptvOther => "Packet",
+        MessageKind::TcpFrame => "TCP message",
+        MessageKind::Undecoded => "Undecoded message",
     }
 }
 

@@ -30,10 +30,11 @@ impl Root {
         }
     }
 
-    fn of(generation: Generation) -> Root {
+    /// PPTV is PPLive renamed: a payload of either generation is shown under `pplive`.
+    fn of(generation: Option<Generation>) -> Root {
         match generation {
-            Generation::Pplive2005 => Root::Pplive,
-            Generation::Pptv2010 => Root::Pptv,
+            Some(Generation::Pptv2010) => Root::Pptv,
+            _ => Root::Pplive,
         }
     }
 }

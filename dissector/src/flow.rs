@@ -1,0 +1,179 @@
+//! When a flow is attributed to an application: at once for a
+//! [`Strength::Strong`] rule, and for a weak one only once the
+//! [`Corroboration`] it names holds. The caller keeps one [`FlowEvidence`]
+//! per flow (both directions) and feeds it every payload in order; the
+//! attribution never changes once made.
+
+use crate::identify::{App, Corroboration, Identification, Rule, Strength};
+
+/// Why a flow is attributed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Basis {
+    /// A strong rule matched one of its payloads.
+    StrongRule,
+    /// A weak rule matched its first payload, and its second (different)
+    /// payload matched a rule of the same application.
+    SecondPayload,
+    /// A weak rule matched the first payload of the TCP connection, where
+    /// the rule's text puts it.
+    FirstOfConnection,
+}
+
+impl Basis {
+    pub fn description(self) -> &'static str {
+        match self {
+            Basis::StrongRule => "a strong rule matched",
+            Basis::SecondPayload => "a weak rule matched the first payload, and the second payload matched too",
+            Basis::FirstOfConnection => "a weak rule matched the first payload of the connection",
+        }
+    }
+}
+
+/// What a flow is, as far as its payloads so far tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Attribution {
+    /// Nothing attributes the flow.
+    Unknown,
+    /// A weak rule matched the first payload; the second decides.
+    Pending(Rule),
+    /// The flow is `app`'s, attributed by `rule`.
+    App { app: App, rule: Rule, basis: Basis },
+}
+
+impl Attribution {
+    /// The application, when attributed.
+    pub fn app(&self) -> Option<App> {
+        match self {
+            Attribution::App { app, .. } => Some(*app),
+            _ => None,
+        }
+    }
+}
+
+/// The evidence one flow has shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowEvidence {
+    payloads: u32,
+    /// The weak rule that matched the first payload, and that payload's fingerprint.
+    first_weak: Option<(Rule, u64)>,
+    attributed: Option<(App, Rule, Basis)>,
+}
+
+/// FNV-1a: tells a retransmission (the same bytes) from a new payload.
+fn fingerprint(p: &[u8]) -> u64 {
+    p.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+impl FlowEvidence {
+    /// Feeds the flow's next payload and what [`crate::identify()`] said of
+    /// it; returns the flow's attribution after it.
+    pub fn observe(&mut self, id: &Identification, payload: &[u8]) -> Attribution {
+        let n = self.payloads;
+        self.payloads = self.payloads.saturating_add(1);
+        if self.attributed.is_some() {
+            return self.attribution();
+        }
+        let Some(rule) = id.rule else { return self.attribution() };
+        let basis = match (rule.strength(), rule.corroboration()) {
+            (Strength::Strong, _) => Some((rule, Basis::StrongRule)),
+            (Strength::Weak, Corroboration::FirstOfConnection) => (n == 0).then_some((rule, Basis::FirstOfConnection)),
+            (Strength::Weak, _) => match (n, self.first_weak) {
+                (0, _) => {
+                    self.first_weak = Some((rule, fingerprint(payload)));
+                    None
+                }
+                (1, Some((first, fp))) if first.app() == rule.app() && fp != fingerprint(payload) => {
+                    Some((first, Basis::SecondPayload))
+                }
+                _ => None,
+            },
+        };
+        if let Some((rule, basis)) = basis {
+            self.attributed = Some((rule.app(), rule, basis));
+        }
+        self.attribution()
+    }
+
+    /// The attribution so far.
+    pub fn attribution(&self) -> Attribution {
+        match (self.attributed, self.first_weak) {
+            (Some((app, rule, basis)), _) => Attribution::App { app, rule, basis },
+            (None, Some((rule, _))) if self.payloads == 1 => Attribution::Pending(rule),
+            _ => Attribution::Unknown,
+        }
+    }
+
+    /// Payloads fed so far.
+    pub fn payloads(&self) -> u32 {
+        self.payloads
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identify::{identify, Transport};
+
+    fn feed(f: &mut FlowEvidence, proto: Transport, sp: u16, dp: u16, p: &[u8]) -> Attribution {
+        f.observe(&identify(proto, sp, dp, p), p)
+    }
+
+    fn pps_peer(seed: u8) -> Vec<u8> {
+        let mut d = vec![seed; 37];
+        d[..5].copy_from_slice(&[0xda, 0x80, 0x9e, 0xbb, 0xbb]);
+        d
+    }
+
+    #[test]
+    fn test_strong_rule_attributes_at_once() {
+        let mut f = FlowEvidence::default();
+        let a = feed(&mut f, Transport::Udp, 1, 2, &[0xe9, 0x03, 0x41, 0x01, 0]);
+        assert!(matches!(a, Attribution::App { app: App::PpLive, basis: Basis::StrongRule, .. }), "{a:?}");
+        // Sticky: later payloads that match nothing do not undo it.
+        assert_eq!(feed(&mut f, Transport::Udp, 1, 2, b"anything"), a);
+    }
+
+    #[test]
+    fn test_weak_rule_needs_a_second_different_payload() {
+        let mut f = FlowEvidence::default();
+        assert_eq!(
+            feed(&mut f, Transport::Udp, 22793, 22636, &pps_peer(1)),
+            Attribution::Pending(Rule::PpstreamUdpPeer)
+        );
+        let a = feed(&mut f, Transport::Udp, 22636, 22793, &pps_peer(2));
+        assert!(matches!(a, Attribution::App { app: App::PpStream, basis: Basis::SecondPayload, .. }), "{a:?}");
+    }
+
+    #[test]
+    fn test_weak_rule_not_corroborated() {
+        // A retransmission is the same bytes.
+        let mut f = FlowEvidence::default();
+        feed(&mut f, Transport::Udp, 1, 2, &pps_peer(1));
+        assert_eq!(feed(&mut f, Transport::Udp, 1, 2, &pps_peer(1)), Attribution::Unknown);
+        // A second payload that matches nothing.
+        let mut f = FlowEvidence::default();
+        feed(&mut f, Transport::Udp, 1, 2, &pps_peer(1));
+        assert_eq!(feed(&mut f, Transport::Udp, 2, 1, b"not ppstream at all, twenty"), Attribution::Unknown);
+        // A match after a first payload that matched nothing (DNS-like traffic).
+        let mut f = FlowEvidence::default();
+        feed(&mut f, Transport::Udp, 1, 2, b"not ppstream at all, twenty");
+        feed(&mut f, Transport::Udp, 1, 2, &pps_peer(1));
+        assert_eq!(feed(&mut f, Transport::Udp, 1, 2, &pps_peer(2)), Attribution::Unknown);
+        // Only one payload ever.
+        let mut f = FlowEvidence::default();
+        feed(&mut f, Transport::Udp, 1, 2, &pps_peer(1));
+        assert_eq!(f.attribution(), Attribution::Pending(Rule::PpstreamUdpPeer));
+    }
+
+    #[test]
+    fn test_first_of_connection() {
+        let mut p = vec![0u8; 54];
+        p[1] = 0x36;
+        let mut f = FlowEvidence::default();
+        let a = feed(&mut f, Transport::Tcp, 1, 2, &p);
+        assert!(matches!(a, Attribution::App { app: App::SopCast, basis: Basis::FirstOfConnection, .. }), "{a:?}");
+        let mut f = FlowEvidence::default();
+        feed(&mut f, Transport::Tcp, 1, 2, b"hello");
+        assert_eq!(feed(&mut f, Transport::Tcp, 1, 2, &p), Attribution::Unknown);
+    }
+}
