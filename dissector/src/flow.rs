@@ -4,7 +4,10 @@
 //! per flow (both directions) and feeds it every payload in order; the
 //! attribution never changes once made.
 
-use crate::identify::{App, Corroboration, Identification, Rule, Strength};
+use crate::dissect::{dissect_claimed, Claim};
+use crate::hf;
+use crate::identify::{App, Corroboration, Identification, Rule, Strength, Transport};
+use crate::tree::{Field, MessageKind, Tree, Value};
 
 /// Why a flow is attributed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,7 +63,7 @@ pub struct FlowEvidence {
 }
 
 /// FNV-1a: tells a retransmission (the same bytes) from a new payload.
-fn fingerprint(p: &[u8]) -> u64 {
+pub fn fingerprint(p: &[u8]) -> u64 {
     p.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
@@ -68,6 +71,11 @@ impl FlowEvidence {
     /// Feeds the flow's next payload and what [`crate::identify()`] said of
     /// it; returns the flow's attribution after it.
     pub fn observe(&mut self, id: &Identification, payload: &[u8]) -> Attribution {
+        self.observe_fingerprint(id, fingerprint(payload))
+    }
+
+    /// [`Self::observe`] with the payload's [`fingerprint`] instead of its bytes.
+    pub fn observe_fingerprint(&mut self, id: &Identification, fp: u64) -> Attribution {
         let n = self.payloads;
         self.payloads = self.payloads.saturating_add(1);
         if self.attributed.is_some() {
@@ -79,10 +87,10 @@ impl FlowEvidence {
             (Strength::Weak, Corroboration::FirstOfConnection) => (n == 0).then_some((rule, Basis::FirstOfConnection)),
             (Strength::Weak, _) => match (n, self.first_weak) {
                 (0, _) => {
-                    self.first_weak = Some((rule, fingerprint(payload)));
+                    self.first_weak = Some((rule, fp));
                     None
                 }
-                (1, Some((first, fp))) if first.app() == rule.app() && fp != fingerprint(payload) => {
+                (1, Some((first, first_fp))) if first.app() == rule.app() && first_fp != fp => {
                     Some((first, Basis::SecondPayload))
                 }
                 _ => None,
@@ -107,6 +115,58 @@ impl FlowEvidence {
     pub fn payloads(&self) -> u32 {
         self.payloads
     }
+}
+
+/// The `peerscope.id` subtree: the application, the payload's own rule and
+/// evidence, and why its flow is attributed.
+pub fn identification_field(p: &[u8], id: &Identification, attribution: &Attribution) -> Option<Field> {
+    let Attribution::App { app, rule: flow_rule, basis } = *attribution else { return None };
+    let mut c = vec![Field::new(&hf::ID_APP, 0, 0, Value::Str(app.name().into()))];
+    if let Some(rule) = id.rule {
+        c.push(Field::new(&hf::ID_RULE, id.evidence.offset, id.evidence.len, Value::Str(rule.name().into())));
+        c.push(Field::new(
+            &hf::ID_RULE_TEXT,
+            id.evidence.offset,
+            id.evidence.len,
+            Value::Str(rule.description().into()),
+        ));
+        if let Some(bytes) = p.get(id.evidence.offset..id.evidence.offset + id.evidence.len) {
+            c.push(Field::new(&hf::ID_EVIDENCE, id.evidence.offset, id.evidence.len, Value::Bytes(bytes.to_vec())));
+        }
+        let strength = match rule.strength() {
+            Strength::Strong => "strong",
+            Strength::Weak => "weak",
+        };
+        c.push(Field::new(&hf::ID_STRENGTH, id.evidence.offset, id.evidence.len, Value::Str(strength.into())));
+    }
+    let basis = if id.rule == Some(flow_rule) {
+        basis.description().to_string()
+    } else {
+        format!("the flow is attributed by rule {} ({})", flow_rule.name(), basis.description())
+    };
+    c.push(Field::new(&hf::ID_BASIS, 0, 0, Value::Str(basis)));
+    Some(Field::subtree(&hf::ID, 0, p.len(), c))
+}
+
+/// What the plugin and `peerscope dissect` show of a payload of an
+/// attributed flow, its identification first: a PPLive/PPTV payload decoded
+/// by [`dissect_claimed`], a SOPCast or PPStream one identified only (their
+/// layouts are not public). `None` when the flow is not attributed.
+pub fn attributed_tree(
+    p: &[u8],
+    transport: Transport,
+    full_len: usize,
+    id: &Identification,
+    attribution: &Attribution,
+) -> Option<Tree> {
+    let field = identification_field(p, id, attribution)?;
+    let Attribution::App { app, rule, .. } = *attribution else { return None };
+    let mut tree = match app {
+        App::PpLive => dissect_claimed(p, &Claim { transport, full_len, own: id.rule, flow: Some(rule) }),
+        _ => Tree { generation: None, message: MessageKind::Identified, fields: Vec::new(), notes: Vec::new() },
+    };
+    tree.fields.insert(0, field);
+    Some(tree)
 }
 
 #[cfg(test)]

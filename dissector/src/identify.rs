@@ -227,6 +227,30 @@ pub fn identify(proto: Transport, src_port: u16, dst_port: u16, payload: &[u8]) 
         .unwrap_or(Identification::UNKNOWN)
 }
 
+/// [`identify`] for the first bytes of a payload of `full_len` bytes (a
+/// capture cut at its snap length, a kernel sample): the 2005 peer-list
+/// rules are decided on the full length, which their counts must explain;
+/// the other rules see only what was captured.
+pub fn identify_cut(
+    proto: Transport,
+    src_port: u16,
+    dst_port: u16,
+    captured: &[u8],
+    full_len: usize,
+) -> Identification {
+    if captured.len() >= full_len {
+        return identify(proto, src_port, dst_port, &captured[..full_len]);
+    }
+    let rule = match (crate::v2005::peer_list_fit(captured, full_len), proto) {
+        (Some(MessageKind::TrackerReply), Transport::Udp) => Rule::PpliveUdpTrackerReply2005,
+        (Some(MessageKind::TrackerReply), Transport::Tcp) => Rule::PpliveTcpTrackerReply2005,
+        (Some(MessageKind::Gossip), Transport::Udp) => Rule::PpliveUdpGossip2005,
+        (Some(MessageKind::Gossip), Transport::Tcp) => Rule::PpliveTcpGossip2005,
+        _ => return identify(proto, src_port, dst_port, captured),
+    };
+    Identification { app: App::PpLive, rule: Some(rule), evidence: Span::whole(captured) }
+}
+
 /// Whether one rule matches; exposed for counting every match, not just the first.
 pub fn matches(rule: Rule, proto: Transport, src_port: u16, dst_port: u16, p: &[u8]) -> bool {
     matches_with(rule, proto, src_port, dst_port, p, &|| exact_fits(p)).is_some()

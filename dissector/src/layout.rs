@@ -66,5 +66,6 @@ pub fn layout_name(kind: MessageKind) -> &'static str {
         MessageKind::PptvOther => "a 2010 packet",
         MessageKind::TcpFrame => "a length-prefixed TCP message",
         MessageKind::Undecoded => "an undecoded message",
+        MessageKind::Identified => "an identified payload",
     }
 }

@@ -167,11 +167,24 @@ pub enum Severity {
     Error,
 }
 
-/// A registered kind of expert note.
+/// What an expert note is about (Wireshark's expert groups).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Group {
+    /// The message breaks its own layout: counts, lengths, values.
+    Malformed,
+    /// The message is well-formed but says something worth a look.
+    Protocol,
+    /// Bytes shown raw, or not captured.
+    Undecoded,
+}
+
+/// A registered kind of expert note. Its summary is constant; what varies
+/// (an address, a count) is in the note's text.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct NoteDef {
     pub name: &'static str,
     pub severity: Severity,
+    pub group: Group,
     pub summary: &'static str,
 }
 
@@ -209,6 +222,9 @@ pub enum MessageKind {
     /// A message of an identified flow that no layout explains (or two do):
     /// shown raw, with a note saying why.
     Undecoded,
+    /// A payload of another application's flow (SOPCast, PPStream): only its
+    /// identification is shown, no layout being public.
+    Identified,
 }
 
 /// The result of [`crate::dissect`]: what was decoded, the fields, the notes.
@@ -237,6 +253,11 @@ impl Tree {
     /// Every field with this filter name, in payload order.
     pub fn find_all<'t>(&'t self, name: &'t str) -> impl Iterator<Item = &'t Field> + 't {
         self.walk().filter(move |f| f.def.name == name)
+    }
+
+    /// True if a note says the message breaks its own layout.
+    pub fn is_malformed(&self) -> bool {
+        self.notes.iter().any(|n| n.def.group == Group::Malformed)
     }
 
     /// Notes of this kind.
