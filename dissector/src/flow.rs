@@ -41,6 +41,9 @@ pub enum Attribution {
     Pending(Rule),
     /// The flow is `app`'s, attributed by `rule`.
     App { app: App, rule: Rule, basis: Basis },
+    /// The user said the flow is PPLive's (Wireshark's Decode As,
+    /// `peerscope dissect --decode-as`), whatever its payloads match.
+    DecodeAs,
 }
 
 impl Attribution {
@@ -48,6 +51,7 @@ impl Attribution {
     pub fn app(&self) -> Option<App> {
         match self {
             Attribution::App { app, .. } => Some(*app),
+            Attribution::DecodeAs => Some(App::PpLive),
             _ => None,
         }
     }
@@ -120,7 +124,11 @@ impl FlowEvidence {
 /// The `peerscope.id` subtree: the application, the payload's own rule and
 /// evidence, and why its flow is attributed.
 pub fn identification_field(p: &[u8], id: &Identification, attribution: &Attribution) -> Option<Field> {
-    let Attribution::App { app, rule: flow_rule, basis } = *attribution else { return None };
+    let (app, flow_rule, basis) = match *attribution {
+        Attribution::App { app, rule, basis } => (app, Some(rule), basis.description()),
+        Attribution::DecodeAs => (App::PpLive, None, "the user decodes this port as PPLive (Decode As)"),
+        _ => return None,
+    };
     let mut c = vec![Field::new(&hf::ID_APP, 0, 0, Value::Str(app.name().into()))];
     if let Some(rule) = id.rule {
         c.push(Field::new(&hf::ID_RULE, id.evidence.offset, id.evidence.len, Value::Str(rule.name().into())));
@@ -139,10 +147,9 @@ pub fn identification_field(p: &[u8], id: &Identification, attribution: &Attribu
         };
         c.push(Field::new(&hf::ID_STRENGTH, id.evidence.offset, id.evidence.len, Value::Str(strength.into())));
     }
-    let basis = if id.rule == Some(flow_rule) {
-        basis.description().to_string()
-    } else {
-        format!("the flow is attributed by rule {} ({})", flow_rule.name(), basis.description())
+    let basis = match flow_rule {
+        Some(r) if id.rule != Some(r) => format!("the flow is attributed by rule {} ({basis})", r.name()),
+        _ => basis.to_string(),
     };
     c.push(Field::new(&hf::ID_BASIS, 0, 0, Value::Str(basis)));
     Some(Field::subtree(&hf::ID, 0, p.len(), c))
@@ -160,9 +167,12 @@ pub fn attributed_tree(
     attribution: &Attribution,
 ) -> Option<Tree> {
     let field = identification_field(p, id, attribution)?;
-    let Attribution::App { app, rule, .. } = *attribution else { return None };
-    let mut tree = match app {
-        App::PpLive => dissect_claimed(p, &Claim { transport, full_len, own: id.rule, flow: Some(rule) }),
+    let flow = match *attribution {
+        Attribution::App { rule, .. } => Some(rule),
+        _ => None,
+    };
+    let mut tree = match attribution.app() {
+        Some(App::PpLive) => dissect_claimed(p, &Claim { transport, full_len, own: id.rule, flow }),
         _ => Tree { generation: None, message: MessageKind::Identified, fields: Vec::new(), notes: Vec::new() },
     };
     tree.fields.insert(0, field);

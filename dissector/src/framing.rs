@@ -175,16 +175,27 @@ fn peer_list(b: &[u8]) -> Option<Framing> {
     if let Some(n) = lengths.iter().flatten().copied().filter(|&n| n < len && starts_message(&b[n..])).min() {
         return Some(Framing::Message(n));
     }
-    let exact = lengths.iter().flatten().copied().find(|&n| n == len);
+    let [tracker, gossip] = lengths;
+    // Bytes that end where the gossip count says, while the tracker count (a
+    // u32, so rarely plausible by chance) says more: a tracker reply cut
+    // there, or a gossip message; only what follows tells.
+    if gossip == Some(len) {
+        if let Some(t) = tracker.filter(|&t| t > len && t <= MAX_MESSAGE) {
+            return Some(Framing::MessageOrMore(len, t - len));
+        }
+    }
+    // A message that ends where the bytes do is whole: senders write one
+    // message at a time, so a segment boundary is a message boundary.
+    if tracker == Some(len) || gossip == Some(len) {
+        return Some(Framing::Message(len));
+    }
     // The next length a layout may end at: one its count gives, or where a
     // count that has not arrived yet would be complete.
     let fixed = [TrackerReply::HEADER_LEN, Gossip::HEADER_LEN];
     let longer = lengths.iter().zip(fixed).map(|(l, fixed)| l.unwrap_or(fixed)).filter(|&n| n > len).min();
-    Some(match (exact, longer) {
-        (Some(n), Some(l)) if l <= MAX_MESSAGE => Framing::MessageOrMore(n, l - n),
-        (Some(n), _) => Framing::Message(n),
-        (None, Some(l)) if l <= MAX_MESSAGE => Framing::NeedMore(Some(l - len)),
-        (None, _) => Framing::NotAMessage,
+    Some(match longer {
+        Some(l) if l <= MAX_MESSAGE => Framing::NeedMore(Some(l - len)),
+        _ => Framing::NotAMessage,
     })
 }
 
@@ -236,11 +247,12 @@ mod tests {
         let g = study_gossip();
         assert_eq!(next_message(&g), Framing::Message(g.len()));
         assert_eq!(next_message(&g[..30]), Framing::NeedMore(Some(11)));
-        // An empty tracker reply is whole, unless more follows (a gossip's fixed part).
-        assert_eq!(
-            next_message(&r[..17].iter().enumerate().map(|(i, b)| if i >= 13 { 0 } else { *b }).collect::<Vec<_>>()),
-            Framing::MessageOrMore(17, 24)
-        );
+        // A tracker reply is whole where its count says, whatever the gossip view's count.
+        let empty: Vec<u8> = r[..17].iter().enumerate().map(|(i, b)| if i >= 13 { 0 } else { *b }).collect();
+        assert_eq!(next_message(&empty), Framing::Message(17));
+        let mut three = r[..17 + 3 * 18].to_vec();
+        three[16] = 3;
+        assert_eq!(next_message(&three), Framing::Message(three.len()));
         // Two messages back to back: the first ends where the second starts.
         let mut two = g.clone();
         two.extend_from_slice(&r);

@@ -128,6 +128,13 @@ impl Serialize for Attribution {
                 st.serialize_field("basis", basis.description())?;
                 st.end()
             }
+            Attribution::DecodeAs => {
+                let mut st = s.serialize_struct("Attribution", 3)?;
+                st.serialize_field("app", &App::PpLive)?;
+                st.serialize_field("rule", &None::<Rule>)?;
+                st.serialize_field("basis", "decoded as PPLive by the user")?;
+                st.end()
+            }
             _ => s.serialize_none(),
         }
     }

@@ -165,7 +165,9 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
                 // Control-class payloads feed the control ledger, as the kernel's
                 // samples do live.
                 if o.class == PacketClass::Control {
-                    if let Some(m) = payload.and_then(|pl| crate::control::decode(&p.key, pl.bytes)) {
+                    let sample =
+                        payload.and_then(|pl| crate::control::decode_sample(&p.key, pl.bytes, p.payload_len as usize));
+                    if let Some(m) = sample {
                         ledger.observe(&p.key, &m);
                     }
                 }

@@ -72,10 +72,8 @@ pub(crate) fn arithmetic_note(head: &[u8], full_len: usize) -> String {
     let tracker = tracker_reply::TrackerReply::new_checked(head).map(|t| t.count() as usize);
     let gossip = gossip::Gossip::new_checked(head).map(|g| g.count() as usize);
     let says = |fixed: usize, count: core::result::Result<usize, Error>| match count {
-        Ok(n) => match n.checked_mul(HostRecord::LEN).and_then(|b| b.checked_add(fixed)) {
-            Some(need) => format!("its count {n} needs {need}"),
-            None => format!("its count {n} cannot be a count"),
-        },
+        Ok(n) if n <= MAX_HOSTS => format!("its count {n} needs {}", fixed + HostRecord::LEN * n),
+        Ok(_) => "its count field holds no plausible count".to_string(),
         Err(_) => "too short to hold its count".to_string(),
     };
     format!(

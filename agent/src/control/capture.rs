@@ -1,0 +1,140 @@
+//! The messages of a capture file, identified and attributed: every UDP
+//! datagram, and every TCP message reassembled from its segments, with the
+//! identification of its own bytes and the attribution of its flow.
+//!
+//! Attribution needs the whole flow (a weak rule waits for the flow's second
+//! payload), so a capture is read twice: [`attribute_flows`] settles every
+//! flow, then [`read_messages`] hands each message over with its flow's final
+//! attribution, as tshark's two-pass mode (`-2`) does.
+
+use std::{collections::HashMap, net::IpAddr, path::Path};
+
+use peerscope_abi::{FlowKey, TcpFlags};
+use peerscope_dissector::{identify_cut, Attribution, FlowEvidence, Identification, Transport};
+
+use crate::offline::{self, decode::decode_with_payload, decode::Decoded, OfflineError};
+
+use super::message::transport;
+use super::tcp::{Segment, TcpMessage, TcpStreams};
+
+/// One message of a capture.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// The frame that carried it (for TCP, the one whose segment completed it).
+    pub frame: u64,
+    pub ts_ns: u64,
+    /// Its direction.
+    pub key: FlowKey,
+    pub transport: Transport,
+    /// The bytes captured: the whole TCP message, or the datagram as far as
+    /// the capture kept it.
+    pub bytes: Vec<u8>,
+    /// Its length on the wire (more than `bytes` when a capture cut it).
+    pub full_len: usize,
+    /// TCP segments it was reassembled from (1 for a datagram).
+    pub segments: u32,
+    /// The TCP stream ended before the message did.
+    pub cut_short: bool,
+    /// What its own bytes matched.
+    pub identification: Identification,
+}
+
+/// What reading a capture saw, besides its messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrameCounts {
+    pub frames: u64,
+    /// IP frames with a UDP or TCP payload.
+    pub with_payload: u64,
+}
+
+/// Both directions of a flow, one key.
+pub type FlowPair = (u8, (IpAddr, u16), (IpAddr, u16));
+
+pub fn pair(key: &FlowKey) -> FlowPair {
+    let (a, b) = ((key.src_ip(), key.src_port), (key.dst_ip(), key.dst_port));
+    (key.proto, a.min(b), a.max(b))
+}
+
+fn message(frame: u64, ts_ns: u64, key: FlowKey, t: Transport, bytes: Vec<u8>, full_len: usize) -> Message {
+    let identification = identify_cut(t, key.src_port, key.dst_port, &bytes, full_len);
+    Message { frame, ts_ns, key, transport: t, bytes, full_len, segments: 1, cut_short: false, identification }
+}
+
+fn from_tcp(key: FlowKey, ts_ns: u64, m: TcpMessage) -> Message {
+    let len = m.bytes.len();
+    let mut msg = message(m.frame, ts_ns, key, Transport::Tcp, m.bytes, len);
+    msg.segments = m.segments;
+    msg.cut_short = m.cut_short;
+    msg
+}
+
+/// Reads `path`, handing every message to `each` in capture order; returns
+/// the frame counts and the damage that stopped the reading, if any.
+pub fn read_messages(
+    path: &Path,
+    mut each: impl FnMut(Message),
+) -> Result<(FrameCounts, Option<String>), OfflineError> {
+    let (mut reader, _) = offline::open(path)?;
+    let mut tcp = TcpStreams::default();
+    let mut counts = FrameCounts::default();
+    let mut last_ts: HashMap<FlowKey, u64> = HashMap::new();
+    let mut out = Vec::new();
+    let damage = loop {
+        let frame = match reader.next_frame() {
+            Ok(Some(f)) => f,
+            Ok(None) => break None,
+            Err(d) => break Some(d.to_string()),
+        };
+        counts.frames += 1;
+        let (Decoded::Ip(ip), Some(p)) = decode_with_payload(frame.linktype, frame.data) else { continue };
+        let Some(t) = transport(&ip.key) else { continue };
+        let control_flags = ip.tcp_flags as u32 & TcpFlags::KEPT != 0;
+        if ip.payload_len == 0 && !(t == Transport::Tcp && control_flags) {
+            continue;
+        }
+        if ip.payload_len > 0 {
+            counts.with_payload += 1;
+        }
+        match (t, p.tcp_seq) {
+            (Transport::Tcp, Some(seq)) => {
+                let flags = ip.tcp_flags as u32;
+                let seg = Segment {
+                    seq,
+                    syn: flags & TcpFlags::SYN != 0,
+                    end: flags & (TcpFlags::FIN | TcpFlags::RST) != 0,
+                    data: p.bytes,
+                    frame: counts.frames,
+                };
+                last_ts.insert(ip.key, frame.ts_ns);
+                tcp.push(&ip.key, seg, &mut out);
+                for m in out.drain(..) {
+                    each(from_tcp(ip.key, frame.ts_ns, m));
+                }
+            }
+            _ => each(message(counts.frames, frame.ts_ns, ip.key, t, p.bytes.to_vec(), ip.payload_len as usize)),
+        }
+    };
+    let mut rest = Vec::new();
+    tcp.finish(&mut rest);
+    for (key, m) in rest {
+        let ts = last_ts.get(&key).copied().unwrap_or(0);
+        each(from_tcp(key, ts, m));
+    }
+    Ok((counts, damage))
+}
+
+/// Every flow of `path` with its final attribution (unattributed flows are
+/// left out).
+pub fn attribute_flows(path: &Path) -> Result<HashMap<FlowPair, Attribution>, OfflineError> {
+    let mut flows: HashMap<FlowPair, FlowEvidence> = HashMap::new();
+    read_messages(path, |m| {
+        flows.entry(pair(&m.key)).or_default().observe(&m.identification, &m.bytes);
+    })?;
+    Ok(flows
+        .into_iter()
+        .filter_map(|(k, f)| {
+            let a = f.attribution();
+            a.app().map(|_| (k, a))
+        })
+        .collect())
+}
