@@ -235,12 +235,12 @@ fn claimed_layout(p: &[u8], claim: &Claim, cut: bool) -> Tree {
     if claim.transport == Transport::Udp && PptvHeader::new_checked(p).is_ok() {
         return lax(pptv_lax(p));
     }
-    let why = format!(
-        "no {} layout explains these {} bytes",
-        if claim.transport == Transport::Tcp { "TCP" } else { "UDP" },
-        claim.full_len
-    );
-    undecoded(p, None, &ei::NO_LAYOUT, why)
+    if claim.transport == Transport::Tcp {
+        // Peer data (video segments) travels on the same connections.
+        let why = format!("{} bytes that start no message with a public layout", p.len());
+        return undecoded(p, None, &ei::UNDECODED, why);
+    }
+    undecoded(p, None, &ei::NO_LAYOUT, format!("no UDP layout explains these {} bytes", claim.full_len))
 }
 
 /// A 2005-prefixed message no count explains exactly: decoded as the peer

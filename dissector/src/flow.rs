@@ -57,8 +57,9 @@ impl Attribution {
     }
 }
 
-/// The evidence one flow has shown.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The evidence one flow has shown. Plain data (`Copy`, no heap), so the
+/// Wireshark plugin can keep it in epan's per-conversation memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FlowEvidence {
     payloads: u32,
     /// The weak rule that matched the first payload, and that payload's fingerprint.
