@@ -9,6 +9,7 @@ use std::{net::Ipv4Addr, path::PathBuf, process::Command};
 
 use etherparse::PacketBuilder;
 use peerscope::offline::synth::{Link, SynthPcap};
+use peerscope::schema::{check::assert_valid, ControlMessageDocument, DissectSummaryDocument};
 use peerscope_dissector::{
     v2005::{
         channel_list::{ChannelListRepr, ChannelRepr},
@@ -109,15 +110,26 @@ impl Capture {
         )
     }
 
-    /// The JSON lines of `dissect --json`: the messages, then the summary.
+    /// The JSON lines of `dissect --json`: the messages, then the summary,
+    /// each checked against its document of `peerscope schema` and read back
+    /// through its type.
     fn json(&self, args: &[&str]) -> (Vec<Value>, Value) {
         let mut a = vec!["--json"];
         a.extend_from_slice(args);
         let (ok, out, err) = self.run(&a);
         assert!(ok, "{err}");
         let mut lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        let summary = lines.pop().expect("a summary line")["summary"].clone();
-        assert!(summary.is_object(), "{out}");
+        let summary = lines.pop().expect("a summary line");
+        let schema = |name| peerscope::schema::document_schema(name).unwrap();
+        assert_valid(&schema("dissect_summary"), &summary, "dissect --json summary");
+        let typed: DissectSummaryDocument = serde_json::from_value(summary.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&typed).unwrap(), summary, "the type reads what was written");
+        let message = schema("control_message");
+        for l in &lines {
+            assert_valid(&message, l, "dissect --json");
+            let typed: ControlMessageDocument = serde_json::from_value(l.clone()).unwrap();
+            assert_eq!(&serde_json::to_value(&typed).unwrap(), l, "the type reads what was written");
+        }
         (lines, summary)
     }
 }
@@ -177,11 +189,11 @@ fn dissect_decodes_udp_and_reassembled_tcp_messages() {
     let (lines, summary) = cap.json(&["-Y", "pplive.host.ip == 10.0.0.5"]);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["frame"], 7);
-    assert_eq!(lines[0]["src"], "192.0.2.10:8000");
+    assert_eq!((lines[0]["src_ip"].as_str(), lines[0]["src_port"].as_u64()), (Some("192.0.2.10"), Some(8000)));
     assert_eq!(lines[0]["identification"]["rule"], "pplive.udp.tracker_reply_2005");
     assert_eq!(lines[0]["attribution"]["basis"], "a strong rule matched");
-    assert!(lines[0]["tree"].to_string().contains("private"), "the private address is flagged: {}", lines[0]["tree"]);
-    assert_eq!((summary["control"].as_u64(), summary["shown"].as_u64()), (Some(2), Some(1)));
+    assert!(lines[0]["expert"].to_string().contains("private"), "the private address is flagged: {}", lines[0]);
+    assert_eq!((summary["control_messages"].as_u64(), summary["shown_messages"].as_u64()), (Some(2), Some(1)));
 }
 
 /// Every TCP-borne message, each in its own connection, in segments sent
@@ -217,15 +229,19 @@ fn test_every_tcp_message_reassembled_out_of_order_retransmitted_overlapping() {
     let cap = Capture::write("tcp", &p);
     let (lines, summary) = cap.json(&[]);
     let brief: Vec<_> =
-        lines.iter().map(|l| (l["frame"].clone(), l["bytes"].clone(), l["tree"]["message"].clone())).collect();
+        lines.iter().map(|l| (l["frame"].clone(), l["payload_bytes"].clone(), l["tree"]["message"].clone())).collect();
     assert_eq!(lines.len(), cases.len(), "{brief:?}");
     for ((what, msg, field), line) in cases.iter().zip(&lines) {
-        assert_eq!(line["bytes"].as_u64(), Some(msg.len() as u64), "{what}: {line}");
-        assert!(line["segments"].as_u64().unwrap() >= 3, "{what}: {line}");
-        assert_eq!(line["malformed"], false, "{what}: {line}");
+        assert_eq!(line["payload_bytes"].as_u64(), Some(msg.len() as u64), "{what}: {line}");
+        assert!(line["tcp_segments"].as_u64().unwrap() >= 3, "{what}: {line}");
+        assert_eq!(line["status"], "decoded", "{what}: {line}");
         assert!(line["tree"].to_string().contains(field), "{what}: {}", line["tree"]);
     }
-    assert_eq!((summary["control"].as_u64(), summary["unknown"].as_u64()), (Some(6), Some(0)), "{summary}");
+    assert_eq!(
+        (summary["control_messages"].as_u64(), summary["unknown_messages"].as_u64()),
+        (Some(6), Some(0)),
+        "{summary}"
+    );
 }
 
 /// A tracker flow attributed by a good reply carries damaged ones: each is
@@ -269,12 +285,7 @@ fn test_damaged_messages_are_shown_with_their_notes() {
 
     let (lines, summary) = cap.json(&[]);
     let notes = |l: &Value| {
-        l["tree"]["notes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n["name"].as_str().unwrap().to_string())
-            .collect::<Vec<_>>()
+        l["expert"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap().to_string()).collect::<Vec<_>>()
     };
     assert_eq!(lines.len(), 6, "{lines:#?}");
     assert!(notes(&lines[1]).contains(&"peerscope.expert.count_mismatch".to_string()), "{}", lines[1]);
@@ -282,7 +293,7 @@ fn test_damaged_messages_are_shown_with_their_notes() {
     assert_eq!(notes(&lines[3]), ["peerscope.expert.ambiguous"], "{}", lines[3]);
     assert_eq!(lines[3]["tree"]["message"], "Undecoded");
     assert!(notes(&lines[5]).contains(&"peerscope.expert.stream_ended".to_string()), "{}", lines[5]);
-    assert_eq!(summary["malformed"].as_u64(), Some(4), "{summary}");
+    assert_eq!(summary["malformed_messages"].as_u64(), Some(4), "{summary}");
     // And tshark's expert names select them.
     let (only, _) = cap.json(&["-Y", "peerscope.expert.count_mismatch"]);
     assert_eq!(only.iter().map(|l| l["frame"].as_u64().unwrap()).collect::<Vec<_>>(), [2]);
@@ -303,8 +314,8 @@ fn test_snaplen_cut_reply_is_decided_on_its_wire_length() {
     let (lines, _) = cap.json(&[]);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["tree"]["message"], "TrackerReply", "{}", lines[0]);
-    assert_eq!((lines[0]["bytes"].as_u64(), lines[0]["wire_bytes"].as_u64()), (Some(311), Some(917)));
-    let tree = lines[0]["tree"].to_string();
+    assert_eq!((lines[0]["payload_bytes"].as_u64(), lines[0]["wire_payload_bytes"].as_u64()), (Some(311), Some(917)));
+    let tree = lines[0].to_string();
     assert!(
         tree.contains("captured 311 of 917 bytes") && tree.contains("host record cut short: 6 of 18 bytes"),
         "{tree}"
@@ -325,11 +336,11 @@ fn test_decode_as_shows_unattributed_messages() {
     let cap = Capture::write("decode_as", &p);
     let (lines, summary) = cap.json(&[]);
     assert!(lines.is_empty(), "no evidence, nothing claimed: {lines:?}");
-    assert_eq!(summary["unknown"].as_u64(), Some(2));
+    assert_eq!(summary["unknown_messages"].as_u64(), Some(2));
     let (lines, _) = cap.json(&["-d", "udp.port==8000,pplive"]);
     assert_eq!(lines.len(), 2);
-    assert!(lines[0]["tree"].to_string().contains("claimed 50 hosts, found 10"), "{}", lines[0]);
-    let raw = lines[1]["tree"].to_string();
+    assert!(lines[0]["expert"].to_string().contains("claimed 50 hosts, found 10"), "{}", lines[0]);
+    let raw = lines[1].to_string();
     assert!(raw.contains("peerscope.expert.no_layout") && raw.contains("41 + 18 x count"), "{raw}");
     let (ok, _, err) = cap.run(&["-d", "udp.port=8000"]);
     assert!(!ok && err.contains("--decode-as"), "{err}");

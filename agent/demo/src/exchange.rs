@@ -16,14 +16,14 @@ use tokio::{
 
 use super::{
     conn::{Conn, Kind},
-    peer::{Shared, GOSSIP_EVERY, PARENT_CONNS},
-    plan::Rng,
+    ctx::stopped,
+    node::{Shared, GOSSIP_EVERY, PARENT_CONNS},
     proto::{self, TCP_PORT},
-    stopped,
+    rng::Rng,
 };
 
 /// A host to download from: one that answered our gossip if possible.
-pub(super) fn pick_parent(peer: &Shared, rng: &mut Rng) -> Option<Ipv4Addr> {
+pub fn pick_parent(peer: &Shared, rng: &mut Rng) -> Option<Ipv4Addr> {
     let now = Instant::now();
     let mut st = peer.st.lock().unwrap();
     if st.parents.len() >= PARENT_CONNS {
@@ -46,7 +46,7 @@ fn avoid(peer: &Shared, h: Ipv4Addr, secs: u64) {
 
 /// One parent connection: gossip, then pull chunks one at a time until the parent
 /// refuses, lags too long, leaves, or we stop.
-pub(super) async fn download(peer: Shared, parent: Ipv4Addr, stop: watch::Receiver<bool>) {
+pub async fn download(peer: Shared, parent: Ipv4Addr, stop: watch::Receiver<bool>) {
     let me = peer.cfg.ip;
     let conn = Conn::connect(me, SocketAddrV4::new(parent, TCP_PORT), &peer.ctx.truth).await;
     if let Ok(mut conn) = conn {
@@ -133,7 +133,7 @@ enum Outcome {
     Refused,
 }
 
-pub(super) async fn accept_loop(peer: Shared, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+pub async fn accept_loop(peer: Shared, listener: TcpListener, mut stop: watch::Receiver<bool>) {
     let mut children = JoinSet::new();
     loop {
         let stream = tokio::select! {

@@ -12,8 +12,8 @@ use tokio::{net::TcpListener, time::timeout};
 
 use super::{
     conn::Conn,
+    ctx::Ctx,
     proto::{self, HTTP_PORT},
-    Ctx,
 };
 
 pub async fn serve(ctx: Ctx, ip: Ipv4Addr, peers: usize) -> anyhow::Result<()> {

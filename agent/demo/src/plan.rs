@@ -4,11 +4,10 @@
 
 use std::{net::Ipv4Addr, time::Duration};
 
-use super::geo::Region;
+use super::{geo::Region, rng::Rng};
 
 /// How a peer is connected ([H] Table 1, [M] §III-D).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Profile {
     /// High upload capacity, accepts connections: many children.
     Campus,
@@ -16,6 +15,17 @@ pub enum Profile {
     Residential,
     /// Behind a NAT: cannot accept connections, so it uploads nothing.
     Nat,
+}
+
+impl From<Profile> for peerscope::schema::demo::PeerProfile {
+    fn from(p: Profile) -> Self {
+        use peerscope::schema::demo::PeerProfile;
+        match p {
+            Profile::Campus => PeerProfile::Campus,
+            Profile::Residential => PeerProfile::Residential,
+            Profile::Nat => PeerProfile::Nat,
+        }
+    }
 }
 
 impl Profile {
@@ -56,36 +66,13 @@ pub struct PeerPlan {
 /// Fixed infrastructure addresses (PPLive's servers were in China).
 pub const TRACKER: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
 pub const HTTP: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 3);
-pub const SOURCE: Ipv4Addr = super::source::ADDR;
+/// The channel's source, hosted in Asia as PPLive's sources were.
+pub const SOURCE: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
 pub const MONITORED: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
-
-/// splitmix64: enough randomness for a cast, no dependency.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
-}
 
 /// Peer 0 is the monitored one; the others: about 60% Asia, 25% North America,
 /// 15% Europe; 10% campus, 20% NAT, the rest residential; joining and leaving as
-/// [`super::churn::schedule`] draws it.
+/// [`schedule`] draws it.
 pub fn plan(peers: usize, monitored: Profile, duration: Duration, seed: u64) -> Vec<PeerPlan> {
     let mut rng = Rng::new(seed);
     let mut next_host = [20u8, 20, 20];
@@ -118,10 +105,22 @@ pub fn plan(peers: usize, monitored: Profile, duration: Duration, seed: u64) -> 
         } else {
             Profile::Residential
         };
-        let (join, leave) = super::churn::schedule(&mut rng, duration);
+        let (join, leave) = schedule(&mut rng, duration);
         out.push(PeerPlan { index, ip: region.addr(host), profile, monitored: false, join, leave });
     }
     out
+}
+
+/// Share of peers that leave before the end ([H] §6, [M] §III-G: churn is high).
+const LEAVING: f64 = 0.25;
+
+/// Join within the first fifth of the run; a quarter of the peers leave between
+/// 40% and 85% of it.
+pub fn schedule(rng: &mut Rng, run: Duration) -> (Duration, Option<Duration>) {
+    let d = run.as_secs_f64();
+    let join = Duration::from_secs_f64(rng.unit() * d * 0.2);
+    let leave = (rng.unit() < LEAVING).then(|| Duration::from_secs_f64(d * (0.4 + 0.45 * rng.unit())));
+    (join, leave)
 }
 
 #[cfg(test)]
@@ -146,5 +145,21 @@ mod tests {
         }
         assert!(p.iter().any(|x| x.profile == Profile::Nat));
         assert!(p.iter().any(|x| x.leave.is_some()));
+    }
+
+    #[test]
+    fn test_schedule_stays_inside_the_run() {
+        let mut rng = Rng::new(1);
+        let run = Duration::from_secs(100);
+        let mut leavers = 0;
+        for _ in 0..400 {
+            let (join, leave) = schedule(&mut rng, run);
+            assert!(join <= run / 5);
+            if let Some(l) = leave {
+                leavers += 1;
+                assert!(l > join && l < run);
+            }
+        }
+        assert!((60..140).contains(&leavers), "about a quarter leave: {leavers}");
     }
 }

@@ -1,6 +1,7 @@
 //! What the demo shows: each window's view of the monitored host, and at the end
 //! peerscope's per-peer TCP payload bytes against the swarm's ground truth
-//! (measured = written + retransmitted, exactly), written as `report.json`.
+//! (measured = written + retransmitted, exactly), written as `report.json` (the
+//! `demo_record` document of `peerscope::schema`).
 
 use std::{
     collections::BTreeMap,
@@ -8,226 +9,150 @@ use std::{
     net::{IpAddr, Ipv4Addr},
 };
 
-use serde::Serialize;
-
-use super::{
-    geo::{self, Region},
-    plan::{PeerPlan, Profile},
-    truth::Truth,
-    window::{host_pairs, PairBytes},
+use super::{geo, plan::PeerPlan, truth::Truth};
+use peerscope::{
+    engine,
+    live::FlowDelta,
+    schema::{
+        common::protocol_name,
+        demo::{CastMember, DemoRecordTag, PayloadTruth, PeerTruth},
+        DemoRecord, SchemaVersion,
+    },
+    view::endpoint,
 };
-use peerscope::engine::{self, WindowFlows};
 
-#[derive(Clone, Debug, Serialize)]
-pub struct WindowSummary {
-    pub index: usize,
-    pub start_unix_ns: u64,
-    pub len_ns: u64,
-    pub up_bytes: u64,
-    pub down_bytes: u64,
-    pub parents: Vec<IpAddr>,
-    pub children: Vec<IpAddr>,
-}
-
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct PeerRow {
-    pub ip: Option<Ipv4Addr>,
-    pub city: Option<&'static str>,
-    pub region: Option<Region>,
-    pub measured_up_payload: u64,
-    pub truth_up_payload: u64,
-    pub retransmitted_up: u64,
-    pub measured_down_payload: u64,
-    pub truth_down_payload: u64,
-    pub retransmitted_down: u64,
-    /// measured == truth + retransmitted, both directions.
-    pub matches: bool,
-    pub windows_as_parent: usize,
-    pub windows_as_child: usize,
-}
-
-/// One peer of the swarm as planned: who, where, and when it was there.
-#[derive(Clone, Debug, Serialize)]
-pub struct CastRow {
-    pub ip: Ipv4Addr,
-    pub profile: Profile,
-    pub city: Option<&'static str>,
-    pub join_secs: f64,
-    pub leave_secs: Option<f64>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Report {
-    pub monitored: Ipv4Addr,
-    pub profile: Profile,
-    pub peers: usize,
-    pub cast: Vec<CastRow>,
-    pub bitrate_bps: u64,
-    pub duration_secs: f64,
-    pub windows: Vec<WindowSummary>,
-    pub per_peer: Vec<PeerRow>,
-    pub measured_up_payload: u64,
-    pub measured_down_payload: u64,
-    pub truth_up_payload: u64,
-    pub truth_down_payload: u64,
-    pub retransmitted_up: u64,
-    pub retransmitted_down: u64,
-    pub all_match: bool,
-}
-
-/// Collects the windows as they close.
-pub struct Collector {
-    pub me: Ipv4Addr,
-    pub windows: Vec<WindowSummary>,
-    totals: BTreeMap<IpAddr, (PairBytes, usize, usize)>,
-}
-
-impl Collector {
-    pub fn new(me: Ipv4Addr) -> Self {
-        Collector { me, windows: Vec::new(), totals: BTreeMap::new() }
-    }
-
-    /// Adds a window, with the engine's figures for it, and returns its text for the
-    /// live display.
-    pub fn add(&mut self, w: &WindowFlows, figures: &engine::WindowSummary, top: usize) -> String {
-        let pairs = host_pairs(w, IpAddr::V4(self.me));
-        let parents: Vec<IpAddr> = figures.parents.iter().map(|p| p.peer).collect();
-        let children: Vec<IpAddr> = figures.children.iter().map(|p| p.peer).collect();
-        for (h, p) in &pairs {
-            let t = self.totals.entry(*h).or_default();
-            t.0.up += p.up;
-            t.0.down += p.down;
-            t.0.up_tcp_payload += p.up_tcp_payload;
-            t.0.down_tcp_payload += p.down_tcp_payload;
-            t.1 += parents.contains(h) as usize;
-            t.2 += children.contains(h) as usize;
-        }
-        let s = WindowSummary {
-            index: self.windows.len(),
-            start_unix_ns: w.start_ns,
-            len_ns: w.len_ns,
-            up_bytes: pairs.values().map(|p| p.up).sum(),
-            down_bytes: pairs.values().map(|p| p.down).sum(),
-            parents,
-            children,
-        };
-        let text = render_window(&s, w, &pairs, top);
-        self.windows.push(s);
-        text
-    }
-
-    pub fn finish(self, truth: &Truth, cast: &[PeerPlan], bitrate_bps: u64, duration_secs: f64) -> Report {
-        let me = self.me;
-        let profile = cast.iter().find(|p| p.monitored).map_or(Profile::Campus, |p| p.profile);
-        let cast: Vec<CastRow> = cast
+/// The run as the engine measured it (`figures`, the monitored host being the
+/// cast's first peer) beside what the swarm recorded sending (`truth`).
+pub fn truth_report(
+    figures: &engine::Report,
+    truth: &Truth,
+    cast: &[PeerPlan],
+    bitrate_bps: u64,
+    duration_secs: f64,
+) -> DemoRecord {
+    let me = cast[0].ip;
+    let per_peer = per_peer(figures, truth, me);
+    let mut totals = PayloadTruth::default();
+    per_peer.iter().for_each(|r| totals.add(&r.payload));
+    DemoRecord {
+        schema_version: SchemaVersion,
+        document: DemoRecordTag,
+        monitored: IpAddr::V4(me),
+        profile: cast[0].profile.into(),
+        peers: cast.len(),
+        cast: cast
             .iter()
-            .map(|p| CastRow {
-                ip: p.ip,
-                profile: p.profile,
-                city: geo::city(p.ip),
-                join_secs: p.join.as_secs_f64(),
-                leave_secs: p.leave.map(|l| l.as_secs_f64()),
+            .map(|p| CastMember {
+                ip: IpAddr::V4(p.ip),
+                profile: p.profile.into(),
+                city: geo::city(p.ip).map(String::from),
+                join_s: p.join.as_secs_f64(),
+                leave_s: p.leave.map(|l| l.as_secs_f64()),
             })
-            .collect();
-        let pairs = truth.pair_totals();
-        let mut hosts: BTreeMap<Ipv4Addr, PeerRow> = BTreeMap::new();
-        for (s, d) in pairs.keys() {
-            for h in [s, d] {
-                if *h != me && (*s == me || *d == me) {
-                    hosts.entry(*h).or_default();
-                }
-            }
-        }
-        for h in self.totals.keys() {
-            if let IpAddr::V4(v4) = h {
-                hosts.entry(*v4).or_default();
-            }
-        }
-        for (h, row) in hosts.iter_mut() {
-            let (m, par, chi) = self.totals.get(&IpAddr::V4(*h)).copied().unwrap_or_default();
-            *row = PeerRow {
-                ip: Some(*h),
-                city: geo::city(*h),
-                region: Region::of(*h),
-                measured_up_payload: m.up_tcp_payload,
-                truth_up_payload: pairs.get(&(me, *h)).copied().unwrap_or(0),
-                retransmitted_up: truth.retransmitted.get(&(me, *h)).copied().unwrap_or(0),
-                measured_down_payload: m.down_tcp_payload,
-                truth_down_payload: pairs.get(&(*h, me)).copied().unwrap_or(0),
-                retransmitted_down: truth.retransmitted.get(&(*h, me)).copied().unwrap_or(0),
-                matches: false,
-                windows_as_parent: par,
-                windows_as_child: chi,
-            };
-            row.matches = row.measured_up_payload == row.truth_up_payload + row.retransmitted_up
-                && row.measured_down_payload == row.truth_down_payload + row.retransmitted_down;
-        }
-        let per_peer: Vec<PeerRow> = hosts.into_values().collect();
-        let sum = |f: fn(&PeerRow) -> u64| per_peer.iter().map(f).sum::<u64>();
-        Report {
-            monitored: me,
-            profile,
-            peers: cast.len(),
-            cast,
-            bitrate_bps,
-            duration_secs,
-            measured_up_payload: sum(|r| r.measured_up_payload),
-            measured_down_payload: sum(|r| r.measured_down_payload),
-            truth_up_payload: sum(|r| r.truth_up_payload),
-            truth_down_payload: sum(|r| r.truth_down_payload),
-            retransmitted_up: sum(|r| r.retransmitted_up),
-            retransmitted_down: sum(|r| r.retransmitted_down),
-            all_match: per_peer.iter().all(|r| r.matches),
-            per_peer,
-            windows: self.windows,
+            .collect(),
+        bitrate_bits_per_s: bitrate_bps,
+        duration_s: duration_secs,
+        windows: figures.windows.clone(),
+        all_match: per_peer.iter().all(|r| r.matches),
+        per_peer,
+        totals,
+    }
+}
+
+/// Every host the monitored one exchanged packets with (the engine's flows) or
+/// recorded TCP bytes with (the truth): measured TCP payload against the truth.
+fn per_peer(figures: &engine::Report, truth: &Truth, me: Ipv4Addr) -> Vec<PeerTruth> {
+    let mut measured: BTreeMap<Ipv4Addr, (u64, u64)> = BTreeMap::new();
+    for f in &figures.flows {
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (f.key.src_ip, f.key.dst_ip) else { continue };
+        let tcp = if f.key.ip_protocol == 6 { f.total.payload_bytes } else { 0 };
+        if src == me && dst != me {
+            measured.entry(dst).or_default().0 += tcp;
+        } else if dst == me && src != me {
+            measured.entry(src).or_default().1 += tcp;
         }
     }
+    let pairs = truth.pair_totals();
+    for (s, d) in pairs.keys() {
+        if *s == me && *d != me {
+            measured.entry(*d).or_default();
+        } else if *d == me && *s != me {
+            measured.entry(*s).or_default();
+        }
+    }
+    let in_windows = |h: Ipv4Addr, parents: bool| {
+        let h = IpAddr::V4(h);
+        let has = |set: &[engine::parents::PeerRate]| set.iter().any(|p| p.peer == h);
+        figures.windows.iter().filter(|w| if parents { has(&w.parents) } else { has(&w.children) }).count()
+    };
+    measured
+        .into_iter()
+        .map(|(h, (up, down))| {
+            let payload = PayloadTruth {
+                measured_up_payload_bytes: up,
+                truth_up_payload_bytes: pairs.get(&(me, h)).copied().unwrap_or(0),
+                retransmitted_up_bytes: truth.retransmitted.get(&(me, h)).copied().unwrap_or(0),
+                measured_down_payload_bytes: down,
+                truth_down_payload_bytes: pairs.get(&(h, me)).copied().unwrap_or(0),
+                retransmitted_down_bytes: truth.retransmitted.get(&(h, me)).copied().unwrap_or(0),
+            };
+            PeerTruth {
+                ip: IpAddr::V4(h),
+                city: geo::city(h).map(String::from),
+                region: geo::Region::of(h).map(Into::into),
+                matches: payload.matches(),
+                payload,
+                windows_as_parent: in_windows(h, true),
+                windows_as_child: in_windows(h, false),
+            }
+        })
+        .collect()
 }
 
 fn kbps(bytes: u64, len_ns: u64) -> f64 {
     bytes as f64 * 8.0 / (len_ns as f64 / 1e9).max(1e-3) / 1000.0
 }
 
-fn render_window(s: &WindowSummary, w: &WindowFlows, pairs: &BTreeMap<IpAddr, PairBytes>, top: usize) -> String {
+/// One window of the live display: the monitored host's rates, its busiest flows
+/// (`flows`: the window's deltas) and peers, as the engine saw them.
+pub fn render_window(w: &engine::WindowSummary, flows: &[FlowDelta], top: usize) -> String {
     let mut t = String::new();
+    let (up, down) = (w.pairs.iter().map(|p| p.up_bytes).sum(), w.pairs.iter().map(|p| p.down_bytes).sum());
     let _ = writeln!(
         t,
         "── window {} ({:.1} s): up {:.0} kbit/s, down {:.0} kbit/s, {} flows; {} parents, {} children (> 4 KB/s)",
-        s.index,
-        s.len_ns as f64 / 1e9,
-        kbps(s.up_bytes, s.len_ns),
-        kbps(s.down_bytes, s.len_ns),
-        w.flows.len(),
-        s.parents.len(),
-        s.children.len()
+        w.index,
+        w.len_ns as f64 / 1e9,
+        kbps(up, w.len_ns),
+        kbps(down, w.len_ns),
+        w.active_flows,
+        w.parent_count,
+        w.child_count
     );
     let _ = writeln!(t, "   top flows:");
-    for (k, st) in w.flows.iter().take(top) {
-        let proto = if k.proto == 6 {
-            "tcp"
-        } else if k.proto == 17 {
-            "udp"
-        } else {
-            "ip"
-        };
+    let mut flows: Vec<&FlowDelta> = flows.iter().collect();
+    flows.sort_by(|a, b| b.delta.total_bytes().cmp(&a.delta.total_bytes()).then(a.key.cmp(&b.key)));
+    for f in flows.into_iter().take(top) {
+        let (k, bytes) = (&f.key, f.delta.total_bytes());
         let _ = writeln!(
             t,
-            "     {proto} {:>21} → {:<21} {:>9} B {:>7.0} kbit/s",
-            format!("{}:{}", k.src_ip(), k.src_port),
-            format!("{}:{}", k.dst_ip(), k.dst_port),
-            st.total_bytes(),
-            kbps(st.total_bytes(), s.len_ns)
+            "     {} {:>21} → {:<21} {:>9} B {:>7.0} kbit/s",
+            protocol_name(k.proto),
+            endpoint(k.src_ip(), k.src_port),
+            endpoint(k.dst_ip(), k.dst_port),
+            bytes,
+            kbps(bytes, w.len_ns)
         );
     }
     let _ = writeln!(t, "   peers:        host  city         up kB  down kB  role");
-    let mut rows: Vec<_> = pairs.iter().collect();
-    rows.sort_by_key(|(_, p)| std::cmp::Reverse(p.up + p.down));
-    for (h, p) in rows.into_iter().take(top) {
-        let city = match h {
-            IpAddr::V4(v4) => geo::city(*v4).unwrap_or("?"),
+    let mut rows: Vec<_> = w.pairs.iter().collect();
+    rows.sort_by_key(|p| std::cmp::Reverse(p.up_bytes + p.down_bytes));
+    for p in rows.into_iter().take(top) {
+        let city = match p.peer {
+            IpAddr::V4(v4) => geo::city(v4).unwrap_or("?"),
             IpAddr::V6(_) => "?",
         };
-        let role = match (s.parents.contains(h), s.children.contains(h)) {
+        let role = match (w.parents.iter().any(|r| r.peer == p.peer), w.children.iter().any(|r| r.peer == p.peer)) {
             (true, true) => "parent+child",
             (true, false) => "parent",
             (false, true) => "child",
@@ -236,28 +161,28 @@ fn render_window(s: &WindowSummary, w: &WindowFlows, pairs: &BTreeMap<IpAddr, Pa
         let _ = writeln!(
             t,
             "   {:>17}  {:<10} {:>7.1}  {:>7.1}  {role}",
-            h.to_string(),
+            p.peer.to_string(),
             city,
-            p.up as f64 / 1e3,
-            p.down as f64 / 1e3
+            p.up_bytes as f64 / 1e3,
+            p.down_bytes as f64 / 1e3
         );
     }
     t
 }
 
 /// The closing summary printed after the last window.
-pub fn render_final(r: &Report) -> String {
+pub fn render_final(r: &DemoRecord) -> String {
     let mut t = String::new();
-    let left = r.cast.iter().filter(|c| c.leave_secs.is_some()).count();
-    let late = r.cast.iter().filter(|c| c.join_secs > 0.0).count();
+    let left = r.cast.iter().filter(|c| c.leave_s.is_some()).count();
+    let late = r.cast.iter().filter(|c| c.join_s > 0.0).count();
     let _ = writeln!(
         t,
         "══ peerscope demo: {} ({:?}) over {:.0} s, {} peers ({late} joined during the run, {left} left early), {} kbit/s",
         r.monitored,
         r.profile,
-        r.duration_secs,
+        r.duration_s,
         r.peers,
-        r.bitrate_bps / 1000
+        r.bitrate_bits_per_s / 1000
     );
     let _ = writeln!(
         t,
@@ -267,22 +192,27 @@ pub fn render_final(r: &Report) -> String {
         let _ = writeln!(
             t,
             "   {:<19} {:<10} {:>10} / {:>10} (+{:<5}) {:>10} / {:>10} (+{:<5}) {}",
-            p.ip.map(|i| i.to_string()).unwrap_or_default(),
-            p.city.unwrap_or("?"),
-            p.measured_up_payload,
-            p.truth_up_payload,
-            p.retransmitted_up,
-            p.measured_down_payload,
-            p.truth_down_payload,
-            p.retransmitted_down,
+            p.ip.to_string(),
+            p.city.as_deref().unwrap_or("?"),
+            p.payload.measured_up_payload_bytes,
+            p.payload.truth_up_payload_bytes,
+            p.payload.retransmitted_up_bytes,
+            p.payload.measured_down_payload_bytes,
+            p.payload.truth_down_payload_bytes,
+            p.payload.retransmitted_down_bytes,
             if p.matches { "=" } else { "MISMATCH" }
         );
     }
-    let ratio = r.measured_up_payload as f64 / (r.measured_down_payload.max(1)) as f64;
+    let m = &r.totals;
+    let ratio = m.measured_up_payload_bytes as f64 / (m.measured_down_payload_bytes.max(1)) as f64;
     let _ = writeln!(
         t,
         "   total TCP payload: up {} B, down {} B (upload:download {:.1}:1); retransmitted {} B up, {} B down",
-        r.measured_up_payload, r.measured_down_payload, ratio, r.retransmitted_up, r.retransmitted_down
+        m.measured_up_payload_bytes,
+        m.measured_down_payload_bytes,
+        ratio,
+        m.retransmitted_up_bytes,
+        m.retransmitted_down_bytes
     );
     let _ =
         writeln!(t, "   measured {} ground truth for every peer", if r.all_match { "equals" } else { "DIFFERS FROM" });
@@ -293,10 +223,11 @@ pub fn render_final(r: &Report) -> String {
 mod tests {
     use std::time::Duration;
 
+    use peerscope::engine::{Engine, EngineConfig, MonitoredHost, WindowFlows};
     use peerscope_abi::{FlowKey, FlowStats};
 
     use super::*;
-    use crate::truth::GroundTruth;
+    use crate::{plan::Profile, truth::GroundTruth};
 
     #[test]
     fn test_measured_is_compared_with_truth_plus_retransmissions() {
@@ -304,30 +235,23 @@ mod tests {
         let a = Ipv4Addr::new(203, 0, 113, 20);
         let b = Ipv4Addr::new(192, 0, 2, 20);
         let flow = |s: Ipv4Addr, d: Ipv4Addr, payload| {
-            (
-                FlowKey::new(6, s.into(), 8008, d.into(), 40000),
-                FlowStats {
-                    payload_bytes: payload,
-                    packets: [0, 0, 1],
-                    bytes: [0, 0, payload + 40],
-                    ..Default::default()
-                },
-            )
+            let stats = FlowStats {
+                payload_bytes: payload,
+                packets: [0, 0, 1],
+                bytes: [0, 0, payload + 40],
+                ..Default::default()
+            };
+            FlowDelta { key: FlowKey::new(6, s.into(), 8008, d.into(), 40000), delta: stats, total: stats }
         };
-        let mut c = Collector::new(me);
         // 0.1 s: 15.4 KB/s to a (a child), 9.4 KB/s from b (a parent), 1.4 KB/s from a.
-        let w = WindowFlows {
-            start_ns: 0,
-            len_ns: 100_000_000,
-            flows: vec![flow(me, a, 1500), flow(a, me, 100), flow(b, me, 900)],
-        };
-        let mut engine = peerscope::engine::Engine::new(
-            peerscope::engine::EngineConfig { window_ns: w.len_ns, ..Default::default() },
-            peerscope::engine::MonitoredHost::new([IpAddr::V4(me)]),
-        );
-        let figures = engine.observe_window(w.clone());
-        let text = c.add(&w, &figures, 5);
+        let deltas = [flow(me, a, 1500), flow(a, me, 100), flow(b, me, 900)];
+        let w =
+            WindowFlows { start_ns: 0, len_ns: 100_000_000, flows: deltas.iter().map(|d| (d.key, d.delta)).collect() };
+        let mut engine =
+            Engine::new(EngineConfig { window_ns: w.len_ns, ..Default::default() }, MonitoredHost::new([me.into()]));
+        let text = render_window(&engine.observe_window(w), &deltas, 5);
         assert!(text.contains("1 parents, 1 children"), "{text}");
+        assert!(text.contains("tcp"), "{text}");
         let truth = GroundTruth::default();
         truth.sent(me, a, 1000);
         truth.retransmitted(me, a, 500);
@@ -335,13 +259,20 @@ mod tests {
         truth.sent(b, me, 1000);
         let cast =
             [PeerPlan { index: 0, ip: me, profile: Profile::Nat, monitored: true, join: Duration::ZERO, leave: None }];
-        let r = c.finish(&truth.snapshot(), &cast, 400_000, 1.0);
-        assert_eq!(r.profile, Profile::Nat);
-        let row = |ip| r.per_peer.iter().find(|p| p.ip == Some(ip)).unwrap();
+        let r = truth_report(&engine.finish(), &truth.snapshot(), &cast, 400_000, 1.0);
+        assert_eq!(r.profile, Profile::Nat.into());
+        let row = |ip: Ipv4Addr| r.per_peer.iter().find(|p| p.ip == IpAddr::V4(ip)).unwrap();
         assert!(row(a).matches, "1500 = 1000 + 500 up, 100 = 100 down");
         assert!(!row(b).matches, "900 measured, 1000 sent");
-        assert_eq!(r.windows[0].parents, vec![IpAddr::V4(b)]);
+        assert_eq!((row(b).windows_as_parent, row(a).windows_as_child), (1, 1));
+        assert_eq!(r.windows[0].parents.iter().map(|p| p.peer).collect::<Vec<_>>(), vec![IpAddr::V4(b)]);
+        let (up, down) = (r.windows[0].up_bytes_per_s * 0.1, r.windows[0].down_bytes_per_s * 0.1);
+        assert_eq!((up.round(), down.round()), (1540.0, 1080.0));
         assert!(!r.all_match);
-        assert_eq!((r.measured_up_payload, r.truth_up_payload, r.retransmitted_up), (1500, 1000, 500));
+        let t = &r.totals;
+        assert_eq!(
+            (t.measured_up_payload_bytes, t.truth_up_payload_bytes, t.retransmitted_up_bytes),
+            (1500, 1000, 500)
+        );
     }
 }

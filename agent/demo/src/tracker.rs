@@ -13,9 +13,9 @@ use tokio::net::{TcpListener, UdpSocket};
 
 use super::{
     conn::{Conn, Kind},
-    plan::Rng,
+    ctx::Ctx,
     proto::{self, TRACKER_PORT},
-    Ctx,
+    rng::Rng,
 };
 
 /// A host not heard from for this long is no longer listed.
@@ -36,9 +36,7 @@ impl Registry {
         let mut hosts: Vec<Ipv4Addr> = self.seen.keys().copied().filter(|h| *h != from).collect();
         hosts.sort();
         let rng = self.rng.get_or_insert_with(|| Rng::new(0x7ac4));
-        for i in (1..hosts.len()).rev() {
-            hosts.swap(i, rng.below(i + 1));
-        }
+        rng.shuffle(&mut hosts);
         hosts.truncate(proto::MAX_TRACKER_HOSTS);
         hosts
     }

@@ -43,7 +43,7 @@ pub struct GroundTruth(Arc<Mutex<Truth>>);
 
 impl GroundTruth {
     pub fn sent(&self, src: Ipv4Addr, dst: Ipv4Addr, bytes: usize) {
-        let sec = super::now_unix_secs();
+        let sec = super::clock::now_unix_secs();
         *self.0.lock().unwrap().bytes.entry((src, dst, sec)).or_default() += bytes as u64;
     }
 

@@ -1,6 +1,7 @@
 //! The live capture path: loads the kernel program, attaches it to an interface,
 //! pins its maps and reads them.
 
+pub mod accumulator;
 pub mod attach;
 pub mod caps;
 pub mod clock;
@@ -8,13 +9,14 @@ pub mod error;
 pub mod host;
 pub mod manage;
 pub mod maps;
+pub mod measure;
 pub mod pins;
 pub mod table;
-pub mod window;
 
 pub use attach::{AttachOptions, Attached};
 pub use error::LiveError;
 pub use maps::{FlowMaps, Snapshot};
+pub use measure::{LiveReport, Measurement};
 pub use table::{FlowDelta, FlowTable};
 
 /// The kernel object built by `build.rs` (empty when the BPF toolchain was missing).

@@ -2,7 +2,7 @@
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
-use peerscope_demo::swarm;
+use peerscope_demo::{run, DemoOpts};
 
 use crate::cli::DemoArgs;
 
@@ -15,7 +15,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         PathBuf::from(format!("peerscope-demo-{secs}"))
     });
-    let report = swarm::run(swarm::DemoOpts {
+    let report = run(DemoOpts {
         duration: Duration::from_secs_f64(args.duration),
         peers: args.peers,
         bitrate_bps: args.bitrate * 1000,

@@ -12,37 +12,18 @@ use anyhow::Context;
 use peerscope_dissector::{
     attributed_tree, ei, filter::Filter, App, Attribution, Identification, Note, Strength, Transport, Tree,
 };
-use serde::Serialize;
 
 use crate::cli::DissectArgs;
 use peerscope::{
     control::capture::{attribute_flows, pair, read_messages, FlowPair, Message},
+    schema::{ControlMessageDocument, DissectSummaryDocument},
     view::endpoint,
 };
 
 use super::analyze::EXIT_DAMAGED;
 
-/// What the closing summary counts.
-#[derive(Debug, Default, Serialize)]
-struct Summary {
-    frames: u64,
-    /// Frames with a UDP or TCP payload.
-    frames_with_payload: u64,
-    /// Messages (datagrams, reassembled TCP messages) read.
-    messages: u64,
-    /// PPLive/PPTV control messages shown, malformed ones included.
-    control: u64,
-    /// Of those, messages an expert note calls malformed.
-    malformed: u64,
-    sopcast: u64,
-    ppstream: u64,
-    /// Messages of flows no rule attributes.
-    unknown: u64,
-    /// Of those, messages a weak rule matched without corroboration.
-    unconfirmed: u64,
-    /// Shown after the filter.
-    shown: u64,
-}
+/// The closing summary (the `dissect_summary` document).
+type Summary = DissectSummaryDocument;
 
 /// A `--decode-as` entry: the transport and port it names.
 fn decode_as(s: &str) -> anyhow::Result<(Transport, u16)> {
@@ -93,7 +74,7 @@ pub fn run(args: DissectArgs) -> anyhow::Result<ExitCode> {
         if filter.as_ref().is_some_and(|f| !f.matches(&tree)) {
             return;
         }
-        summary.shown += 1;
+        summary.shown_messages += 1;
         let wrote = if args.json { json(&mut out, &m, &tree, &flows) } else { text(&mut out, &m, &tree, &flows) };
         if let Err(e) = wrote {
             write_err = Some(e);
@@ -122,8 +103,8 @@ pub fn run(args: DissectArgs) -> anyhow::Result<ExitCode> {
 fn shown(m: &Message, flows: &Attributions, s: &mut Summary) -> Option<Tree> {
     let attribution = flows.of(m);
     let Some(mut tree) = attributed_tree(&m.bytes, m.transport, m.full_len, &m.identification, &attribution) else {
-        s.unknown += 1;
-        s.unconfirmed += u64::from(m.identification.rule.is_some_and(|r| r.strength() == Strength::Weak));
+        s.unknown_messages += 1;
+        s.unconfirmed_messages += u64::from(m.identification.rule.is_some_and(|r| r.strength() == Strength::Weak));
         return None;
     };
     if m.cut_short {
@@ -131,11 +112,11 @@ fn shown(m: &Message, flows: &Attributions, s: &mut Summary) -> Option<Tree> {
         tree.notes.insert(0, Note::new(&ei::STREAM_ENDED, m.bytes.len(), 0, why));
     }
     match attribution.app() {
-        Some(App::SopCast) => s.sopcast += 1,
-        Some(App::PpStream) => s.ppstream += 1,
+        Some(App::SopCast) => s.sopcast_messages += 1,
+        Some(App::PpStream) => s.ppstream_messages += 1,
         _ => {
-            s.control += 1;
-            s.malformed += u64::from(tree.is_malformed());
+            s.control_messages += 1;
+            s.malformed_messages += u64::from(tree.is_malformed());
         }
     }
     Some(tree)
@@ -193,29 +174,13 @@ fn text(o: &mut impl Write, m: &Message, tree: &Tree, flows: &Attributions) -> s
 }
 
 fn json(o: &mut impl Write, m: &Message, tree: &Tree, flows: &Attributions) -> std::io::Result<()> {
-    let attribution = flows.of(m);
-    let v = serde_json::json!({
-        "frame": m.frame,
-        "time_unix_ns": m.ts_ns,
-        "src": endpoint(m.key.src_ip(), m.key.src_port),
-        "dst": endpoint(m.key.dst_ip(), m.key.dst_port),
-        "transport": proto(m.transport),
-        "identification": m.identification,
-        "evidence": m.identification.rule.map(|_| m.identification.evidence_text(&m.bytes)),
-        "attribution": attribution,
-        "segments": m.segments,
-        "bytes": m.bytes.len(),
-        "wire_bytes": m.full_len,
-        "malformed": tree.is_malformed(),
-        "tree": tree,
-    });
-    serde_json::to_writer(&mut *o, &v)?;
+    serde_json::to_writer(&mut *o, &ControlMessageDocument::new(m, tree, &flows.of(m)))?;
     writeln!(o)
 }
 
 fn write_summary(o: &mut impl Write, s: &Summary, json: bool) -> std::io::Result<()> {
     if json {
-        serde_json::to_writer(&mut *o, &serde_json::json!({ "summary": s }))?;
+        serde_json::to_writer(&mut *o, s)?;
         return writeln!(o);
     }
     writeln!(
@@ -225,12 +190,12 @@ fn write_summary(o: &mut impl Write, s: &Summary, json: bool) -> std::io::Result
         s.frames,
         s.frames_with_payload,
         s.messages,
-        s.control,
-        s.malformed,
-        s.sopcast,
-        s.ppstream,
-        s.unknown,
-        s.unconfirmed,
-        s.shown
+        s.control_messages,
+        s.malformed_messages,
+        s.sopcast_messages,
+        s.ppstream_messages,
+        s.unknown_messages,
+        s.unconfirmed_messages,
+        s.shown_messages
     )
 }

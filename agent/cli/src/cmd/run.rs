@@ -8,19 +8,16 @@ use std::{
     time::Duration,
 };
 
+use peerscope::schema::{interval::IntervalTag, Flow, IntervalDocument, KernelCounters, ReportSource, SchemaVersion};
 use peerscope_abi::{Counter, FlowStats};
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cli::RunArgs;
 use peerscope::{
-    control::{ledger::ever_family, ControlLedger},
     engine::{Engine, MonitoredHost, WindowSummary},
     export::{server, Metrics},
-    live::{
-        clock, host::interface_addrs, pins::PinDir, window::WindowAccumulator, AttachOptions, Attached, FlowDelta,
-        FlowTable,
-    },
-    view::{render_table, FlowRow, PerClass},
+    live::{clock, host::interface_addrs, pins::PinDir, AttachOptions, Attached, FlowDelta, Measurement},
+    view::render_table,
 };
 
 use super::jsonl::JsonLines;
@@ -37,14 +34,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// Everything one poll updates.
 struct Live {
     attached: Attached,
-    table: FlowTable,
-    window: WindowAccumulator,
-    engine: Engine,
+    measure: Measurement,
     metrics: Arc<Mutex<Metrics>>,
     jsonl: Option<JsonLines>,
     pins: PinDir,
     iface: String,
-    ledger: ControlLedger,
 }
 
 async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -76,17 +70,13 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let window_ns = config.window_ns;
     let mut live = Live {
         attached,
-        table: FlowTable::new(clock::KernelClock::new()),
-        window: WindowAccumulator::new(clock::unix_now_ns(), window_ns),
-        engine: Engine::new(config, MonitoredHost::new(addrs)),
+        measure: Measurement::new(Engine::new(config, MonitoredHost::new(addrs)), clock::unix_now_ns()),
         metrics,
-        jsonl: args.jsonl.as_deref().map(JsonLines::open).transpose()?,
+        jsonl: args.jsonl.as_deref().map(|p| JsonLines::open(p, &args.iface)).transpose()?,
         pins: PinDir::for_iface(&args.iface),
         iface: args.iface.clone(),
-        ledger: ControlLedger::default(),
     };
 
     let period = Duration::from_secs_f64(args.interval);
@@ -113,7 +103,6 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let _ = std::fs::remove_file(&live.pins.report_file);
-    let _ = std::fs::remove_file(&live.pins.report_text_file);
     let kept = live.attached.keep_attached;
     drop(live);
     if kept {
@@ -132,52 +121,47 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
     let now = clock::unix_now_ns();
     // Idle flows are retired after this poll read them; their slots are freed at the
     // next poll, with whatever was still being counted into them.
-    let poll = live.table.poll(&live.attached.maps, now, Some((args.idle_timeout * 1e9) as u64))?;
-    let mut deltas: Vec<FlowDelta> = poll.deltas;
+    let polled = live.measure.poll(&mut live.attached, now, Some((args.idle_timeout * 1e9) as u64))?;
+    let (samples, decoded, reaped) = (polled.samples, polled.decoded, polled.poll.reaped);
+    let mut deltas: Vec<FlowDelta> = polled.poll.deltas;
     let counters = live.attached.maps.counters()?;
-    let flows_in_table = poll.flows_in_table;
-    live.window.add(&deltas);
-    // The kernel's control-packet samples feed the control ledger.
-    let samples = live.attached.drain_samples(usize::MAX);
-    let mut decoded = 0usize;
-    for s in &samples {
-        if let Some(m) = peerscope::control::decode_sample(&s.key, s.payload(), s.payload_len as usize) {
-            live.ledger.observe(&s.key, &m);
-            decoded += 1;
-        }
-    }
+    let flows_in_table = polled.poll.flows_in_table;
     if let Ok(mut m) = live.metrics.lock() {
-        m.observe(live.engine.host(), &deltas, &counters, flows_in_table, live.attached.maps.capacity(), args.interval);
+        let host = live.measure.engine().host();
+        m.observe(host, &deltas, &counters, flows_in_table, live.attached.maps.capacity(), args.interval);
     }
-    let summary = if live.window.due(now) { Some(close_window(live, now)?) } else { None };
+    let summary = if live.measure.window_due(now) { Some(close_window(live, now)?) } else { None };
 
     deltas.sort_by(|a, b| b.delta.total_bytes().cmp(&a.delta.total_bytes()).then(a.key.cmp(&b.key)));
     let mut interval_total = FlowStats::default();
     for d in &deltas {
         interval_total.merge(&d.delta);
     }
-    let rows: Vec<FlowRow> =
-        deltas.iter().take(args.top).map(|d| FlowRow::new(&d.key, Some(&d.delta), &d.total, args.interval)).collect();
+    let host = Some(live.measure.engine().host());
+    let flows: Vec<Flow> = deltas
+        .iter()
+        .take(args.top)
+        .map(|d| Flow::new(&d.key, &d.total, host).with_interval(&d.delta, args.interval))
+        .collect();
     let mut stdout = std::io::stdout().lock();
     if args.json {
-        let counters: serde_json::Map<String, serde_json::Value> =
-            Counter::ALL.iter().map(|c| (c.name().to_string(), counters[*c as usize].into())).collect();
-        let out = serde_json::json!({
-            "interval": n,
-            "time_unix_ns": now,
-            "interval_secs": args.interval,
-            "iface": args.iface,
-            "active_flows": deltas.len(),
-            "flows_in_table": flows_in_table,
-            "flows_reaped": poll.reaped,
-            "packets": PerClass::from(interval_total.packets),
-            "bytes": PerClass::from(interval_total.bytes),
-            "flows": rows,
-            "counters": counters,
-            "control_samples": samples.len(),
-            "control_messages": decoded,
-            "window": summary,
-        });
+        let out = IntervalDocument {
+            schema_version: SchemaVersion,
+            document: IntervalTag,
+            iface: args.iface.clone(),
+            index: n,
+            time_unix_ns: now,
+            interval_s: args.interval,
+            active_flows: deltas.len(),
+            flows_in_table,
+            flows_reaped: reaped,
+            traffic: (&interval_total).into(),
+            flows,
+            counters: KernelCounters::new(&counters),
+            control_samples: samples,
+            control_messages: decoded,
+            window: summary,
+        };
         writeln!(stdout, "{}", serde_json::to_string(&out)?)?;
     } else {
         writeln!(
@@ -190,7 +174,7 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
             counters[Counter::Truncated as usize],
             counters[Counter::NonIp as usize]
         )?;
-        write!(stdout, "{}", render_table(&rows))?;
+        write!(stdout, "{}", render_table(&flows))?;
         if let Some(s) = &summary {
             peerscope::report::text::window_line(&mut stdout, s)?;
         }
@@ -201,7 +185,7 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
 
 /// Feeds the finished window to the engine and publishes what it found.
 fn close_window(live: &mut Live, now: u64) -> anyhow::Result<WindowSummary> {
-    let summary = live.engine.observe_window(live.window.close(now));
+    let summary = live.measure.close_window(now);
     if let Ok(mut m) = live.metrics.lock() {
         m.observe_window(&summary);
     }
@@ -209,22 +193,9 @@ fn close_window(live: &mut Live, now: u64) -> anyhow::Result<WindowSummary> {
         j.window(&summary)?;
     }
     // `peerscope report` reads the state and history from here.
-    let report = live.engine.snapshot();
-    let (parents, children) = ever_family(&report);
-    let control = live.ledger.summary(&parents, &children);
-    write_private(
-        &live.pins.report_file,
-        &serde_json::to_vec(&serde_json::json!({ "report": report, "control": control }))?,
-    )?;
-    let mut text =
-        format!("peerscope live report for {} (agent pid {})\n", live.iface, std::process::id()).into_bytes();
-    peerscope::report::text::write_body(&mut text, &report)?;
-    peerscope::report::text::write_control(&mut text, &control)?;
-    writeln!(text, "\nWindows so far:")?;
-    for w in &report.windows {
-        peerscope::report::text::window_line(&mut text, w)?;
-    }
-    write_private(&live.pins.report_text_file, &text)?;
+    let source = ReportSource::Live { iface: live.iface.clone(), agent_pid: std::process::id(), written_unix_ns: now };
+    let doc = live.measure.snapshot().into_document(source);
+    write_private(&live.pins.report_file, &serde_json::to_vec(&doc)?)?;
     Ok(summary)
 }
 

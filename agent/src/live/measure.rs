@@ -1,0 +1,115 @@
+//! One live measurement of a monitored host, as `peerscope run` and the demo make it:
+//! every poll's flow deltas summed into windows of Δ for the engine, the kernel's
+//! control-packet samples decoded into the control ledger, and at any time the
+//! report of both.
+
+use crate::{
+    control::{decode_sample, ledger::ever_family, ControlLedger, ControlSummary},
+    engine::{Engine, Report, WindowSummary},
+    schema::{ReportDocument, ReportSource},
+};
+
+use super::{
+    accumulator::WindowAccumulator, clock::KernelClock, table::Poll, Attached, FlowDelta, FlowTable, LiveError,
+};
+
+/// The flow table's memory, the current window, the engine and the control ledger.
+#[derive(Debug)]
+pub struct Measurement {
+    table: FlowTable,
+    window: WindowAccumulator,
+    engine: Engine,
+    ledger: ControlLedger,
+}
+
+/// What one poll read.
+#[derive(Debug, Default)]
+pub struct Polled {
+    /// The flow table's deltas (already added to the current window).
+    pub poll: Poll,
+    /// Control-packet samples drained from the kernel, and how many decoded.
+    pub samples: usize,
+    pub decoded: usize,
+}
+
+impl Polled {
+    pub fn deltas(&self) -> &[FlowDelta] {
+        &self.poll.deltas
+    }
+}
+
+/// The engine's report with what the control packets taught: what a live run shows
+/// and writes when it ends (and, while it runs, for `peerscope report`), as the
+/// report document ([`LiveReport::into_document`]).
+#[derive(Clone, Debug)]
+pub struct LiveReport {
+    pub report: Report,
+    pub control: ControlSummary,
+}
+
+impl LiveReport {
+    fn new(report: Report, ledger: &ControlLedger) -> Self {
+        let (parents, children) = ever_family(&report);
+        let control = ledger.summary(&parents, &children);
+        LiveReport { report, control }
+    }
+
+    /// The report document of the measurement of `source`.
+    pub fn into_document(self, source: ReportSource) -> ReportDocument {
+        ReportDocument::new(source, self.report, self.control)
+    }
+}
+
+impl Measurement {
+    /// Windows of the engine's Δ, the first starting at `start_unix_ns`.
+    pub fn new(engine: Engine, start_unix_ns: u64) -> Self {
+        let window = WindowAccumulator::new(start_unix_ns, engine.config().window_ns);
+        Measurement { table: FlowTable::new(KernelClock::new()), window, engine, ledger: ControlLedger::default() }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Reads the flow table (retiring flows idle for longer than `idle_ns`) into the
+    /// current window, and the kernel's control samples into the ledger.
+    pub fn poll(
+        &mut self,
+        attached: &mut Attached,
+        now_unix_ns: u64,
+        idle_ns: Option<u64>,
+    ) -> Result<Polled, LiveError> {
+        let poll = self.table.poll(&attached.maps, now_unix_ns, idle_ns)?;
+        self.window.add(&poll.deltas);
+        let samples = attached.drain_samples(usize::MAX);
+        let mut decoded = 0;
+        for s in &samples {
+            if let Some(m) = decode_sample(&s.key, s.payload(), s.payload_len as usize) {
+                self.ledger.observe(&s.key, &m);
+                decoded += 1;
+            }
+        }
+        Ok(Polled { poll, samples: samples.len(), decoded })
+    }
+
+    /// Whether the current window has ended at `now_unix_ns`.
+    pub fn window_due(&self, now_unix_ns: u64) -> bool {
+        self.window.due(now_unix_ns)
+    }
+
+    /// Ends the current window at `now_unix_ns` (its real length, should the poll be
+    /// late) and gives it to the engine.
+    pub fn close_window(&mut self, now_unix_ns: u64) -> WindowSummary {
+        self.engine.observe_window(self.window.close(now_unix_ns))
+    }
+
+    /// The report so far; the measurement goes on.
+    pub fn snapshot(&self) -> LiveReport {
+        LiveReport::new(self.engine.snapshot(), &self.ledger)
+    }
+
+    /// Ends the measurement (windows not closed are left out).
+    pub fn finish(self) -> LiveReport {
+        LiveReport::new(self.engine.finish(), &self.ledger)
+    }
+}
