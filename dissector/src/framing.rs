@@ -68,10 +68,16 @@ pub fn starts_message(b: &[u8]) -> bool {
 }
 
 /// True if `b` begins with a binary marker (the 2005 prefix, or the
-/// length-prefixed message's markers): four fixed bytes or more, so rare in
-/// other traffic that waiting for the rest of the message costs nothing.
+/// length-prefixed message's markers, whole or cut after two of its magic
+/// bytes): four fixed bytes or more, so rare in other traffic that waiting
+/// for the rest of the message costs nothing.
 pub fn starts_binary_message(b: &[u8]) -> bool {
-    b.starts_with(&v2005::PREFIX) || tcp_frame::message_len(b).is_some()
+    b.starts_with(&v2005::PREFIX)
+        || tcp_frame::message_len(b).is_some()
+        || (b.len() >= 10
+            && b.len() < tcp_frame::MIN_LEN
+            && b[4..6] == [0x21, 0x00]
+            && prefix_of(&b[8..], &[0x98, 0xab, 0x01, 0x02]))
 }
 
 fn need(have: usize, want: usize) -> Framing {
@@ -234,6 +240,13 @@ mod tests {
         assert_eq!(next_message(&m[..13]), Framing::NeedMore(Some(3)));
         assert_eq!(next_message(&[0, 0, 0, 12, 0x22]), Framing::NotAMessage);
         assert_eq!(next_message(&[0, 0, 0]), Framing::NeedMore(Some(9)));
+        // Worth waiting for before attribution: four marker bytes at least.
+        assert!(starts_binary_message(&m) && starts_binary_message(&m[..10]) && starts_binary_message(&m[..11]));
+        assert!(!starts_binary_message(&m[..9]), "21 00 alone is two bytes");
+        let mut off = m;
+        off[9] = 0xac;
+        assert!(!starts_binary_message(&off[..10]) && !starts_binary_message(&off[..11]));
+        assert!(starts_binary_message(&[2, 0, 0, 2]) && !starts_binary_message(&[2, 0, 0]));
     }
 
     #[test]
