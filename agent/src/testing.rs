@@ -41,11 +41,9 @@ pub fn temp_path(name: &str) -> PathBuf {
 pub fn analyze(p: &SynthPcap, config: EngineConfig) -> OfflineAnalysis {
     let path = temp_path("capture.pcap");
     p.write_file(&path).unwrap();
-    let out = analyze_file(
-        &path,
-        OfflineOptions { config, host: Some(MonitoredHost::new([ip(X)])), ..Default::default() },
-    )
-    .unwrap();
+    let out =
+        analyze_file(&path, OfflineOptions { config, host: Some(MonitoredHost::new([ip(X)])), ..Default::default() })
+            .unwrap();
     std::fs::remove_file(&path).ok();
     out
 }

@@ -5,7 +5,10 @@
 //! Each check panics if an invariant breaks: a field outside the payload, an
 //! unregistered field, or a strict parse whose `emit` does not reproduce it.
 
+use crate::filter::Filter;
+use crate::framing::{next_message, Framing};
 use crate::identify::{identify, App, Transport};
+use crate::stream::{Stream, MAX_HELD};
 use crate::tree::Tree;
 use crate::v2005::channel_list::{self, ChannelListRepr};
 use crate::v2005::gossip::{Gossip, GossipRepr};
@@ -14,7 +17,7 @@ use crate::v2005::play_link::{self, PlayLinkRepr};
 use crate::v2005::tracker_reply::{TrackerReply, TrackerReplyRepr};
 use crate::v2010::live::{PeerPacket, PeerPacketRepr};
 use crate::v2010::tracker::{TrackerPacket, TrackerRepr};
-use crate::{dissect, ei, hf, Hint};
+use crate::{dissect, dissect_claimed, ei, hf, Claim, Hint};
 
 /// A check over arbitrary bytes.
 pub type Check = fn(&[u8]);
@@ -31,6 +34,8 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("pptv_peer", pptv_peer),
     ("identify", identify_rules),
     ("dissect", dissect_any),
+    ("reassembly", reassembly),
+    ("filter", filter),
 ];
 
 /// Fields and notes lie inside the payload and are registered.
@@ -156,3 +161,65 @@ pub fn dissect_any(data: &[u8]) {
         }
     }
 }
+
+/// Input: byte 0 = the stream's length / 2, then that many stream bytes, then
+/// segments of 4 bytes each (start offset u16 LE, length, flags: bit 0 SYN
+/// first, bit 1 read what is in order after it). Whatever the segments'
+/// order, overlaps and repeats, the reassembled bytes are a prefix of the
+/// stream, read once each; every message framed in them lies inside them and
+/// decodes without panicking.
+pub fn reassembly(data: &[u8]) {
+    let Some((&n, rest)) = data.split_first() else { return };
+    let n = (usize::from(n) * 2).min(rest.len());
+    let (stream, segs) = rest.split_at(n);
+    if stream.is_empty() {
+        return;
+    }
+    let isn = 0xffff_ff00u32; // sequence numbers wrap inside the stream
+    let mut s = Stream::default();
+    s.push(isn, true, b"");
+    let mut read = Vec::new();
+    let take = |s: &mut Stream, read: &mut Vec<u8>| {
+        while let Framing::Message(m) | Framing::MessageOrMore(m, _) = next_message(s.data()) {
+            assert!(m > 0 && m <= s.data().len(), "framed {m} of {} bytes", s.data().len());
+            let claim = Claim { transport: crate::Transport::Tcp, full_len: m, own: None, flow: None };
+            tree_is_sound(&dissect_claimed(&s.data()[..m], &claim), m);
+            read.extend_from_slice(&s.data()[..m]);
+            s.consume(m);
+        }
+    };
+    for seg in segs.chunks_exact(4) {
+        let start = usize::from(u16::from_le_bytes([seg[0], seg[1]])) % stream.len();
+        let end = (start + usize::from(seg[2])).min(stream.len());
+        s.push(isn.wrapping_add(1).wrapping_add(start as u32), false, &stream[start..end]);
+        assert!(s.held() <= MAX_HELD);
+        if seg[3] & 2 != 0 {
+            take(&mut s, &mut read);
+        }
+    }
+    read.extend_from_slice(s.data());
+    assert!(stream.starts_with(&read), "reassembled bytes are not the stream's");
+}
+
+/// Input: a filter's text. A filter that parses prints as text that parses
+/// back to it, and evaluates on real trees without panicking.
+pub fn filter(data: &[u8]) {
+    let Ok(text) = core::str::from_utf8(data) else { return };
+    let Ok(f) = Filter::parse(text) else { return };
+    let again = Filter::parse(&f.to_string()).unwrap_or_else(|e| panic!("{f} does not parse back: {e}"));
+    assert_eq!(again, f);
+    for sample in FILTER_SAMPLES {
+        if let Ok(t) = dissect(sample, Hint::Auto) {
+            let _ = f.matches(&t);
+        }
+    }
+}
+
+/// Messages the filter target evaluates on: a tracker reply, an HTTP request.
+const FILTER_SAMPLES: &[&[u8]] = &[
+    &[
+        0x02, 0x00, 0x00, 0x02, 0x99, 0x58, 0x98, 0x00, 0x2d, 0x5a, 0x98, 0x00, 0x02, 0, 0, 0, 1, 0x3b, 0x40, 0xc6,
+        0xfa, 0xa4, 0x0f, 0x48, 0x1f, 0, 0, 0, 0, 0x18, 0, 7, 0, 0x35, 0,
+    ],
+    b"GET /web/xml/all.xml HTTP/1.1\r\nHost: list.pplive.com\r\n\r\n",
+];

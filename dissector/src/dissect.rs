@@ -1,23 +1,31 @@
-//! The single entry point from a payload to a [`Tree`].
+//! From a payload to a [`Tree`]: [`dissect`] when nothing is known about the
+//! payload (only evidence is decoded), [`dissect_claimed`] when its flow is
+//! already attributed to PPLive/PPTV (the layout is then chosen by length
+//! arithmetic, and what no layout explains is shown raw with a note).
 
 use crate::ei;
 use crate::error::{Error, GenerationSet, Result};
 use crate::hf;
+use crate::identify::{http_evidence, Rule, Transport};
+use crate::layout::{exact_fits, layout_name, ExactFit};
+use crate::tcp_frame;
 use crate::tree::{Field, MessageKind, Note, Tree, Value};
 use crate::v2005::gossip::Gossip;
 use crate::v2005::tracker_reply::TrackerReply;
 use crate::v2005::{self, channel_list, http::HttpMessage, play_link};
 use crate::v2010::header::PptvHeader;
-use crate::v2010::live::{PeerBody, PeerPacket};
+use crate::v2010::live::PeerPacket;
 use crate::v2010::tracker::TrackerPacket;
 use crate::Generation;
 
 /// What the caller knows about the payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Hint {
-    /// Decide from the bytes; binary layouts must fit exactly, and 2010
-    /// packets whose body is kept raw (VOD, other live actions, Report
-    /// requests) are only decoded when asked for with [`Hint::Pptv2010`].
+    /// Decide from the bytes, and decode only what carries evidence: HTTP
+    /// with a PPLive rule's evidence (or a channel list as its body), a
+    /// channel list with a channel, a PlayLink, and binary layouts that fit
+    /// exactly. 2010 packets whose body is kept raw (VOD, other live
+    /// actions, Report requests) are only decoded with [`Hint::Pptv2010`].
     Auto,
     /// Force a 2005 tracker reply; missing or extra records become notes.
     TrackerReply2005,
@@ -27,13 +35,22 @@ pub enum Hint {
     ChannelList,
     /// A bare `pplive://` link.
     PlayLink,
-    /// A bootstrap HTTP request or reply.
+    /// A bootstrap HTTP request or reply, whatever its headers.
     Http,
     /// Force the 2010 PPTV layout: unknown actions and short bodies become notes.
     Pptv2010,
 }
 
 const HTTP_STARTS: [&[u8]; 6] = [b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"HTTP/"];
+
+fn is_http(p: &[u8]) -> bool {
+    HTTP_STARTS.iter().any(|s| p.starts_with(s))
+}
+
+/// The start of a text payload, past a UTF-8 byte-order mark and blanks.
+fn text_start(p: &[u8]) -> &[u8] {
+    p.strip_prefix(b"\xef\xbb\xbf").unwrap_or(p).trim_ascii_start()
+}
 
 /// Decodes `payload` (a UDP or TCP payload, or a file's content for the
 /// channel list). Offsets in the tree are relative to `payload`.
@@ -49,52 +66,58 @@ pub fn dissect(payload: &[u8], hint: Hint) -> Result<Tree> {
     }
 }
 
+fn no_evidence(p: &[u8], reason: &'static str) -> Error {
+    Error::NoLayout { generation: GenerationSet::Any, len: p.len(), reason }
+}
+
 fn auto(p: &[u8]) -> Result<Tree> {
-    if HTTP_STARTS.iter().any(|s| p.starts_with(s)) {
-        return Ok(HttpMessage::parse(p)?.to_tree());
+    if is_http(p) {
+        let m = HttpMessage::parse(p)?;
+        if http_evidence(p).is_none() && !channel_list::is_channel_list(m.body) {
+            return Err(no_evidence(p, "HTTP without PPLive evidence (METHODS §10) is not PPLive's"));
+        }
+        return Ok(m.to_tree());
     }
-    let text = p.strip_prefix(b"\xef\xbb\xbf").unwrap_or(p).trim_ascii_start();
+    let text = text_start(p);
     if text.starts_with(b"<") {
+        if !channel_list::is_channel_list(p) {
+            return Err(no_evidence(p, "XML that is not a channel list with a channel"));
+        }
         return channel_list::to_tree(p);
     }
     if text.starts_with(b"pplive://") {
         return play_link_tree(p);
     }
-    let tree = match exact_binary_fit(p) {
-        Some(MessageKind::TrackerReply) => Some(TrackerReply::new_checked(p)?.to_tree()),
-        Some(MessageKind::Gossip) => Some(Gossip::new_checked(p)?.to_tree()),
-        Some(MessageKind::PptvTracker) => Some(TrackerPacket::new_checked(p)?.to_tree()),
-        Some(MessageKind::PptvLive) => Some(PeerPacket::new_checked(p)?.to_tree()),
-        _ => None,
-    };
-    if let Some(t) = tree {
-        return Ok(t);
+    if tcp_frame::fits(p) {
+        return Ok(tcp_frame::to_tree(p));
     }
-    Err(Error::NoLayout {
-        generation: GenerationSet::Any,
-        len: p.len(),
-        reason: "no text or binary layout fits exactly",
-    })
+    match exact_fits(p) {
+        ExactFit::One(kind) => exact_tree(kind, p),
+        ExactFit::Two(a, b) => Ok(ambiguous(p, a, b)),
+        ExactFit::None => Err(no_evidence(p, "no text or binary layout fits exactly")),
+    }
 }
 
-/// The binary layout that fits `p` exactly, if any; shared with
-/// [`crate::identify`]. 2005 messages must also carry the `02 00 00 02`
-/// prefix both of \[M\]'s dumps show. For 2010 packets only bodies with a
-/// fully described layout count: a raw body (Report request, Leave
-/// response, other live actions, VOD) would fit anything.
-pub(crate) fn exact_binary_fit(p: &[u8]) -> Option<MessageKind> {
-    if let Some(kind) = v2005::peer_list_fit(p, p.len()) {
-        return Some(kind);
+/// The tree of a layout `p` fits exactly.
+fn exact_tree(kind: MessageKind, p: &[u8]) -> Result<Tree> {
+    match kind {
+        MessageKind::TrackerReply => Ok(TrackerReply::new_checked(p)?.to_tree()),
+        MessageKind::Gossip => Ok(Gossip::new_checked(p)?.to_tree()),
+        MessageKind::PptvTracker => Ok(TrackerPacket::new_checked(p)?.to_tree()),
+        _ => Ok(PeerPacket::new_checked(p)?.to_tree()),
     }
-    if let Ok(t) = TrackerPacket::new_checked(p) {
-        return t.fits_described_layout().then_some(MessageKind::PptvTracker);
-    }
-    if let Ok(t) = PeerPacket::new_checked(p) {
-        if matches!(t.body(), Ok(b) if !matches!(b, PeerBody::Raw(_))) {
-            return Some(MessageKind::PptvLive);
-        }
-    }
-    None
+}
+
+/// `p` raw, with one note over all of it.
+fn undecoded(p: &[u8], generation: Option<Generation>, def: &'static crate::tree::NoteDef, why: String) -> Tree {
+    let fields =
+        if p.is_empty() { Vec::new() } else { vec![Field::new(&hf::RAW, 0, p.len(), Value::Bytes(p.to_vec()))] };
+    Tree { generation, message: MessageKind::Undecoded, fields, notes: vec![Note::new(def, 0, p.len(), why)] }
+}
+
+fn ambiguous(p: &[u8], a: MessageKind, b: MessageKind) -> Tree {
+    let why = format!("{} bytes fit both {} and {}; not decoded as either", p.len(), layout_name(a), layout_name(b));
+    undecoded(p, None, &ei::AMBIGUOUS, why)
 }
 
 /// Decodes the first bytes of a payload of `full_len` bytes (a capture cut
@@ -108,14 +131,138 @@ pub fn dissect_cut(captured: &[u8], full_len: usize) -> Result<Tree> {
         return dissect(&captured[..full_len], Hint::Auto);
     }
     match v2005::peer_list_fit(captured, full_len) {
-        Some(MessageKind::TrackerReply) => Ok(TrackerReply::new_checked(captured)?.to_tree()),
-        Some(MessageKind::Gossip) => Ok(Gossip::new_checked(captured)?.to_tree()),
-        _ => Err(Error::NoLayout {
+        Some(kind) => {
+            let mut t = exact_tree(kind, captured)?;
+            t.notes.insert(0, capture_cut(captured.len(), full_len));
+            Ok(t)
+        }
+        None => Err(Error::NoLayout {
             generation: GenerationSet::One(Generation::Pplive2005),
             len: full_len,
             reason: "cut short, and no peer-list count explains the full length",
         }),
     }
+}
+
+fn capture_cut(captured: usize, full_len: usize) -> Note {
+    Note::new(&ei::CAPTURE_CUT, captured, 0, format!("captured {captured} of {full_len} bytes"))
+}
+
+/// What is known of a payload whose flow is attributed to PPLive/PPTV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub transport: Transport,
+    /// The payload's length on the wire (more than the bytes given when a
+    /// capture was cut at its snap length).
+    pub full_len: usize,
+    /// The rule this payload matched, if any.
+    pub own: Option<Rule>,
+    /// The rule that attributed the flow (`None`: the user chose the
+    /// protocol, e.g. with Wireshark's Decode As).
+    pub flow: Option<Rule>,
+}
+
+/// The layout family a rule speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Pplive2005,
+    Pptv2010,
+    /// A DPI byte pattern with no public layout behind it.
+    Pattern,
+    Text,
+}
+
+fn family(rule: Rule) -> Family {
+    use Rule::*;
+    match rule {
+        PpliveUdpTrackerReply2005 | PpliveUdpGossip2005 | PpliveTcpTrackerReply2005 | PpliveTcpGossip2005 => {
+            Family::Pplive2005
+        }
+        PptvUdpTracker2010 | PptvUdpPeer2010 => Family::Pptv2010,
+        PpliveHttpPragma | PpliveHttpUserAgent | PpliveHttpBootstrap | PpliveHttpHost | PpliveChannelList
+        | PplivePlayLink => Family::Text,
+        _ => Family::Pattern,
+    }
+}
+
+/// Decodes a payload of a flow attributed to PPLive/PPTV. The layout is the
+/// one whose length arithmetic the payload satisfies: text formats by their
+/// start, binary ones by their counts against `claim.full_len`. When two
+/// layouts fit, or none does, the payload is shown raw with an expert note
+/// saying so (never read as a layout it does not fit). A capture cut short
+/// adds a note.
+pub fn dissect_claimed(p: &[u8], claim: &Claim) -> Tree {
+    let cut = p.len() < claim.full_len;
+    let mut tree = claimed_layout(p, claim, cut);
+    if cut {
+        tree.notes.insert(0, capture_cut(p.len(), claim.full_len));
+    }
+    tree
+}
+
+fn claimed_layout(p: &[u8], claim: &Claim, cut: bool) -> Tree {
+    let text = text_start(p);
+    let lax = |r: Result<Tree>| {
+        r.unwrap_or_else(|e| undecoded(p, Some(Generation::Pplive2005), &ei::NO_LAYOUT, e.to_string()))
+    };
+    if is_http(p) {
+        return lax(dissect(p, Hint::Http));
+    }
+    if text.starts_with(b"<") {
+        return lax(channel_list::to_tree(p));
+    }
+    if text.starts_with(b"pplive://") {
+        return lax(play_link_tree(p));
+    }
+    if tcp_frame::message_len(p) == Some(claim.full_len) {
+        return tcp_frame::to_tree(p);
+    }
+    if let Some(rule) = claim.own.filter(|r| family(*r) == Family::Pattern) {
+        let why = format!("identified by rule {}; no public layout describes the message", rule.name());
+        return undecoded(p, Some(Generation::Pplive2005), &ei::UNDECODED, why);
+    }
+    if !cut {
+        match exact_fits(p) {
+            ExactFit::One(kind) => return lax(exact_tree(kind, p)),
+            ExactFit::Two(a, b) => return ambiguous(p, a, b),
+            ExactFit::None => {}
+        }
+    }
+    let flow_2010 = claim.flow.is_some_and(|r| family(r) == Family::Pptv2010);
+    if p.starts_with(&v2005::PREFIX) && !flow_2010 {
+        return peer_list_by_arithmetic(p, claim.full_len);
+    }
+    if claim.transport == Transport::Udp && PptvHeader::new_checked(p).is_ok() {
+        return lax(pptv_lax(p));
+    }
+    if claim.transport == Transport::Tcp {
+        // Peer data (video segments) travels on the same connections.
+        let why = format!("{} bytes that start no message with a public layout", p.len());
+        return undecoded(p, None, &ei::UNDECODED, why);
+    }
+    undecoded(p, None, &ei::NO_LAYOUT, format!("no UDP layout explains these {} bytes", claim.full_len))
+}
+
+/// A 2005-prefixed message no count explains exactly: decoded as the peer
+/// list whose record structure its length has (fixed part + whole records,
+/// with a plausible count), its count mismatch noted; otherwise raw, with a
+/// note giving both layouts' arithmetic.
+fn peer_list_by_arithmetic(p: &[u8], full_len: usize) -> Tree {
+    let fit = v2005::peer_list_fit(p, full_len).or_else(|| v2005::peer_list_structure(p, full_len));
+    match fit {
+        Some(MessageKind::TrackerReply) => {
+            if let Ok(m) = TrackerReply::new_checked(p) {
+                return m.to_tree();
+            }
+        }
+        Some(MessageKind::Gossip) => {
+            if let Ok(m) = Gossip::new_checked(p) {
+                return m.to_tree();
+            }
+        }
+        _ => {}
+    }
+    undecoded(p, Some(Generation::Pplive2005), &ei::NO_LAYOUT, v2005::arithmetic_note(p, full_len))
 }
 
 fn play_link_tree(p: &[u8]) -> Result<Tree> {
@@ -126,7 +273,7 @@ fn play_link_tree(p: &[u8]) -> Result<Tree> {
         reason: "not UTF-8".into(),
     })?;
     Ok(Tree {
-        generation: Generation::Pplive2005,
+        generation: Some(Generation::Pplive2005),
         message: MessageKind::PlayLink,
         fields: vec![play_link::to_field(text, 0)?],
         notes: Vec::new(),
@@ -150,7 +297,7 @@ fn pptv_lax(p: &[u8]) -> Result<Tree> {
         fields.push(Field::new(&hf::PPTV_BODY, PptvHeader::LEN, body.len(), Value::Bytes(body.to_vec())));
     }
     Ok(Tree {
-        generation: Generation::Pptv2010,
+        generation: Some(Generation::Pptv2010),
         message: MessageKind::PptvOther,
         fields: vec![Field::subtree(&hf::PPTV, 0, p.len(), fields)],
         notes: vec![Note::new(
@@ -186,7 +333,7 @@ mod tests {
         ];
         for (p, kind, generation) in cases {
             let t = dissect(&p, Hint::Auto).unwrap();
-            assert_eq!((t.message, t.generation), (kind, generation));
+            assert_eq!((t.message, t.generation), (kind, Some(generation)));
         }
         let live = [0, 0, 0, 0, 0xc0, 1, 0, 0, 0, 7, 1, 0, 0]
             .iter()
@@ -195,7 +342,7 @@ mod tests {
             .chain([0; 12])
             .collect::<Vec<_>>();
         let t = dissect(&live, Hint::Auto).unwrap();
-        assert_eq!((t.message, t.generation), (MessageKind::PptvLive, Generation::Pptv2010));
+        assert_eq!((t.message, t.generation), (MessageKind::PptvLive, Some(Generation::Pptv2010)));
     }
 
     #[test]

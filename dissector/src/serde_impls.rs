@@ -6,8 +6,9 @@
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
+use crate::flow::Attribution;
 use crate::guid::Guid;
-use crate::identify::{App, Identification, Rule};
+use crate::identify::{App, Identification, Rule, Span, Strength};
 use crate::tree::{Field, MessageKind, Note, Severity, Tree, Value};
 use crate::Generation;
 
@@ -79,7 +80,7 @@ macro_rules! as_debug_name {
     )*};
 }
 
-as_debug_name!(MessageKind, Severity, App);
+as_debug_name!(MessageKind, Severity, App, Strength);
 
 impl Serialize for Generation {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -96,12 +97,46 @@ impl Serialize for Rule {
     }
 }
 
+impl Serialize for Span {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Span", 2)?;
+        st.serialize_field("offset", &self.offset)?;
+        st.serialize_field("len", &self.len)?;
+        st.end()
+    }
+}
+
 impl Serialize for Identification {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Identification", 2)?;
+        let mut st = s.serialize_struct("Identification", 4)?;
         st.serialize_field("app", &self.app)?;
         st.serialize_field("rule", &self.rule)?;
+        st.serialize_field("strength", &self.rule.map(|r| r.strength()))?;
+        st.serialize_field("evidence", &self.rule.map(|_| self.evidence))?;
         st.end()
+    }
+}
+
+impl Serialize for Attribution {
+    /// `{"app", "rule", "basis"}`, or `null` when not attributed.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Attribution::App { app, rule, basis } => {
+                let mut st = s.serialize_struct("Attribution", 3)?;
+                st.serialize_field("app", app)?;
+                st.serialize_field("rule", rule)?;
+                st.serialize_field("basis", basis.description())?;
+                st.end()
+            }
+            Attribution::DecodeAs => {
+                let mut st = s.serialize_struct("Attribution", 3)?;
+                st.serialize_field("app", &App::PpLive)?;
+                st.serialize_field("rule", &None::<Rule>)?;
+                st.serialize_field("basis", "decoded as PPLive by the user")?;
+                st.end()
+            }
+            _ => s.serialize_none(),
+        }
     }
 }
 
@@ -129,6 +164,11 @@ mod tests {
     fn test_identification_json() {
         let id = identify(Transport::Udp, 4004, 8000, &study_reply());
         let json = serde_json::to_value(id).unwrap();
-        assert_eq!(json, serde_json::json!({"app": "PpLive", "rule": "pplive.udp.tracker_reply_2005"}));
+        let n = study_reply().len();
+        assert_eq!(
+            json,
+            serde_json::json!({"app": "PpLive", "rule": "pplive.udp.tracker_reply_2005", "strength": "Strong",
+                               "evidence": {"offset": 0, "len": n}})
+        );
     }
 }

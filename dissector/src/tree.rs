@@ -42,6 +42,8 @@ pub struct FieldDef {
     pub base: Base,
     /// Names for integer values (a Wireshark `value_string`); empty if none.
     pub vals: &'static [(u32, &'static str)],
+    /// What the field is, with its unit (a Wireshark `hf` blurb).
+    pub blurb: &'static str,
 }
 
 impl FieldDef {
@@ -165,11 +167,24 @@ pub enum Severity {
     Error,
 }
 
-/// A registered kind of expert note.
+/// What an expert note is about (Wireshark's expert groups).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Group {
+    /// The message breaks its own layout: counts, lengths, values.
+    Malformed,
+    /// The message is well-formed but says something worth a look.
+    Protocol,
+    /// Bytes shown raw, or not captured.
+    Undecoded,
+}
+
+/// A registered kind of expert note. Its summary is constant; what varies
+/// (an address, a count) is in the note's text.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct NoteDef {
     pub name: &'static str,
     pub severity: Severity,
+    pub group: Group,
     pub summary: &'static str,
 }
 
@@ -202,14 +217,23 @@ pub enum MessageKind {
     PptvVod,
     /// A 2010-era header whose action this crate does not decode further.
     PptvOther,
+    /// The length-prefixed TCP message of the DPI rules (body not described).
+    TcpFrame,
+    /// A message of an identified flow that no layout explains (or two do):
+    /// shown raw, with a note saying why.
+    Undecoded,
+    /// A payload of another application's flow (SOPCast, PPStream): only its
+    /// identification is shown, no layout being public.
+    Identified,
 }
 
 /// The result of [`crate::dissect`]: what was decoded, the fields, the notes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tree {
     /// The generation the payload was decoded as (bootstrap HTTP and the
-    /// channel list are 2005-era).
-    pub generation: Generation,
+    /// channel list are 2005-era); `None` for an [`MessageKind::Undecoded`]
+    /// payload that could be either.
+    pub generation: Option<Generation>,
     pub message: MessageKind,
     pub fields: Vec<Field>,
     pub notes: Vec<Note>,
@@ -229,6 +253,11 @@ impl Tree {
     /// Every field with this filter name, in payload order.
     pub fn find_all<'t>(&'t self, name: &'t str) -> impl Iterator<Item = &'t Field> + 't {
         self.walk().filter(move |f| f.def.name == name)
+    }
+
+    /// True if a note says the message breaks its own layout.
+    pub fn is_malformed(&self) -> bool {
+        self.notes.iter().any(|n| n.def.group == Group::Malformed)
     }
 
     /// Notes of this kind.
@@ -255,7 +284,10 @@ impl fmt::Display for Tree {
             }
             x.children.iter().try_for_each(|c| field(f, c, depth + 1))
         }
-        writeln!(f, "{:?} ({})", self.message, self.generation)?;
+        match self.generation {
+            Some(g) => writeln!(f, "{:?} ({g})", self.message)?,
+            None => writeln!(f, "{:?} (PPLive/PPTV)", self.message)?,
+        }
         self.fields.iter().try_for_each(|x| field(f, x, 1))?;
         for n in &self.notes {
             writeln!(f, "    [{:?}] {} [{}+{}]", n.def.severity, n.text, n.offset, n.len)?;

@@ -67,7 +67,7 @@ fn test_start_up_sequence() {
     let id = identify(Transport::Udp, 8000, 4004, &datagram);
     assert_eq!(id.rule.unwrap().name(), "pplive.udp.tracker_reply_2005");
     let tree = dissect(&datagram, Hint::Auto).unwrap();
-    assert_eq!((tree.message, tree.generation), (MessageKind::TrackerReply, Generation::Pplive2005));
+    assert_eq!((tree.message, tree.generation), (MessageKind::TrackerReply, Some(Generation::Pplive2005)));
     assert_eq!(tree.find("pplive.tracker.count").unwrap().value, Value::U32(50));
     assert_eq!(tree.notes_named("peerscope.expert.private_address").count(), 5);
 

@@ -48,7 +48,8 @@ pub enum Command {
     Detach(DetachArgs),
     /// Analyse a pcap/pcapng file with the studies' metrics.
     Analyze(AnalyzeArgs),
-    /// Decode every PPLive/PPTV control message of a pcap/pcapng file (a tree, like tshark -V).
+    /// Decode every PPLive/PPTV control message of a pcap/pcapng file, malformed ones
+    /// included, and name SOPCast/PPStream traffic (like `tshark -2 -V` with the plugin).
     Dissect(DissectArgs),
     /// Build a PPLive-like swarm on network namespaces, measure one peer live, and
     /// compare with the swarm's own record of what it sent.
@@ -367,17 +368,27 @@ pub struct DissectArgs {
     /// Print each message's tree (the default; accepted for tshark users' `-V`).
     #[arg(short = 'V', long = "tree")]
     pub tree: bool,
-    /// One JSON object per message instead of the tree (`peerscope schema
-    /// --document control_message`).
+    /// One JSON object per message instead of the tree, then a summary
+    /// (`peerscope schema --document control_message`, `dissect_summary`).
     #[arg(long)]
     pub json: bool,
-    /// Show only messages matching a display filter: `FIELD`, `FIELD == VALUE`,
-    /// `FIELD != VALUE`, joined by `&&` / `||` (e.g. `pplive.host.ip == 59.64.198.250`).
+    /// Show only messages matching a Wireshark display filter over the pplive.*,
+    /// pptv.*, peerscope.* fields and the pplive, pptv, sopcast, ppstream protocols:
+    /// `FIELD` (present), `==`, `!=` (present, none equal), `~=`, `<`, `<=`, `>`, `>=`,
+    /// `contains`; `&&`, `||`, `!`, parentheses; numbers in decimal, 0x hex or 0 octal;
+    /// booleans 0/1/true/false; quoted strings (e.g. `pplive.host.ip == 59.64.198.250`,
+    /// `pptv.action == 0x31`, `pplive.http.host == "list.pplive.com"`). An unknown field
+    /// is an error, as in tshark.
     #[arg(short = 'Y', long = "filter", value_name = "FILTER")]
     pub filter: Option<String>,
     /// Look inside tunnels (GRE, IP-in-IP, 6in4, GTP-U, VXLAN) for control messages.
     #[arg(long)]
     pub decap: bool,
+    /// Decode every message to or from a port as PPLive/PPTV, whatever its bytes
+    /// match, as tshark's `-d`: `udp.port==8000` or `tcp.port==8008,pplive`
+    /// (repeatable). Messages no layout explains are shown raw with a note.
+    #[arg(short = 'd', long = "decode-as", value_name = "TABLE==PORT")]
+    pub decode_as: Vec<String>,
 }
 
 #[derive(Debug, Args)]

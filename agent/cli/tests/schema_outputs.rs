@@ -216,11 +216,19 @@ fn test_analyze_json_to_stdout_is_the_same_document() {
 fn test_dissect_json_of_real_captures_fits_the_schema() {
     let Some(real) = real_captures() else { return };
     let schema = document_schema("control_message");
+    let summary_schema = document_schema("dissect_summary");
     let mut checked = 0;
     for f in real {
         let (code, out, err) = peerscope(&["dissect", f.to_str().unwrap(), "--json"]);
         assert!([Some(0), Some(peerscope::exit::DAMAGED.into())].contains(&code), "dissect {}: {err}", f.display());
-        for line in String::from_utf8(out).unwrap().lines() {
+        let out = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        let (summary, messages) = lines.split_last().unwrap_or_else(|| panic!("dissect {}: no summary", f.display()));
+        let summary: Value = serde_json::from_str(summary).unwrap();
+        check::assert_valid(&summary_schema, &summary, &format!("dissect --json {} summary", f.display()));
+        let typed: peerscope::schema::DissectSummaryDocument = serde_json::from_value(summary.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&typed).unwrap(), summary, "the types read what was written");
+        for line in messages {
             let doc: Value = serde_json::from_str(line).unwrap();
             check::assert_valid(&schema, &doc, &format!("dissect --json {}", f.display()));
             let typed: peerscope::schema::ControlMessageDocument = serde_json::from_value(doc.clone()).unwrap();

@@ -1,12 +1,12 @@
 //! What the control messages taught: channels, trackers, learned peers.
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::{BTreeMap, BTreeSet, HashMap},
     net::IpAddr,
 };
 
 use peerscope_abi::FlowKey;
-use peerscope_dissector::{MessageKind, Value};
+use peerscope_dissector::{Attribution, FlowEvidence, MessageKind, Value};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +55,33 @@ pub struct ControlSummary {
     pub learned_child_fraction: Option<f64>,
     /// Bootstrap HTTP requests (update check, channel list).
     pub bootstrap_requests: u64,
+    /// Payloads inspected (control-class packets offline, kernel samples live).
+    pub payloads: u64,
+    /// Of those, payloads that matched no rule, in flows nothing attributed.
+    pub unknown_payloads: u64,
+    /// Payloads that matched only a weak rule, in flows whose corroboration
+    /// never came: not attributed to any application.
+    pub unconfirmed_payloads: u64,
+}
+
+/// Both directions of a flow, one key.
+type FlowPair = (u8, (IpAddr, u16), (IpAddr, u16));
+
+fn pair(key: &FlowKey) -> FlowPair {
+    let (a, b) = ((key.src_ip(), key.src_port), (key.dst_ip(), key.dst_port));
+    (key.proto, a.min(b), a.max(b))
+}
+
+/// Flows whose evidence is kept; past this, those that are not attributed
+/// and hold no pending payload are forgotten.
+const MAX_FLOWS: usize = 1 << 18;
+
+/// A flow's evidence, and the payload a weak rule matched while the flow
+/// waits for its corroboration.
+#[derive(Debug, Default)]
+struct FlowState {
+    evidence: FlowEvidence,
+    pending: Option<(FlowKey, ControlMessage)>,
 }
 
 #[derive(Debug, Default)]
@@ -65,6 +92,10 @@ pub struct ControlLedger {
     trackers: BTreeMap<(IpAddr, u16, &'static str), Tracker>,
     learned: BTreeSet<IpAddr>,
     bootstrap_requests: u64,
+    flows: HashMap<FlowPair, FlowState>,
+    payloads: u64,
+    unknown: u64,
+    unconfirmed: u64,
 }
 
 fn str_value(v: &Value) -> Option<String> {
@@ -75,7 +106,38 @@ fn str_value(v: &Value) -> Option<String> {
 }
 
 impl ControlLedger {
+    /// Counts a payload in its flow: recorded once the flow is attributed
+    /// (at once for a strong rule; a weak rule's payload waits for its
+    /// corroboration), otherwise counted as unknown or unconfirmed.
     pub fn observe(&mut self, key: &FlowKey, m: &ControlMessage) {
+        self.payloads += 1;
+        if self.flows.len() >= MAX_FLOWS {
+            self.flows.retain(|_, f| f.pending.is_some() || f.evidence.attribution().app().is_some());
+        }
+        let flow = self.flows.entry(pair(key)).or_default();
+        match flow.evidence.observe_fingerprint(&m.identification, m.fingerprint) {
+            Attribution::App { .. } | Attribution::DecodeAs => {
+                if let Some((k, p)) = flow.pending.take() {
+                    self.record(&k, &p);
+                }
+                self.record(key, m);
+            }
+            Attribution::Pending(_) => flow.pending = Some((*key, m.clone())),
+            Attribution::Unknown => {
+                if flow.pending.take().is_some() {
+                    self.unconfirmed += 1;
+                }
+                if m.identification.rule.is_some() {
+                    self.unconfirmed += 1;
+                } else {
+                    self.unknown += 1;
+                }
+            }
+        }
+    }
+
+    /// What an attributed flow's payload teaches.
+    fn record(&mut self, key: &FlowKey, m: &ControlMessage) {
         if let Some(rule) = m.identification.rule {
             *self.by_rule.entry(rule.name()).or_default() += 1;
         }
@@ -174,6 +236,9 @@ impl ControlLedger {
             learned_parent_fraction: frac(parents),
             learned_child_fraction: frac(children),
             bootstrap_requests: self.bootstrap_requests,
+            payloads: self.payloads,
+            unknown_payloads: self.unknown,
+            unconfirmed_payloads: self.unconfirmed + self.flows.values().filter(|f| f.pending.is_some()).count() as u64,
         }
     }
 }
@@ -222,5 +287,37 @@ mod tests {
         assert_eq!((s.learned_became_parents, s.learned_became_children), (1, 1));
         assert_eq!(s.learned_parent_fraction, Some(1.0 / 3.0));
         assert_eq!(s.by_rule.get("pplive.udp.tracker_reply_2005"), Some(&2));
+        assert_eq!((s.payloads, s.unknown_payloads, s.unconfirmed_payloads), (2, 0, 0));
+    }
+
+    /// A payload that matches nothing is unknown; a weak rule's payload counts
+    /// only once its flow's second payload corroborates it, and is
+    /// unconfirmed otherwise; generic HTTP is no bootstrap request.
+    #[test]
+    fn test_unknown_weak_and_generic_http() {
+        let dns = FlowKey::new(17, ipv4(192, 0, 2, 1), 53000, ipv4(192, 0, 2, 53), 53);
+        let mut query = vec![0u8; 30];
+        query[..5].copy_from_slice(&[0x12, 0x80, 0x01, 0x00, 0x00]); // ID ..80, RD, qdcount high byte 0
+        let mut reply = query.clone();
+        reply[2..4].copy_from_slice(&[0x81, 0x80]);
+        let mut l = ControlLedger::default();
+        l.observe(&dns, &decode(&dns, &query).unwrap());
+        l.observe(&dns.reversed(), &decode(&dns.reversed(), &reply).unwrap());
+        let web = FlowKey::new(6, ipv4(192, 0, 2, 1), 50000, ipv4(198, 51, 100, 80), 80);
+        l.observe(&web, &decode(&web, b"GET / HTTP/1.1\r\nHost: example.org\r\n\r\n").unwrap());
+        let s = l.summary(&BTreeSet::new(), &BTreeSet::new());
+        assert!(s.by_rule.is_empty(), "{:?}", s.by_rule);
+        assert_eq!((s.payloads, s.unknown_payloads, s.unconfirmed_payloads, s.bootstrap_requests), (3, 2, 1, 0));
+
+        let peers = FlowKey::new(17, ipv4(192, 0, 2, 1), 22793, ipv4(203, 0, 113, 9), 22636);
+        let data = |seed: u8| {
+            let mut d = vec![seed; 40];
+            d[..5].copy_from_slice(&[0xda, 0x80, 0x9e, 0xbb, 0xbb]);
+            d
+        };
+        l.observe(&peers, &decode(&peers, &data(1)).unwrap());
+        l.observe(&peers.reversed(), &decode(&peers.reversed(), &data(2)).unwrap());
+        let s = l.summary(&BTreeSet::new(), &BTreeSet::new());
+        assert_eq!(s.by_rule.get("ppstream.udp.peer_data"), Some(&2), "both payloads once corroborated");
     }
 }

@@ -1,14 +1,20 @@
-//! One payload → the application it belongs to and, where a layout fits, its tree.
+//! One payload → the application it belongs to and, where the evidence
+//! decodes, its tree.
 
 use peerscope_abi::FlowKey;
-use peerscope_dissector::{dissect, dissect_cut, identify, App, Hint, Identification, Transport, Tree};
+use peerscope_dissector::{
+    dissect, dissect_cut, flow::fingerprint, identify_cut, App, Hint, Identification, Transport, Tree,
+};
 
-/// What a control payload turned out to be.
+/// What a control payload turned out to be, on its own (the flow it belongs
+/// to decides whether it counts: see [`super::ControlLedger`]).
 #[derive(Debug, Clone)]
 pub struct ControlMessage {
     pub identification: Identification,
-    /// The decoded message, when a known layout fits exactly.
+    /// The decoded message, when the payload carries PPLive evidence.
     pub tree: Option<Tree>,
+    /// Tells a retransmission (the same bytes) from a new payload.
+    pub fingerprint: u64,
 }
 
 pub fn transport(key: &FlowKey) -> Option<Transport> {
@@ -19,42 +25,30 @@ pub fn transport(key: &FlowKey) -> Option<Transport> {
     }
 }
 
-/// Identifies and decodes a TCP or UDP payload; `None` when it is neither a known
-/// application's nor a decodable message.
+/// Identifies a whole TCP or UDP payload and decodes it when it carries
+/// PPLive evidence; `None` only for an empty payload or another transport.
 pub fn decode(key: &FlowKey, payload: &[u8]) -> Option<ControlMessage> {
-    let t = transport(key)?;
-    if payload.is_empty() {
-        return None;
-    }
-    let identification = identify(t, key.src_port, key.dst_port, payload);
-    // Only PPLive payloads are decoded; the others are counted under their rule.
-    let tree = match identification.app {
-        App::SopCast | App::PpStream => None,
-        _ => dissect(payload, Hint::Auto).ok(),
-    };
-    if identification.app == App::Unknown && tree.is_none() {
-        return None;
-    }
-    Some(ControlMessage { identification, tree })
+    decode_sample(key, payload, payload.len())
 }
 
-/// Decodes a kernel sample: the first bytes of a payload of `full_len` bytes. A whole
-/// payload goes through [`decode`]. A cut one is decoded (laxly, its missing records
-/// noted) only when the dissector finds a layout whose length arithmetic explains
-/// `full_len` exactly ([`dissect_cut`]: the 2005 peer lists, whose records are what
-/// the ledger learns peers from).
+/// [`decode`] for the first bytes of a payload of `full_len` bytes (a kernel
+/// sample, or a frame a capture cut at its snap length): a cut payload is
+/// decoded only when the dissector finds a layout whose length arithmetic
+/// explains `full_len` exactly ([`dissect_cut`]: the 2005 peer lists, whose
+/// records are what the ledger learns peers from).
 pub fn decode_sample(key: &FlowKey, captured: &[u8], full_len: usize) -> Option<ControlMessage> {
-    if captured.len() >= full_len {
-        return decode(key, &captured[..full_len]);
-    }
-    if transport(key)? != Transport::Udp {
+    let t = transport(key)?;
+    let captured = &captured[..captured.len().min(full_len)];
+    if captured.is_empty() {
         return None;
     }
-    let tree = dissect_cut(captured, full_len).ok()?;
-    Some(ControlMessage {
-        identification: identify(Transport::Udp, key.src_port, key.dst_port, captured),
-        tree: Some(tree),
-    })
+    let identification = identify_cut(t, key.src_port, key.dst_port, captured, full_len);
+    let tree = match identification.app {
+        App::PpLive if captured.len() < full_len => dissect_cut(captured, full_len).ok(),
+        App::PpLive => dissect(captured, Hint::Auto).ok(),
+        _ => None,
+    };
+    Some(ControlMessage { identification, tree, fingerprint: fingerprint(captured) })
 }
 
 #[cfg(test)]
@@ -72,12 +66,25 @@ mod tests {
         TrackerReplyRepr { header: [2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 2], hosts }.emit(&mut full);
         let key = FlowKey::new(17, ipv4(192, 0, 2, 10), 8000, ipv4(192, 0, 2, 1), 4004);
         let m = decode_sample(&key, &full[..128], full.len()).expect("decoded");
+        assert_eq!(m.identification.rule.map(|r| r.name()), Some("pplive.udp.tracker_reply_2005"));
         let ips: Vec<_> = m.tree.as_ref().unwrap().find_all("pplive.host.ip").map(|f| f.value.to_string()).collect();
         assert_eq!(ips.len(), 6, "the records inside 128 bytes: {ips:?}");
+        let unexplained = decode_sample(&key, &full[..128], full.len() + 1).expect("identified");
         assert!(
-            decode_sample(&key, &full[..128], full.len() + 1).is_none(),
+            unexplained.tree.is_none() && unexplained.identification.rule.is_none(),
             "a count that does not explain the length"
         );
-        assert!(decode_sample(&key, &full, full.len()).is_some());
+        assert!(decode_sample(&key, &full, full.len()).unwrap().tree.is_some());
+    }
+
+    #[test]
+    fn test_generic_http_is_not_decoded() {
+        let key = FlowKey::new(6, ipv4(192, 0, 2, 10), 50000, ipv4(192, 0, 2, 1), 80);
+        let m = decode(&key, b"GET /index.html HTTP/1.1\r\nHost: example.org\r\n\r\n").unwrap();
+        assert_eq!(m.identification.app, App::Unknown);
+        assert!(m.tree.is_none());
+        let m = decode(&key, b"GET /web/xml/all.xml HTTP/1.1\r\nHost: list.pplive.com\r\n\r\n").unwrap();
+        assert_eq!(m.identification.app, App::PpLive);
+        assert!(m.tree.is_some());
     }
 }

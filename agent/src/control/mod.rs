@@ -3,10 +3,10 @@
 //! learned peers became parents or children ([M] saw ~1% and ~2%). Fed by the
 //! kernel's control-packet samples live and by every control packet offline.
 
-pub mod filter;
+pub mod capture;
 pub mod ledger;
 pub mod message;
-pub mod reassembly;
+pub mod tcp;
 
 pub use ledger::{ControlLedger, ControlSummary};
 pub use message::{decode, decode_sample, ControlMessage};

@@ -163,7 +163,8 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
             // Control-class payloads feed the control ledger, as the kernel's
             // samples do live.
             if o.class == PacketClass::Control {
-                if let Some(m) = decode::payload(frame.data, p).and_then(|pl| crate::control::decode(&p.key, pl.bytes))
+                if let Some(m) = decode::payload(frame.data, p)
+                    .and_then(|pl| crate::control::decode_sample(&p.key, pl.bytes, p.payload_len as usize))
                 {
                     ledger.observe(&p.key, &m);
                 }

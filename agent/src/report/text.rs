@@ -366,6 +366,11 @@ pub fn window_line(o: &mut impl Write, w: &WindowSummary) -> io::Result<()> {
 /// The control messages section ([M] §II-C,E).
 pub fn write_control(o: &mut impl Write, c: &crate::control::ControlSummary) -> io::Result<()> {
     writeln!(o, "\nControl messages [M] §II-C,E")?;
+    writeln!(
+        o,
+        "  payloads inspected {}: {} matched no rule (unknown), {} only a weak rule never corroborated",
+        c.payloads, c.unknown_payloads, c.unconfirmed_payloads
+    )?;
     if c.by_rule.is_empty() && c.by_message.is_empty() {
         return writeln!(o, "  none recognised");
     }

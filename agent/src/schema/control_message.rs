@@ -1,48 +1,92 @@
-//! What `peerscope dissect --json` prints: one line per PPLive/PPTV control
-//! message of a capture, its decoded field tree (Wireshark style: dotted field
-//! names, byte offsets) and its expert notes.
+//! What `peerscope dissect --json` prints: one line per message of an
+//! attributed flow (PPLive/PPTV control messages, SOPCast and PPStream
+//! identifications), with the rule and evidence that attributed it, its
+//! decoded field tree (Wireshark style: dotted field names, byte offsets) and
+//! its expert notes; then one `dissect_summary` line.
 
 use std::borrow::Cow;
 
-use peerscope_abi::FlowKey;
-use peerscope_dissector::{App, Field, Generation, Note, Severity};
+use peerscope_dissector::{
+    App, Attribution, Field, Generation, Identification, MessageKind, Note, Severity, Strength, Tree,
+};
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
 use super::common::{document, SchemaVersion};
 use super::flow::FiveTuple;
-use crate::control::ControlMessage;
+use crate::control::capture::Message;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ControlMessageDocument {
     pub schema_version: SchemaVersion,
     pub document: ControlMessageTag,
-    /// 1-based number of the frame in the capture (the last segment of a
-    /// reassembled message).
+    /// 1-based number of the frame in the capture (for TCP, the frame whose
+    /// segment completed the message).
     pub frame: u64,
     pub time_unix_ns: u64,
-    /// The flow that carried it (`tcp` or `udp`).
+    /// The flow that carried it (`tcp` or `udp`), in the message's direction.
     #[serde(flatten)]
     pub key: FiveTuple,
+    /// What the message's own bytes matched.
     pub identification: MessageIdentification,
+    /// Why its flow is shown: the rule and basis that attributed it.
+    pub attribution: FlowAttribution,
     pub status: MessageStatus,
-    /// Bytes of the message when it was reassembled from several TCP segments.
-    pub reassembled_bytes: Option<usize>,
-    /// The decoded message; `null` when no layout fits.
-    pub tree: Option<MessageTree>,
+    /// TCP segments the message was reassembled from (1 for a datagram).
+    pub tcp_segments: u32,
+    /// Bytes of the message the capture holds.
+    pub payload_bytes: usize,
+    /// Its length on the wire: more than `payload_bytes` when the capture cut it.
+    pub wire_payload_bytes: usize,
+    /// The message as decoded: its layout, or its raw bytes when none fits.
+    pub tree: MessageTree,
     /// Expert notes on the message (Wireshark's expert info).
     pub expert: Vec<ExpertNote>,
 }
 
 document!(ControlMessageDocument, ControlMessageTag, "control_message", "`peerscope dissect --json` (one per message)");
 
-/// Which application the payload belongs to, and by which rule.
+/// The rule a payload matched, and the bytes it matched.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct MessageIdentification {
     pub app: AppName,
     /// The DPI rule that matched (e.g. `pplive.udp.tracker_reply_2005`); `null`
-    /// when none did and the payload was recognised by its layout alone.
+    /// when none did (a message of a flow other payloads attributed).
     pub rule: Option<String>,
+    /// Whether the rule decides on one payload (`strong`) or needs its flow
+    /// to corroborate it (`weak`); `null` with no rule.
+    pub strength: Option<RuleStrength>,
+    /// The bytes the rule matched; `null` with no rule.
+    pub evidence: Option<Evidence>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleStrength {
+    Strong,
+    Weak,
+}
+
+/// A span of the payload, and what it holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Evidence {
+    pub offset_bytes: usize,
+    pub len_bytes: usize,
+    /// The bytes: quoted text when printable, else hex (at most 16 bytes, then `…`).
+    pub text: String,
+    /// What the rule looks for, from its text in METHODS §10.
+    pub description: String,
+}
+
+/// What attributed the message's flow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FlowAttribution {
+    pub app: AppName,
+    /// The rule that attributed the flow; `null` when the user chose the port
+    /// (`--decode-as`).
+    pub rule: Option<String>,
+    /// Why that rule suffices, e.g. "a strong rule matched".
+    pub basis: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -69,18 +113,26 @@ impl From<App> for AppName {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
-    /// A known layout fits: `tree` holds the message.
+    /// A known layout fits exactly.
     Decoded,
-    /// A DPI rule names the application, but no layout fits (`tree` is `null`).
+    /// Decoded, with a malformed-group expert note: a count that differs from
+    /// the records present, a record cut short, a stream that ended early.
+    Malformed,
+    /// No layout fits exactly, or two do: shown raw with a note saying why.
+    Undecoded,
+    /// A SOPCast or PPStream payload: no public layout, only its identification.
     Identified,
 }
 
 /// A decoded message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MessageTree {
-    /// The protocol generation it was decoded as.
-    pub generation: MessageGeneration,
-    /// The kind of message, e.g. `TrackerReply` (as in the report's `control.by_message`).
+    /// The protocol generation it was decoded as; `null` for a message shown
+    /// raw that could be of either, or of another application.
+    pub generation: Option<MessageGeneration>,
+    /// The kind of message, e.g. `TrackerReply` (as in the report's
+    /// `control.by_message`); `Undecoded` (raw bytes) or `Identified`
+    /// (SOPCast, PPStream).
     pub message: String,
     pub fields: Vec<TreeField>,
 }
@@ -111,7 +163,7 @@ pub struct TreeField {
 /// An expert note (Wireshark's expert info) on a span of the payload.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ExpertNote {
-    /// The note's registered name, e.g. `pplive.host.private`.
+    /// The note's registered name, e.g. `peerscope.expert.count_mismatch`.
     pub name: String,
     pub severity: NoteSeverity,
     pub text: String,
@@ -180,30 +232,105 @@ impl From<&Note> for ExpertNote {
 }
 
 impl ControlMessageDocument {
-    /// Message `m` of flow `key`, in frame `frame` at `time_unix_ns`.
-    pub fn new(frame: u64, time_unix_ns: u64, key: &FlowKey, m: &ControlMessage, reassembled: Option<usize>) -> Self {
-        let tree = m.tree.as_ref().map(|t| MessageTree {
-            generation: match t.generation {
-                Generation::Pplive2005 => MessageGeneration::Pplive2005,
-                Generation::Pptv2010 => MessageGeneration::Pptv2010,
-            },
-            message: format!("{:?}", t.message),
-            fields: t.fields.iter().map(TreeField::from).collect(),
-        });
+    /// Message `m`, decoded as `tree`, of a flow attributed by `attribution`.
+    pub fn new(m: &Message, tree: &Tree, attribution: &Attribution) -> Self {
         ControlMessageDocument {
             schema_version: SchemaVersion,
             document: ControlMessageTag,
-            frame,
-            time_unix_ns,
-            key: key.into(),
-            identification: MessageIdentification {
-                app: m.identification.app.into(),
-                rule: m.identification.rule.map(|r| r.name().to_string()),
+            frame: m.frame,
+            time_unix_ns: m.ts_ns,
+            key: (&m.key).into(),
+            identification: MessageIdentification::new(&m.identification, &m.bytes),
+            attribution: FlowAttribution::new(attribution),
+            status: MessageStatus::of(tree),
+            tcp_segments: m.segments,
+            payload_bytes: m.bytes.len(),
+            wire_payload_bytes: m.full_len,
+            tree: MessageTree {
+                generation: tree.generation.map(|g| match g {
+                    Generation::Pplive2005 => MessageGeneration::Pplive2005,
+                    Generation::Pptv2010 => MessageGeneration::Pptv2010,
+                }),
+                message: format!("{:?}", tree.message),
+                fields: tree.fields.iter().map(TreeField::from).collect(),
             },
-            status: if tree.is_some() { MessageStatus::Decoded } else { MessageStatus::Identified },
-            reassembled_bytes: reassembled,
-            tree,
-            expert: m.tree.iter().flat_map(|t| t.notes.iter().map(ExpertNote::from)).collect(),
+            expert: tree.notes.iter().map(ExpertNote::from).collect(),
         }
     }
 }
+
+impl MessageIdentification {
+    pub fn new(id: &Identification, payload: &[u8]) -> Self {
+        MessageIdentification {
+            app: id.app.into(),
+            rule: id.rule.map(|r| r.name().to_string()),
+            strength: id.rule.map(|r| match r.strength() {
+                Strength::Strong => RuleStrength::Strong,
+                Strength::Weak => RuleStrength::Weak,
+            }),
+            evidence: id.rule.map(|r| Evidence {
+                offset_bytes: id.evidence.offset,
+                len_bytes: id.evidence.len,
+                text: id.evidence_text(payload),
+                description: r.description().to_string(),
+            }),
+        }
+    }
+}
+
+impl FlowAttribution {
+    /// An attributed flow's (`Unknown` and `Pending` are never shown).
+    pub fn new(a: &Attribution) -> Self {
+        match a {
+            Attribution::App { app, rule, basis } => FlowAttribution {
+                app: (*app).into(),
+                rule: Some(rule.name().to_string()),
+                basis: basis.description().to_string(),
+            },
+            Attribution::DecodeAs => {
+                FlowAttribution { app: AppName::Pplive, rule: None, basis: "decoded as PPLive by the user".to_string() }
+            }
+            Attribution::Unknown | Attribution::Pending(_) => {
+                FlowAttribution { app: AppName::Unknown, rule: None, basis: "not attributed".to_string() }
+            }
+        }
+    }
+}
+
+impl MessageStatus {
+    pub fn of(tree: &Tree) -> Self {
+        match tree.message {
+            MessageKind::Identified => MessageStatus::Identified,
+            MessageKind::Undecoded => MessageStatus::Undecoded,
+            _ if tree.is_malformed() => MessageStatus::Malformed,
+            _ => MessageStatus::Decoded,
+        }
+    }
+}
+
+/// The last line of `peerscope dissect --json`: what the capture held.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DissectSummaryDocument {
+    pub schema_version: SchemaVersion,
+    pub document: DissectSummaryTag,
+    pub frames: u64,
+    /// Frames with a UDP or TCP payload.
+    pub frames_with_payload: u64,
+    /// Messages read: datagrams, and TCP messages as reassembled.
+    pub messages: u64,
+    /// PPLive/PPTV control messages of attributed flows, malformed ones included.
+    pub control_messages: u64,
+    /// Of those, messages with a malformed-group expert note: a count that
+    /// differs from the records, a record cut short, no layout or two fitting.
+    pub malformed_messages: u64,
+    pub sopcast_messages: u64,
+    pub ppstream_messages: u64,
+    /// Messages of flows nothing attributed (not shown).
+    pub unknown_messages: u64,
+    /// Of those, messages a weak rule matched that their flow never corroborated.
+    pub unconfirmed_messages: u64,
+    /// Messages printed (after `-Y`).
+    pub shown_messages: u64,
+}
+
+document!(DissectSummaryDocument, DissectSummaryTag, "dissect_summary", "`peerscope dissect --json` (its last line)");

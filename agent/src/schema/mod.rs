@@ -9,6 +9,7 @@
 //! | `flows` | [`FlowsDocument`] | `flows --json` |
 //! | `status` | [`StatusDocument`] | `status --json` |
 //! | `control_message` | [`ControlMessageDocument`] | `dissect --json`, one line per message |
+//! | `dissect_summary` | [`DissectSummaryDocument`] | `dissect --json`, its last line |
 //! | `demo_record`, `demo_topology` | [`DemoRecord`], [`DemoTopology`] | the demo's `report.json`, `topology.json` |
 //!
 //! Conventions, the same in every document:
@@ -49,7 +50,7 @@ pub mod check;
 use schemars::{generate::SchemaSettings, Schema, SchemaGenerator};
 
 pub use common::{ClassCounts, Document, Location, SchemaVersion, SCHEMA_VERSION};
-pub use control_message::ControlMessageDocument;
+pub use control_message::{ControlMessageDocument, DissectSummaryDocument};
 pub use demo::{DemoRecord, DemoTopology};
 pub use flow::{FiveTuple, Flow, FlowCounts, FlowDirection};
 pub use flows::{FlowsDocument, KernelCounters};
@@ -95,6 +96,7 @@ pub const DOCUMENTS: &[DocumentInfo] = &[
     info::<FlowsDocument>(),
     info::<StatusDocument>(),
     info::<ControlMessageDocument>(),
+    info::<DissectSummaryDocument>(),
     info::<DemoRecord>(),
     info::<DemoTopology>(),
 ];

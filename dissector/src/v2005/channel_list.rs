@@ -186,6 +186,24 @@ impl ChannelListRepr {
     }
 }
 
+/// True if `buf` is a channel list: XML whose `<root>` holds a `<channel>`
+/// with a `<ChannelGuid>` that is a GUID. An empty `<root/>` or another
+/// document is not (evidence before a claim).
+pub fn is_channel_list(buf: &[u8]) -> bool {
+    let start = buf.strip_prefix(b"\xef\xbb\xbf").unwrap_or(buf).trim_ascii_start();
+    if !start.starts_with(b"<") {
+        return false;
+    }
+    let Ok(text) = XmlText::decode(buf) else { return false };
+    let Ok(doc) = document(&text) else { return false };
+    let found = channels(&doc).any(|ch| {
+        ch.children()
+            .filter(Node::is_element)
+            .any(|n| n.has_tag_name("ChannelGuid") && guid(n, "ChannelGuid").is_ok_and(|g| g.is_some()))
+    });
+    found
+}
+
 /// Lax tree: a bad value becomes a note, the rest is still shown.
 pub fn to_tree(buf: &[u8]) -> Result<Tree> {
     let text = XmlText::decode(buf)?;
@@ -238,7 +256,7 @@ pub fn to_tree(buf: &[u8]) -> Result<Tree> {
         (n.offset, n.len) = text.payload_span(n.offset, n.len);
     }
     Ok(Tree {
-        generation: Generation::Pplive2005,
+        generation: Some(Generation::Pplive2005),
         message: MessageKind::ChannelList,
         fields: vec![Field::subtree(&hf::CHANNELS, 0, buf.len(), list)],
         notes,

@@ -99,7 +99,7 @@ impl<'a> Gossip<'a> {
             &mut notes,
         );
         Tree {
-            generation: Generation::Pplive2005,
+            generation: Some(Generation::Pplive2005),
             message: MessageKind::Gossip,
             fields: vec![Field::subtree(&hf::GOSSIP, 0, self.buf.len(), children)],
             notes,

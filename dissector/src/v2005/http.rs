@@ -183,7 +183,12 @@ impl<'a> HttpMessage<'a> {
             c.push(self.body_field(&mut notes));
         }
         let end = self.body_offset + self.body.len();
-        Tree { generation: Generation::Pplive2005, message, fields: vec![Field::subtree(&hf::HTTP, 0, end, c)], notes }
+        Tree {
+            generation: Some(Generation::Pplive2005),
+            message,
+            fields: vec![Field::subtree(&hf::HTTP, 0, end, c)],
+            notes,
+        }
     }
 
     /// Bootstrap step, method, path and version of `METHOD PATH HTTP/1.x`.

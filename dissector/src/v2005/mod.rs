@@ -42,6 +42,47 @@ pub fn peer_list_fit(head: &[u8], full_len: usize) -> Option<MessageKind> {
     None
 }
 
+/// The most host records a peer list can hold: one that fills a 65535-byte
+/// message. A count above it cannot be a count.
+pub const MAX_HOSTS: usize = (u16::MAX as usize - tracker_reply::TrackerReply::HEADER_LEN) / HostRecord::LEN;
+
+/// The 2005 peer list whose record structure a message of `full_len` bytes
+/// has (its fixed part plus whole 18-byte records), when `head` starts with
+/// [`PREFIX`] and the count it carries is plausible ([`MAX_HOSTS`]), even if
+/// that count disagrees with the records: the layout a damaged peer list is
+/// shown as. At most one has it (17 and 41 differ modulo 18).
+pub fn peer_list_structure(head: &[u8], full_len: usize) -> Option<MessageKind> {
+    if !head.starts_with(&PREFIX) {
+        return None;
+    }
+    let structured = |fixed: usize| full_len >= fixed && (full_len - fixed).is_multiple_of(HostRecord::LEN);
+    let tracker = tracker_reply::TrackerReply::new_checked(head);
+    if structured(tracker_reply::TrackerReply::HEADER_LEN) && tracker.is_ok_and(|t| t.count() as usize <= MAX_HOSTS) {
+        return Some(MessageKind::TrackerReply);
+    }
+    if structured(gossip::Gossip::HEADER_LEN) && gossip::Gossip::new_checked(head).is_ok() {
+        return Some(MessageKind::Gossip);
+    }
+    None
+}
+
+/// Why a 2005-prefixed message of `full_len` bytes fits neither peer list:
+/// both layouts' arithmetic, with what each count would need.
+pub(crate) fn arithmetic_note(head: &[u8], full_len: usize) -> String {
+    let tracker = tracker_reply::TrackerReply::new_checked(head).map(|t| t.count() as usize);
+    let gossip = gossip::Gossip::new_checked(head).map(|g| g.count() as usize);
+    let says = |fixed: usize, count: core::result::Result<usize, Error>| match count {
+        Ok(n) if n <= MAX_HOSTS => format!("its count {n} needs {}", fixed + HostRecord::LEN * n),
+        Ok(_) => "its count field holds no plausible count".to_string(),
+        Err(_) => "too short to hold its count".to_string(),
+    };
+    format!(
+        "{full_len} bytes fit no 2005 peer list: a tracker reply is 17 + 18 x count bytes ({}), a gossip message 41 + 18 x count ({})",
+        says(tracker_reply::TrackerReply::HEADER_LEN, tracker),
+        says(gossip::Gossip::HEADER_LEN, gossip)
+    )
+}
+
 /// The host records of a peer list, strictly: the count must match the records
 /// and nothing may follow them.
 pub(crate) fn strict_hosts(

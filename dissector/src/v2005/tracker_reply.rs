@@ -80,7 +80,7 @@ impl<'a> TrackerReply<'a> {
             &mut notes,
         );
         Tree {
-            generation: Generation::Pplive2005,
+            generation: Some(Generation::Pplive2005),
             message: MessageKind::TrackerReply,
             fields: vec![Field::subtree(&hf::TRACKER, 0, self.buf.len(), children)],
             notes,

@@ -275,7 +275,12 @@ impl<'a> PeerPacket<'a> {
             }
         }
         let message = if self.header.action().is_vod() { MessageKind::PptvVod } else { MessageKind::PptvLive };
-        Tree { generation: Generation::Pptv2010, message, fields: vec![Field::subtree(&hf::PPTV, 0, len, c)], notes }
+        Tree {
+            generation: Some(Generation::Pptv2010),
+            message,
+            fields: vec![Field::subtree(&hf::PPTV, 0, len, c)],
+            notes,
+        }
     }
 }
 

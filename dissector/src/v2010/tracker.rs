@@ -359,7 +359,7 @@ impl<'a> TrackerPacket<'a> {
             ));
         }
         Tree {
-            generation: Generation::Pptv2010,
+            generation: Some(Generation::Pptv2010),
             message: MessageKind::PptvTracker,
             fields: vec![Field::subtree(&hf::PPTV, 0, len, c)],
             notes,

@@ -21,7 +21,6 @@ pub struct Packet {
     n_ops: usize,
     arena: *const u8,
     info: u32,
-    malformed: u32,
 }
 
 /// A copy of `items` in `pool`; dangling (never read) when empty.
@@ -57,7 +56,6 @@ impl Packet {
             // SAFETY: as above.
             arena: unsafe { copy_to_pool(&plan.arena, pool) },
             info: plan.info,
-            malformed: plan.malformed,
         }
     }
 
@@ -124,36 +122,43 @@ unsafe fn add_field(
 }
 
 /// Sets the columns and adds the protocol item with everything below it.
+/// `first`: the packet's first message (it sets the Info column; later
+/// messages of the same frame append to it).
 ///
 /// # Safety
-/// `p` was made by [`Packet::from_plan`] for this packet; `tvb`, `pinfo` and
-/// `tree` are the ones epan passed to the running dissector.
-pub unsafe fn emit(p: Packet, tvb: *mut ws::tvbuff_t, pinfo: *mut ws::packet_info, tree: *mut ws::proto_tree) {
-    let column = match p.root {
-        Root::Pplive => c"PPLive",
-        Root::Pptv => c"PPTV",
-    };
+/// `p` was made by [`Packet::from_plan`] for this packet; `tvb` is the
+/// message's tvb (the frame's, or a subset or reassembled one), `pinfo` and
+/// `tree` the ones epan passed to the running dissector.
+pub unsafe fn emit(
+    p: Packet,
+    first: bool,
+    tvb: *mut ws::tvbuff_t,
+    pinfo: *mut ws::packet_info,
+    tree: *mut ws::proto_tree,
+) {
     // SAFETY: `pinfo` is this packet's; col_* copy the strings (the info
     // text is the plan's, NUL-terminated) and accept a NULL cinfo. Adding an
     // item to a NULL tree is a no-op that returns NULL, which every later
     // proto_* call accepts.
     let top = unsafe {
         let cinfo = (*pinfo).cinfo;
-        ws::col_set_str(cinfo, ws::COL_PROTOCOL as c_int, column.as_ptr());
-        ws::col_add_str(cinfo, ws::COL_INFO as c_int, p.text(p.info));
+        ws::col_set_str(cinfo, ws::COL_PROTOCOL as c_int, p.root.column().as_ptr());
+        if first {
+            ws::col_add_str(cinfo, ws::COL_INFO as c_int, p.text(p.info));
+        } else {
+            ws::col_append_sep_str(cinfo, ws::COL_INFO as c_int, c"; ".as_ptr(), p.text(p.info));
+        }
         let item = ws::proto_tree_add_item(tree, register::proto(p.root), tvb, 0, -1, ws::ENC_NA);
         ws::proto_item_append_text(item, c", %s".as_ptr(), p.text(p.info));
         ws::proto_item_add_subtree(item, register::ett_root(p.root))
     };
     // SAFETY: forwarded from this function's contract.
     unsafe { emit_ops(&p, top, tvb, pinfo) };
-    if p.malformed != NO_TEXT {
-        // SAFETY: as above.
-        unsafe { emit_malformed(&p, column, top, tvb, pinfo, tree) };
-    }
 }
 
-/// The fields and notes of the plan, in order, under `top`.
+/// The fields and notes of the plan, in order, under `top`. Expert items
+/// carry their kind's constant summary (so `tshark -z expert` groups them);
+/// what varies (an address, a count) is appended to the item.
 ///
 /// # Safety
 /// As [`emit`]; `top` is the subtree of the packet's protocol item.
@@ -186,75 +191,26 @@ unsafe fn emit_ops(p: &Packet, top: *mut ws::proto_tree, tvb: *mut ws::tvbuff_t,
             Op::Note { note, text, anchored: true, .. } => {
                 // SAFETY: `last_item` is the field the plan anchored the note
                 // to (an anchored note always follows a field); the ei is
-                // registered; the text is a plan text passed through "%s".
+                // registered; the detail is a plan text passed through "%s".
                 unsafe {
-                    ffi::expert_add_info_format(
-                        pinfo,
-                        last_item,
-                        register::ei(note.into()),
-                        c"%s".as_ptr(),
-                        p.text(text),
-                    )
-                };
+                    ffi::expert_add_info(pinfo, last_item, register::ei(note.into()));
+                    ws::proto_item_append_text(last_item, c" [%s]".as_ptr(), p.text(text));
+                }
             }
             Op::Note { note, offset, len, text, anchored: false } => {
                 // SAFETY: as above; the span was clamped to the payload.
                 unsafe {
-                    ffi::proto_tree_add_expert_format(
+                    let item = ffi::proto_tree_add_expert(
                         top,
                         pinfo,
                         register::ei(note.into()),
                         tvb,
                         offset as c_int,
                         len as c_int,
-                        c"%s".as_ptr(),
-                        p.text(text),
-                    )
-                };
+                    );
+                    ws::proto_item_append_text(item, c": %s".as_ptr(), p.text(text));
+                }
             }
         }
-    }
-}
-
-/// Epan's "Malformed Packet" item (so `_ws.malformed` matches) and our own
-/// expert item saying why.
-///
-/// # Safety
-/// As [`emit`]; `p.malformed` is a plan text.
-unsafe fn emit_malformed(
-    p: &Packet,
-    column: &std::ffi::CStr,
-    top: *mut ws::proto_tree,
-    tvb: *mut ws::tvbuff_t,
-    pinfo: *mut ws::packet_info,
-    tree: *mut ws::proto_tree,
-) {
-    // SAFETY: the arguments are this packet's; the texts are NUL-terminated
-    // and passed as "%s" arguments, never as formats; the expert item spans
-    // the captured length, which cannot throw.
-    unsafe {
-        let len = ws::tvb_captured_length(tvb) as c_int;
-        if register::proto_malformed() >= 0 {
-            ws::proto_tree_add_protocol_format(
-                tree,
-                register::proto_malformed(),
-                tvb,
-                0,
-                0,
-                c"[Malformed Packet: %s: %s]".as_ptr(),
-                column.as_ptr(),
-                p.text(p.malformed),
-            );
-        }
-        ffi::proto_tree_add_expert_format(
-            top,
-            pinfo,
-            register::ei_malformed(),
-            tvb,
-            0,
-            len,
-            c"%s".as_ptr(),
-            p.text(p.malformed),
-        );
     }
 }

@@ -1,7 +1,7 @@
-//! The parts of epan's `expert.h` that the `epan-sys` bindings leave out
-//! (they are generated from `packet.h` only).
+//! The parts of epan's `expert.h` and `conversation.h` that the `epan-sys`
+//! bindings leave out (they are generated from `packet.h` only).
 
-use std::os::raw::{c_char, c_int};
+use std::os::raw::{c_char, c_int, c_void};
 
 use epan_sys::{hf_register_info, packet_info, proto_item, proto_tree, tvbuff_t};
 
@@ -52,26 +52,30 @@ pub const PI_UNDECODED: c_int = 0x0500_0000;
 pub const PI_MALFORMED: c_int = 0x0700_0000;
 pub const PI_PROTOCOL: c_int = 0x0900_0000;
 
+/// Opaque `conversation_t` (`epan/conversation.h`).
+#[repr(C)]
+pub struct Conversation {
+    _private: [u8; 0],
+}
+
 extern "C" {
-    pub fn expert_register_protocol(id: c_int) -> *mut ExpertModule;
-    pub fn expert_register_field_array(module: *mut ExpertModule, ei: *mut EiRegisterInfo, num_records: c_int);
-    pub fn expert_add_info_format(
-        pinfo: *mut packet_info,
-        pi: *mut proto_item,
-        eiindex: *mut ExpertField,
-        format: *const c_char,
-        ...
-    );
-    pub fn proto_tree_add_expert_format(
+    pub fn find_or_create_conversation(pinfo: *mut packet_info) -> *mut Conversation;
+    pub fn conversation_add_proto_data(conv: *mut Conversation, proto: c_int, data: *mut c_void);
+    pub fn conversation_get_proto_data(conv: *const Conversation, proto: c_int) -> *mut c_void;
+}
+
+extern "C" {
+    pub fn expert_add_info(pinfo: *mut packet_info, pi: *mut proto_item, eiindex: *mut ExpertField);
+    pub fn proto_tree_add_expert(
         tree: *mut proto_tree,
         pinfo: *mut packet_info,
         eiindex: *mut ExpertField,
         tvb: *mut tvbuff_t,
         start: c_int,
         length: c_int,
-        format: *const c_char,
-        ...
     ) -> *mut proto_item;
+    pub fn expert_register_protocol(id: c_int) -> *mut ExpertModule;
+    pub fn expert_register_field_array(module: *mut ExpertModule, ei: *mut EiRegisterInfo, num_records: c_int);
 }
 
 #[cfg(test)]

@@ -14,13 +14,26 @@ fn kind_name(kind: MessageKind) -> &'static str {
         MessageKind::PptvLive => "Live",
         MessageKind::PptvVod => "VOD",
         MessageKind::PptvOther => "Packet",
+        MessageKind::TcpFrame => "TCP message",
+        MessageKind::Undecoded => "Undecoded message",
+        MessageKind::Identified => "Identified",
     }
 }
 
-/// e.g. "Tracker reply, 50 hosts" or "Tracker List response, 3 peers".
+/// e.g. "Tracker reply, 50 hosts" or "Tracker List response, 3 peers"; an
+/// identified-only payload names its rule.
 pub fn of_tree(tree: &Tree) -> String {
     let value = |name: &str| tree.find(name).map(|f| &f.value);
     let mut s = String::from(kind_name(tree.message));
+    // Messages with no layout of their own are summed up by their rule.
+    if matches!(tree.message, MessageKind::Identified | MessageKind::Undecoded | MessageKind::TcpFrame) {
+        if let Some(Value::Str(rule)) = value(hf::ID_RULE.name) {
+            s.push_str(&format!(", rule {rule}"));
+        }
+        if tree.message == MessageKind::Identified {
+            return s;
+        }
+    }
     if let Some(f) = tree.find(hf::PPTV_ACTION.name) {
         match hf::PPTV_ACTION.value_name(&f.value) {
             Some(name) => s = name.to_string(),

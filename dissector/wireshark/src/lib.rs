@@ -16,6 +16,7 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 mod callbacks;
+mod conv;
 mod emit;
 mod ffi;
 mod info;

@@ -2,9 +2,8 @@
 //! plus a byte arena. Plain Rust only: nothing here calls into epan, so
 //! owned values may be dropped freely.
 
-use peerscope_dissector::{
-    ei, hf, Error, Field, Generation, Hint, Identification, Note, NoteDef, Tree, Value, ValueKind,
-};
+use peerscope_dissector::filter::protocol_of;
+use peerscope_dissector::{ei, hf, Field, Note, NoteDef, Tree, Value, ValueKind};
 
 use crate::info;
 
@@ -20,20 +19,39 @@ pub const NO_TEXT: u32 = u32::MAX;
 pub enum Root {
     Pplive,
     Pptv,
+    Sopcast,
+    Ppstream,
 }
 
 impl Root {
+    pub const ALL: [Root; 4] = [Root::Pplive, Root::Pptv, Root::Sopcast, Root::Ppstream];
+
     pub fn filter_name(self) -> &'static str {
         match self {
             Root::Pplive => "pplive",
             Root::Pptv => "pptv",
+            Root::Sopcast => "sopcast",
+            Root::Ppstream => "ppstream",
         }
     }
 
-    fn of(generation: Generation) -> Root {
-        match generation {
-            Generation::Pplive2005 => Root::Pplive,
-            Generation::Pptv2010 => Root::Pptv,
+    /// The Protocol column.
+    pub fn column(self) -> &'static core::ffi::CStr {
+        match self {
+            Root::Pplive => c"PPLive",
+            Root::Pptv => c"PPTV",
+            Root::Sopcast => c"SOPCast",
+            Root::Ppstream => c"PPStream",
+        }
+    }
+
+    /// The protocol a tree is shown under (the library's, as its filters use).
+    fn of(tree: &Tree) -> Root {
+        match protocol_of(tree) {
+            "pptv" => Root::Pptv,
+            "sopcast" => Root::Sopcast,
+            "ppstream" => Root::Ppstream,
+            _ => Root::Pplive,
         }
     }
 }
@@ -75,8 +93,6 @@ pub struct Plan {
     pub arena: Vec<u8>,
     /// Info column text (NUL-terminated, in the arena).
     pub info: u32,
-    /// Why the payload could not be decoded at all (NUL-terminated), or [`NO_TEXT`].
-    pub malformed: u32,
 }
 
 struct Builder {
@@ -208,10 +224,9 @@ impl Builder {
         out
     }
 
-    fn finish(mut self, root: Root, info: &str, malformed: Option<&str>) -> Plan {
+    fn finish(mut self, root: Root, info: &str) -> Plan {
         let info = self.text(info);
-        let malformed = malformed.map_or(NO_TEXT, |m| self.text(m));
-        Plan { root, ops: self.merged_ops(), arena: self.arena, info, malformed }
+        Plan { root, ops: self.merged_ops(), arena: self.arena, info }
     }
 }
 
@@ -228,7 +243,7 @@ fn record_summary(f: &Field) -> String {
 /// The tree under its protocol item. A top-level field that is the protocol
 /// itself (`pptv`) becomes that item, so its children move up a level.
 pub fn from_tree(tree: &Tree, payload_len: usize) -> Plan {
-    let root = Root::of(tree.generation);
+    let root = Root::of(tree);
     let mut b = Builder::new(payload_len);
     for f in &tree.fields {
         if f.def.name == root.filter_name() {
@@ -240,22 +255,7 @@ pub fn from_tree(tree: &Tree, payload_len: usize) -> Plan {
     for Note { def, text, offset, len } in &tree.notes {
         b.note(def, *offset, *len, text);
     }
-    b.finish(root, &info::of_tree(tree), None)
-}
-
-/// A payload a DPI rule attributes to PPLive but whose layout no decoder knows.
-pub fn identified_only(id: Identification, payload_len: usize) -> Plan {
-    let rule = id.rule.map_or("?", |r| r.name());
-    let description = id.rule.map_or("", |r| r.description());
-    let mut b = Builder::new(payload_len);
-    b.note(&ei::UNDECODED, 0, payload_len, &format!("Identified by rule {rule} ({description}); layout not decoded"));
-    b.finish(Root::Pplive, &format!("PPLive, rule {rule} (not decoded)"), None)
-}
-
-pub fn malformed(hint: Hint, e: &Error) -> Plan {
-    let root = if hint == Hint::Pptv2010 { Root::Pptv } else { Root::Pplive };
-    let text = e.to_string();
-    Builder::new(0).finish(root, &format!("Malformed: {text}"), Some(&text))
+    b.finish(root, &info::of_tree(tree))
 }
 
 #[cfg(test)]

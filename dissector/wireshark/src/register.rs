@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::OnceLock;
 
 use epan_sys as ws;
-use peerscope_dissector::{ei, hf, Base, FieldDef, NoteDef, Severity, ValueKind};
+use peerscope_dissector::{ei, hf, Base, FieldDef, Group, NoteDef, Severity, ValueKind};
 
 use crate::callbacks;
 use crate::ffi::{self, EiRegisterInfo, ExpertField, ExpertFieldInfo};
@@ -20,8 +20,8 @@ use crate::plan::Root;
 
 /// Registered ids. Written by epan during registration, read-only after.
 struct Ids {
-    proto_pplive: c_int,
-    proto_pptv: c_int,
+    /// One per [`Root::ALL`].
+    protos: [c_int; 4],
     hf: *const c_int,
     ett: *const c_int,
     ei: *mut ExpertField,
@@ -36,9 +36,8 @@ unsafe impl Sync for Ids {}
 
 static IDS: OnceLock<Ids> = OnceLock::new();
 
-/// Epan's own "Malformed Packet" protocol, so `_ws.malformed` matches our
-/// undecodable packets as it does packets that raised an exception.
-static PROTO_MALFORMED: AtomicI32 = AtomicI32::new(-1);
+/// Wireshark's HTTP protocol, whose messages the postdissector looks at.
+static PROTO_HTTP: AtomicI32 = AtomicI32::new(-1);
 
 fn ids() -> &'static Ids {
     IDS.get().expect("dissecting before registration")
@@ -64,30 +63,23 @@ pub fn ett_root(root: Root) -> c_int {
 }
 
 pub fn proto(root: Root) -> c_int {
-    match root {
-        Root::Pplive => ids().proto_pplive,
-        Root::Pptv => ids().proto_pptv,
-    }
+    ids().protos[root as usize]
 }
 
-/// The `ei` of `ei::ALL[i]`; `i == ei::ALL.len()` is "malformed".
+/// The `ei` of `ei::ALL[i]`.
 pub fn ei(i: usize) -> *mut ExpertField {
-    assert!(i <= ei::ALL.len());
-    // SAFETY: the array has ei::ALL.len() + 1 entries and `i` is at most the
-    // last index, so the pointer stays inside the allocation.
+    assert!(i < ei::ALL.len());
+    // SAFETY: the array has ei::ALL.len() entries and `i` is in range, so
+    // the pointer stays inside the allocation.
     unsafe { ids().ei.add(i) }
 }
 
-pub fn ei_malformed() -> *mut ExpertField {
-    ei(ei::ALL.len())
-}
-
-pub fn proto_malformed() -> c_int {
-    PROTO_MALFORMED.load(Ordering::Relaxed)
+pub fn proto_http() -> c_int {
+    PROTO_HTTP.load(Ordering::Relaxed)
 }
 
 /// One ett per field, then one per protocol.
-const N_ETT: usize = hf::ALL.len() + 2;
+const N_ETT: usize = hf::ALL.len() + Root::ALL.len();
 
 fn leak_str(s: &str) -> *const c_char {
     CString::new(s).expect("registry strings have no NUL").into_raw()
@@ -137,6 +129,7 @@ fn hfinfo(
     type_: ws::ftenum,
     display: c_int,
     strings: *const std::os::raw::c_void,
+    blurb: *const c_char,
 ) -> ws::header_field_info {
     ws::header_field_info {
         name,
@@ -145,7 +138,7 @@ fn hfinfo(
         display,
         strings,
         bitmask: 0,
-        blurb: ptr::null(),
+        blurb,
         id: -1,
         parent: 0,
         ref_type: 0,
@@ -154,6 +147,8 @@ fn hfinfo(
     }
 }
 
+/// The protocol a field is registered under: `pptv.*` under PPTV, the rest
+/// (`pplive.*`, the `peerscope.*` identification) under PPLive.
 fn root_of(def: &FieldDef) -> Root {
     if def.name == "pptv" || def.name.starts_with("pptv.") {
         Root::Pptv
@@ -162,17 +157,16 @@ fn root_of(def: &FieldDef) -> Root {
     }
 }
 
+/// A field that is a protocol itself (`pptv`): the protocol's id stands for it.
 fn is_protocol(def: &FieldDef) -> bool {
-    def.name == Root::Pplive.filter_name() || def.name == Root::Pptv.filter_name()
+    Root::ALL.iter().any(|r| def.name == r.filter_name())
 }
 
 fn expert_group(def: &NoteDef) -> c_int {
-    if core::ptr::eq(def, &ei::UNDECODED) {
-        ffi::PI_UNDECODED
-    } else if core::ptr::eq(def, &ei::TRUNCATED_RECORD) {
-        ffi::PI_MALFORMED
-    } else {
-        ffi::PI_PROTOCOL
+    match def.group {
+        Group::Malformed => ffi::PI_MALFORMED,
+        Group::Protocol => ffi::PI_PROTOCOL,
+        Group::Undecoded => ffi::PI_UNDECODED,
     }
 }
 
@@ -198,11 +192,19 @@ fn expert(ids: *mut ExpertField, name: &str, group: c_int, severity: c_int, summ
             orig_severity: 0,
             hf_info: ws::hf_register_info {
                 p_id: ptr::null_mut(),
-                hfinfo: hfinfo(ptr::null(), ptr::null(), ws::ftenum_FT_NONE, 0, ptr::null()),
+                hfinfo: hfinfo(ptr::null(), ptr::null(), ws::ftenum_FT_NONE, 0, ptr::null(), ptr::null()),
             },
         },
     }
 }
+
+/// Names of each [`Root`]: full name, short name (filter names are `Root::filter_name`).
+const PROTOCOL_NAMES: [(&std::ffi::CStr, &std::ffi::CStr, &std::ffi::CStr); 4] = [
+    (c"PPLive peer-to-peer TV (peerscope)", c"PPLive", c"pplive"),
+    (c"PPTV UDP (peerscope)", c"PPTV", c"pptv"),
+    (c"SOPCast, identified by its public DPI rules (peerscope)", c"SOPCast", c"sopcast"),
+    (c"PPStream, identified by its public DPI rules (peerscope)", c"PPStream", c"ppstream"),
+];
 
 /// `register_protoinfo` of the plugin.
 ///
@@ -211,19 +213,14 @@ fn expert(ids: *mut ExpertField, name: &str, group: c_int, severity: c_int, summ
 pub unsafe extern "C" fn protocols() {
     // SAFETY: epan is registering protocols (caller's contract); the names
     // are static C strings, which epan keeps.
-    let (proto_pplive, proto_pptv) = unsafe {
-        (
-            ws::proto_register_protocol(
-                c"PPLive peer-to-peer TV (peerscope)".as_ptr(),
-                c"PPLive".as_ptr(),
-                c"pplive".as_ptr(),
-            ),
-            ws::proto_register_protocol(c"PPTV UDP (peerscope)".as_ptr(), c"PPTV".as_ptr(), c"pptv".as_ptr()),
-        )
-    };
+    let protos = PROTOCOL_NAMES.map(|(name, short, filter)| unsafe {
+        ws::proto_register_protocol(name.as_ptr(), short.as_ptr(), filter.as_ptr())
+    });
     // SAFETY: forwarded from this function's contract.
-    let (hf, ett, ei) = unsafe { (fields(proto_pplive, proto_pptv), subtrees(), experts(proto_pplive)) };
-    let _ = IDS.set(Ids { proto_pplive, proto_pptv, hf, ett, ei });
+    let (hf, ett, ei) = unsafe { (fields(protos), subtrees(), experts(protos[Root::Pplive as usize])) };
+    // SAFETY: as above; the module of a protocol just registered.
+    unsafe { preferences(protos[Root::Pplive as usize]) };
+    let _ = IDS.set(Ids { protos, hf, ett, ei });
 }
 
 /// One `hf` per `hf::ALL` entry, each under its protocol; the protocols'
@@ -231,8 +228,8 @@ pub unsafe extern "C" fn protocols() {
 ///
 /// # Safety
 /// As [`protocols`].
-unsafe fn fields(proto_pplive: c_int, proto_pptv: c_int) -> *const c_int {
-    let proto_of = |root| if root == Root::Pptv { proto_pptv } else { proto_pplive };
+unsafe fn fields(protos: [c_int; 4]) -> *const c_int {
+    let proto_of = |root: Root| protos[root as usize];
     let hf_ids = leak(vec![-1 as c_int; hf::ALL.len()]);
     for root in [Root::Pplive, Root::Pptv] {
         let entries: Vec<ws::hf_register_info> = hf::ALL
@@ -248,6 +245,7 @@ unsafe fn fields(proto_pplive: c_int, proto_pptv: c_int) -> *const c_int {
                     field_type(d.kind),
                     display(d.base),
                     value_strings(d.vals),
+                    leak_str(d.blurb),
                 ),
             })
             .collect();
@@ -278,26 +276,19 @@ unsafe fn subtrees() -> *const c_int {
     ett_ids
 }
 
-/// One `ei` per `ei::ALL` entry, then "malformed".
+/// One `ei` per `ei::ALL` entry, each with its constant summary.
 ///
 /// # Safety
 /// As [`protocols`]; `proto_pplive` was just registered.
 unsafe fn experts(proto_pplive: c_int) -> *mut ExpertField {
-    let ei_ids = leak(vec![ExpertField::INIT; ei::ALL.len() + 1]);
-    // SAFETY: every `i <= ei::ALL.len()` is inside `ei_ids`.
+    let ei_ids = leak(vec![ExpertField::INIT; ei::ALL.len()]);
+    // SAFETY: every `i < ei::ALL.len()` is inside `ei_ids`.
     let id = |i: usize| unsafe { ei_ids.add(i) };
-    let mut entries: Vec<EiRegisterInfo> = ei::ALL
+    let entries: Vec<EiRegisterInfo> = ei::ALL
         .iter()
         .enumerate()
         .map(|(i, d)| expert(id(i), d.name, expert_group(d), severity(d.severity), d.summary))
         .collect();
-    entries.push(expert(
-        id(ei::ALL.len()),
-        "pplive.malformed",
-        ffi::PI_MALFORMED,
-        ffi::PI_ERROR,
-        "Malformed PPLive/PPTV message",
-    ));
     let n = entries.len() as c_int;
     // SAFETY: the entries and their strings are leaked, as epan keeps them;
     // the layouts of `EiRegisterInfo` match expert.h (tested in `ffi`).
@@ -305,25 +296,37 @@ unsafe fn experts(proto_pplive: c_int) -> *mut ExpertField {
     ei_ids
 }
 
-/// The UDP ports of 2005 gossip and of the tracker, the TCP port peers move to.
-const UDP_PORTS: &std::ffi::CStr = c"4004,8000";
-const TCP_PORTS: &std::ffi::CStr = c"8008";
+/// The plugin's preferences module, so the port preferences of [`handoff`]
+/// have a home.
+///
+/// # Safety
+/// As [`protocols`].
+unsafe fn preferences(proto_pplive: c_int) {
+    // SAFETY: registering a module for a protocol just registered; no
+    // callback, as the port preferences apply themselves.
+    unsafe { ws::prefs_register_protocol(proto_pplive, None) };
+}
 
-/// `register_handoff` of the plugin.
+/// `register_handoff` of the plugin: heuristics on UDP and TCP (the
+/// library's evidence rules decide, so they take nothing another dissector
+/// gets first); Decode As entries and port preferences that default to no
+/// port, so no other dissector's table entry is ever replaced; and a
+/// postdissector for the HTTP messages Wireshark's own dissector decodes.
 ///
 /// # Safety
 /// Called by epan's plugin loader, once, after every protocol registered.
 pub unsafe extern "C" fn handoff() {
-    let proto_pplive = ids().proto_pplive;
+    let proto_pplive = proto(Root::Pplive);
     // SAFETY: epan is in its handoff phase (caller's contract), so the udp
     // and tcp heuristic lists and port tables exist; every string is a
-    // static C string; the callbacks have the signatures epan expects.
+    // static C string; the callbacks have the signatures epan expects; the
+    // GArray handed to set_postdissector_wanted_hfids is epan's to keep.
     unsafe {
-        PROTO_MALFORMED.store(ws::proto_registrar_get_id_byname(c"_ws.malformed".as_ptr()), Ordering::Relaxed);
+        PROTO_HTTP.store(ws::proto_get_id_by_filter_name(c"http".as_ptr()), Ordering::Relaxed);
         ws::heur_dissector_add(
             c"udp".as_ptr(),
             Some(callbacks::heur_udp),
-            c"PPLive/PPTV over UDP".as_ptr(),
+            c"PPLive/PPTV, SOPCast, PPStream over UDP".as_ptr(),
             c"pplive_udp".as_ptr(),
             proto_pplive,
             ws::heuristic_enable_e_HEURISTIC_ENABLE,
@@ -331,14 +334,28 @@ pub unsafe extern "C" fn handoff() {
         ws::heur_dissector_add(
             c"tcp".as_ptr(),
             Some(callbacks::heur_tcp),
-            c"PPLive over TCP".as_ptr(),
+            c"PPLive, SOPCast over TCP".as_ptr(),
             c"pplive_tcp".as_ptr(),
             proto_pplive,
             ws::heuristic_enable_e_HEURISTIC_ENABLE,
         );
+        // Plain handles: a port preference finds its handle by the
+        // protocol's name, which these carry as their description.
         let udp = ws::create_dissector_handle(Some(callbacks::port_udp), proto_pplive);
         let tcp = ws::create_dissector_handle(Some(callbacks::port_tcp), proto_pplive);
-        ws::dissector_add_uint_range_with_preference(c"udp.port".as_ptr(), UDP_PORTS.as_ptr(), udp);
-        ws::dissector_add_uint_range_with_preference(c"tcp.port".as_ptr(), TCP_PORTS.as_ptr(), tcp);
+        // Preferences `pplive.udp.port` / `pplive.tcp.port`, empty by default.
+        ws::dissector_add_uint_range_with_preference(c"udp.port".as_ptr(), c"".as_ptr(), udp);
+        ws::dissector_add_uint_range_with_preference(c"tcp.port".as_ptr(), c"".as_ptr(), tcp);
+        ws::dissector_add_for_decode_as(c"udp.port".as_ptr(), udp);
+        ws::dissector_add_for_decode_as(c"tcp.port".as_ptr(), tcp);
+
+        let post = ws::create_dissector_handle(Some(callbacks::post_http), proto_pplive);
+        ws::register_postdissector(post);
+        let http = proto_http();
+        if http >= 0 {
+            let wanted = ws::g_array_new(0, 0, core::mem::size_of::<c_int>() as u32);
+            ws::g_array_append_vals(wanted, (&http as *const c_int).cast(), 1);
+            ws::set_postdissector_wanted_hfids(post, wanted);
+        }
     }
 }

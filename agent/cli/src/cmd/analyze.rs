@@ -15,7 +15,8 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let config = args.engine.config().map_err(|e| super::UsageError(format!("{e:#}")))?;
     let host = (!args.host.is_empty()).then(|| MonitoredHost::new(args.host.iter().copied()));
     let input = crate::input::resolve(&args.input)?;
-    let opts = OfflineOptions { config, host, progress: !args.no_progress, max_frames: args.input.count, decap: args.decap };
+    let opts =
+        OfflineOptions { config, host, progress: !args.no_progress, max_frames: args.input.count, decap: args.decap };
     let out = analyze_file(input.path(), opts)?;
     if out.read.unsupported_link_frames > 0 {
         eprintln!("peerscope: warning: {} skipped: not a link type peerscope reads", out.read.unsupported_summary());

@@ -1,96 +1,103 @@
-//! `peerscope dissect FILE`: every PPLive control message of a capture, decoded like
-//! `tshark -V` (a tree with byte offsets) or as JSON lines; TCP streams are
-//! reassembled so a message spanning segments is decoded whole.
+//! `peerscope dissect FILE`: every PPLive control message of a capture (and
+//! every SOPCast and PPStream identification), like `tshark -2 -V` with the
+//! peerscope plugin: a tree with byte offsets, or JSON lines. Messages are
+//! shown whatever their state (malformed, cut short, ambiguous) with their
+//! expert notes; a closing summary counts control, malformed and unknown
+//! payloads. TCP streams are reassembled, so a message spanning segments is
+//! decoded whole.
 
-use std::{io::Write, process::ExitCode};
+use std::{collections::HashMap, io::Write, process::ExitCode};
 
 use anyhow::Context;
-use peerscope_abi::{parse::Options, FlowKey, TcpFlags};
+use peerscope_dissector::{
+    attributed_tree, ei, filter::Filter, App, Attribution, Identification, Note, Strength, Transport, Tree,
+};
 
 use crate::cli::DissectArgs;
 use peerscope::{
-    control::{self, filter::Filter, reassembly::Reassembler, ControlMessage},
-    exit,
-    offline::{self, decode, ReadStats},
-    schema::ControlMessageDocument,
+    control::capture::{attribute_flows, pair, read_messages, FlowPair, Message, ReadOptions},
+    exit, offline,
+    schema::{ControlMessageDocument, DissectSummaryDocument},
     view::endpoint,
 };
+use peerscope_abi::parse::Options;
+
+/// The closing summary (the `dissect_summary` document).
+type Summary = DissectSummaryDocument;
+
+/// A `--decode-as` entry: the transport and port it names.
+fn decode_as(s: &str) -> anyhow::Result<(Transport, u16)> {
+    let bad = || anyhow::anyhow!("bad --decode-as {s:?}: expected udp.port==PORT or tcp.port==PORT[,pplive]");
+    let (table, rest) = s.split_once("==").ok_or_else(bad)?;
+    let (port, proto) = rest.split_once(',').unwrap_or((rest, "pplive"));
+    if !matches!(proto.trim(), "pplive" | "pptv") {
+        anyhow::bail!("--decode-as {s:?}: peerscope decodes ports as pplive (or pptv) only");
+    }
+    let t = match table.trim() {
+        "udp.port" => Transport::Udp,
+        "tcp.port" => Transport::Tcp,
+        _ => return Err(bad()),
+    };
+    Ok((t, port.trim().parse().map_err(|_| bad())?))
+}
+
+/// Flow attributions: the file's own, overridden by `--decode-as` ports.
+struct Attributions {
+    flows: HashMap<FlowPair, Attribution>,
+    ports: Vec<(Transport, u16)>,
+}
+
+impl Attributions {
+    fn of(&self, m: &Message) -> Attribution {
+        let chosen = |p: u16| self.ports.contains(&(m.transport, p));
+        if chosen(m.key.src_port) || chosen(m.key.dst_port) {
+            return Attribution::DecodeAs;
+        }
+        self.flows.get(&pair(&m.key)).copied().unwrap_or(Attribution::Unknown)
+    }
+}
 
 pub fn run(args: DissectArgs) -> anyhow::Result<ExitCode> {
     let filter = args.filter.as_deref().map(Filter::parse).transpose()?;
+    let ports = args.decode_as.iter().map(|d| decode_as(d)).collect::<anyhow::Result<Vec<_>>>()?;
     let input = crate::input::resolve(&args.input)?;
-    let (mut reader, _) = offline::open(input.path()).with_context(|| format!("opening {}", input.shown()))?;
-    let mut reasm = Reassembler::default();
+    let opts = ReadOptions { parse: Options { decap: args.decap }, max_frames: args.input.count };
+    let open = |e| anyhow::Error::new(e).context(format!("reading {}", input.shown()));
+    let flows = Attributions { flows: attribute_flows(input.path(), opts).map_err(open)?, ports };
     let mut out = std::io::stdout().lock();
-    let opts = Options { decap: args.decap };
-    let mut read = ReadStats::default();
-    let mut shown = 0u64;
-    let damage = loop {
-        if args.input.count.is_some_and(|c| read.frames >= c) {
-            break None;
+    let mut summary = Summary::default();
+    let mut write_err = None;
+    let (counts, damage) = read_messages(input.path(), opts, |m| {
+        if write_err.is_some() {
+            return;
         }
-        let frame = match reader.next_frame() {
-            Ok(Some(f)) => f,
-            Ok(None) => break None,
-            Err(d) => break Some(d),
-        };
-        let frame_no = read.frames + 1;
-        let decoded = decode::decode(&frame, opts);
-        let Some(ip) = read.count(&decoded) else { continue };
-        let Some(p) = decode::payload(frame.data, ip) else { continue };
-        if p.bytes.is_empty() {
-            continue;
+        summary.messages += 1;
+        let Some(tree) = shown(&m, &flows, &mut summary) else { return };
+        if filter.as_ref().is_some_and(|f| !f.matches(&tree)) {
+            return;
         }
-        let (msg, reassembled) = match p.tcp_seq {
-            None => (control::decode(&ip.key, p.bytes), None),
-            Some(seq) => {
-                let pending = reasm.push(&ip.key, seq, ip.tcp_flags as u16 & TcpFlags::SYN != 0, p.bytes);
-                let len = pending.len();
-                if http_incomplete(pending) {
-                    continue;
-                }
-                match control::decode(&ip.key, pending) {
-                    Some(m) if m.tree.is_some() => {
-                        reasm.consume(&ip.key);
-                        (Some(m), (len > p.bytes.len()).then_some(len))
-                    }
-                    // Keep waiting only for what starts like a message.
-                    m => {
-                        if m.is_none() && !looks_like_start(pending) {
-                            reasm.consume(&ip.key);
-                        }
-                        (m.filter(|_| len == p.bytes.len()), None)
-                    }
-                }
-            }
-        };
-        let Some(msg) = msg else { continue };
-        if let Some(f) = &filter {
-            if !msg.tree.as_ref().is_some_and(|t| f.matches(t)) {
-                continue;
-            }
-        }
-        shown += 1;
-        let wrote = if args.json {
-            json(&mut out, frame_no, frame.ts_ns, &ip.key, &msg, reassembled)
-        } else {
-            text(&mut out, frame_no, frame.ts_ns, &ip.key, &msg, reassembled)
-        };
+        summary.shown_messages += 1;
+        let wrote = if args.json { json(&mut out, &m, &tree, &flows) } else { text(&mut out, &m, &tree, &flows) };
         if let Err(e) = wrote {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(ExitCode::SUCCESS);
-            }
-            return Err(e.into());
+            write_err = Some(e);
         }
-    };
-    out.flush()?;
-    drop(out);
-    if let Some(why) = read.unusable(damage.as_ref()) {
+    })
+    .map_err(open)?;
+    if let Some(e) = write_err {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err(e.into());
+    }
+    if let Some(why) = counts.read.unusable(damage.as_ref()) {
         return Err(offline::OfflineError::NoUsableInput { path: input.shown().into(), why }.into());
     }
-    eprintln!("peerscope: {shown} control messages in {} frames", read.frames);
-    if read.unsupported_link_frames > 0 {
-        eprintln!("peerscope: warning: {} skipped: not a link type peerscope reads", read.unsupported_summary());
+    summary.frames = counts.read.frames;
+    summary.frames_with_payload = counts.with_payload;
+    write_summary(&mut out, &summary, args.json).context("writing the summary")?;
+    out.flush()?;
+    if counts.read.unsupported_link_frames > 0 {
+        eprintln!("peerscope: warning: {} skipped: not a link type peerscope reads", counts.read.unsupported_summary());
     }
     if let Some(d) = damage {
         eprintln!("peerscope: {}: damaged capture, {d}; the frames before it were dissected", input.shown());
@@ -99,66 +106,104 @@ pub fn run(args: DissectArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// An HTTP message whose headers or `Content-Length` body have not all arrived.
-fn http_incomplete(b: &[u8]) -> bool {
-    if !(b.starts_with(b"GET ") || b.starts_with(b"HTTP/")) {
-        return false;
+/// The tree shown for a message, counted in the summary; `None` for a
+/// message of an unattributed flow.
+fn shown(m: &Message, flows: &Attributions, s: &mut Summary) -> Option<Tree> {
+    let attribution = flows.of(m);
+    let Some(mut tree) = attributed_tree(&m.bytes, m.transport, m.full_len, &m.identification, &attribution) else {
+        s.unknown_messages += 1;
+        s.unconfirmed_messages += u64::from(m.identification.rule.is_some_and(|r| r.strength() == Strength::Weak));
+        return None;
+    };
+    if m.cut_short {
+        let why = format!("the stream ended after {} bytes, before the message did", m.bytes.len());
+        tree.notes.insert(0, Note::new(&ei::STREAM_ENDED, m.bytes.len(), 0, why));
     }
-    let Some(end) = b.windows(4).position(|w| w == b"\r\n\r\n") else { return true };
-    match peerscope_dissector::v2005::http::HttpMessage::parse(b).ok().and_then(|m| m.content_length()) {
-        Some(n) => b.len() - (end + 4) < n as usize,
-        None => false,
+    match attribution.app() {
+        Some(App::SopCast) => s.sopcast_messages += 1,
+        Some(App::PpStream) => s.ppstream_messages += 1,
+        _ => {
+            s.control_messages += 1;
+            s.malformed_messages += u64::from(tree.is_malformed());
+        }
+    }
+    Some(tree)
+}
+
+fn proto(t: Transport) -> &'static str {
+    match t {
+        Transport::Tcp => "TCP",
+        Transport::Udp => "UDP",
     }
 }
 
-/// Bootstrap HTTP and the channel list arrive over several segments.
-fn looks_like_start(b: &[u8]) -> bool {
-    b.starts_with(b"GET ") || b.starts_with(b"HTTP/") || b.starts_with(b"<?xml") || b.starts_with(b"<root")
-}
-
-fn proto(key: &FlowKey) -> &'static str {
-    if key.proto == 6 {
-        "TCP"
-    } else {
-        "UDP"
+fn rule_summary(id: &Identification, attribution: &Attribution) -> String {
+    let flow = match attribution {
+        Attribution::App { rule, .. } if Some(*rule) != id.rule => format!(", flow attributed by {}", rule.name()),
+        _ => String::new(),
+    };
+    match id.rule {
+        Some(r) => {
+            let strength = if r.strength() == Strength::Strong { "strong" } else { "weak" };
+            format!("[rule {} ({strength}){flow}]", r.name())
+        }
+        None => format!("[no rule of its own{flow}]"),
     }
 }
 
-fn text(
-    o: &mut impl Write,
-    n: u64,
-    ts: u64,
-    key: &FlowKey,
-    m: &ControlMessage,
-    reassembled: Option<usize>,
-) -> std::io::Result<()> {
-    let rule = m.identification.rule.map(|r| r.name()).unwrap_or("no DPI rule");
+fn reassembly(m: &Message) -> String {
+    match (m.transport, m.segments) {
+        (Transport::Tcp, n) if n > 1 => format!(" (reassembled from {n} segments, {} bytes)", m.bytes.len()),
+        _ if m.bytes.len() < m.full_len => format!(" (captured {} of {} bytes)", m.bytes.len(), m.full_len),
+        _ => String::new(),
+    }
+}
+
+fn text(o: &mut impl Write, m: &Message, tree: &Tree, flows: &Attributions) -> std::io::Result<()> {
+    let attribution = flows.of(m);
+    let app = attribution.app().map_or("unknown", App::name);
     writeln!(
         o,
-        "Frame {n} ({}.{:09}): {} -> {} {}, {:?} [{rule}]{}",
-        ts / 1_000_000_000,
-        ts % 1_000_000_000,
-        endpoint(key.src_ip(), key.src_port),
-        endpoint(key.dst_ip(), key.dst_port),
-        proto(key),
-        m.identification.app,
-        reassembled.map(|l| format!(" (reassembled, {l} bytes)")).unwrap_or_default()
+        "Frame {} ({}.{:09}): {} -> {} {}, {app} {}{}",
+        m.frame,
+        m.ts_ns / 1_000_000_000,
+        m.ts_ns % 1_000_000_000,
+        endpoint(m.key.src_ip(), m.key.src_port),
+        endpoint(m.key.dst_ip(), m.key.dst_port),
+        proto(m.transport),
+        rule_summary(&m.identification, &attribution),
+        reassembly(m)
     )?;
-    match &m.tree {
-        Some(t) => write!(o, "{t}")?,
-        None => writeln!(o, "    (no known layout fits; identified by its DPI rule only)")?,
+    if let Some(r) = m.identification.rule {
+        writeln!(o, "    Evidence: {} ({})", m.identification.evidence_text(&m.bytes), r.description())?;
     }
+    write!(o, "{tree}")?;
     writeln!(o)
 }
 
-fn json(
-    o: &mut impl Write,
-    n: u64,
-    ts: u64,
-    key: &FlowKey,
-    m: &ControlMessage,
-    reassembled: Option<usize>,
-) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *o, &ControlMessageDocument::new(n, ts, key, m, reassembled))?;
+fn json(o: &mut impl Write, m: &Message, tree: &Tree, flows: &Attributions) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *o, &ControlMessageDocument::new(m, tree, &flows.of(m)))?;
     writeln!(o)
+}
+
+fn write_summary(o: &mut impl Write, s: &Summary, json: bool) -> std::io::Result<()> {
+    if json {
+        serde_json::to_writer(&mut *o, s)?;
+        return writeln!(o);
+    }
+    writeln!(
+        o,
+        "Summary: {} frames, {} with a payload, {} messages: {} PPLive/PPTV control ({} malformed), {} SOPCast, \
+         {} PPStream, {} unknown ({} matched only a weak rule, never corroborated); {} shown",
+        s.frames,
+        s.frames_with_payload,
+        s.messages,
+        s.control_messages,
+        s.malformed_messages,
+        s.sopcast_messages,
+        s.ppstream_messages,
+        s.unknown_messages,
+        s.unconfirmed_messages,
+        s.shown_messages
+    )
 }

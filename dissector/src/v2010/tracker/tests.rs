@@ -98,7 +98,7 @@ fn test_tree_notes() {
     buf.extend_from_slice(&ENTRY[..12]);
     buf[11 + 16 + 2..11 + 16 + 2 + 4].copy_from_slice(&[1, 0, 168, 192]);
     let tree = TrackerPacket::new_checked(&buf).unwrap().to_tree();
-    assert_eq!(tree.generation, Generation::Pptv2010);
+    assert_eq!(tree.generation, Some(Generation::Pptv2010));
     assert_eq!(tree.find_all("pptv.peer").count(), 2);
     assert_eq!(tree.find("pptv.peer.ip").unwrap().value, Value::Ipv4(Ipv4Addr::new(192, 168, 0, 1)));
     let names: Vec<_> = tree.notes.iter().map(|n| n.def.name).collect();

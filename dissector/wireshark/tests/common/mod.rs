@@ -60,6 +60,39 @@ pub fn tcp(src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// An Ethernet/IPv4/TCP frame of a connection from 192.0.2.1 to 192.0.2.2:
+/// a SYN (no payload) or a PSH|ACK segment at `seq`.
+pub fn tcp_seg(src_port: u16, dst_port: u16, seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
+    let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+        .tcp(src_port, dst_port, seq, 65535);
+    let b = if syn { b.syn() } else { b.psh().ack(1) };
+    let mut out = Vec::with_capacity(b.size(payload.len()));
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
+/// The frames of one connection carrying `msg`: a SYN, then the segments cut
+/// at `cuts` sent in `order`, then `extra` (start, end) ranges resent
+/// (retransmissions, overlaps).
+pub fn connection(
+    ports: (u16, u16),
+    isn: u32,
+    msg: &[u8],
+    cuts: &[usize],
+    order: &[usize],
+    extra: &[(usize, usize)],
+) -> Vec<Vec<u8>> {
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(msg.len());
+    let seg = |a: usize, b: usize| tcp_seg(ports.0, ports.1, isn + 1 + a as u32, false, &msg[a..b]);
+    let mut out = vec![tcp_seg(ports.0, ports.1, isn, true, b"")];
+    out.extend(order.iter().map(|&i| seg(bounds[i], bounds[i + 1])));
+    out.extend(extra.iter().map(|&(a, b)| seg(a, b)));
+    out
+}
+
 /// A pcap file removed (with its directory, once empty) when dropped.
 pub struct TempPcap(PathBuf);
 
@@ -81,6 +114,11 @@ impl Drop for TempPcap {
 
 /// Writes a classic pcap (microsecond, Ethernet) holding `frames`, one per second.
 pub fn write_pcap(name: &str, frames: &[Vec<u8>]) -> TempPcap {
+    write_pcap_snap(name, frames, 65535)
+}
+
+/// [`write_pcap`] with frames cut at `snaplen` bytes, as `tcpdump -s` does.
+pub fn write_pcap_snap(name: &str, frames: &[Vec<u8>], snaplen: u32) -> TempPcap {
     let dir = std::env::temp_dir().join(format!("peerscope-wireshark-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
@@ -88,14 +126,15 @@ pub fn write_pcap(name: &str, frames: &[Vec<u8>]) -> TempPcap {
     out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
     out.extend_from_slice(&4u16.to_le_bytes());
-    for v in [0u32, 0, 65535, 1] {
+    for v in [0u32, 0, snaplen, 1] {
         out.extend_from_slice(&v.to_le_bytes());
     }
     for (i, f) in frames.iter().enumerate() {
-        for v in [i as u32 + 1, 0, f.len() as u32, f.len() as u32] {
+        let cap = &f[..f.len().min(snaplen as usize)];
+        for v in [i as u32 + 1, 0, cap.len() as u32, f.len() as u32] {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        out.extend_from_slice(f);
+        out.extend_from_slice(cap);
     }
     std::fs::write(&path, out).unwrap();
     TempPcap(path)
@@ -117,6 +156,16 @@ pub fn tshark(pcap: &Path, args: &[&str]) -> String {
 /// One line per frame of `tshark -T fields -e …`, fields split on tabs.
 pub fn fields(pcap: &Path, names: &[&str]) -> Vec<Vec<String>> {
     let mut args = vec!["-T", "fields"];
+    for n in names {
+        args.extend(["-e", n]);
+    }
+    tshark(pcap, &args).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect()
+}
+
+/// [`fields`] with extra tshark options before the field list.
+pub fn fields_with(pcap: &Path, extra: &[&str], names: &[&str]) -> Vec<Vec<String>> {
+    let mut args: Vec<&str> = extra.to_vec();
+    args.extend(["-T", "fields"]);
     for n in names {
         args.extend(["-e", n]);
     }
