@@ -79,6 +79,17 @@ const KERNEL_HELP: &[(KernelCounter, &str)] = &[
     (KernelCounter::SamplesRateLimited, "Control-packet samples skipped by --samples-per-sec"),
     (KernelCounter::IngressPackets, "Packets the program saw on ingress (XDP)"),
     (KernelCounter::EgressPackets, "Packets the program saw on egress (TCX), wire packets"),
+    (
+        KernelCounter::TransportHeaderBroken,
+        "IP packets whose transport header is cut or bogus, counted in their flow with ports 0",
+    ),
+    (
+        KernelCounter::IpLengthExceedsFrame,
+        "IP packets whose header claims more bytes than the frame carried (the frame's bytes are counted)",
+    ),
+    (KernelCounter::VlanTooDeep, "Frames with more VLAN tags than the parser reads, not counted in a flow"),
+    (KernelCounter::MplsTooDeep, "Frames with more MPLS labels than the parser reads, not counted in a flow"),
+    (KernelCounter::Decapsulated, "Tunnelled packets counted in their inner flow (--decap)"),
 ];
 
 /// The agent's metrics: plain numbers updated once per poll and per window, written out
