@@ -199,8 +199,11 @@ pub struct RunArgs {
     /// packet once, in its inner flow, which names the tunnel; the outer flow does
     /// not count it. Off: tunnels count as their outer flows. Set when the program is
     /// loaded (a program left attached with --keep-attached keeps its setting).
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_decap")]
     pub decap: bool,
+    /// Undoes --decap (say, a configuration file's).
+    #[arg(long, overrides_with = "decap", hide_short_help = true)]
+    pub no_decap: bool,
     /// Serve OpenMetrics/Prometheus metrics at http://ADDR/metrics. A bare port
     /// (`9464` or `:9464`) listens on 127.0.0.1 only; give an address such as
     /// `0.0.0.0:9464` to listen beyond this host. One port per agent: with several

@@ -120,6 +120,7 @@ keys! {
         idle_timeout: f64 => idle_timeout;
         samples_per_sec: u32 => samples_per_sec;
         kernel_log: bool => kernel_log;
+        decap: bool => decap;
         keep_attached: bool => keep_attached;
         exit_on_link_loss: bool => exit_on_link_loss;
         data_min: u32 => classes.data_min;
