@@ -149,6 +149,57 @@ impl Drop for RemovedOnDrop {
     }
 }
 
+/// An interface whose frames do not start with an Ethernet header (a tun device: raw
+/// IP) is refused with its link type named, and nothing is attached or pinned; the
+/// veth beside it in the same namespace is accepted.
+#[test]
+fn run_refuses_an_interface_without_ethernet_frames() {
+    if !require_root("run_refuses_an_interface_without_ethernet_frames") {
+        return;
+    }
+    let pair = VethPair::new("l3", false);
+    let tun = format!("pt{}", &pair.a_if[2..]);
+    for args in [&["tuntap", "add", "dev", &tun, "mode", "tun"][..], &["link", "set", &tun, "up"]] {
+        let out = Command::new("ip").args(["-n", &pair.ns_a]).args(args).output().unwrap();
+        assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let pins = std::path::Path::new("/sys/fs/bpf/peerscope").join(&tun);
+    let child = agent::peerscope_in_a(&pair)
+        .args(["run", "-i", &tun, "--interval", "0.2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = netns::ChildGuard(Some(child));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.0.as_mut().unwrap().try_wait().unwrap() {
+            break Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let pinned = pins.exists();
+    let mut c = child.take();
+    let _ = c.kill();
+    let err = std::io::read_to_string(c.stderr.take().unwrap()).unwrap();
+    let _ = c.wait();
+    let _ = std::fs::remove_dir_all(&pins);
+    let status = status.unwrap_or_else(|| panic!("run -i {tun} did not refuse the interface: {err}"));
+    assert_eq!(status.code(), Some(peerscope::exit::FAILURE.into()), "{err}");
+    assert!(err.contains(&format!("{tun} is not an Ethernet interface")) && err.contains("raw IP"), "{err}");
+    assert!(!pinned, "a refused interface left pins at {}", pins.display());
+
+    let (mut run, first) = agent::start_run(&pair, &["--interval", "0.2"]);
+    assert!(first.contains("attached to"), "the veth beside it: {first}");
+    agent::discard_stdout(&mut run);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(run.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = run.take().wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
 #[test]
 fn bad_input_gets_one_clear_line() {
     if !require_root("bad_input_gets_one_clear_line") {

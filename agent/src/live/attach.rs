@@ -85,6 +85,76 @@ pub struct Attached {
     _ebpf: Option<Ebpf>,
 }
 
+/// Link-layer types (`ARPHRD_*`, `/sys/class/net/IF/type`) whose frames start with
+/// an Ethernet header: the only frames the kernel program parses.
+const ARPHRD_ETHER: u16 = 1;
+const ARPHRD_LOOPBACK: u16 = 772;
+
+/// The name of a link-layer type, for messages.
+pub fn arphrd_name(t: u16) -> String {
+    let name = match t {
+        ARPHRD_ETHER => "Ethernet",
+        ARPHRD_LOOPBACK => "loopback",
+        32 => "InfiniBand",
+        512 => "PPP",
+        519 => "raw IP",
+        768 => "IP-in-IP tunnel",
+        769 => "IPv6-in-IPv6 tunnel",
+        776 => "6in4 (sit) tunnel",
+        778 => "GRE tunnel",
+        801 => "802.11",
+        803 => "802.11 with radiotap",
+        823 => "IP6GRE tunnel",
+        0xfffe => "none: raw IP, as tun and WireGuard devices",
+        _ => return format!("ARPHRD {t}"),
+    };
+    format!("{name} (ARPHRD {t})")
+}
+
+/// The link-layer type of an interface of this network namespace (`SIOCGIFHWADDR`).
+pub fn link_type(iface: &str) -> Result<u16, LiveError> {
+    let unknown = || LiveError::UnknownInterface { iface: iface.to_string() };
+    if iface.len() >= libc::IFNAMSIZ {
+        return Err(unknown());
+    }
+    // SAFETY: a plain socket call; the descriptor is closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(LiveError::Io {
+            what: "opening a socket to read the link type of",
+            path: iface.into(),
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    // SAFETY: `ifreq` is plain data, valid when zeroed.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in req.ifr_name.iter_mut().zip(iface.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: SIOCGIFHWADDR reads the NUL-terminated name (shorter than IFNAMSIZ,
+    // checked above, the rest zeroed) and writes only into `req`.
+    let rc = unsafe { libc::ioctl(fd, libc::SIOCGIFHWADDR, &mut req) };
+    let err = std::io::Error::last_os_error();
+    // SAFETY: `fd` is ours and open.
+    unsafe { libc::close(fd) };
+    if rc < 0 {
+        return Err(match err.raw_os_error() {
+            Some(libc::ENODEV) => unknown(),
+            _ => LiveError::Io { what: "reading the link type of", path: iface.into(), source: err },
+        });
+    }
+    // SAFETY: SIOCGIFHWADDR filled the `ifru_hwaddr` member of the union.
+    Ok(unsafe { req.ifr_ifru.ifru_hwaddr.sa_family })
+}
+
+/// Refuses an interface whose frames do not start with an Ethernet header.
+fn check_ethernet(iface: &str) -> Result<(), LiveError> {
+    match link_type(iface)? {
+        ARPHRD_ETHER | ARPHRD_LOOPBACK => Ok(()),
+        t => Err(LiveError::NotEthernet { iface: iface.to_string(), link: arphrd_name(t) }),
+    }
+}
+
 /// Loads the kernel object with the options' configuration, attaching nothing (the
 /// tests and benchmarks run its programs with BPF_PROG_TEST_RUN).
 pub fn load(opts: &AttachOptions) -> Result<Ebpf, LiveError> {
@@ -152,6 +222,7 @@ impl Attached {
     /// Attaches to `opts.iface` in this thread's network namespace.
     pub fn attach(opts: &AttachOptions) -> Result<Self, LiveError> {
         let target = Target::resolve(&opts.iface, None)?;
+        check_ethernet(&opts.iface)?;
         let missing = caps::missing_for_attach(caps::effective());
         if !missing.is_empty() {
             return Err(LiveError::MissingPrivileges {

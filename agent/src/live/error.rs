@@ -8,6 +8,8 @@ pub enum LiveError {
     UnknownInterface { iface: String },
     #[error("{} is not a network namespace (give a path such as /run/netns/NAME or /proc/PID/ns/net)", path.display())]
     NotANamespace { path: PathBuf },
+    #[error("{iface} is not an Ethernet interface (its link type is {link}): peerscope's kernel program reads Ethernet frames; attach to the Ethernet interface that carries its traffic (with --decap for GRE, IP-in-IP and 6in4 tunnels), or capture it with tcpdump and run `peerscope analyze`")]
+    NotEthernet { iface: String, link: String },
     #[error("{action} needs the capabilities {missing} (run as root, or grant them with `setcap cap_bpf,cap_net_admin,cap_perfmon+ep $(which peerscope)`)")]
     MissingPrivileges { action: &'static str, missing: String },
     #[error("bpffs is not mounted at /sys/fs/bpf and mounting it failed ({source}); mount it with `mount -t bpf bpf /sys/fs/bpf`")]
