@@ -243,3 +243,16 @@ fn test_every_rule_fires_on_its_text_and_not_on_near_misses() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A DNS query whose ID ends in 80 or 84 has p[1] in {80, 84} and p[3] =
+/// p[4] = 0 (flags 01 00, the question count's high byte): not PPStream.
+#[test]
+fn test_dns_queries_are_not_ppstream_peer_data() {
+    for id in [0x1280u16, 0xab84] {
+        let mut q = id.to_be_bytes().to_vec();
+        q.extend_from_slice(&[0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0]);
+        q.extend_from_slice(b"\x07example\x03org\x00\x00\x01\x00\x01");
+        let rule = identify(Transport::Udp, 51000, 53, &q).rule.map(Rule::name);
+        assert_ne!(rule, Some("ppstream.udp.peer_data"), "{q:02x?}");
+    }
+}
