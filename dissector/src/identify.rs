@@ -144,7 +144,7 @@ rules! {
     SopcastUdp76 = "sopcast.udp.76", SopCast, Strong, "UDP 76 bytes ff ff 01, bytes 8..12 = 0c ff 00 44";
     SopcastTcp54 = "sopcast.tcp.54", SopCast, Weak, "TCP 54 bytes starting 00 36";
     PpstreamUdpTracker = "ppstream.udp.tracker", PpStream, Weak, "UDP port 17788, LE u16 at 0 = length (or -4/-6), p[2] in {43,44,55}";
-    PpstreamUdpPeer = "ppstream.udp.peer_data", PpStream, Weak, "UDP p[1] in {80,84} and p[3] = p[4], at least 18 bytes";
+    PpstreamUdpPeer = "ppstream.udp.peer_data", PpStream, Weak, "UDP p[1] in {80,84} and p[3] = p[4] != 0, at least 18 bytes";
     PptvUdpTracker2010 = "pptv.udp.tracker_2010", PpLive, Weak, "2010 PPTV tracker packet whose body fits its described layout exactly";
     PptvUdpPeer2010 = "pptv.udp.live_2010", PpLive, Weak, "2010 PPTV live packet 0xC0-0xC3 whose body fits exactly";
 }
@@ -346,7 +346,10 @@ fn binary_rule(rule: Rule, proto: Transport, src_port: u16, dst_port: u16, p: &[
                 }
                 && matches!(p[2], 0x43 | 0x44 | 0x55)
         }
-        PpstreamUdpPeer => udp && len >= 18 && matches!(p[1], 0x80 | 0x84) && p[3] == p[4],
+        // The rule's text allows p[3] = p[4] = 0, which every DNS query with
+        // an ID ending 80 or 84 has (flags 01 00, then the count's 00); no
+        // PPStream peer packet of the reference capture does.
+        PpstreamUdpPeer => udp && len >= 18 && matches!(p[1], 0x80 | 0x84) && p[3] == p[4] && p[3] != 0,
         _ => false,
     };
     let span = match rule {

@@ -12,8 +12,38 @@ use peerscope::offline::synth::{Link, SynthPcap};
 use peerscope_dissector::v2010::tracker::TrackerMessage;
 use peerscope_dissector::{GossipRepr, Guid, HostRecordRepr, NatType, PeerEntryRepr, TrackerReplyRepr, TrackerRepr};
 
+/// A tshark that loads this tree's build of the plugin (as root: bound over
+/// the installed one in a private mount namespace, so another checkout's
+/// install meanwhile does not matter); plain tshark otherwise.
+fn tshark() -> Command {
+    let built = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("wireshark-plugin/libpeerscope_wireshark.so");
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let installed = Command::new("tshark").args(["-G", "plugins"]).output().ok().and_then(|o| {
+        let listing = String::from_utf8_lossy(&o.stdout).into_owned();
+        listing
+            .lines()
+            .find(|l| l.contains("peerscope-pplive.so"))
+            .and_then(|l| l.split('\t').next_back().map(PathBuf::from))
+    });
+    match installed.filter(|i| root && built.is_file() && i.is_file()) {
+        Some(installed) => {
+            let mut c = Command::new("unshare");
+            c.args(["--mount", "--propagation", "private", "sh", "-c"])
+                .arg(r#"b=$1; i=$2; shift 2; mount --bind "$b" "$i" && exec tshark "$@""#)
+                .arg("sh")
+                .arg(built)
+                .arg(installed);
+            c
+        }
+        None => Command::new("tshark"),
+    }
+}
+
 fn plugin_ready() -> bool {
-    let listed = Command::new("tshark").args(["-G", "plugins"]).output().ok().filter(|o| o.status.success());
+    let listed = tshark().args(["-G", "plugins"]).output().ok().filter(|o| o.status.success());
     let problem = match listed {
         None => "needs `tshark` (`cargo xtask setup`)",
         Some(o) if !String::from_utf8_lossy(&o.stdout).contains("peerscope-pplive.so") => {
@@ -159,11 +189,8 @@ fn dissect_frames(pcap: &Capture, f: &str) -> Vec<u64> {
 }
 
 fn tshark_frames(pcap: &Capture, f: &str) -> Vec<u64> {
-    let out = Command::new("tshark")
-        .args(["-n", "-2", "-Y", f, "-T", "fields", "-e", "frame.number", "-r"])
-        .arg(&pcap.0)
-        .output()
-        .unwrap();
+    let out =
+        tshark().args(["-n", "-2", "-Y", f, "-T", "fields", "-e", "frame.number", "-r"]).arg(&pcap.0).output().unwrap();
     assert!(out.status.success(), "tshark -Y {f:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().lines().map(|l| l.trim().parse().unwrap()).collect()
 }
@@ -188,7 +215,7 @@ fn prop_dissect_filters_select_what_tshark_selects() {
     assert!(everything.len() >= 25, "most generated messages are attributed: {everything:?}");
     let mut differ = Vec::new();
     let mut selective = 0;
-    for _ in 0..40 {
+    for _ in 0..30 {
         let f = filter(&mut r, 2);
         let (ours, theirs) = (dissect_frames(&pcap, &f), tshark_frames(&pcap, &f));
         selective += usize::from(!theirs.is_empty() && theirs.len() < everything.len());
@@ -197,5 +224,5 @@ fn prop_dissect_filters_select_what_tshark_selects() {
         }
     }
     assert!(differ.is_empty(), "{} filters differ:\n{}", differ.len(), differ.join("\n"));
-    assert!(selective >= 10, "the filters select something, not everything: only {selective} did");
+    assert!(selective >= 8, "the filters select something, not everything: only {selective} did");
 }

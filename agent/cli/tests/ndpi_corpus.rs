@@ -43,6 +43,10 @@ fn each_file(files: &[PathBuf], f: impl Fn(&PathBuf) -> Option<String> + Sync) -
     v
 }
 
+/// The only corpus payload a rule matches at all: a fuzzer-made packet a weak
+/// rule fits, which its flow never corroborates (so nothing is claimed).
+const WEAK_MATCHES: [(&str, u64); 1] = [("ossfuzz_seed_fake_traces_1.pcapng", 1)];
+
 #[test]
 fn test_dissect_claims_nothing_in_the_corpus() {
     let failures = each_file(&corpus(), |file| {
@@ -60,6 +64,11 @@ fn test_dissect_claims_nothing_in_the_corpus() {
             ["control_messages", "sopcast_messages", "ppstream_messages"].map(|k| s[k].as_u64().unwrap_or(u64::MAX));
         if !messages.is_empty() || claims != [0, 0, 0] {
             return Some(format!("claims {claims:?}: {}", messages.first().unwrap_or(&"")));
+        }
+        let name = file.file_name().unwrap().to_string_lossy();
+        let weak = s["unconfirmed_messages"].as_u64().unwrap_or(u64::MAX);
+        if weak != WEAK_MATCHES.iter().find(|(f, _)| *f == name).map_or(0, |(_, n)| *n) {
+            return Some(format!("{weak} payloads matched only a weak rule"));
         }
         (s["unknown_messages"] != s["messages"]).then(|| format!("unknown != messages: {s}"))
     });

@@ -35,7 +35,7 @@ fn corpus() -> Vec<PathBuf> {
 
 /// `tshark -n -V` of `file` with `extra` options, its stdout as lines.
 fn verbose(file: &Path, extra: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>) {
-    let mut child = Command::new("tshark")
+    let mut child = common::tshark_command()
         .args(["-n", "-V", "-r"])
         .arg(file)
         .args(extra)
@@ -129,7 +129,7 @@ fn test_wireshark_keeps_its_port_entries() {
     for r in &rows {
         assert!(r[0].ends_with(":oicq") && r[1] == "OICQ", "{rows:?}");
     }
-    let decodes = Command::new("tshark").args(["-G", "decodes"]).output().expect("tshark runs");
+    let decodes = common::tshark_command().args(["-G", "decodes"]).output().expect("tshark runs");
     let decodes = String::from_utf8_lossy(&decodes.stdout);
     let ours: Vec<&str> =
         decodes.lines().filter(|l| PROTOCOLS.iter().any(|p| l.ends_with(&format!("\t{p}")))).collect();

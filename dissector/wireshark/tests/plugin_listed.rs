@@ -2,13 +2,11 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{plugin_ready, PLUGIN_FILE};
 use peerscope_dissector::{ei, hf};
 
 fn glossary(report: &str) -> String {
-    let out = Command::new("tshark").args(["-G", report]).output().expect("running tshark");
+    let out = common::tshark_command().args(["-G", report]).output().expect("running tshark");
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap()
 }

@@ -15,10 +15,53 @@ fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
+/// This tree's plugin, as `cargo xtask plugin` (and `cargo xtask test`) builds it.
+fn built_plugin() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("wireshark-plugin/libpeerscope_wireshark.so")
+}
+
+/// Where the installed plugin is, by `tshark -G plugins`.
+fn installed_plugin() -> Option<PathBuf> {
+    let out = Command::new("tshark").args(["-G", "plugins"]).output().ok()?;
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = listing.lines().find(|l| l.contains(PLUGIN_FILE))?;
+    line.split('\t').next_back().map(PathBuf::from).filter(|p| p.is_file())
+}
+
+/// A tshark command that loads this tree's build of the plugin: as root,
+/// tshark runs in a private mount namespace where the built plugin is bound
+/// over the installed one, so the tests check this tree's plugin even when
+/// another checkout installed its own meanwhile. Otherwise (not root, no
+/// build, nothing installed) plain tshark with whatever is installed.
+pub fn tshark_command() -> Command {
+    static CHOICE: std::sync::OnceLock<Option<(PathBuf, PathBuf)>> = std::sync::OnceLock::new();
+    let choice = CHOICE.get_or_init(|| {
+        let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+        let built = built_plugin();
+        let installed = installed_plugin()?;
+        (root && built.is_file()).then_some((built, installed))
+    });
+    match choice {
+        Some((built, installed)) => {
+            let mut c = Command::new("unshare");
+            c.args(["--mount", "--propagation", "private", "sh", "-c"])
+                .arg(r#"b=$1; i=$2; shift 2; mount --bind "$b" "$i" && exec tshark "$@""#)
+                .arg("sh")
+                .arg(built)
+                .arg(installed);
+            c
+        }
+        None => Command::new("tshark"),
+    }
+}
+
 /// True when tshark runs and lists the plugin. Otherwise fails under CI
 /// (CI=true) and skips loudly elsewhere: never a silent pass.
 pub fn plugin_ready(test: &str) -> bool {
-    let listed = Command::new("tshark").args(["-G", "plugins"]).output().ok().filter(|o| o.status.success());
+    let listed = tshark_command().args(["-G", "plugins"]).output().ok().filter(|o| o.status.success());
     let problem = match listed {
         None => "needs `tshark` (install it with `cargo xtask setup`)",
         Some(o) if !String::from_utf8_lossy(&o.stdout).contains(PLUGIN_FILE) => {
@@ -142,7 +185,7 @@ pub fn write_pcap_snap(name: &str, frames: &[Vec<u8>], snaplen: u32) -> TempPcap
 
 /// Runs tshark on `pcap`; panics unless it exits 0. Returns stdout.
 pub fn tshark(pcap: &Path, args: &[&str]) -> String {
-    let out = Command::new("tshark").arg("-n").arg("-r").arg(pcap).args(args).output().expect("running tshark");
+    let out = tshark_command().arg("-n").arg("-r").arg(pcap).args(args).output().expect("running tshark");
     assert!(
         out.status.success(),
         "tshark {args:?} on {} exited with {}: {}",
