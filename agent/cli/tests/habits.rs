@@ -71,7 +71,8 @@ fn test_dissect_takes_tshark_flags() {
     let path = capture(3);
     let out = Command::new(BIN).args(["dissect", "-V", "-c", "2", "-r"]).arg(&path).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("in 2 frames"), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Summary: 2 frames"), "{stdout}");
     let _ = std::fs::remove_file(&path);
 }
 
