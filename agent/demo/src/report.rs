@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{
     geo::{self, Region},
-    plan::{PeerPlan, Profile},
+    plan::{Cast, Profile},
     truth::Truth,
 };
 use peerscope::{
@@ -64,6 +64,7 @@ pub struct Report {
     pub monitored: Ipv4Addr,
     pub profile: Profile,
     pub peers: usize,
+    pub gossip_only_hosts: usize,
     pub cast: Vec<CastRow>,
     pub bitrate_bps: u64,
     pub duration_secs: f64,
@@ -81,22 +82,17 @@ pub struct Report {
 impl Report {
     /// The run as the engine measured it (`figures`, the monitored host being the
     /// cast's first peer) beside what the swarm recorded sending (`truth`).
-    pub fn new(
-        figures: &engine::Report,
-        truth: &Truth,
-        cast: &[PeerPlan],
-        bitrate_bps: u64,
-        duration_secs: f64,
-    ) -> Self {
-        let me = cast[0].ip;
+    pub fn new(figures: &engine::Report, truth: &Truth, cast: &Cast, bitrate_bps: u64, duration_secs: f64) -> Self {
+        let (me, peers) = (cast.peers[0].ip, &cast.peers);
         let windows: Vec<WindowSummary> = figures.windows.iter().map(WindowSummary::of).collect();
         let per_peer = per_peer(figures, &windows, truth, me);
         let sum = |f: fn(&PeerRow) -> u64| per_peer.iter().map(f).sum::<u64>();
         Report {
             monitored: me,
-            profile: cast[0].profile,
-            peers: cast.len(),
-            cast: cast
+            profile: peers[0].profile,
+            peers: peers.len(),
+            gossip_only_hosts: cast.crowd.len(),
+            cast: peers
                 .iter()
                 .map(|p| CastRow {
                     ip: p.ip,
@@ -297,7 +293,7 @@ mod tests {
     use peerscope_abi::{FlowKey, FlowStats};
 
     use super::*;
-    use crate::truth::GroundTruth;
+    use crate::{plan::PeerPlan, truth::GroundTruth};
 
     #[test]
     fn test_measured_is_compared_with_truth_plus_retransmissions() {
@@ -327,8 +323,9 @@ mod tests {
         truth.retransmitted(me, a, 500);
         truth.sent(a, me, 100);
         truth.sent(b, me, 1000);
-        let cast =
-            [PeerPlan { index: 0, ip: me, profile: Profile::Nat, monitored: true, join: Duration::ZERO, leave: None }];
+        let peer =
+            PeerPlan { index: 0, ip: me, profile: Profile::Nat, monitored: true, join: Duration::ZERO, leave: None };
+        let cast = Cast { peers: vec![peer], crowd: vec![] };
         let r = Report::new(&engine.finish(), &truth.snapshot(), &cast, 400_000, 1.0);
         assert_eq!(r.profile, Profile::Nat);
         let row = |ip| r.per_peer.iter().find(|p| p.ip == Some(ip)).unwrap();

@@ -15,13 +15,13 @@ use std::{
 use serde::Serialize;
 
 use super::{
-    churn,
+    churn, crowd,
     ctx::Ctx,
     http,
     netns::NetNs,
     node::PeerCfg,
     peer,
-    plan::{self, PeerPlan},
+    plan::{self, Cast},
     source,
     topology::{Hub, HOST_IF},
     tracker,
@@ -39,12 +39,14 @@ pub struct Topology {
     netns_inodes: Vec<u64>,
     host_interface: &'static str,
     hosts: Vec<(String, Ipv4Addr)>,
+    gossip_only_hosts: usize,
 }
 
 /// Every namespace of the swarm. Dropping it ends their threads, and with them the
 /// namespaces, peers first and the hub last (fields drop in order).
 pub struct Swarm {
     peers: Vec<NetNs>,
+    crowd: NetNs,
     tracker: NetNs,
     http: NetNs,
     source: NetNs,
@@ -58,17 +60,19 @@ pub struct Running {
 }
 
 impl Swarm {
-    /// The hub, the servers' namespaces and one per peer of `cast`.
-    pub fn build(cast: &[PeerPlan]) -> anyhow::Result<Self> {
+    /// The hub, the servers' namespaces, one for all gossip-only hosts and one per
+    /// peer of `cast`.
+    pub fn build(cast: &Cast) -> anyhow::Result<Self> {
         let mut hub = Hub::new()?;
         let tracker = hub.host("tracker", plan::TRACKER, None)?;
         let http = hub.host("http", plan::HTTP, None)?;
         let source = hub.host("source", plan::SOURCE, Some(source::UPLOAD_BPS))?;
+        let crowd = hub.crowd("crowd", plan::CROWD_ROUTER, &plan::CROWD_PREFIXES)?;
         let mut peers = Vec::new();
-        for p in cast {
+        for p in &cast.peers {
             peers.push(hub.host(&format!("peer{}", p.index), p.ip, p.profile.upload_bps())?);
         }
-        Ok(Swarm { peers, tracker, http, source, hub })
+        Ok(Swarm { peers, crowd, tracker, http, source, hub })
     }
 
     /// The namespace of the cast's first peer, the monitored one.
@@ -76,23 +80,29 @@ impl Swarm {
         &self.peers[0]
     }
 
-    pub fn topology(&self, cast: &[PeerPlan]) -> Topology {
-        let mut inodes = vec![self.hub.ns.inode(), self.tracker.inode(), self.http.inode(), self.source.inode()];
+    pub fn topology(&self, cast: &Cast) -> Topology {
+        let servers = [&self.hub.ns, &self.tracker, &self.http, &self.source, &self.crowd];
+        let mut inodes: Vec<u64> = servers.iter().map(|ns| ns.inode()).collect();
         inodes.extend(self.peers.iter().map(NetNs::inode));
         Topology {
             pid: std::process::id(),
             netns_inodes: inodes,
             host_interface: HOST_IF,
-            hosts: cast.iter().map(|p| (format!("peer{}", p.index), p.ip)).collect(),
+            hosts: cast.peers.iter().map(|p| (format!("peer{}", p.index), p.ip)).collect(),
+            gossip_only_hosts: cast.crowd.len(),
         }
     }
 
     /// Starts every part on its namespace's thread: the servers at once, each peer
     /// at `t0` plus its join time.
-    pub fn start(&self, cast: &[PeerPlan], ctx: &Ctx, t0: Instant) -> anyhow::Result<Running> {
+    pub fn start(&self, cast: &Cast, ctx: &Ctx, t0: Instant) -> anyhow::Result<Running> {
         let (done_tx, done) = mpsc::channel();
         let done_tx = &done_tx;
-        let (c, n) = (ctx.clone(), cast.len());
+        let (c, crowd) = (ctx.clone(), cast.crowd.clone());
+        start_part(&self.crowd, done_tx, move || async move {
+            let _ = crowd::serve(c, crowd).await;
+        })?;
+        let (c, n) = (ctx.clone(), cast.peers.len());
         start_part(&self.tracker, done_tx, move || async move {
             let _ = tracker::serve(c, plan::TRACKER).await;
         })?;
@@ -105,7 +115,7 @@ impl Swarm {
             let stop = c.stop.clone();
             peer::run(c, source::cfg(), stop).await
         })?;
-        for (p, ns) in cast.iter().zip(&self.peers) {
+        for (p, ns) in cast.peers.iter().zip(&self.peers) {
             let c = ctx.clone();
             let cfg = PeerCfg {
                 ip: p.ip,
@@ -123,7 +133,7 @@ impl Swarm {
                 peer::run(c, cfg, stop).await
             })?;
         }
-        Ok(Running { done, parts: 3 + cast.len() })
+        Ok(Running { done, parts: 4 + cast.peers.len() })
     }
 }
 
