@@ -1,4 +1,5 @@
-//! Builds the kernel program (agent-ebpf) for bpfel-unknown-none and embeds it.
+//! Builds the kernel program (package `agent-ebpf`, with the `peerscope-abi` crate it
+//! shares with the agent) for bpfel-unknown-none and embeds it.
 //!
 //! The BPF target needs `-Z build-std=core`, which the host toolchain here cannot do,
 //! so the kernel object is built with the distribution's Rust (`/usr/bin/cargo`,
@@ -18,8 +19,9 @@ fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap().to_path_buf();
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("peerscope-ebpf.o");
-    println!("cargo:rerun-if-changed={}", root.join("agent-ebpf/src").display());
-    println!("cargo:rerun-if-changed={}", root.join("agent-ebpf/Cargo.toml").display());
+    for path in ["agent-ebpf/src", "agent-ebpf/Cargo.toml", "agent-ebpf/abi/src", "agent-ebpf/abi/Cargo.toml"] {
+        println!("cargo:rerun-if-changed={}", root.join(path).display());
+    }
     for var in ["PEERSCOPE_EBPF_OBJECT", "PEERSCOPE_REQUIRE_EBPF", "PEERSCOPE_BPF_CARGO", "PEERSCOPE_BPF_RUSTC"] {
         println!("cargo:rerun-if-env-changed={var}");
     }

@@ -9,4 +9,7 @@ pub mod export;
 pub mod live;
 pub mod offline;
 pub mod report;
+pub mod schema;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod view;

@@ -116,13 +116,14 @@ fn check_file(name: &str) {
         .iter()
         .map(|f| {
             let c = Counts {
-                packets: f.packets,
-                ip_bytes: f.bytes,
-                payload_bytes: f.payload_bytes,
-                ack_packets: f.class_packets[0],
-                syn_packets: f.syn_packets as u64,
+                packets: f.total.classes.packets,
+                ip_bytes: f.total.classes.bytes,
+                payload_bytes: f.total.payload_bytes,
+                ack_packets: f.total.classes.ack_packets,
+                syn_packets: f.total.syn_packets as u64,
             };
-            ((f.proto, f.src, f.src_port, f.dst, f.dst_port), c)
+            let k = &f.key;
+            ((k.ip_protocol, k.src_ip, k.src_port, k.dst_ip, k.dst_port), c)
         })
         .collect();
     assert!(!want.is_empty());
@@ -194,6 +195,6 @@ fn test_reduced_capture_matches_tshark() {
 fn test_inferred_host_is_the_client() {
     if prerequisites() {
         let out = analyze_file(&data_dir().join("pps_full_2016.pcap"), OfflineOptions::default()).unwrap();
-        assert_eq!(out.host_guess.unwrap().addr, CLIENT.parse::<IpAddr>().unwrap());
+        assert_eq!(out.host_guess.unwrap().ip, CLIENT.parse::<IpAddr>().unwrap());
     }
 }

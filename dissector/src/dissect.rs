@@ -6,7 +6,7 @@ use crate::hf;
 use crate::tree::{Field, MessageKind, Note, Tree, Value};
 use crate::v2005::gossip::Gossip;
 use crate::v2005::tracker_reply::TrackerReply;
-use crate::v2005::{channel_list, http::HttpMessage, play_link};
+use crate::v2005::{self, channel_list, http::HttpMessage, play_link};
 use crate::v2010::header::PptvHeader;
 use crate::v2010::live::{PeerBody, PeerPacket};
 use crate::v2010::tracker::TrackerPacket;
@@ -34,7 +34,6 @@ pub enum Hint {
 }
 
 const HTTP_STARTS: [&[u8]; 6] = [b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"HTTP/"];
-const PREFIX_2005: [u8; 4] = [0x02, 0x00, 0x00, 0x02];
 
 /// Decodes `payload` (a UDP or TCP payload, or a file's content for the
 /// channel list). Offsets in the tree are relative to `payload`.
@@ -84,13 +83,8 @@ fn auto(p: &[u8]) -> Result<Tree> {
 /// fully described layout count: a raw body (Report request, Leave
 /// response, other live actions, VOD) would fit anything.
 pub(crate) fn exact_binary_fit(p: &[u8]) -> Option<MessageKind> {
-    if p.starts_with(&PREFIX_2005) {
-        if TrackerReply::new_checked(p).is_ok_and(|m| m.is_exact()) {
-            return Some(MessageKind::TrackerReply);
-        }
-        if Gossip::new_checked(p).is_ok_and(|m| m.is_exact()) {
-            return Some(MessageKind::Gossip);
-        }
+    if let Some(kind) = v2005::peer_list_fit(p, p.len()) {
+        return Some(kind);
     }
     if let Ok(t) = TrackerPacket::new_checked(p) {
         return t.fits_described_layout().then_some(MessageKind::PptvTracker);
@@ -101,6 +95,27 @@ pub(crate) fn exact_binary_fit(p: &[u8]) -> Option<MessageKind> {
         }
     }
     None
+}
+
+/// Decodes the first bytes of a payload of `full_len` bytes (a capture cut
+/// at its snap length, or a kernel sample). A whole payload is
+/// [`dissect`]ed with [`Hint::Auto`]. A cut one is decoded only as the 2005
+/// peer list whose own count explains `full_len` exactly
+/// ([`v2005::peer_list_fit`]), the records that are missing noted: no other
+/// layout can be checked against bytes that are not there.
+pub fn dissect_cut(captured: &[u8], full_len: usize) -> Result<Tree> {
+    if captured.len() >= full_len {
+        return dissect(&captured[..full_len], Hint::Auto);
+    }
+    match v2005::peer_list_fit(captured, full_len) {
+        Some(MessageKind::TrackerReply) => Ok(TrackerReply::new_checked(captured)?.to_tree()),
+        Some(MessageKind::Gossip) => Ok(Gossip::new_checked(captured)?.to_tree()),
+        _ => Err(Error::NoLayout {
+            generation: GenerationSet::One(Generation::Pplive2005),
+            len: full_len,
+            reason: "cut short, and no peer-list count explains the full length",
+        }),
+    }
 }
 
 fn play_link_tree(p: &[u8]) -> Result<Tree> {
@@ -132,13 +147,18 @@ fn pptv_lax(p: &[u8]) -> Result<Tree> {
     let mut fields = h.to_fields();
     let body = h.payload();
     if !body.is_empty() {
-        fields.push(Field::new(&hf::PPTV_BODY, 9, body.len(), Value::Bytes(body.to_vec())));
+        fields.push(Field::new(&hf::PPTV_BODY, PptvHeader::LEN, body.len(), Value::Bytes(body.to_vec())));
     }
     Ok(Tree {
         generation: Generation::Pptv2010,
         message: MessageKind::PptvOther,
         fields: vec![Field::subtree(&hf::PPTV, 0, p.len(), fields)],
-        notes: vec![Note::new(&ei::UNKNOWN_ACTION, 4, 1, format!("action 0x{:02x} is not known", u8::from(a)))],
+        notes: vec![Note::new(
+            &ei::UNKNOWN_ACTION,
+            PptvHeader::ACTION.start,
+            PptvHeader::ACTION.len(),
+            format!("action 0x{:02x} is not known", u8::from(a)),
+        )],
     })
 }
 
@@ -195,6 +215,28 @@ mod tests {
         let text = dissect(&live, Hint::Auto).unwrap().to_string();
         assert!(text.contains("Action: 0xc0 (Live request-announce)"), "{text}");
         assert!(text.starts_with("PptvLive (2010-era PPTV)"), "{text}");
+    }
+
+    /// A capture cut at 128 bytes keeps the first records of a 50-host
+    /// reply: its count explains the full length, so it is decoded, the
+    /// missing records noted; one byte more or less is not explained.
+    #[test]
+    fn test_cut_peer_list_decoded_when_its_count_explains_the_length() {
+        let full = study_reply();
+        let t = dissect_cut(&full[..128], full.len()).unwrap();
+        assert_eq!(t.message, MessageKind::TrackerReply);
+        assert_eq!(t.find_all("pplive.host").count(), (128 - 17) / 18);
+        assert_eq!(t.notes_named(ei::COUNT_MISMATCH.name).count(), 1);
+        assert!(dissect_cut(&full[..128], full.len() + 1).is_err());
+        assert!(dissect_cut(&full[..128], full.len() - 1).is_err());
+        let g = study_gossip();
+        assert_eq!(dissect_cut(&g[..50], g.len()).unwrap().message, MessageKind::Gossip);
+        assert_eq!(dissect_cut(&full, full.len()).unwrap(), dissect(&full, Hint::Auto).unwrap());
+        // Too short to hold the count, or not a 2005 prefix: nothing to go on.
+        assert!(dissect_cut(&full[..16], full.len()).is_err());
+        let mut other = full.clone();
+        other[0] = 3;
+        assert!(dissect_cut(&other[..128], other.len()).is_err());
     }
 
     #[test]

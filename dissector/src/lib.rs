@@ -121,7 +121,7 @@ pub mod v2005;
 pub mod v2010;
 mod wire;
 
-pub use dissect::{dissect, Hint};
+pub use dissect::{dissect, dissect_cut, Hint};
 pub use error::{Error, Result};
 pub use guid::{Guid, GuidParseError};
 pub use identify::{identify, App, Identification, Rule, Transport};

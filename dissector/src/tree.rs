@@ -128,6 +128,12 @@ impl Field {
         Field { def, offset, len, value, children: Vec::new() }
     }
 
+    /// A field over `range` of a structure that starts at `base` in the
+    /// payload: layouts name their fields' ranges once, in their `mod field`.
+    pub fn at(def: &'static FieldDef, base: usize, range: core::ops::Range<usize>, value: Value) -> Field {
+        Field::new(def, base + range.start, range.len(), value)
+    }
+
     /// A subtree node with no value.
     pub fn subtree(def: &'static FieldDef, offset: usize, len: usize, children: Vec<Field>) -> Field {
         Field { def, offset, len, value: Value::None, children }

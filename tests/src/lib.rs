@@ -12,6 +12,7 @@ pub mod demo;
 pub mod http;
 pub mod netns;
 pub mod require;
+pub mod schema;
 pub mod tools;
 pub mod traffic;
 

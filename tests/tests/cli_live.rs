@@ -1,6 +1,9 @@
 //! The `peerscope` binary on a live interface: `run` prints counts, `flows` reads the
 //! same counters from another process through the pinned maps, SIGTERM detaches and
-//! removes the pins, and bad input gets one clear line and a non-zero exit.
+//! removes the pins, and bad input gets one clear line and a non-zero exit. Every
+//! JSON document of the live commands (`run --json`, `--jsonl`, `flows`, `status`,
+//! `report`) fits the schema `peerscope schema` prints, and `report` reads its
+//! pinned file through the same document.
 
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
@@ -8,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use peerscope_tests::{agent, bin_path::peerscope, netns, require_root, traffic, VethPair};
+use peerscope_tests::{agent, bin_path::peerscope, netns, require_root, schema, traffic, VethPair};
 
 #[test]
 fn run_and_flows_share_pinned_counters_and_sigterm_cleans_up() {
@@ -16,7 +19,13 @@ fn run_and_flows_share_pinned_counters_and_sigterm_cleans_up() {
         return;
     }
     let pair = VethPair::new("cli", false);
-    let (mut run, first) = agent::start_run(&pair, &["--interval", "0.3", "--json"]);
+    let jsonl = RemovedOnDrop(std::env::temp_dir().join(format!("peerscope-cli-{}.jsonl", pair.a_if)));
+    let jsonl = &jsonl.0;
+    let _ = std::fs::remove_file(jsonl);
+    let (mut run, first) = agent::start_run(
+        &pair,
+        &["--interval", "0.3", "--json", "--window", "0.6", "--jsonl", jsonl.to_str().unwrap()],
+    );
     assert!(first.contains("attached to"), "{first}");
     let pins = std::path::Path::new("/sys/fs/bpf/peerscope").join(&pair.a_if);
     assert!(pins.join("FLOW_SLOTS").exists(), "maps not pinned at {}", pins.display());
@@ -29,30 +38,114 @@ fn run_and_flows_share_pinned_counters_and_sigterm_cleans_up() {
     let out = agent::peerscope_in_a(&pair).args(["flows", "-i", &pair.a_if, "--json", "--top", "0"]).output().unwrap();
     assert!(out.status.success(), "flows: {}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("flows --json is JSON");
+    schema::assert_document("flows", &v, "flows --json");
     let flow = v["flows"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["src"] == format!("192.0.2.1:{port}"))
+        .find(|f| f["src_ip"] == "192.0.2.1" && f["src_port"] == port)
         .unwrap_or_else(|| panic!("flow not listed: {v}"));
-    assert_eq!(flow["total"]["packets"], serde_json::json!({"ack": 0, "control": 1, "data": 2}));
-    assert_eq!(flow["total"]["bytes"]["data"], 1128 + 1328);
+    let t = &flow["total"];
+    assert_eq!(
+        (t["ack_packets"].as_u64(), t["control_packets"].as_u64(), t["data_packets"].as_u64()),
+        (Some(0), Some(1), Some(2))
+    );
+    assert_eq!(t["data_bytes"], 1128 + 1328);
+    assert_eq!((flow["protocol"].as_str(), flow["direction"].as_str()), (Some("udp"), Some("upload")), "{flow}");
 
-    std::thread::sleep(Duration::from_millis(500));
+    let out = Command::new(peerscope()).args(["status", "--json"]).output().unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+    schema::assert_document("status", &status, "status --json");
+    assert!(status["interfaces"].as_array().unwrap().iter().any(|s| s["iface"] == pair.a_if.as_str()), "{status}");
+
+    // The pinned report, once the first window (0.6 s) has closed: as JSON, and as
+    // text rendered from the same document.
+    let report = (0..20)
+        .find_map(|_| {
+            std::thread::sleep(Duration::from_millis(200));
+            let out = agent::peerscope_in_a(&pair).args(["report", "-i", &pair.a_if, "--json"]).output().unwrap();
+            out.status.success().then(|| serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap())
+        })
+        .expect("report --json after the first window");
+    schema::assert_document("report", &report, "report --json");
+    assert_eq!(
+        (report["source"]["kind"].as_str(), report["source"]["iface"].as_str()),
+        (Some("live"), Some(pair.a_if.as_str()))
+    );
+    let text = agent::peerscope_in_a(&pair).args(["report", "-i", &pair.a_if]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(&format!("peerscope live report for {}", pair.a_if)) && text.contains("Windows so far:"),
+        "{text}"
+    );
+
+    std::thread::sleep(Duration::from_millis(300));
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(run.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
     let mut run = run.take();
     let stdout = std::io::read_to_string(run.stdout.take().unwrap()).unwrap();
     let status = run.wait().unwrap();
     assert!(status.success(), "run exited with {status}");
-    let total_data: u64 = stdout
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("one JSON object per line"))
+    let intervals = schema::assert_lines(&stdout, &["interval"], "run --json");
+    assert!(intervals.iter().any(|v| !v["window"].is_null()), "a window closed during the run");
+    let total_data: u64 = intervals
+        .iter()
         .flat_map(|v| v["flows"].as_array().cloned().unwrap_or_default())
-        .filter(|f| f["src"] == format!("192.0.2.1:{port}"))
-        .map(|f| f["interval"]["packets"]["data"].as_u64().unwrap())
+        .filter(|f| f["src_ip"] == "192.0.2.1" && f["src_port"] == port)
+        .map(|f| f["interval"]["data_packets"].as_u64().unwrap())
         .sum();
     assert_eq!(total_data, 2, "the intervals' deltas add up to the flow's data packets");
+    let records = std::fs::read_to_string(jsonl).unwrap();
+    let records = schema::assert_lines(&records, &["window_record", "peer_record"], "run --jsonl");
+    assert!(records.iter().any(|r| r["document"] == "peer_record" && r["peer"] == "192.0.2.2"), "{records:?}");
     assert!(!pins.exists(), "pins left behind at {}", pins.display());
+}
+
+/// `peerscope report` reads the pinned file through the report document: it renders
+/// the document it finds as text, prints it again as JSON, and refuses a file of
+/// another schema version by naming both versions.
+#[test]
+fn report_renders_the_pinned_document_and_refuses_another_version() {
+    if !require_root("report_renders_the_pinned_document_and_refuses_another_version") {
+        return;
+    }
+    let iface = format!("psrep{}", std::process::id());
+    let file = RemovedOnDrop(std::path::Path::new("/run/peerscope").join(format!("{iface}.report.json")));
+    let pcap = RemovedOnDrop(std::env::temp_dir().join(format!("{iface}.pcap")));
+    let mut p = peerscope::offline::synth::SynthPcap::new(peerscope::offline::synth::Link::Ethernet);
+    let (x, peer): (SocketAddr, SocketAddr) = ("192.0.2.1:4004".parse().unwrap(), "198.51.100.7:8008".parse().unwrap());
+    p.udp_train(1_000_000_000_000, 100_000_000, 50, peer, x, 1300);
+    p.write_file(&pcap.0).unwrap();
+    let out = Command::new(peerscope())
+        .args(["analyze", pcap.0.to_str().unwrap(), "--host", "192.0.2.1", "--json", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    std::fs::create_dir_all("/run/peerscope").unwrap();
+    std::fs::write(&file.0, serde_json::to_vec(&doc).unwrap()).unwrap();
+
+    let text = Command::new(peerscope()).args(["report", "-i", &iface]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("peerscope analysis") && text.contains("Parents and children [M]"), "{text}");
+    let json = Command::new(peerscope()).args(["report", "-i", &iface, "--json"]).output().unwrap();
+    let again: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    schema::assert_document("report", &again, "report --json");
+    assert_eq!(again, doc, "report --json prints the document it read");
+
+    doc["schema_version"] = 1.into();
+    std::fs::write(&file.0, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let old = Command::new(peerscope()).args(["report", "-i", &iface]).output().unwrap();
+    let err = String::from_utf8_lossy(&old.stderr);
+    assert!(!old.status.success() && err.contains("schema_version 1") && err.contains("reads 2"), "{err}");
+}
+
+/// A file the test wrote, removed however the test ends.
+struct RemovedOnDrop(std::path::PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 #[test]

@@ -1,11 +1,12 @@
 //! End to end on the demo swarm: what peerscope measures on the monitored peer's
 //! interface equals what the swarm itself recorded sending (TCP payload per peer and
 //! direction, retransmissions apart), and the studies' findings show: a campus peer
-//! uploads several times what it downloads, a NATed one almost nothing.
+//! uploads several times what it downloads, a NATed one almost nothing. Its JSON
+//! files (`report.json`, `analysis.json`, `topology.json`) fit the schema.
 
 use peerscope_tests::{
     demo::{demo_command, OutDir, ONE_SWARM},
-    require_root,
+    require_root, schema,
 };
 
 fn run_demo(tag: &str, monitored: &str) -> (OutDir, serde_json::Value) {
@@ -18,7 +19,9 @@ fn run_demo(tag: &str, monitored: &str) -> (OutDir, serde_json::Value) {
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert!(res.status.success(), "demo exited with {}\nstdout:\n{stdout}\nstderr:\n{stderr}", res.status);
     assert!(stdout.contains("── window 0"), "a live report per window:\n{stdout}");
-    let report = out.json("report.json");
+    let report = schema::assert_file("demo_record", &out.0.join("report.json"));
+    schema::assert_file("report", &out.0.join("analysis.json"));
+    schema::assert_file("demo_topology", &out.0.join("topology.json"));
     (out, report)
 }
 
@@ -32,9 +35,9 @@ fn assert_matches_truth(report: &serde_json::Value) {
     assert!(peers.len() >= 5, "the monitored peer talked to the swarm: {report}");
     for p in peers {
         for dir in ["up", "down"] {
-            let measured = u(p, &format!("measured_{dir}_payload"));
-            let truth = u(p, &format!("truth_{dir}_payload"));
-            let retx = u(p, &format!("retransmitted_{dir}"));
+            let measured = u(p, &format!("measured_{dir}_payload_bytes"));
+            let truth = u(p, &format!("truth_{dir}_payload_bytes"));
+            let retx = u(p, &format!("retransmitted_{dir}_bytes"));
             assert_eq!(
                 measured,
                 truth + retx,
@@ -44,7 +47,7 @@ fn assert_matches_truth(report: &serde_json::Value) {
         }
     }
     assert_eq!(report["all_match"], true);
-    assert!(u(report, "truth_down_payload") > 0);
+    assert!(u(report, "truth_down_payload_bytes") > 0);
 }
 
 #[test]
@@ -54,7 +57,7 @@ fn campus_peer_measured_equals_ground_truth_and_uploads_several_times_its_downlo
     }
     let (out, report) = run_demo("campus", "campus");
     assert_matches_truth(&report);
-    let (up, down) = (u(&report, "measured_up_payload"), u(&report, "measured_down_payload"));
+    let (up, down) = (u(&report, "measured_up_payload_bytes"), u(&report, "measured_down_payload_bytes"));
     assert!(up >= 3 * down, "campus: up {up} B, down {down} B");
     // At 400 kbit/s for most of 40 s the peer downloads well over a megabyte.
     assert!(down > 1_000_000, "the monitored peer played the channel: {down} B");
@@ -122,8 +125,9 @@ fn assert_family_matches_truth(out: &OutDir, report: &serde_json::Value) {
             bytes(src, dst, inner_from, inner_to) / (inner_to.saturating_sub(inner_from)).max(1) as f64
         };
         let outer = |src: &str, dst: &str| bytes(src, dst, first.saturating_sub(3), end + 1) / secs;
-        let listed =
-            |k: &str| w[k].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let listed = |k: &str| {
+            w[k].as_array().unwrap().iter().map(|v| v["peer"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        };
         let (parents, children) = (listed("parents"), listed("children"));
         let peers: std::collections::BTreeSet<&String> =
             rows.iter().flat_map(|r| [&r.1, &r.2]).filter(|h| **h != me).collect();
@@ -150,7 +154,7 @@ fn nat_peer_downloads_but_uploads_almost_nothing() {
     }
     let (_out, report) = run_demo("nat", "nat");
     assert_matches_truth(&report);
-    let (up, down) = (u(&report, "measured_up_payload"), u(&report, "measured_down_payload"));
+    let (up, down) = (u(&report, "measured_up_payload_bytes"), u(&report, "measured_down_payload_bytes"));
     // At least ~8 s of the 400 kbit/s stream: it plays, though a NATed peer, able only
     // to ask, can take a while to find a parent with a free slot.
     assert!(down > 400_000, "the NATed peer still plays the channel: {down} B");

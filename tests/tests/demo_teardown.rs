@@ -89,8 +89,8 @@ fn nothing_left_after_ctrl_c_and_the_report_is_written() {
     let out = OutDir::new("sigint");
     let status = interrupt_running_demo(&out, Signal::SIGINT);
     assert!(status.code().is_some(), "Ctrl-C ends the demo by itself, not by the signal: {status}");
-    let report = out.json("report.json");
-    assert!(report["duration_secs"].as_f64().unwrap() < 30.0, "stopped early: {report}");
+    let report = peerscope_tests::schema::assert_file("demo_record", &out.0.join("report.json"));
+    assert!(report["duration_s"].as_f64().unwrap() < 30.0, "stopped early: {report}");
     assert_nothing_left(&out, &before);
 }
 

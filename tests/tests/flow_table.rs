@@ -4,7 +4,7 @@
 
 use aya::programs::{TestRun, TestRunOptions, Xdp};
 use peerscope::live::{attach, clock::KernelClock, AttachOptions, FlowMaps, FlowTable};
-use peerscope_abi::{frames::*, names, FlowKey, FlowStats};
+use peerscope_abi::{frames::*, names, FlowKey, FlowStats, KernelNs};
 use peerscope_tests::require_root;
 
 fn loaded(max_flows: u32) -> (aya::Ebpf, FlowMaps) {
@@ -41,11 +41,11 @@ fn the_agent_reads_every_flow_with_per_cpu_copies_merged() {
     for i in 0..10_000u32 {
         let b = i.to_be_bytes();
         let key = FlowKey::v4(17, [198, 51, b[2], b[3]], [203, 0, 113, 7], 4004, (i % 7) as u16);
-        let per_cpu: Vec<FlowStats> = (0..cpus)
+        let per_cpu: Vec<FlowStats<KernelNs>> = (0..cpus)
             .map(|c| FlowStats {
                 packets: [c, i as u64, 1],
                 bytes: [0, 0, 1000 + i as u64],
-                last_seen_ns: 5 + c,
+                last_seen: KernelNs(5 + c),
                 ..Default::default()
             })
             .collect();
@@ -58,7 +58,7 @@ fn the_agent_reads_every_flow_with_per_cpu_copies_merged() {
     let s = flows[&k];
     assert_eq!(s.packets, [cpus * (cpus - 1) / 2, 42 * cpus, cpus], "per-CPU copies summed");
     assert_eq!(s.bytes[2], 1042 * cpus);
-    assert_eq!(s.last_seen_ns, 5 + cpus - 1);
+    assert_eq!(s.last_seen, KernelNs(5 + cpus - 1));
     // The table refuses flows beyond its limit.
     let (_ebpf, small) = loaded(3);
     for p in 0..3 {
@@ -156,7 +156,7 @@ fn a_slot_claimed_before_its_first_packet_is_not_idle() {
     maps.view().unwrap().insert(&packet(1).1, &zero).unwrap();
     let mut seen = zero.clone();
     seen[0].packets = [0, 1, 0];
-    seen[0].last_seen_ns = 1;
+    seen[0].last_seen = KernelNs(1);
     maps.view().unwrap().insert(&packet(2).1, &seen).unwrap();
     let mut table = FlowTable::new(KernelClock::new());
     let p = table.poll(&maps, u64::MAX, Some(1)).unwrap();

@@ -43,7 +43,7 @@ fn report_names_tracker_and_learned_peers_from_samples() {
         if v["control"]["learned_peers"] == 6 {
             let t = &v["control"]["trackers"][0];
             assert_eq!(
-                (t["address"].as_str(), t["port"].as_u64(), t["replies"].as_u64()),
+                (t["ip"].as_str(), t["port"].as_u64(), t["replies"].as_u64()),
                 (Some("192.0.2.2"), Some(8000), Some(1)),
                 "{last}"
             );

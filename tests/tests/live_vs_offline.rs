@@ -10,7 +10,7 @@ use std::{
 };
 
 use peerscope_tests::{
-    agent, bin_path::peerscope, netns, require_root, require_tool, tools::Capture, traffic, VethPair,
+    agent, bin_path::peerscope, netns, require_root, require_tool, schema, tools::Capture, traffic, VethPair,
 };
 
 type Flow = (String, u16, String, u16);
@@ -70,18 +70,15 @@ fn analyze_of_a_recording_agrees_with_the_live_agent() {
     // Live: per-flow totals from the interval deltas; parents/children from windows.
     let mut live: BTreeMap<Flow, (u64, u64)> = BTreeMap::new();
     let (mut live_parents, mut live_children) = (BTreeSet::new(), BTreeSet::new());
-    for line in stdout.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    for v in schema::assert_lines(&stdout, &["interval"], "run --json") {
         for f in v["flows"].as_array().unwrap() {
-            if f["proto"] != "udp" {
+            if f["protocol"] != "udp" {
                 continue;
             }
-            let (s, d) = (f["src"].as_str().unwrap(), f["dst"].as_str().unwrap());
-            let key = split(s, d);
-            let e = live.entry(key).or_default();
+            let e = live.entry(flow_key(f)).or_default();
             let i = &f["interval"];
-            e.0 += ["ack", "control", "data"].iter().map(|c| i["packets"][c].as_u64().unwrap()).sum::<u64>();
-            e.1 += ["ack", "control", "data"].iter().map(|c| i["bytes"][c].as_u64().unwrap()).sum::<u64>();
+            e.0 += i["packets"].as_u64().unwrap();
+            e.1 += i["bytes"].as_u64().unwrap();
         }
         if let Some(w) = v.get("window").filter(|w| !w.is_null()) {
             live_parents
@@ -101,19 +98,13 @@ fn analyze_of_a_recording_agrees_with_the_live_agent() {
         .output()
         .unwrap();
     assert!(analyze.status.success(), "analyze: {}", String::from_utf8_lossy(&analyze.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let v = schema::assert_file("report", &out)["report"].clone();
     let mut offline: BTreeMap<Flow, (u64, u64)> = BTreeMap::new();
     for f in v["flows"].as_array().unwrap() {
-        if f["proto"] != 17 {
+        if f["ip_protocol"] != 17 {
             continue;
         }
-        let key = (
-            f["src"].as_str().unwrap().to_string(),
-            f["src_port"].as_u64().unwrap() as u16,
-            f["dst"].as_str().unwrap().to_string(),
-            f["dst_port"].as_u64().unwrap() as u16,
-        );
-        offline.insert(key, (f["packets"].as_u64().unwrap(), f["bytes"].as_u64().unwrap()));
+        offline.insert(flow_key(f), (f["total"]["packets"].as_u64().unwrap(), f["total"]["bytes"].as_u64().unwrap()));
     }
     let (mut off_parents, mut off_children) = (BTreeSet::new(), BTreeSet::new());
     for w in v["windows"].as_array().unwrap() {
@@ -123,8 +114,9 @@ fn analyze_of_a_recording_agrees_with_the_live_agent() {
 
     // The JSON-lines export has a window record and peer records.
     let lines = std::fs::read_to_string(&jsonl).unwrap();
-    assert!(lines.lines().any(|l| l.contains(r#""type":"window""#)), "{lines}");
-    assert!(lines.lines().any(|l| l.contains(r#""type":"peer""#) && l.contains(r#""parent":true"#)), "{lines}");
+    let records = schema::assert_lines(&lines, &["window_record", "peer_record"], "run --jsonl");
+    assert!(records.iter().any(|r| r["document"] == "window_record"), "{lines}");
+    assert!(records.iter().any(|r| r["document"] == "peer_record" && r["parent"] == true), "{lines}");
     let _ = std::fs::remove_dir_all(&dir);
 
     assert!(live.len() >= 50, "expected 50 bursts' flows, live saw {}", live.len());
@@ -134,12 +126,8 @@ fn analyze_of_a_recording_agrees_with_the_live_agent() {
     assert_eq!((off_parents, off_children), (live_parents, live_children), "parents and children: offline vs live");
 }
 
-fn split(src: &str, dst: &str) -> Flow {
-    let parse = |s: &str| {
-        let sa: SocketAddr = s.parse().unwrap();
-        (sa.ip().to_string(), sa.port())
-    };
-    let (s, sp) = parse(src);
-    let (d, dp) = parse(dst);
-    (s, sp, d, dp)
+fn flow_key(f: &serde_json::Value) -> Flow {
+    let port = |k: &str| f[k].as_u64().unwrap() as u16;
+    let ip = |k: &str| f[k].as_str().unwrap().to_string();
+    (ip("src_ip"), port("src_port"), ip("dst_ip"), port("dst_port"))
 }

@@ -3,7 +3,7 @@
 
 use aya::programs::{SchedClassifier, TestRun, TestRunOptions, Xdp};
 use peerscope::live::{attach, AttachOptions, FlowMaps};
-use peerscope_abi::{frames::*, names, Counter, FlowKey, FlowStats};
+use peerscope_abi::{frames::*, names, Counter, FlowKey, FlowStats, KernelNs};
 use peerscope_tests::require_root;
 
 const XDP_PASS: u32 = 2;
@@ -55,7 +55,7 @@ impl Loaded {
         self.maps.counters().unwrap()[c as usize]
     }
 
-    fn flow(&self, k: &FlowKey) -> Option<FlowStats> {
+    fn flow(&self, k: &FlowKey) -> Option<FlowStats<KernelNs>> {
         self.maps.snapshot().unwrap().flows.get(k).copied()
     }
 }

@@ -26,8 +26,8 @@ fn flow_packets(pair: &VethPair, src_port: u16) -> u64 {
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["src"] == format!("192.0.2.1:{src_port}"))
-        .map(|f| f["total"]["packets"]["control"].as_u64().unwrap())
+        .find(|f| f["src_ip"] == "192.0.2.1" && f["src_port"] == src_port)
+        .map(|f| f["total"]["control_packets"].as_u64().unwrap())
         .unwrap_or(0)
 }
 
@@ -65,8 +65,12 @@ fn sigkill_and_restart_lose_no_counts_and_detach_removes_everything() {
 
     let status = Command::new(peerscope()).args(["status", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-    let ours =
-        v.as_array().unwrap().iter().find(|s| s["iface"] == pair.a_if.as_str()).expect("status lists the interface");
+    let ours = v["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["iface"] == pair.a_if.as_str())
+        .expect("status lists the interface");
     assert_eq!(ours["attached"], true);
     assert_eq!(ours["agent_pid"], second.id());
 

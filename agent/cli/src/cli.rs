@@ -44,6 +44,22 @@ pub enum Command {
     /// Build a PPLive-like swarm on network namespaces, measure one peer live, and
     /// compare with the swarm's own record of what it sent.
     Demo(DemoArgs),
+    /// Print the JSON Schema (draft 2020-12) of every JSON document peerscope prints
+    /// or writes.
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Prints the JSON Schema (draft 2020-12) of the JSON documents peerscope prints or writes: by default one schema whose `oneOf` lists every document (each in `$defs`), or with --document the schema of one. Every document starts with `schema_version` and `document` (its name). --list names each document and the commands that write it."
+)]
+pub struct SchemaArgs {
+    /// Only this document's schema.
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(peerscope::schema::DOCUMENTS.iter().map(|d| d.name)))]
+    pub document: Option<String>,
+    /// List the documents and what writes each, instead of printing a schema.
+    #[arg(long, conflicts_with = "document")]
+    pub list: bool,
 }
 
 #[derive(Debug, Args)]
@@ -51,14 +67,15 @@ pub struct ReportArgs {
     /// Interface a running `peerscope run` is attached to.
     #[arg(short, long, value_name = "IFACE")]
     pub iface: String,
-    /// Print the report as JSON (the schema of `analyze --json`).
+    /// Print the report document as JSON (the document `analyze --json` writes;
+    /// `peerscope schema --document report`).
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Print JSON instead of a table.
+    /// Print JSON instead of a table (`peerscope schema --document status`).
     #[arg(long)]
     pub json: bool,
 }
@@ -104,7 +121,8 @@ pub struct RunArgs {
     /// of 2 × N slots, each 48 bytes plus 104 per CPU (32 MiB for 65 536 on 2 CPUs).
     #[arg(long, default_value_t = 65_536, value_name = "N")]
     pub max_flows: u32,
-    /// Print one JSON object per interval instead of a table.
+    /// Print one JSON object per interval instead of a table (`peerscope schema
+    /// --document interval`).
     #[arg(long)]
     pub json: bool,
     /// Flows shown per interval (the busiest first).
@@ -133,7 +151,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub keep_attached: bool,
     /// Append one JSON record per window (host metrics) and per peer to this file
-    /// ("-" for stdout).
+    /// ("-" for stdout; documents `window_record` and `peer_record`).
     #[arg(long, value_name = "PATH")]
     pub jsonl: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -147,7 +165,7 @@ pub struct FlowsArgs {
     /// Interface a running `peerscope run` is attached to.
     #[arg(short, long, value_name = "IFACE")]
     pub iface: String,
-    /// Print JSON instead of a table.
+    /// Print JSON instead of a table (`peerscope schema --document flows`).
     #[arg(long)]
     pub json: bool,
     /// Flows shown (the largest first; 0 for all).
@@ -169,7 +187,8 @@ pub struct AnalyzeArgs {
     pub host: Vec<std::net::IpAddr>,
     #[command(flatten)]
     pub engine: EngineArgs,
-    /// Write the full report as JSON to this file ("-" for stdout).
+    /// Write the report document as JSON to this file ("-" for stdout; `peerscope
+    /// schema --document report`).
     #[arg(long, value_name = "OUT")]
     pub json: Option<std::path::PathBuf>,
     /// Write CSV time series and tables into this directory.
@@ -218,7 +237,8 @@ pub struct EngineArgs {
 pub struct DissectArgs {
     /// Capture file (pcap or pcapng).
     pub file: std::path::PathBuf,
-    /// One JSON object per message instead of the tree.
+    /// One JSON object per message instead of the tree (`peerscope schema
+    /// --document control_message`).
     #[arg(long)]
     pub json: bool,
     /// Show only messages matching a display filter: `FIELD`, `FIELD == VALUE`,

@@ -28,16 +28,17 @@ fn flows_of(out: &peerscope::offline::OfflineAnalysis) -> Vec<FlowRow> {
         .flows
         .iter()
         .map(|f| {
+            let c = &f.total.classes;
             (
-                f.proto,
-                f.src.to_string(),
-                f.src_port,
-                f.dst.to_string(),
-                f.dst_port,
-                f.packets,
-                f.bytes,
-                f.class_packets,
-                f.payload_bytes,
+                f.key.ip_protocol,
+                f.key.src_ip.to_string(),
+                f.key.src_port,
+                f.key.dst_ip.to_string(),
+                f.key.dst_port,
+                c.packets,
+                c.bytes,
+                [c.ack_packets, c.control_packets, c.data_packets],
+                f.total.payload_bytes,
             )
         })
         .collect()
@@ -74,9 +75,9 @@ fn test_pcapng_in_microseconds_and_nanoseconds() {
             .unwrap();
         assert_eq!(flows_of(&out), flows_of(&reference));
         // Timestamps are whole microseconds here, so both resolutions agree exactly.
-        assert_eq!(out.report.capture.start_ns, T0);
-        let f = out.report.flows.iter().find(|f| f.proto == 17 && f.src_port == 4004).unwrap();
-        assert_eq!((f.first_seen_ns, f.last_seen_ns), (T0, T0 + 4 * S / 10));
+        assert_eq!(out.report.capture.start_unix_ns, T0);
+        let f = out.report.flows.iter().find(|f| f.key.ip_protocol == 17 && f.key.src_port == 4004).unwrap();
+        assert_eq!((f.total.first_seen_unix_ns, f.total.last_seen_unix_ns), (Some(T0), Some(T0 + 4 * S / 10)));
     }
 }
 
@@ -104,7 +105,7 @@ fn test_a_clock_jump_restarts_the_window_grid() {
     p.udp(T0, sa("198.51.100.1", 1), sa(X, 2), 100).udp(later, sa("198.51.100.1", 1), sa(X, 2), 100);
     let out = analyze(&p, EngineConfig::default());
     assert_eq!(out.read.time_jumps, 1);
-    let w: Vec<_> = out.report.windows.iter().map(|w| (w.start_ns, w.packets)).collect();
+    let w: Vec<_> = out.report.windows.iter().map(|w| (w.start_unix_ns, w.packets)).collect();
     assert_eq!(w, vec![(T0, 1), (later, 1)]);
 }
 
@@ -115,7 +116,7 @@ fn test_host_is_inferred_from_flow_count() {
     let out = analyze_file(&path, OfflineOptions::default()).unwrap();
     let g = out.host_guess.unwrap();
     // X is in 3 of the 4 flows.
-    assert_eq!((g.addr, g.flows, g.total_flows), (ip(X), 3, 4));
+    assert_eq!((g.ip, g.flows, g.total_flows), (ip(X), 3, 4));
     assert_eq!(out.report.host, vec![ip(X)]);
 }
 
@@ -141,7 +142,7 @@ fn test_truncated_file_is_analysed_up_to_the_damage() {
     assert!(d.reason.contains("ends inside a record"), "{}", d.reason);
     assert_eq!(out.read.frames, 4);
     assert_eq!(out.read.bytes_read, 544);
-    assert_eq!(out.report.flows.iter().map(|f| f.packets).sum::<u64>(), 4, "nothing read is lost");
+    assert_eq!(out.report.flows.iter().map(|f| f.total.classes.packets).sum::<u64>(), 4, "nothing read is lost");
 }
 
 #[test]
@@ -156,7 +157,7 @@ fn test_corrupt_record_stops_with_its_position() {
         analyze_file(&path, OfflineOptions { host: Some(MonitoredHost::new([ip(X)])), ..Default::default() }).unwrap();
     let d = out.damage.expect("damage reported");
     assert_eq!((d.packet_number, d.byte_offset), (3, 24 + 2 * 130));
-    assert_eq!(out.report.flows[0].packets, 2);
+    assert_eq!(out.report.flows[0].total.classes.packets, 2);
 }
 
 #[test]
@@ -195,13 +196,13 @@ fn test_cli_reports_damage_and_exits_2_after_writing_outputs() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("Parents and children [M]"), "{stdout}");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    assert_eq!(v["schema_version"], 1);
-    assert_eq!(v["flows"][0]["packets"], 4);
-    assert_eq!(v["input"]["damage"]["packet_number"], 5);
-    assert_eq!(v["input"]["damage"]["byte_offset"], 544);
-    assert_eq!(v["input"]["read"]["frames"], 4);
-    assert_eq!(v["capture"]["first_packet_ns"], T0);
-    assert_eq!(v["capture"]["last_packet_ns"], T0 + 3 * S);
+    assert_eq!((v["schema_version"].as_u64(), v["document"].as_str()), (Some(2), Some("report")));
+    assert_eq!(v["report"]["flows"][0]["total"]["packets"], 4);
+    assert_eq!(v["source"]["damage"]["packet_number"], 5);
+    assert_eq!(v["source"]["damage"]["byte_offset"], 544);
+    assert_eq!(v["source"]["read"]["frames"], 4);
+    assert_eq!(v["report"]["capture"]["first_packet_unix_ns"], T0);
+    assert_eq!(v["report"]["capture"]["last_packet_unix_ns"], T0 + 3 * S);
     let windows = std::fs::read_to_string(csv.join("windows.csv")).unwrap();
     assert_eq!(windows.lines().count(), 1 + 1, "header and one window");
     let svg = std::fs::read_to_string(plots.join("rates.svg")).unwrap();

@@ -93,8 +93,26 @@ fn dissect_decodes_udp_and_reassembled_tcp_messages() {
     let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 1, "{out}");
     assert_eq!(lines[0]["frame"], 6);
-    assert_eq!(lines[0]["src"], "192.0.2.10:8000");
-    assert!(lines[0]["tree"].to_string().contains("private"), "the private address is flagged: {}", lines[0]["tree"]);
+    assert_eq!((lines[0]["src_ip"].as_str(), lines[0]["src_port"].as_u64()), (Some("192.0.2.10"), Some(8000)));
+    assert!(
+        lines[0]["expert"].to_string().contains("private"),
+        "the private address is flagged: {}",
+        lines[0]["expert"]
+    );
+
+    // Every message fits the `control_message` document of `peerscope schema`.
+    let (ok, out, err) = peerscope(&["dissect", f, "--json"]);
+    assert!(ok, "{err}");
+    let (_, schema, _) = peerscope(&["schema", "--document", "control_message"]);
+    let schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
+    let docs: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(docs.len(), 2, "{out}");
+    for d in &docs {
+        peerscope::schema::check::assert_valid(&schema, d, "dissect --json");
+        assert_eq!(d["status"], "decoded", "{d}");
+    }
+    assert!(docs[0]["reassembled_bytes"].as_u64().is_some(), "the channel list was reassembled: {}", docs[0]);
+    assert_eq!((docs[0]["protocol"].as_str(), docs[1]["protocol"].as_str()), (Some("tcp"), Some("udp")));
 
     let (ok, _, err) = peerscope(&["dissect", f, "-Y", "pplive.host.ip =="]);
     assert!(!ok && err.contains("bad filter"), "{err}");

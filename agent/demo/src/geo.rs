@@ -5,11 +5,22 @@
 
 use std::net::Ipv4Addr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Region {
     Asia,
     NorthAmerica,
     Europe,
+}
+
+impl From<Region> for peerscope::schema::demo::DemoRegion {
+    fn from(r: Region) -> Self {
+        use peerscope::schema::demo::DemoRegion;
+        match r {
+            Region::Asia => DemoRegion::Asia,
+            Region::NorthAmerica => DemoRegion::NorthAmerica,
+            Region::Europe => DemoRegion::Europe,
+        }
+    }
 }
 
 impl Region {

@@ -13,8 +13,7 @@ use std::{net::Ipv4Addr, time::Duration};
 use super::{geo::Region, rng::Rng};
 
 /// How a peer is connected ([H] Table 1, [M] §III-D, §IV-A).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Profile {
     /// High upload capacity, accepts connections: many children.
     Campus,
@@ -22,6 +21,17 @@ pub enum Profile {
     Residential,
     /// Behind a NAT: cannot accept connections, so it uploads nothing.
     Nat,
+}
+
+impl From<Profile> for peerscope::schema::demo::PeerProfile {
+    fn from(p: Profile) -> Self {
+        use peerscope::schema::demo::PeerProfile;
+        match p {
+            Profile::Campus => PeerProfile::Campus,
+            Profile::Residential => PeerProfile::Residential,
+            Profile::Nat => PeerProfile::Nat,
+        }
+    }
 }
 
 impl Profile {

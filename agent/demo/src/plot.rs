@@ -4,7 +4,9 @@
 
 use std::{fmt::Write as _, net::Ipv4Addr};
 
-use super::{report::Report, truth::Truth};
+use peerscope::{engine::WindowSummary, schema::DemoRecord};
+
+use super::truth::Truth;
 
 pub struct Series {
     pub label: String,
@@ -109,12 +111,12 @@ fn esc(t: &str) -> String {
 }
 
 /// `truth_rates.svg` and `truth_peers.svg` for a finished run, as (file name, SVG).
-pub fn plots(r: &Report, truth: &Truth) -> Vec<(&'static str, String)> {
+pub fn plots(r: &DemoRecord, truth: &Truth) -> Vec<(&'static str, String)> {
     let t0 = r.windows.first().map_or(0, |w| w.start_unix_ns);
     let at = |ns: u64| (ns.saturating_sub(t0)) as f64 / 1e9;
     // The short window of the wind-down would read as a collapse of the rates.
     let longest = r.windows.iter().map(|w| w.len_ns).max().unwrap_or(0);
-    let series = |label: &str, color, f: &dyn Fn(&super::report::WindowSummary) -> f64| Series {
+    let series = |label: &str, color, f: &dyn Fn(&WindowSummary) -> f64| Series {
         label: label.to_string(),
         color,
         points: r
@@ -124,14 +126,18 @@ pub fn plots(r: &Report, truth: &Truth) -> Vec<(&'static str, String)> {
             .map(|w| (at(w.start_unix_ns + w.len_ns), f(w)))
             .collect(),
     };
-    let kbps = |bytes: u64, w: &super::report::WindowSummary| bytes as f64 * 8.0 / (w.len_ns as f64 / 1e9) / 1e3;
-    let truth_in = |w: &super::report::WindowSummary, up: bool| {
+    let kbps = |bytes: u64, w: &WindowSummary| bytes as f64 * 8.0 / (w.len_ns as f64 / 1e9) / 1e3;
+    let me = match r.monitored {
+        std::net::IpAddr::V4(v4) => v4,
+        std::net::IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+    };
+    let truth_in = |w: &WindowSummary, up: bool| {
         let (lo, hi) = (w.start_unix_ns / 1_000_000_000, (w.start_unix_ns + w.len_ns) / 1_000_000_000);
-        truth_bytes(truth, r.monitored, up, lo, hi)
+        truth_bytes(truth, me, up, lo, hi)
     };
     let rates = [
-        series("up, measured", "#d62728", &|w| kbps(w.up_bytes, w)),
-        series("down, measured", "#1f77b4", &|w| kbps(w.down_bytes, w)),
+        series("up, measured", "#d62728", &|w| kbps(w.pairs.iter().map(|p| p.up_bytes).sum(), w)),
+        series("down, measured", "#1f77b4", &|w| kbps(w.pairs.iter().map(|p| p.down_bytes).sum(), w)),
         series("up, ground truth", "#ff9896", &|w| kbps(truth_in(w, true), w)),
         series("down, ground truth", "#aec7e8", &|w| kbps(truth_in(w, false), w)),
     ];

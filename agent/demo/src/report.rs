@@ -1,6 +1,7 @@
 //! What the demo shows: each window's view of the monitored host, and at the end
 //! peerscope's per-peer TCP payload bytes against the swarm's ground truth
-//! (measured = written + retransmitted, exactly), written as `report.json`.
+//! (measured = written + retransmitted, exactly), written as `report.json` (the
+//! `demo_record` document of `peerscope::schema`).
 
 use std::{
     collections::BTreeMap,
@@ -8,136 +9,64 @@ use std::{
     net::{IpAddr, Ipv4Addr},
 };
 
-use serde::Serialize;
-
-use super::{
-    geo::{self, Region},
-    plan::{Cast, Profile},
-    truth::Truth,
-};
+use super::{geo, plan::Cast, truth::Truth};
 use peerscope::{
     engine,
     live::FlowDelta,
-    view::{endpoint, proto_name},
+    schema::{
+        common::protocol_name,
+        demo::{CastMember, DemoRecordTag, PayloadTruth, PeerTruth},
+        DemoRecord, SchemaVersion,
+    },
+    view::endpoint,
 };
 
-#[derive(Clone, Debug, Serialize)]
-pub struct WindowSummary {
-    pub index: usize,
-    pub start_unix_ns: u64,
-    pub len_ns: u64,
-    pub up_bytes: u64,
-    pub down_bytes: u64,
-    pub parents: Vec<IpAddr>,
-    pub children: Vec<IpAddr>,
-}
-
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct PeerRow {
-    pub ip: Option<Ipv4Addr>,
-    pub city: Option<&'static str>,
-    pub region: Option<Region>,
-    pub measured_up_payload: u64,
-    pub truth_up_payload: u64,
-    pub retransmitted_up: u64,
-    pub measured_down_payload: u64,
-    pub truth_down_payload: u64,
-    pub retransmitted_down: u64,
-    /// measured == truth + retransmitted, both directions.
-    pub matches: bool,
-    pub windows_as_parent: usize,
-    pub windows_as_child: usize,
-}
-
-/// One peer of the swarm as planned: who, where, and when it was there.
-#[derive(Clone, Debug, Serialize)]
-pub struct CastRow {
-    pub ip: Ipv4Addr,
-    pub profile: Profile,
-    pub city: Option<&'static str>,
-    pub join_secs: f64,
-    pub leave_secs: Option<f64>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Report {
-    pub monitored: Ipv4Addr,
-    pub profile: Profile,
-    pub peers: usize,
-    pub gossip_only_hosts: usize,
-    pub cast: Vec<CastRow>,
-    pub bitrate_bps: u64,
-    pub duration_secs: f64,
-    pub windows: Vec<WindowSummary>,
-    pub per_peer: Vec<PeerRow>,
-    pub measured_up_payload: u64,
-    pub measured_down_payload: u64,
-    pub truth_up_payload: u64,
-    pub truth_down_payload: u64,
-    pub retransmitted_up: u64,
-    pub retransmitted_down: u64,
-    pub all_match: bool,
-}
-
-impl Report {
-    /// The run as the engine measured it (`figures`, the monitored host being the
-    /// cast's first peer) beside what the swarm recorded sending (`truth`).
-    pub fn new(figures: &engine::Report, truth: &Truth, cast: &Cast, bitrate_bps: u64, duration_secs: f64) -> Self {
-        let (me, peers) = (cast.peers[0].ip, &cast.peers);
-        let windows: Vec<WindowSummary> = figures.windows.iter().map(WindowSummary::of).collect();
-        let per_peer = per_peer(figures, &windows, truth, me);
-        let sum = |f: fn(&PeerRow) -> u64| per_peer.iter().map(f).sum::<u64>();
-        Report {
-            monitored: me,
-            profile: peers[0].profile,
-            peers: peers.len(),
-            gossip_only_hosts: cast.crowd.len(),
-            cast: peers
-                .iter()
-                .map(|p| CastRow {
-                    ip: p.ip,
-                    profile: p.profile,
-                    city: geo::city(p.ip),
-                    join_secs: p.join.as_secs_f64(),
-                    leave_secs: p.leave.map(|l| l.as_secs_f64()),
-                })
-                .collect(),
-            bitrate_bps,
-            duration_secs,
-            measured_up_payload: sum(|r| r.measured_up_payload),
-            measured_down_payload: sum(|r| r.measured_down_payload),
-            truth_up_payload: sum(|r| r.truth_up_payload),
-            truth_down_payload: sum(|r| r.truth_down_payload),
-            retransmitted_up: sum(|r| r.retransmitted_up),
-            retransmitted_down: sum(|r| r.retransmitted_down),
-            all_match: per_peer.iter().all(|r| r.matches),
-            per_peer,
-            windows,
-        }
-    }
-}
-
-impl WindowSummary {
-    fn of(w: &engine::WindowSummary) -> Self {
-        WindowSummary {
-            index: w.index,
-            start_unix_ns: w.start_ns,
-            len_ns: w.len_ns,
-            up_bytes: w.pairs.iter().map(|p| p.up_bytes).sum(),
-            down_bytes: w.pairs.iter().map(|p| p.down_bytes).sum(),
-            parents: w.parents.iter().map(|p| p.peer).collect(),
-            children: w.children.iter().map(|p| p.peer).collect(),
-        }
+/// The run as the engine measured it (`figures`, the monitored host being the
+/// cast's first peer) beside what the swarm recorded sending (`truth`).
+pub fn truth_report(
+    figures: &engine::Report,
+    truth: &Truth,
+    cast: &Cast,
+    bitrate_bps: u64,
+    duration_secs: f64,
+) -> DemoRecord {
+    let (me, peers) = (cast.peers[0].ip, &cast.peers);
+    let per_peer = per_peer(figures, truth, me);
+    let mut totals = PayloadTruth::default();
+    per_peer.iter().for_each(|r| totals.add(&r.payload));
+    DemoRecord {
+        schema_version: SchemaVersion,
+        document: DemoRecordTag,
+        monitored: IpAddr::V4(me),
+        profile: peers[0].profile.into(),
+        peers: peers.len(),
+        gossip_only_hosts: cast.crowd.len(),
+        cast: peers
+            .iter()
+            .map(|p| CastMember {
+                ip: IpAddr::V4(p.ip),
+                profile: p.profile.into(),
+                city: geo::city(p.ip).map(String::from),
+                join_s: p.join.as_secs_f64(),
+                leave_s: p.leave.map(|l| l.as_secs_f64()),
+            })
+            .collect(),
+        bitrate_bits_per_s: bitrate_bps,
+        duration_s: duration_secs,
+        windows: figures.windows.clone(),
+        all_match: per_peer.iter().all(|r| r.matches),
+        per_peer,
+        totals,
     }
 }
 
 /// Every host the monitored one exchanged packets with (the engine's flows) or
 /// recorded TCP bytes with (the truth): measured TCP payload against the truth.
-fn per_peer(figures: &engine::Report, windows: &[WindowSummary], truth: &Truth, me: Ipv4Addr) -> Vec<PeerRow> {
+fn per_peer(figures: &engine::Report, truth: &Truth, me: Ipv4Addr) -> Vec<PeerTruth> {
     let mut measured: BTreeMap<Ipv4Addr, (u64, u64)> = BTreeMap::new();
     for f in &figures.flows {
-        let (IpAddr::V4(src), IpAddr::V4(dst)) = (f.src, f.dst) else { continue };
-        let tcp = if f.proto == 6 { f.payload_bytes } else { 0 };
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (f.key.src_ip, f.key.dst_ip) else { continue };
+        let tcp = if f.key.ip_protocol == 6 { f.total.payload_bytes } else { 0 };
         if src == me && dst != me {
             measured.entry(dst).or_default().0 += tcp;
         } else if dst == me && src != me {
@@ -154,28 +83,29 @@ fn per_peer(figures: &engine::Report, windows: &[WindowSummary], truth: &Truth, 
     }
     let in_windows = |h: Ipv4Addr, parents: bool| {
         let h = IpAddr::V4(h);
-        windows.iter().filter(|w| if parents { w.parents.contains(&h) } else { w.children.contains(&h) }).count()
+        let has = |set: &[engine::parents::PeerRate]| set.iter().any(|p| p.peer == h);
+        figures.windows.iter().filter(|w| if parents { has(&w.parents) } else { has(&w.children) }).count()
     };
     measured
         .into_iter()
         .map(|(h, (up, down))| {
-            let mut row = PeerRow {
-                ip: Some(h),
-                city: geo::city(h),
-                region: Region::of(h),
-                measured_up_payload: up,
-                truth_up_payload: pairs.get(&(me, h)).copied().unwrap_or(0),
-                retransmitted_up: truth.retransmitted.get(&(me, h)).copied().unwrap_or(0),
-                measured_down_payload: down,
-                truth_down_payload: pairs.get(&(h, me)).copied().unwrap_or(0),
-                retransmitted_down: truth.retransmitted.get(&(h, me)).copied().unwrap_or(0),
-                matches: false,
+            let payload = PayloadTruth {
+                measured_up_payload_bytes: up,
+                truth_up_payload_bytes: pairs.get(&(me, h)).copied().unwrap_or(0),
+                retransmitted_up_bytes: truth.retransmitted.get(&(me, h)).copied().unwrap_or(0),
+                measured_down_payload_bytes: down,
+                truth_down_payload_bytes: pairs.get(&(h, me)).copied().unwrap_or(0),
+                retransmitted_down_bytes: truth.retransmitted.get(&(h, me)).copied().unwrap_or(0),
+            };
+            PeerTruth {
+                ip: IpAddr::V4(h),
+                city: geo::city(h).map(String::from),
+                region: geo::Region::of(h).map(Into::into),
+                matches: payload.matches(),
+                payload,
                 windows_as_parent: in_windows(h, true),
                 windows_as_child: in_windows(h, false),
-            };
-            row.matches = row.measured_up_payload == row.truth_up_payload + row.retransmitted_up
-                && row.measured_down_payload == row.truth_down_payload + row.retransmitted_down;
-            row
+            }
         })
         .collect()
 }
@@ -208,7 +138,7 @@ pub fn render_window(w: &engine::WindowSummary, flows: &[FlowDelta], top: usize)
         let _ = writeln!(
             t,
             "     {} {:>21} → {:<21} {:>9} B {:>7.0} kbit/s",
-            proto_name(k.proto),
+            protocol_name(k.proto),
             endpoint(k.src_ip(), k.src_port),
             endpoint(k.dst_ip(), k.dst_port),
             bytes,
@@ -242,18 +172,18 @@ pub fn render_window(w: &engine::WindowSummary, flows: &[FlowDelta], top: usize)
 }
 
 /// The closing summary printed after the last window.
-pub fn render_final(r: &Report) -> String {
+pub fn render_final(r: &DemoRecord) -> String {
     let mut t = String::new();
-    let left = r.cast.iter().filter(|c| c.leave_secs.is_some()).count();
-    let late = r.cast.iter().filter(|c| c.join_secs > 0.0).count();
+    let left = r.cast.iter().filter(|c| c.leave_s.is_some()).count();
+    let late = r.cast.iter().filter(|c| c.join_s > 0.0).count();
     let _ = writeln!(
         t,
         "══ peerscope demo: {} ({:?}) over {:.0} s, {} peers ({late} joined during the run, {left} left early), {} kbit/s",
         r.monitored,
         r.profile,
-        r.duration_secs,
+        r.duration_s,
         r.peers,
-        r.bitrate_bps / 1000
+        r.bitrate_bits_per_s / 1000
     );
     let _ = writeln!(
         t,
@@ -263,22 +193,27 @@ pub fn render_final(r: &Report) -> String {
         let _ = writeln!(
             t,
             "   {:<19} {:<10} {:>10} / {:>10} (+{:<5}) {:>10} / {:>10} (+{:<5}) {}",
-            p.ip.map(|i| i.to_string()).unwrap_or_default(),
-            p.city.unwrap_or("?"),
-            p.measured_up_payload,
-            p.truth_up_payload,
-            p.retransmitted_up,
-            p.measured_down_payload,
-            p.truth_down_payload,
-            p.retransmitted_down,
+            p.ip.to_string(),
+            p.city.as_deref().unwrap_or("?"),
+            p.payload.measured_up_payload_bytes,
+            p.payload.truth_up_payload_bytes,
+            p.payload.retransmitted_up_bytes,
+            p.payload.measured_down_payload_bytes,
+            p.payload.truth_down_payload_bytes,
+            p.payload.retransmitted_down_bytes,
             if p.matches { "=" } else { "MISMATCH" }
         );
     }
-    let ratio = r.measured_up_payload as f64 / (r.measured_down_payload.max(1)) as f64;
+    let m = &r.totals;
+    let ratio = m.measured_up_payload_bytes as f64 / (m.measured_down_payload_bytes.max(1)) as f64;
     let _ = writeln!(
         t,
         "   total TCP payload: up {} B, down {} B (upload:download {:.1}:1); retransmitted {} B up, {} B down",
-        r.measured_up_payload, r.measured_down_payload, ratio, r.retransmitted_up, r.retransmitted_down
+        m.measured_up_payload_bytes,
+        m.measured_down_payload_bytes,
+        ratio,
+        m.retransmitted_up_bytes,
+        m.retransmitted_down_bytes
     );
     let _ =
         writeln!(t, "   measured {} ground truth for every peer", if r.all_match { "equals" } else { "DIFFERS FROM" });
@@ -293,7 +228,10 @@ mod tests {
     use peerscope_abi::{FlowKey, FlowStats};
 
     use super::*;
-    use crate::{plan::PeerPlan, truth::GroundTruth};
+    use crate::{
+        plan::{PeerPlan, Profile},
+        truth::GroundTruth,
+    };
 
     #[test]
     fn test_measured_is_compared_with_truth_plus_retransmissions() {
@@ -326,15 +264,20 @@ mod tests {
         let peer =
             PeerPlan { index: 0, ip: me, profile: Profile::Nat, monitored: true, join: Duration::ZERO, leave: None };
         let cast = Cast { peers: vec![peer], crowd: vec![] };
-        let r = Report::new(&engine.finish(), &truth.snapshot(), &cast, 400_000, 1.0);
-        assert_eq!(r.profile, Profile::Nat);
-        let row = |ip| r.per_peer.iter().find(|p| p.ip == Some(ip)).unwrap();
+        let r = truth_report(&engine.finish(), &truth.snapshot(), &cast, 400_000, 1.0);
+        assert_eq!(r.profile, Profile::Nat.into());
+        let row = |ip: Ipv4Addr| r.per_peer.iter().find(|p| p.ip == IpAddr::V4(ip)).unwrap();
         assert!(row(a).matches, "1500 = 1000 + 500 up, 100 = 100 down");
         assert!(!row(b).matches, "900 measured, 1000 sent");
         assert_eq!((row(b).windows_as_parent, row(a).windows_as_child), (1, 1));
-        assert_eq!(r.windows[0].parents, vec![IpAddr::V4(b)]);
-        assert_eq!((r.windows[0].up_bytes, r.windows[0].down_bytes), (1540, 1080));
+        assert_eq!(r.windows[0].parents.iter().map(|p| p.peer).collect::<Vec<_>>(), vec![IpAddr::V4(b)]);
+        let (up, down) = (r.windows[0].up_bytes_per_s * 0.1, r.windows[0].down_bytes_per_s * 0.1);
+        assert_eq!((up.round(), down.round()), (1540.0, 1080.0));
         assert!(!r.all_match);
-        assert_eq!((r.measured_up_payload, r.truth_up_payload, r.retransmitted_up), (1500, 1000, 500));
+        let t = &r.totals;
+        assert_eq!(
+            (t.measured_up_payload_bytes, t.truth_up_payload_bytes, t.retransmitted_up_bytes),
+            (1500, 1000, 500)
+        );
     }
 }

@@ -21,15 +21,15 @@ use super::{
     ctx::Ctx,
     geo,
     plan::{self, Profile},
-    plot,
-    report::{self, Report},
+    plot, report,
     swarm::{Running, Swarm, SERVERS_FIRST},
     topology::HOST_IF,
     truth::GroundTruth,
 };
 use peerscope::{
     engine::{geo::Geolocator, Engine, EngineConfig, MonitoredHost},
-    live::{AttachOptions, Attached, LiveReport, Measurement},
+    live::{AttachOptions, Attached, Measurement},
+    schema::{DemoRecord, ReportDocument, ReportSource},
 };
 
 #[derive(Clone, Debug)]
@@ -46,12 +46,12 @@ pub struct DemoOpts {
     pub top: usize,
 }
 
-pub fn run(opts: DemoOpts) -> anyhow::Result<Report> {
+pub fn run(opts: DemoOpts) -> anyhow::Result<DemoRecord> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(run_async(opts))
 }
 
-async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
+async fn run_async(opts: DemoOpts) -> anyhow::Result<DemoRecord> {
     // Registered first, so Ctrl-C during set-up is caught, not fatal.
     let mut signals = Signals { int: signal(SignalKind::interrupt())?, term: signal(SignalKind::terminate())? };
     std::fs::create_dir_all(&opts.out).with_context(|| format!("creating {}", opts.out.display()))?;
@@ -113,10 +113,11 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
     drop(attached);
 
     let measured_secs = Instant::now().saturating_duration_since(joined).as_secs_f64();
-    let measured = m.finish();
+    let source = ReportSource::Demo { iface: HOST_IF.to_string(), monitored: IpAddr::V4(monitored.ip) };
+    let measured = m.finish().into_document(source);
     let truth = truth.snapshot();
     write(&opts.out, "truth.csv", truth.to_csv().as_bytes())?;
-    let report = Report::new(&measured.report, &truth, &cast, opts.bitrate_bps, measured_secs);
+    let report = report::truth_report(&measured.report, &truth, &cast, opts.bitrate_bps, measured_secs);
     write(&opts.out, "report.json", &serde_json::to_vec_pretty(&report)?)?;
     for (name, svg) in plot::plots(&report, &truth) {
         write(&opts.out, name, svg.as_bytes())?;
@@ -133,12 +134,12 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<Report> {
 /// The studies' figures of the monitored peer, from the same engine as `run` and
 /// `analyze`, and what its control packets taught: `analysis.json`, its text and
 /// plots. Returns the text.
-fn write_analysis(dir: &Path, measured: &LiveReport) -> anyhow::Result<Vec<u8>> {
+fn write_analysis(dir: &Path, measured: &ReportDocument) -> anyhow::Result<Vec<u8>> {
     write(dir, "analysis.json", &serde_json::to_vec_pretty(measured)?)?;
     peerscope::report::svg::write_dir(dir, &measured.report)
         .with_context(|| format!("writing plots into {}", dir.display()))?;
     let mut text = Vec::new();
-    measured.write_text(&mut text)?;
+    peerscope::report::text::write_document(&mut text, measured)?;
     write(dir, "analysis.txt", &text)?;
     Ok(text)
 }

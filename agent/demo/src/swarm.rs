@@ -7,12 +7,10 @@
 
 use std::{
     future::Future,
-    net::Ipv4Addr,
+    net::IpAddr,
     sync::mpsc,
     time::{Duration, Instant},
 };
-
-use serde::Serialize;
 
 use super::{
     churn, crowd,
@@ -26,21 +24,15 @@ use super::{
     topology::{Hub, HOST_IF},
     tracker,
 };
+use peerscope::schema::{
+    demo::{DemoHost, DemoTopologyTag},
+    DemoTopology, SchemaVersion,
+};
 
 /// Servers start this long before the first client asks; peers also wait until
 /// every server listens ([`super::ctx::Listening`]), at most `SERVERS_LIMIT`.
 pub const SERVERS_FIRST: Duration = Duration::from_millis(300);
 const SERVERS_LIMIT: Duration = Duration::from_secs(10);
-
-/// What the teardown test needs to know was ours.
-#[derive(Serialize)]
-pub struct Topology {
-    pid: u32,
-    netns_inodes: Vec<u64>,
-    host_interface: &'static str,
-    hosts: Vec<(String, Ipv4Addr)>,
-    gossip_only_hosts: usize,
-}
 
 /// Every namespace of the swarm. Dropping it ends their threads, and with them the
 /// namespaces, peers first and the hub last (fields drop in order).
@@ -80,15 +72,18 @@ impl Swarm {
         &self.peers[0]
     }
 
-    pub fn topology(&self, cast: &Cast) -> Topology {
+    /// What the teardown test needs to know was ours.
+    pub fn topology(&self, cast: &Cast) -> DemoTopology {
         let servers = [&self.hub.ns, &self.tracker, &self.http, &self.source, &self.crowd];
         let mut inodes: Vec<u64> = servers.iter().map(|ns| ns.inode()).collect();
         inodes.extend(self.peers.iter().map(NetNs::inode));
-        Topology {
+        DemoTopology {
+            schema_version: SchemaVersion,
+            document: DemoTopologyTag,
             pid: std::process::id(),
             netns_inodes: inodes,
-            host_interface: HOST_IF,
-            hosts: cast.peers.iter().map(|p| (format!("peer{}", p.index), p.ip)).collect(),
+            host_interface: HOST_IF.to_string(),
+            hosts: cast.peers.iter().map(|p| DemoHost { name: format!("peer{}", p.index), ip: IpAddr::V4(p.ip) }).collect(),
             gossip_only_hosts: cast.crowd.len(),
         }
     }

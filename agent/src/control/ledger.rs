@@ -7,35 +7,38 @@ use std::{
 
 use peerscope_abi::FlowKey;
 use peerscope_dissector::{MessageKind, Value};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::message::ControlMessage;
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Channel {
     /// `{8-4-4-4-12}` text of the channel GUID.
     pub guid: String,
     /// From the channel list, when it was seen.
     pub name: Option<String>,
+    /// Messages naming it.
     pub messages: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Tracker {
-    pub address: IpAddr,
+    pub ip: IpAddr,
     pub port: u16,
-    pub transport: &'static str,
+    /// `udp` or `tcp`.
+    pub protocol: String,
     /// Peer-list replies seen from it.
     pub replies: u64,
     /// Named by a channel list's PlayLink (rather than seen on the wire).
     pub from_play_link: bool,
 }
 
-/// The ledger's findings, for reports (serde, stable).
-#[derive(Clone, Debug, Default, Serialize)]
+/// The ledger's findings: the report document's `control`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct ControlSummary {
     /// Payloads attributed to an application, by the DPI rule that matched.
-    pub by_rule: BTreeMap<&'static str, u64>,
+    pub by_rule: BTreeMap<String, u64>,
     /// Messages decoded with a known layout, by kind.
     pub by_message: BTreeMap<String, u64>,
     pub channels: Vec<Channel>,
@@ -116,9 +119,9 @@ impl ControlLedger {
                     let tr: &'static str =
                         if transport.as_deref().is_some_and(|t| t.contains("tcp")) { "tcp" } else { "udp" };
                     self.trackers.entry((ip, port, tr)).or_insert(Tracker {
-                        address: ip,
+                        ip,
                         port,
-                        transport: tr,
+                        protocol: tr.to_string(),
                         replies: 0,
                         from_play_link: true,
                     });
@@ -138,9 +141,9 @@ impl ControlLedger {
                 let (addr, port) = if request { (key.dst_ip(), key.dst_port) } else { (key.src_ip(), key.src_port) };
                 let tr: &'static str = if key.proto == 6 { "tcp" } else { "udp" };
                 let e = self.trackers.entry((addr, port, tr)).or_insert(Tracker {
-                    address: addr,
+                    ip: addr,
                     port,
-                    transport: tr,
+                    protocol: tr.to_string(),
                     replies: 0,
                     from_play_link: false,
                 });
@@ -160,7 +163,7 @@ impl ControlLedger {
         let children = self.learned.iter().filter(|a| ever_children.contains(a)).count();
         let frac = |k: usize| (n > 0).then(|| k as f64 / n as f64);
         ControlSummary {
-            by_rule: self.by_rule.clone(),
+            by_rule: self.by_rule.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
             by_message: self.by_message.clone(),
             channels: self.channels.values().cloned().collect(),
             trackers: self.trackers.values().cloned().collect(),
@@ -214,7 +217,7 @@ mod tests {
         let children = BTreeSet::from([ipv4(192, 0, 2, 20), ipv4(198, 51, 100, 99)]);
         let s = l.summary(&parents, &children);
         assert_eq!(s.trackers.len(), 1);
-        assert_eq!((s.trackers[0].address, s.trackers[0].port, s.trackers[0].replies), (ipv4(203, 0, 113, 2), 7000, 2));
+        assert_eq!((s.trackers[0].ip, s.trackers[0].port, s.trackers[0].replies), (ipv4(203, 0, 113, 2), 7000, 2));
         assert_eq!((s.learned_peers, s.learned_private), (3, 1));
         assert_eq!((s.learned_became_parents, s.learned_became_children), (1, 1));
         assert_eq!(s.learned_parent_fraction, Some(1.0 / 3.0));

@@ -1,7 +1,7 @@
 //! One payload → the application it belongs to and, where a layout fits, its tree.
 
 use peerscope_abi::FlowKey;
-use peerscope_dissector::{dissect, identify, App, Hint, Identification, Transport, Tree};
+use peerscope_dissector::{dissect, dissect_cut, identify, App, Hint, Identification, Transport, Tree};
 
 /// What a control payload turned out to be.
 #[derive(Debug, Clone)]
@@ -40,24 +40,17 @@ pub fn decode(key: &FlowKey, payload: &[u8]) -> Option<ControlMessage> {
 
 /// Decodes a kernel sample: the first bytes of a payload of `full_len` bytes. A whole
 /// payload goes through [`decode`]. A cut one is decoded (laxly, its missing records
-/// noted) only when its header's own count explains `full_len` exactly — the 2005
-/// peer lists, whose records are what the ledger learns peers from.
+/// noted) only when the dissector finds a layout whose length arithmetic explains
+/// `full_len` exactly ([`dissect_cut`]: the 2005 peer lists, whose records are what
+/// the ledger learns peers from).
 pub fn decode_sample(key: &FlowKey, captured: &[u8], full_len: usize) -> Option<ControlMessage> {
     if captured.len() >= full_len {
         return decode(key, &captured[..full_len]);
     }
-    if transport(key)? != Transport::Udp || !captured.starts_with(&[0x02, 0x00, 0x00, 0x02]) {
+    if transport(key)? != Transport::Udp {
         return None;
     }
-    let tracker_count = captured.get(13..17).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize);
-    let hint = if tracker_count.is_some_and(|n| 17 + 18 * n == full_len) {
-        Hint::TrackerReply2005
-    } else if captured.get(40).is_some_and(|&n| 41 + 18 * n as usize == full_len) {
-        Hint::Gossip2005
-    } else {
-        return None;
-    };
-    let tree = dissect(captured, hint).ok()?;
+    let tree = dissect_cut(captured, full_len).ok()?;
     Some(ControlMessage {
         identification: identify(Transport::Udp, key.src_port, key.dst_port, captured),
         tree: Some(tree),

@@ -3,9 +3,11 @@
 use std::sync::Arc;
 
 use peerscope_abi::Thresholds;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::geo::Geolocator;
+use crate::schema::Location;
 
 /// Nanoseconds per second.
 pub const NS_PER_S: u64 = 1_000_000_000;
@@ -77,37 +79,43 @@ impl EngineConfig {
             window_s: self.window_ns as f64 / NS_PER_S as f64,
             parent_rate_bytes_per_s: self.parent_rate_bps,
             child_rate_bytes_per_s: self.child_rate_bps,
-            data_min_ip_len: self.thresholds.data_min_ip_len,
-            large_above_ip_len: self.thresholds.large_above_ip_len,
+            data_min_ip_len_bytes: self.thresholds.data_min_ip_len,
+            large_above_ip_len_bytes: self.thresholds.large_above_ip_len,
             video_min_large_packets: self.video_min_large_packets,
             udp_sessions: self.udp_sessions,
             sample_period_s: self.sample_ns as f64 / NS_PER_S as f64,
             effective_sample_period_s: (self.windows_per_sample() * self.window_ns) as f64 / NS_PER_S as f64,
             miles_per_degree: self.miles_per_degree,
-            playback_rate_kbps: self.playback_rate_kbps,
+            playback_rate_kbit_per_s: self.playback_rate_kbps,
             redundancy_skip_s: self.redundancy_skip_ns as f64 / NS_PER_S as f64,
             geolocation: self.geo.as_ref().map(|g| g.describe()),
-            host_location: self.host_location.map(|(lat, lon)| [lat, lon]),
+            host_location: self.host_location.map(Location::from),
         }
     }
 }
 
 /// The parameters in force, copied into the report so a result can be reproduced.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ConfigEcho {
+    /// Window length Δ.
     pub window_s: f64,
+    /// Parent and child thresholds Rp, Rc.
     pub parent_rate_bytes_per_s: f64,
     pub child_rate_bytes_per_s: f64,
-    pub data_min_ip_len: u32,
-    pub large_above_ip_len: u32,
+    /// Size classes: data from this IP length on, large above this one.
+    pub data_min_ip_len_bytes: u32,
+    pub large_above_ip_len_bytes: u32,
     pub video_min_large_packets: u64,
     pub udp_sessions: bool,
     pub sample_period_s: f64,
     /// The sample period actually used: a whole number of windows.
     pub effective_sample_period_s: f64,
     pub miles_per_degree: f64,
-    pub playback_rate_kbps: Option<f64>,
+    /// Playback rate c (1000 bit/s units), when given.
+    pub playback_rate_kbit_per_s: Option<f64>,
     pub redundancy_skip_s: f64,
+    /// The geolocation source, described.
     pub geolocation: Option<String>,
-    pub host_location: Option<[f64; 2]>,
+    /// X's location when given (`--host-location`).
+    pub host_location: Option<Location>,
 }

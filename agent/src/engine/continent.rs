@@ -11,13 +11,14 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::util::ratio;
 
 const IANA_SLASH8: &str = include_str!("../../data/iana-ipv4-slash8.csv");
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Region {
     Asia,
@@ -86,7 +87,7 @@ pub fn region_of(a: IpAddr, label: Option<&str>) -> Region {
 }
 
 /// One row of the table.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RegionRow {
     pub region: Region,
     pub peers: usize,
@@ -124,6 +125,9 @@ pub fn continent_table(video: &BTreeMap<IpAddr, (u64, u64)>, region: impl Fn(IpA
 mod tests {
     use super::*;
 
+    use crate::offline::synth::{Link, SynthPcap};
+    use crate::testing::*;
+
     #[test]
     fn test_registry_regions() {
         assert_eq!(region_of("58.1.2.3".parse().unwrap(), None), Region::Asia);
@@ -140,5 +144,39 @@ mod tests {
         assert!(r.iter().all(|x| ["IANA", "APNIC", "ARIN", "RIPE NCC", "LACNIC", "AFRINIC"].contains(x)));
         assert_eq!(r[202], "APNIC");
         assert_eq!(r[224], "IANA");
+    }
+
+    /// Video sessions (TCP, > 10 packets > 1200 B):
+    /// G (192.0.2.77, documentation range, labelled Asia) → X 20 × 1300 B;
+    /// N (198.51.100.50, labelled North America) → X 11 × 1300 B;
+    /// C (58.1.1.1, not in the table: APNIC /8, Asia) → X 30 × 1300 B and X → C 12 × 1300 B;
+    /// E (193.0.0.1, RIPE /8) → X 5 × 1300 B: signaling, not in the table.
+    #[test]
+    fn test_continent_table_by_hand() {
+        let (g, n, c, e) = ("192.0.2.77", "198.51.100.50", "58.1.1.1", "193.0.0.1");
+        let x = sa(X, 7000);
+        let mut p = SynthPcap::new(Link::Ethernet);
+        p.tcp_train(T0, S / 10, 20, sa(g, 80), x, 1300)
+            .tcp_train(T0, S / 10, 11, sa(n, 81), x, 1300)
+            .tcp_train(T0, S / 10, 30, sa(c, 82), x, 1300)
+            .tcp_train(T0, S / 10, 12, x, sa(c, 82), 1300)
+            .tcp_train(T0, S / 10, 5, sa(e, 83), x, 1300);
+        let mut cfg = window_config(20);
+        cfg.geo = Some(geo_table("192.0.2.77/32,35,139,Asia\n198.51.100.50/32,40,-75,North America\n"));
+        let r = analyze(&p, cfg).report;
+        assert_eq!(r.sessions.video_sessions, 3);
+        let rows: Vec<_> = r.continents.iter().map(|r| (r.region, r.peers, r.download_bytes, r.upload_bytes)).collect();
+        assert_eq!(
+            rows,
+            vec![
+                (Region::Asia, 2, 50 * 1300, 12 * 1300),
+                (Region::NorthAmerica, 1, 11 * 1300, 0),
+                (Region::Other, 0, 0, 0)
+            ]
+        );
+        let asia = &r.continents[0];
+        assert_close(asia.peer_share.unwrap(), 2.0 / 3.0);
+        assert_close(asia.download_share.unwrap(), 50.0 / 61.0);
+        assert_eq!(asia.upload_share, Some(1.0));
     }
 }

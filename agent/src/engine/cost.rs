@@ -9,14 +9,16 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::geo::{great_circle_miles, seed_distance_miles, GeoPoint, Geolocator};
 use super::parents::PeerRate;
 use super::util::ratio;
+use crate::schema::Location;
 
 /// Costs of one window. `null` when no parent (child) could be located.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WindowCost {
     pub download_miles_per_byte: Option<f64>,
     pub upload_miles_per_byte: Option<f64>,
@@ -121,7 +123,7 @@ impl CostTracker {
     pub fn summary(&self) -> CostSummary {
         let located = self.seen_peers.iter().filter(|p| self.cache.get(p).is_some_and(|g| g.is_some())).count();
         CostSummary {
-            host_location: self.host_at.map(|(a, b)| [a, b]),
+            host_location: self.host_at.map(Location::from),
             peers: self.seen_peers.len(),
             located_peers: located,
             located_peer_fraction: ratio(located as f64, self.seen_peers.len() as f64),
@@ -136,10 +138,10 @@ impl CostTracker {
 }
 
 /// Costs over all windows (`Σ` over windows and parents/children).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct CostSummary {
     /// X's location; `null` when unknown, and then every cost is `null`.
-    pub host_location: Option<[f64; 2]>,
+    pub host_location: Option<Location>,
     pub peers: usize,
     pub located_peers: usize,
     /// Located peers / all peers ([M]: 80%).
@@ -152,4 +154,85 @@ pub struct CostSummary {
     pub upload_miles_per_byte: Option<f64>,
     pub download_great_circle_miles_per_byte: Option<f64>,
     pub upload_great_circle_miles_per_byte: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+
+    use crate::offline::synth::{Link, SynthPcap};
+    use crate::testing::*;
+
+    const A: &str = "198.51.100.1";
+    const B: &str = "198.51.100.2";
+    const U: &str = "203.0.113.99";
+    const D: &str = "198.51.100.4";
+
+    /// Distance and cost, by hand, with a CSV prefix table.
+    ///
+    /// X at (0, 0). Parents in one 20 s window (Rp = 4000 B/s = 80 000 B per window):
+    /// A at (3, 4): 346 miles (k = 69.2), 100 000 B; B at (6, 8): 692 miles, 300 000 B;
+    /// U (not in the table), 100 000 B: left out.
+    /// Cost of download = (346·100 000 + 692·300 000) / 400 000 = 605.5 miles/byte.
+    /// Child D at (0, 1): 69.2 miles, 90 000 B: cost of upload 69.2 miles/byte.
+    fn cost_capture() -> SynthPcap {
+        let x = sa(X, 4004);
+        let mut p = SynthPcap::new(Link::Ethernet);
+        p.udp_train(T0, 100 * MS, 100, sa(A, 1), x, 1000)
+            .udp_train(T0 + MS, 50 * MS, 300, sa(B, 1), x, 1000)
+            .udp_train(T0 + 2 * MS, 100 * MS, 100, sa(U, 1), x, 1000)
+            .udp_train(T0 + 3 * MS, 100 * MS, 90, x, sa(D, 1), 1000);
+        p
+    }
+
+    const TABLE: &str = "prefix,latitude,longitude,label\n\
+                         192.0.2.10/32,0,0,home\n\
+                         198.51.100.1/32,3,4\n\
+                         198.51.100.2/32,6,8\n\
+                         198.51.100.0/24,0,1\n";
+
+    #[test]
+    fn test_cost_of_download_and_upload_by_hand() {
+        let mut cfg = window_config(20);
+        cfg.geo = Some(geo_table(TABLE));
+        let r = analyze(&cost_capture(), cfg).report;
+        let w = &r.windows[0];
+        assert_eq!(w.parent_count, 3);
+        assert_eq!((w.cost.located_parents, w.cost.located_children), (2, 1));
+        assert_close(w.cost.download_miles_per_byte.unwrap(), 605.5);
+        assert_close(w.cost.upload_miles_per_byte.unwrap(), 69.2);
+        let c = &r.cost;
+        assert_eq!(c.host_location, Some(crate::schema::Location::from((0.0, 0.0))), "X located through the table");
+        assert_close(c.download_miles_per_byte.unwrap(), 605.5);
+        assert_eq!((c.peers, c.located_peers), (4, 3));
+        assert_close(c.located_peer_fraction.unwrap(), 0.75);
+        assert_close(c.located_parent_byte_fraction.unwrap(), 0.8);
+        // Great-circle distance, named apart, differs from the seed's flat formula.
+        assert!(c.download_great_circle_miles_per_byte.unwrap() > 0.0);
+        assert!((c.download_great_circle_miles_per_byte.unwrap() - 605.5).abs() > 1.0);
+    }
+
+    #[test]
+    fn test_unmatched_host_gives_null_costs_unless_located_by_hand() {
+        let mut cfg = window_config(20);
+        cfg.geo = Some(geo_table("198.51.100.0/24,3,4\n"));
+        let r = analyze(&cost_capture(), cfg.clone()).report;
+        assert_eq!(r.cost.host_location, None);
+        assert_eq!(r.windows[0].cost.download_miles_per_byte, None);
+        assert_eq!(r.cost.download_miles_per_byte, None);
+
+        cfg.host_location = Some((0.0, 0.0));
+        let r = analyze(&cost_capture(), cfg).report;
+        // A, B and D all at (3, 4) now: 346 miles.
+        assert_close(r.cost.download_miles_per_byte.unwrap(), 346.0);
+        assert_close(r.cost.upload_miles_per_byte.unwrap(), 346.0);
+    }
+
+    #[test]
+    fn test_without_geolocation_costs_are_null() {
+        let r = analyze(&cost_capture(), window_config(20)).report;
+        assert_eq!(r.cost.download_miles_per_byte, None);
+        assert_eq!(r.cost.located_peer_fraction, None);
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("NaN") && !json.contains("inf"));
+    }
 }

@@ -4,21 +4,20 @@
 //! (`last_seen − first_seen`).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
-use peerscope_abi::{FlowKey, FlowStats};
-use serde::Serialize;
+use peerscope_abi::{FlowKey, FlowStats, UnixNs};
 
-use super::host::{Direction, MonitoredHost};
+use super::host::MonitoredHost;
+use crate::schema::Flow;
 
 /// Cumulative counters of every flow seen (memory grows with flows, not time).
 #[derive(Clone, Debug, Default)]
 pub struct FlowLedger {
-    flows: HashMap<FlowKey, FlowStats>,
+    flows: HashMap<FlowKey, FlowStats<UnixNs>>,
 }
 
 impl FlowLedger {
-    pub fn add(&mut self, key: &FlowKey, delta: &FlowStats) {
+    pub fn add(&mut self, key: &FlowKey, delta: &FlowStats<UnixNs>) {
         self.flows.entry(*key).or_default().merge(delta);
     }
 
@@ -30,73 +29,42 @@ impl FlowLedger {
         self.flows.is_empty()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&FlowKey, &FlowStats)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&FlowKey, &FlowStats<UnixNs>)> {
         self.flows.iter()
     }
 
     /// Every flow as a report record, ordered by key.
-    pub fn records(&self, host: &MonitoredHost) -> Vec<FlowRecord> {
-        let mut v: Vec<_> = self.flows.iter().map(|(k, s)| FlowRecord::new(k, s, host)).collect();
-        v.sort_by_key(|a| (a.src, a.src_port, a.dst, a.dst_port, a.proto));
+    pub fn records(&self, host: &MonitoredHost) -> Vec<Flow> {
+        let mut v: Vec<_> = self.flows.iter().map(|(k, s)| Flow::new(k, s, Some(host))).collect();
+        v.sort_by_key(|a| (a.key.src_ip, a.key.src_port, a.key.dst_ip, a.key.dst_port, a.key.ip_protocol));
         v
     }
 }
 
 /// Duration of a flow in ns: first to last packet, gaps included.
-pub fn duration_ns(s: &FlowStats) -> u64 {
-    s.last_seen_ns.saturating_sub(s.first_seen_ns)
+pub fn duration_ns(s: &FlowStats<UnixNs>) -> u64 {
+    s.last_seen.0.saturating_sub(s.first_seen.0)
 }
 
-/// One flow's lifetime totals.
-#[derive(Clone, Debug, Serialize)]
-pub struct FlowRecord {
-    pub proto: u8,
-    pub src: IpAddr,
-    pub src_port: u16,
-    pub dst: IpAddr,
-    pub dst_port: u16,
-    /// "download" (peer → X), "upload" (X → peer) or "other".
-    pub direction: &'static str,
-    pub packets: u64,
-    /// IP bytes (sum of IP total lengths).
-    pub bytes: u64,
-    /// Packets and IP bytes per class: ack, control, data.
-    pub class_packets: [u64; 3],
-    pub class_bytes: [u64; 3],
-    pub payload_bytes: u64,
-    pub large_packets: u64,
-    pub large_bytes: u64,
-    pub syn_packets: u32,
-    pub first_seen_ns: u64,
-    pub last_seen_ns: u64,
-    pub duration_s: f64,
-}
+#[cfg(test)]
+mod tests {
 
-impl FlowRecord {
-    pub fn new(k: &FlowKey, s: &FlowStats, host: &MonitoredHost) -> Self {
-        let direction = match host.direction(k) {
-            Direction::Download { .. } => "download",
-            Direction::Upload { .. } => "upload",
-            Direction::Unrelated => "other",
-        };
-        FlowRecord {
-            proto: k.proto,
-            src: k.src_ip(),
-            src_port: k.src_port,
-            dst: k.dst_ip(),
-            dst_port: k.dst_port,
-            direction,
-            packets: s.total_packets(),
-            bytes: s.total_bytes(),
-            class_packets: s.packets,
-            class_bytes: s.bytes,
-            payload_bytes: s.payload_bytes,
-            large_packets: s.large_packets,
-            large_bytes: s.large_bytes,
-            syn_packets: s.syn_packets,
-            first_seen_ns: s.first_seen_ns,
-            last_seen_ns: s.last_seen_ns,
-            duration_s: duration_ns(s) as f64 / 1e9,
-        }
+    use crate::testing::scenario::{rates, RA};
+    use crate::testing::*;
+
+    /// See [`rates`]: RA:1 → X sends 60 + 100 + 100 packets of 1000 B in windows 0, 2
+    /// and 3, the first at T0 and the last at T0 + 60 s + 99 × 0.1 s.
+    #[test]
+    fn test_flow_spanning_windows_keeps_one_record_and_its_duration() {
+        let r = analyze(&rates(), window_config(20)).report;
+        let f = r.flows.iter().find(|f| f.key.src_ip == ip(RA) && f.key.src_port == 1).unwrap();
+        assert_eq!(f.total.classes.packets, 60 + 100 + 100);
+        assert_eq!(f.total.classes.bytes, 260_000);
+        assert_eq!(f.direction, Some(crate::schema::FlowDirection::Download));
+        assert_eq!(f.total.first_seen_unix_ns, Some(T0));
+        assert_eq!(f.total.last_seen_unix_ns, Some(T0 + 60 * S + 99 * (S / 10)));
+        assert_close(f.total.duration_s, 69.9);
+        // Every packet is in exactly one flow.
+        assert_eq!(r.flows.iter().map(|f| f.total.classes.packets).sum::<u64>(), 560);
     }
 }

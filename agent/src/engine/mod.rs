@@ -7,7 +7,7 @@
 //!     let summary = engine.observe_window(window);   // WindowFlows: per-flow DELTAS
 //! }
 //! let now = engine.snapshot();             // the report so far, engine goes on
-//! let report = engine.finish();            // serde: the stable JSON schema
+//! let report = engine.finish();            // serde: see `crate::schema`
 //! ```
 //!
 //! One module per metric, each with the seed's formula in its doc comment. Memory
@@ -23,9 +23,9 @@
 //!   pass `current.since(&previous)`; `since` treats a counter that went down as a
 //!   re-created entry. Sum per-CPU values with `FlowStats::merge` first. Zero deltas
 //!   may be passed or left out; a key may appear more than once (entries merge).
-//! - `first_seen_ns` / `last_seen_ns` come from the kernel's monotonic clock: add
-//!   the offset `CLOCK_REALTIME − CLOCK_MONOTONIC` (read at poll time) to both
-//!   before passing them; zero means "unset" and must stay zero.
+//! - The engine's counters are `FlowStats<UnixNs>`; the kernel's are
+//!   `FlowStats<KernelNs>` (its coarse monotonic clock). Convert with
+//!   `live::clock::KernelClock::stats_to_unix`, which keeps an unset stamp unset.
 //! - Packets of flows evicted from the map between two polls are lost to the
 //!   engine unless the live path reads them before deleting the entry.
 //! - Rates use the nominal `len_ns`; a late poll should pass its real length.
@@ -56,7 +56,7 @@ mod run;
 
 pub use config::{EngineConfig, NS_PER_S};
 pub use host::MonitoredHost;
-pub use report::{Report, SCHEMA_VERSION};
+pub use report::Report;
 pub use run::Engine;
 pub use summary::{SampleSummary, WindowSummary};
 pub use window::WindowFlows;

@@ -8,13 +8,14 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::rates::PairRate;
 use super::util::{mean, ratio};
 
 /// A peer above the threshold in one window.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PeerRate {
     pub peer: IpAddr,
     pub bytes_per_s: f64,
@@ -22,7 +23,7 @@ pub struct PeerRate {
 }
 
 /// Parents and children of one window, each sorted by rate (highest first).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Family {
     pub parents: Vec<PeerRate>,
     pub children: Vec<PeerRate>,
@@ -101,7 +102,7 @@ impl FamilyTracker {
 }
 
 /// Parents and children over the whole run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct FamilySummary {
     /// Peers X exchanged at least one packet with.
     pub contacted_hosts: usize,
@@ -121,4 +122,54 @@ pub struct FamilySummary {
     /// upload_bytes / download_bytes ([M]: 16:1 and 8:1 on a campus host); `null`
     /// when nothing was downloaded.
     pub upload_download_ratio: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+
+    use crate::testing::scenario::{rates, RA, RB, RC};
+    use crate::testing::*;
+
+    /// See [`rates`]: RA a parent at 5000 B/s and RC a child at 4500 B/s in window 0;
+    /// no one in window 1; RB (6000) and RA (5000) in window 2; RA in window 3.
+    #[test]
+    fn test_parents_and_children_by_hand() {
+        let r = analyze(&rates(), window_config(20)).report;
+        let w0 = &r.windows[0];
+        assert_eq!(w0.parents.len(), 1);
+        assert_eq!(w0.parents[0].peer, ip(RA));
+        assert_close(w0.parents[0].bytes_per_s, 5000.0);
+        assert_eq!(w0.children.len(), 1);
+        assert_eq!(w0.children[0].peer, ip(RC));
+        assert_close(w0.children[0].bytes_per_s, 4500.0);
+        assert_eq!((r.windows[1].parent_count, r.windows[1].child_count), (0, 0));
+        let parents: Vec<_> = r.windows[2].parents.iter().map(|p| (p.peer, p.bytes_per_s)).collect();
+        assert_eq!(parents, vec![(ip(RB), 6000.0), (ip(RA), 5000.0)]);
+        assert_eq!(r.windows[3].parent_count, 1);
+    }
+
+    /// Contacted hosts RA, RB, RC; ever parents RA and RB, ever child RC; 470 000 B down,
+    /// 90 000 B up; parents per window 1, 0, 2, 1.
+    #[test]
+    fn test_family_summary_fractions_and_ratio() {
+        let r = analyze(&rates(), window_config(20)).report;
+        let f = &r.family;
+        assert_eq!((f.contacted_hosts, f.hosts_ever_parent, f.hosts_ever_child), (3, 2, 1));
+        assert_close(f.parent_fraction_of_contacted.unwrap(), 2.0 / 3.0);
+        assert_close(f.child_fraction_of_contacted.unwrap(), 1.0 / 3.0);
+        assert_eq!(f.download_bytes, 100_000 + 50_000 + 100_000 + 120_000 + 100_000);
+        assert_eq!(f.upload_bytes, 90_000);
+        assert_close(f.upload_download_ratio.unwrap(), 90_000.0 / 470_000.0);
+        assert_eq!(f.max_parents_per_window, 2);
+        assert_close(f.mean_parents_per_window.unwrap(), 1.0);
+    }
+
+    #[test]
+    fn test_thresholds_are_parameters() {
+        let mut cfg = window_config(20);
+        cfg.parent_rate_bps = 5000.0; // strictly above: RA's 5000 B/s no longer counts
+        let r = analyze(&rates(), cfg).report;
+        assert_eq!(r.windows[0].parent_count, 0);
+        assert_eq!(r.windows[2].parents.iter().map(|p| p.peer).collect::<Vec<_>>(), vec![ip(RB)]);
+    }
 }

@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::util::ratio;
 use super::window::{HostView, PairTraffic};
@@ -58,7 +59,7 @@ impl PeerLedger {
 }
 
 /// The largest single peer's share of a byte total.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TopShare {
     pub peer: IpAddr,
     pub bytes: u64,
@@ -74,7 +75,7 @@ pub fn top_share(bytes: &[(IpAddr, u64)]) -> Option<TopShare> {
 }
 
 /// Peers over the run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PeerSummary {
     /// Peers X exchanged any packet with.
     pub peers: usize,
@@ -86,4 +87,32 @@ pub struct PeerSummary {
     pub top_upload: Option<TopShare>,
     pub top_video_download: Option<TopShare>,
     pub top_video_upload: Option<TopShare>,
+}
+
+#[cfg(test)]
+mod tests {
+
+    use crate::testing::scenario::{sessions, P1, P5};
+    use crate::testing::*;
+
+    /// See [`sessions`]. Download bytes: P1 40 + 14 300, P2 13 000 + 1200, P3 300,
+    /// P5 26 000 (54 840 in all). Upload: P1 2 × 40 (SYN, ACK) + 5 × 40, P2 40,
+    /// P3 40 + 200, P4 40 (600). Video peers exchanged > 10 large packets: P1 (11) and
+    /// P5 (20), not P2 (10).
+    #[test]
+    fn test_total_and_active_ips_and_top_peer_share() {
+        let r = analyze(&sessions(), window_config(20)).report;
+        let p = &r.peers;
+        assert_eq!(p.peers, 5);
+        assert_eq!(p.total_ips, 4, "SYN sent to P1..P4");
+        assert_eq!(p.active_ips, 4, "P1, P2, P3 and P5 carried payload; P4 did not");
+        let top = p.top_download.as_ref().unwrap();
+        assert_eq!((top.peer, top.bytes, top.total_bytes), (ip(P5), 26_000, 54_840));
+        assert_close(top.share, 26_000.0 / 54_840.0);
+        let up = p.top_upload.as_ref().unwrap();
+        assert_eq!((up.peer, up.bytes, up.total_bytes), (ip(P1), 280, 600));
+        let v = p.top_video_download.as_ref().unwrap();
+        assert_eq!((v.peer, v.bytes, v.share), (ip(P1), 14_300, 1.0));
+        assert_eq!(r.video_peers_ever, 2);
+    }
 }

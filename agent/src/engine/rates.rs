@@ -1,18 +1,21 @@
-//! Window rates per flow and per host pair ([M] §III-A..C).
+//! Window rates per flow, per host pair and of X ([M] §III-A..C).
 //!
 //! Rate of a flow: `R(A1, X1, t1) = Σ_{t1 ≤ t < t1+Δ} Pl(A1, X1, t) / Δ`, `Pl` the
 //! packet length (IP total length). Host-pair rate: `R(A, X, t1) = Σ_ports R(A1, X1, t1)`.
+//! X's download (upload) rate is the sum of its host-pair rates from (to) every peer.
 //! Rates are in bytes per second.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use peerscope_abi::{FlowKey, FlowStats};
-use serde::Serialize;
+use peerscope_abi::{FlowKey, FlowStats, UnixNs};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-use super::window::HostView;
+use super::window::{HostView, PairTraffic};
 
 /// `R = Σ Pl / Δ` for one flow's delta over a window of `len_ns`, in bytes/s.
-pub fn flow_rate(delta: &FlowStats, len_ns: u64) -> f64 {
+pub fn flow_rate(delta: &FlowStats<UnixNs>, len_ns: u64) -> f64 {
     delta.total_bytes() as f64 / (len_ns.max(1) as f64 / 1e9)
 }
 
@@ -24,12 +27,12 @@ pub struct FlowRate {
 }
 
 /// Rates of every flow in a window.
-pub fn flow_rates(flows: &[(FlowKey, FlowStats)], len_ns: u64) -> Vec<FlowRate> {
+pub fn flow_rates(flows: &[(FlowKey, FlowStats<UnixNs>)], len_ns: u64) -> Vec<FlowRate> {
     flows.iter().map(|(k, s)| FlowRate { key: *k, bytes_per_s: flow_rate(s, len_ns) }).collect()
 }
 
 /// Host-pair rates of X with one peer in one window, both directions.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PairRate {
     pub peer: IpAddr,
     /// `R(peer, X, t1)`: bytes per second received by X from the peer.
@@ -38,6 +41,19 @@ pub struct PairRate {
     pub up_bytes_per_s: f64,
     pub down_bytes: u64,
     pub up_bytes: u64,
+}
+
+/// X's rates over a window or a sample: `Σ_peers R(peer, X, t1)` down, `Σ_peers R(X, peer, t1)` up.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct HostRate {
+    pub down_bytes_per_s: f64,
+    pub up_bytes_per_s: f64,
+}
+
+/// X's rates from its traffic per peer over `len_s` seconds.
+pub fn host_rate(pairs: &BTreeMap<IpAddr, PairTraffic>, len_s: f64) -> HostRate {
+    let (down, up) = pairs.values().fold((0u64, 0u64), |a, t| (a.0 + t.down.total_bytes(), a.1 + t.up.total_bytes()));
+    HostRate { down_bytes_per_s: down as f64 / len_s, up_bytes_per_s: up as f64 / len_s }
 }
 
 /// Host-pair rates of every peer X exchanged packets with in the window.
@@ -58,16 +74,35 @@ pub fn pair_rates(view: &HostView) -> Vec<PairRate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::scenario::{rates, RA};
+    use crate::testing::*;
     use peerscope_abi::{classify::IPPROTO_UDP, PacketObservation, Thresholds};
 
     #[test]
     fn test_flow_rate_is_ip_bytes_over_delta() {
         let mut s = FlowStats::default();
-        let o = PacketObservation::new(&Thresholds::STUDIES, IPPROTO_UDP, 1000, 972, 0, 1);
+        let o = PacketObservation::new(&Thresholds::STUDIES, IPPROTO_UDP, 1000, 972, 0, peerscope_abi::UnixNs(1));
         s.record_n(&o, 60);
         assert_eq!(flow_rate(&s, 20_000_000_000), 3000.0);
         let k = FlowKey::v4(IPPROTO_UDP, [198, 51, 100, 1], [192, 0, 2, 10], 1, 2);
         let r = flow_rates(&[(k, s)], 20_000_000_000);
         assert_eq!((r[0].key, r[0].bytes_per_s), (k, 3000.0));
+    }
+
+    /// See [`rates`]: window 0 carries 100 000 + 50 000 B down and 90 000 B up in 20 s;
+    /// RA's two flows add up to a host-pair rate of 5000 B/s; window 1 is empty.
+    #[test]
+    fn test_window_and_host_pair_rates_by_hand() {
+        let r = analyze(&rates(), window_config(20)).report;
+        assert_eq!(r.windows.len(), 4);
+        let w0 = &r.windows[0];
+        assert_eq!(w0.start_unix_ns, T0);
+        assert_close(w0.down_bytes_per_s, (100_000.0 + 50_000.0) / 20.0);
+        assert_close(w0.up_bytes_per_s, 90_000.0 / 20.0);
+        let a = w0.pairs.iter().find(|p| p.peer == ip(RA)).unwrap();
+        assert_close(a.down_bytes_per_s, 5000.0);
+        assert_eq!((a.down_bytes, a.up_bytes), (100_000, 0));
+        let w1 = &r.windows[1];
+        assert_eq!((w1.packets, w1.active_flows, w1.down_bytes_per_s), (0, 0, 0.0));
     }
 }

@@ -7,42 +7,122 @@
 //! window that starts at or after the skip point; T runs from that window's start
 //! to the end of the last window.
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::util::{ratio, secs};
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Redundancy {
-    pub playback_rate_kbps: f64,
+    /// c, in 1000 bit/s units.
+    pub playback_rate_kbit_per_s: f64,
+    /// T: the time after the skip.
     pub interval_s: f64,
     pub expected_bytes: f64,
     pub video_download_bytes: u64,
-    /// `null` when nothing is left after the skip (capture too short).
-    pub redundancy: Option<f64>,
+    /// (video download − expected) / expected; `null` when nothing is left after
+    /// the skip (capture too short).
+    pub ratio: Option<f64>,
+}
+
+/// The interval T: from the first window that starts at or after the skip point to
+/// the end of the last window.
+#[derive(Clone, Debug)]
+pub struct RedundancySpan {
+    skip_ns: u64,
+    first_start_ns: Option<u64>,
+    counted_from_ns: Option<u64>,
+    last_end_ns: u64,
+}
+
+impl RedundancySpan {
+    pub fn new(skip_ns: u64) -> Self {
+        RedundancySpan { skip_ns, first_start_ns: None, counted_from_ns: None, last_end_ns: 0 }
+    }
+
+    /// Takes the next window; true when its video download counts (it starts at or
+    /// after the skip point).
+    pub fn observe(&mut self, start_ns: u64, end_ns: u64) -> bool {
+        let first = *self.first_start_ns.get_or_insert(start_ns);
+        self.last_end_ns = self.last_end_ns.max(end_ns);
+        let counted = start_ns >= first.saturating_add(self.skip_ns);
+        if counted && self.counted_from_ns.is_none() {
+            self.counted_from_ns = Some(start_ns);
+        }
+        counted
+    }
+
+    /// T in ns (0 when no window started after the skip).
+    pub fn interval_ns(&self) -> u64 {
+        self.counted_from_ns.map_or(0, |t| self.last_end_ns.saturating_sub(t))
+    }
 }
 
 /// `c` in kbit/s, `interval_ns` the time after the skip.
 pub fn redundancy(c_kbps: f64, interval_ns: u64, video_download_bytes: u64) -> Redundancy {
     let expected = c_kbps * 1000.0 / 8.0 * secs(interval_ns);
     Redundancy {
-        playback_rate_kbps: c_kbps,
+        playback_rate_kbit_per_s: c_kbps,
         interval_s: secs(interval_ns),
         expected_bytes: expected,
         video_download_bytes,
-        redundancy: ratio(video_download_bytes as f64 - expected, expected),
+        ratio: ratio(video_download_bytes as f64 - expected, expected),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::NS_PER_S;
+    use crate::offline::synth::{Link, SynthPcap};
+    use crate::testing::*;
 
     #[test]
     fn test_redundancy_by_hand() {
         // 400 kbit/s for 100 s = 5,000,000 B expected; 5,500,000 received: +10%.
         let r = redundancy(400.0, 100_000_000_000, 5_500_000);
         assert_eq!(r.expected_bytes, 5_000_000.0);
-        assert!((r.redundancy.unwrap() - 0.1).abs() < 1e-12);
-        assert_eq!(redundancy(400.0, 0, 10).redundancy, None);
+        assert!((r.ratio.unwrap() - 0.1).abs() < 1e-12);
+        assert_eq!(redundancy(400.0, 0, 10).ratio, None);
+    }
+
+    /// Δ = 10 s, a 20 s skip, playback rate 8 kbit/s = 1000 B/s. One UDP packet at 0
+    /// starts the capture; P → X TCP 1300-byte segments (1260 B payload): 5 in [0,10),
+    /// 10 in [10,20), 8 in [20,30), 8 in [30,40).
+    /// T = 40 − 20 = 20 s, expected = 1000 · 20 = 20 000 B, video download after the
+    /// skip = 16 · 1260 = 20 160 B: (20 160 − 20 000) / 20 000 = 0.008.
+    fn capture() -> SynthPcap {
+        let (x, peer) = (sa(X, 7000), sa("198.51.100.9", 8008));
+        let mut p = SynthPcap::new(Link::Ethernet);
+        p.udp(T0, sa(X, 53000), sa("203.0.113.1", 53), 60)
+            .tcp_train(T0 + S / 2, S, 5, peer, x, 1300)
+            .tcp_train(T0 + 10 * S, S, 10, peer, x, 1300)
+            .tcp_train(T0 + 21 * S, S, 8, peer, x, 1300)
+            .tcp_train(T0 + 31 * S, S, 8, peer, x, 1300);
+        p
+    }
+
+    fn config(skip_s: u64) -> crate::engine::EngineConfig {
+        let mut cfg = window_config(10);
+        cfg.playback_rate_kbps = Some(8.0);
+        cfg.redundancy_skip_ns = skip_s * NS_PER_S;
+        cfg
+    }
+
+    #[test]
+    fn test_redundancy_of_a_capture_by_hand() {
+        let red = analyze(&capture(), config(20)).report.redundancy.unwrap();
+        assert_eq!(red.interval_s, 20.0);
+        assert_eq!(red.expected_bytes, 20_000.0);
+        assert_eq!(red.video_download_bytes, 16 * 1260);
+        assert_close(red.ratio.unwrap(), 0.008);
+    }
+
+    #[test]
+    fn test_short_capture_and_no_playback_rate() {
+        // The studies' 10 minutes: nothing left of a 40 s capture.
+        let r = analyze(&capture(), config(600)).report;
+        assert_eq!(r.redundancy.as_ref().unwrap().ratio, None);
+        assert!(analyze(&capture(), window_config(10)).report.redundancy.is_none());
     }
 }

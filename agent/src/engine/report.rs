@@ -1,14 +1,15 @@
-//! The final report of a run: the stable JSON schema of `peerscope analyze --json`.
+//! The report of a run: the studies' figures of the monitored host, the `report`
+//! of the report document ([`crate::schema::ReportDocument`], written by
+//! `peerscope analyze --json`, `peerscope report --json` and the demo's
+//! `analysis.json`).
 //!
-//! Schema (version [`SCHEMA_VERSION`]); every number is finite: a value that cannot
-//! be computed (a division by zero, no geolocation, no playback rate) is `null`.
+//! Every number is finite: a value that cannot be computed (a division by zero,
+//! no geolocation, no playback rate) is `null`.
 //!
 //! ```text
-//! schema_version   1
 //! host             [IP]                 addresses of X
 //! config           ConfigEcho           every threshold in force
-//! capture          {start_ns, end_ns, duration_s (of the window grid),
-//!                   first_packet_ns, last_packet_ns, windows, samples}
+//! capture          CaptureSpan          first/last window and packet, counts
 //! windows          [WindowSummary]      per Δ: rates, pairs, parents, children,
 //!                                       stability {s_n, x_n, note}, cost
 //! samples          [SampleSummary]      per [H] sample: video/all rates, video peers,
@@ -24,18 +25,17 @@
 //! continents       [RegionRow]          Asia / North America / Other shares
 //! redundancy       Redundancy | null    only with a playback rate
 //! startup          StartupDelay | null  only with a playback rate
-//! flows            [FlowRecord]         lifetime totals and duration of every flow
-//! input            (offline only)       {file, read counts, damage, host_guess}
+//! flows            [Flow]               lifetime totals and duration of every flow
 //! ```
 
 use std::net::IpAddr;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::config::ConfigEcho;
 use super::continent::RegionRow;
 use super::cost::CostSummary;
-use super::flows::FlowRecord;
 use super::parents::FamilySummary;
 use super::peers::PeerSummary;
 use super::redundancy::Redundancy;
@@ -44,27 +44,26 @@ use super::sizes::SizeSummary;
 use super::stability::StabilitySummary;
 use super::startup::StartupDelay;
 use super::summary::{SampleSummary, WindowSummary};
-
-/// Bumped on any incompatible change of the JSON layout.
-pub const SCHEMA_VERSION: u32 = 1;
+use crate::schema::Flow;
 
 /// Time covered by the run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct CaptureSpan {
     /// Start of the first window and end of the last, Unix ns (0 when no window).
-    pub start_ns: u64,
-    pub end_ns: u64,
+    pub start_unix_ns: u64,
+    pub end_unix_ns: u64,
     pub duration_s: f64,
     /// First and last packet seen (Unix ns); `null` when there was none.
-    pub first_packet_ns: Option<u64>,
-    pub last_packet_ns: Option<u64>,
+    pub first_packet_unix_ns: Option<u64>,
+    pub last_packet_unix_ns: Option<u64>,
+    /// Windows and [H] samples in the report.
     pub windows: usize,
     pub samples: usize,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
-    pub schema_version: u32,
+    /// Addresses of the monitored host X.
     pub host: Vec<IpAddr>,
     pub config: ConfigEcho,
     pub capture: CaptureSpan,
@@ -80,5 +79,5 @@ pub struct Report {
     pub continents: Vec<RegionRow>,
     pub redundancy: Option<Redundancy>,
     pub startup: Option<StartupDelay>,
-    pub flows: Vec<FlowRecord>,
+    pub flows: Vec<Flow>,
 }

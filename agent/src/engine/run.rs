@@ -1,18 +1,15 @@
 //! The engine: feeds each window to every metric and assembles the report.
 
-use peerscope_abi::classify::IPPROTO_TCP;
-use peerscope_abi::FlowStats;
-
 use super::config::EngineConfig;
 use super::continent::{continent_table, region_of};
 use super::cost::CostTracker;
 use super::flows::FlowLedger;
-use super::host::{Direction, MonitoredHost};
+use super::host::MonitoredHost;
 use super::parents::FamilyTracker;
 use super::peers::PeerLedger;
-use super::rates::pair_rates;
-use super::redundancy::redundancy;
-use super::report::{CaptureSpan, Report, SCHEMA_VERSION};
+use super::rates::{host_rate, pair_rates};
+use super::redundancy::{redundancy, RedundancySpan};
+use super::report::{CaptureSpan, Report};
 use super::samples::{SampleGrid, SampleTraffic};
 use super::sessions::SessionTable;
 use super::sizes::size_summary;
@@ -21,7 +18,7 @@ use super::startup::StartupTracker;
 use super::summary::{SampleSummary, WindowSummary};
 use super::util::secs;
 use super::video_peers::VideoPeerTracker;
-use super::video_rates::sample_rates;
+use super::video_rates::{sample_rates, video_rate};
 use super::window::{HostView, WindowFlows};
 
 /// Computes every metric of the studies for one monitored host X.
@@ -38,12 +35,11 @@ pub struct Engine {
     video_peers: VideoPeerTracker,
     cost: CostTracker,
     startup: StartupTracker,
+    redundancy: RedundancySpan,
     windows: Vec<WindowSummary>,
     samples: Vec<SampleSummary>,
     first_start_ns: Option<u64>,
     last_end_ns: u64,
-    /// Start of the first window at or after the redundancy skip.
-    after_skip_start_ns: Option<u64>,
 }
 
 impl Engine {
@@ -55,6 +51,7 @@ impl Engine {
         Engine {
             grid: SampleGrid::new(cfg.windows_per_sample()),
             cost: CostTracker::new(host_at, cfg.miles_per_degree),
+            redundancy: RedundancySpan::new(cfg.redundancy_skip_ns),
             cfg,
             host,
             flows: FlowLedger::default(),
@@ -68,7 +65,6 @@ impl Engine {
             samples: Vec::new(),
             first_start_ns: None,
             last_end_ns: 0,
-            after_skip_start_ns: None,
         }
     }
 
@@ -85,35 +81,13 @@ impl Engine {
     pub fn observe_window(&mut self, mut w: WindowFlows) -> WindowSummary {
         // Idle flows may be passed with zero deltas; they are not part of the window.
         w.flows.retain(|(_, s)| !s.is_empty());
-        let first = *self.first_start_ns.get_or_insert(w.start_ns);
+        self.first_start_ns.get_or_insert(w.start_ns);
         self.last_end_ns = self.last_end_ns.max(w.end_ns());
-        let after_skip = w.start_ns >= first.saturating_add(self.cfg.redundancy_skip_ns);
-        if after_skip && self.after_skip_start_ns.is_none() {
-            self.after_skip_start_ns = Some(w.start_ns);
-        }
-
-        let mut window_total = FlowStats::default();
-        let mut port80_first: Option<u64> = None;
-        let mut host_first: Option<u64> = None;
+        let after_skip = self.redundancy.observe(w.start_ns, w.end_ns());
         for (key, delta) in &w.flows {
             self.flows.add(key, delta);
-            window_total.merge(delta);
             self.sessions.add(key, delta, &self.host, self.cfg.udp_sessions, after_skip);
-            if let Direction::Upload { .. } = self.host.direction(key) {
-                if delta.total_packets() > 0 {
-                    host_first = Some(host_first.map_or(delta.first_seen_ns, |t| t.min(delta.first_seen_ns)));
-                    if key.proto == IPPROTO_TCP && key.dst_port == 80 {
-                        port80_first = Some(port80_first.map_or(delta.first_seen_ns, |t| t.min(delta.first_seen_ns)));
-                    }
-                }
-            }
         }
-        let active_flows = {
-            let mut keys: Vec<_> = w.flows.iter().map(|(k, _)| *k).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            keys.len()
-        };
 
         let view = HostView::build(&w, &self.host);
         self.peers.observe(&view);
@@ -124,25 +98,23 @@ impl Engine {
             Some(geo) => self.cost.observe(&geo, &fam.parents, &fam.children, view.pairs.keys().copied()),
             None => Default::default(),
         };
-
-        let len_s = view.len_s();
-        let (down, up, vdown, vup) = view.pairs.values().fold((0u64, 0u64, 0u64, 0u64), |a, t| {
-            (a.0 + t.down.total_bytes(), a.1 + t.up.total_bytes(), a.2 + t.down.large_bytes, a.3 + t.up.large_bytes)
-        });
-        self.startup.observe(w.end_ns(), vdown as f64 / len_s, port80_first, host_first);
+        let rate = host_rate(&view.pairs, view.len_s());
+        let video = video_rate(&view.pairs, view.len_s());
+        self.startup.observe(&w, &self.host, video.video_down_bytes_per_s);
 
         let sample = self.grid.push(&view).map(|s| self.close_sample(s));
+        let total = w.total();
         let summary = WindowSummary {
             index: self.windows.len(),
-            start_ns: w.start_ns,
+            start_unix_ns: w.start_ns,
             len_ns: w.len_ns,
-            active_flows,
-            packets: window_total.total_packets(),
-            bytes: window_total.total_bytes(),
-            down_bytes_per_s: down as f64 / len_s,
-            up_bytes_per_s: up as f64 / len_s,
-            video_down_bytes_per_s: vdown as f64 / len_s,
-            video_up_bytes_per_s: vup as f64 / len_s,
+            active_flows: w.active_flows(),
+            packets: total.total_packets(),
+            bytes: total.total_bytes(),
+            down_bytes_per_s: rate.down_bytes_per_s,
+            up_bytes_per_s: rate.up_bytes_per_s,
+            video_down_bytes_per_s: video.video_down_bytes_per_s,
+            video_up_bytes_per_s: video.video_up_bytes_per_s,
             parent_count: fam.parents.len(),
             child_count: fam.children.len(),
             pairs,
@@ -160,7 +132,7 @@ impl Engine {
         let video_peers = self.video_peers.observe(&s, self.cfg.video_min_large_packets);
         let out = SampleSummary {
             index: s.index,
-            start_ns: s.start_ns,
+            start_unix_ns: s.start_ns,
             len_ns: s.len_ns,
             rates: sample_rates(&s),
             video_peers,
@@ -189,29 +161,22 @@ impl Engine {
         });
         let (redundancy, startup) = match self.cfg.playback_rate_kbps {
             Some(c) => {
-                let after: u64 = self
-                    .sessions
-                    .iter()
-                    .filter(|s| s.is_video(min_large))
-                    .map(|s| s.down_large_payload_after_skip)
-                    .sum();
-                let interval = self.after_skip_start_ns.map_or(0, |t| self.last_end_ns.saturating_sub(t));
-                (Some(redundancy(c, interval, after)), self.startup.result(c))
+                let video_down = self.sessions.video_down_payload_after_skip(min_large);
+                (Some(redundancy(c, self.redundancy.interval_ns(), video_down)), self.startup.result(c))
             }
             None => (None, None),
         };
         let start = self.first_start_ns.unwrap_or(0);
         let end = self.last_end_ns.max(start);
         Report {
-            schema_version: SCHEMA_VERSION,
             host: self.host.addrs().collect(),
             config: self.cfg.echo(),
             capture: CaptureSpan {
-                start_ns: start,
-                end_ns: end,
+                start_unix_ns: start,
+                end_unix_ns: end,
                 duration_s: secs(end - start),
-                first_packet_ns: self.flows.iter().map(|(_, s)| s.first_seen_ns).filter(|&t| t != 0).min(),
-                last_packet_ns: self.flows.iter().map(|(_, s)| s.last_seen_ns).max(),
+                first_packet_unix_ns: self.flows.iter().map(|(_, s)| s.first_seen.0).filter(|&t| t != 0).min(),
+                last_packet_unix_ns: self.flows.iter().map(|(_, s)| s.last_seen.0).max(),
                 windows: self.windows.len(),
                 samples: self.samples.len(),
             },
@@ -229,5 +194,132 @@ impl Engine {
             windows: self.windows,
             samples: self.samples,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineConfig, MonitoredHost, WindowFlows, NS_PER_S};
+    use peerscope_abi::classify::IPPROTO_UDP;
+    use peerscope_abi::{FlowKey, FlowStats, PacketObservation, Thresholds, UnixNs};
+
+    /// The engine fed directly with windows, as the live path feeds it from polled
+    /// kernel maps (deltas of cumulative counters via `FlowStats::since`).
+    const T0: u64 = 1_700_000_000 * NS_PER_S;
+
+    fn x() -> std::net::IpAddr {
+        "192.0.2.10".parse().unwrap()
+    }
+
+    fn key(peer: [u8; 4]) -> FlowKey {
+        FlowKey::v4(IPPROTO_UDP, peer, [192, 0, 2, 10], 4004, 8008)
+    }
+
+    /// Cumulative counters after `n` 1000-byte packets, the last at `ts`.
+    fn cumulative(n: u32, first: u64, ts: u64) -> FlowStats<UnixNs> {
+        let mut s = FlowStats::default();
+        let t = Thresholds::STUDIES;
+        s.record(&PacketObservation::new(&t, IPPROTO_UDP, 1000, 972, 0, UnixNs(first)));
+        s.record_n(&PacketObservation::new(&t, IPPROTO_UDP, 1000, 972, 0, UnixNs(ts)), n - 1);
+        s
+    }
+
+    #[test]
+    fn test_polled_deltas_give_the_same_rates_as_packets() {
+        let mut e = Engine::new(EngineConfig::default(), MonitoredHost::new([x()]));
+        let k = key([198, 51, 100, 1]);
+        // Poll 1 at 20 s: 100 packets so far; poll 2 at 40 s: 250 so far.
+        let p1 = cumulative(100, T0 + NS_PER_S, T0 + 19 * NS_PER_S);
+        let p2 = cumulative(250, T0 + NS_PER_S, T0 + 39 * NS_PER_S);
+        let w0 = e.observe_window(WindowFlows { start_ns: T0, len_ns: 20 * NS_PER_S, flows: vec![(k, p1)] });
+        let w1 = e.observe_window(WindowFlows {
+            start_ns: T0 + 20 * NS_PER_S,
+            len_ns: 20 * NS_PER_S,
+            flows: vec![(k, p2.since(&p1))],
+        });
+        assert_eq!(w0.down_bytes_per_s, 100_000.0 / 20.0);
+        assert_eq!(w1.down_bytes_per_s, 150_000.0 / 20.0);
+        assert_eq!((w0.parent_count, w1.parent_count), (1, 1));
+        assert_eq!(w1.stability.s_n, Some(0.0));
+        let so_far = e.snapshot();
+        assert_eq!(so_far.capture.windows, 2);
+        let r = e.finish();
+        assert_eq!(r.flows.len(), 1);
+        assert_eq!(r.flows[0].total.classes.packets, 250);
+        assert_eq!(so_far.flows[0].total.classes.packets, 250);
+        // Duration spans both windows: first packet of poll 1 to last of poll 2.
+        assert_eq!(r.flows[0].total.duration_s, 38.0);
+    }
+
+    #[test]
+    fn test_empty_run_and_empty_windows_serialise_without_nan() {
+        let e = Engine::new(EngineConfig::default(), MonitoredHost::new([x()]));
+        let r = e.finish();
+        assert_eq!(r.capture.windows, 0);
+        assert_eq!(r.family.upload_download_ratio, None);
+
+        let mut e = Engine::new(
+            EngineConfig { playback_rate_kbps: Some(400.0), ..Default::default() },
+            MonitoredHost::new([x()]),
+        );
+        for i in 0..3 {
+            let s = e.observe_window(WindowFlows::new(T0 + i * 20 * NS_PER_S, 20 * NS_PER_S));
+            assert_eq!(s.packets, 0);
+        }
+        let r = e.finish();
+        assert_eq!(r.capture.windows, 3);
+        assert_eq!(r.capture.duration_s, 60.0);
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("NaN") && !json.contains("Infinity"));
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        for field in [
+            "host",
+            "config",
+            "capture",
+            "windows",
+            "samples",
+            "family",
+            "stability",
+            "sessions",
+            "peers",
+            "sizes",
+            "cost",
+            "continents",
+            "redundancy",
+            "startup",
+            "flows",
+        ] {
+            assert!(v.get(field).is_some(), "report lacks {field}");
+        }
+        assert_eq!(v["windows"][1]["stability"]["note"], "empty_parent_set");
+        assert_eq!(v["windows"][1]["stability"]["s_n"], 0.0);
+        assert!(v["redundancy"]["redundancy"].is_null());
+    }
+
+    #[test]
+    fn test_repeated_keys_in_one_window_are_merged() {
+        let mut e = Engine::new(EngineConfig::default(), MonitoredHost::new([x()]));
+        let k = key([198, 51, 100, 2]);
+        let a = cumulative(50, T0, T0 + NS_PER_S);
+        let s = e.observe_window(WindowFlows { start_ns: T0, len_ns: 20 * NS_PER_S, flows: vec![(k, a), (k, a)] });
+        assert_eq!(s.active_flows, 1);
+        assert_eq!(s.down_bytes_per_s, 100_000.0 / 20.0);
+        assert_eq!(s.parent_count, 1);
+    }
+
+    #[test]
+    fn test_zero_deltas_of_idle_flows_are_ignored() {
+        let mut e = Engine::new(EngineConfig::default(), MonitoredHost::new([x()]));
+        let k = key([198, 51, 100, 3]);
+        let s = e.observe_window(WindowFlows {
+            start_ns: T0,
+            len_ns: 20 * NS_PER_S,
+            flows: vec![(k, FlowStats::default())],
+        });
+        assert_eq!((s.active_flows, s.pairs.len()), (0, 0));
+        let r = e.finish();
+        assert!(r.flows.is_empty());
+        assert_eq!(r.family.contacted_hosts, 0);
     }
 }

@@ -68,3 +68,32 @@ impl SampleGrid {
         Some(s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+
+    use crate::engine::NS_PER_S;
+    use crate::testing::scenario::samples;
+    use crate::testing::*;
+
+    /// The grid starts at the first packet (T0 + 1 s): with Δ = 10 s, 30 s samples are
+    /// 3 windows, and each completed sample is attached to the window that closed it.
+    #[test]
+    fn test_samples_of_whole_windows() {
+        let mut cfg = window_config(10);
+        cfg.sample_ns = 30 * NS_PER_S;
+        let r = analyze(&samples(), cfg).report;
+        assert_eq!(r.config.effective_sample_period_s, 30.0);
+        assert_eq!(r.samples.len(), 3);
+        assert_eq!(r.windows.iter().filter(|w| w.sample.is_some()).count(), 3);
+    }
+
+    #[test]
+    fn test_sample_period_rounds_up_to_whole_windows() {
+        // Δ = 20 s and 30 s samples: 2 windows, 40 s, stated in the report.
+        let r = analyze(&samples(), window_config(20)).report;
+        assert_eq!(r.config.sample_period_s, 30.0);
+        assert_eq!(r.config.effective_sample_period_s, 40.0);
+        assert!(r.samples.iter().all(|s| s.len_ns == 40 * NS_PER_S || s.index == r.samples.len() - 1));
+    }
+}

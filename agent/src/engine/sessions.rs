@@ -13,8 +13,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-use peerscope_abi::{classify::IPPROTO_TCP, classify::IPPROTO_UDP, FlowKey, FlowStats, TcpFlags};
-use serde::Serialize;
+use peerscope_abi::{classify::IPPROTO_TCP, classify::IPPROTO_UDP, FlowKey, FlowStats, TcpFlags, UnixNs};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::flows::duration_ns;
 use super::host::{Direction, MonitoredHost};
@@ -42,8 +43,8 @@ impl SessionKey {
 pub struct Session {
     pub proto: u8,
     pub peer: IpAddr,
-    pub down: FlowStats,
-    pub up: FlowStats,
+    pub down: FlowStats<UnixNs>,
+    pub up: FlowStats<UnixNs>,
     /// Payload bytes of large packets received after the redundancy skip.
     pub down_large_payload_after_skip: u64,
 }
@@ -79,7 +80,7 @@ pub struct SessionTable {
 
 impl SessionTable {
     /// Adds one flow delta; flows not involving X, or of another protocol, are left out.
-    pub fn add(&mut self, key: &FlowKey, delta: &FlowStats, host: &MonitoredHost, udp: bool, after_skip: bool) {
+    pub fn add(&mut self, key: &FlowKey, delta: &FlowStats<UnixNs>, host: &MonitoredHost, udp: bool, after_skip: bool) {
         let wanted = key.proto == IPPROTO_TCP || (udp && key.proto == IPPROTO_UDP);
         if !wanted {
             return;
@@ -114,6 +115,12 @@ impl SessionTable {
 
     pub fn iter(&self) -> impl Iterator<Item = &Session> {
         self.sessions.values().chain(self.ended.iter())
+    }
+
+    /// Payload bytes of large packets received in video sessions after the
+    /// redundancy skip ([`super::redundancy`]).
+    pub fn video_down_payload_after_skip(&self, min_large: u64) -> u64 {
+        self.iter().filter(|s| s.is_video(min_large)).map(|s| s.down_large_payload_after_skip).sum()
     }
 
     /// Video traffic per peer: (down, up) IP bytes of large packets in video sessions.
@@ -158,7 +165,7 @@ impl SessionTable {
 
 /// One point of a complementary CDF: the fraction of sessions lasting at least
 /// `duration_s`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CcdfPoint {
     pub duration_s: f64,
     pub fraction_at_least: f64,
@@ -189,7 +196,7 @@ pub fn median(v: &mut [f64]) -> Option<f64> {
 }
 
 /// Video and signaling sessions over the run.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct SessionSummary {
     pub sessions: usize,
     pub video_sessions: usize,
@@ -210,6 +217,9 @@ pub struct SessionSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::offline::synth::{tcp, Link, SynthPcap};
+    use crate::testing::scenario::{sessions, P1};
+    use crate::testing::*;
 
     #[test]
     fn test_ccdf_steps() {
@@ -225,5 +235,55 @@ mod tests {
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
         assert_eq!(median(&mut []), None);
+    }
+
+    /// See [`sessions`]: P1 a video session of 11 s; P2 (exactly 10 large packets),
+    /// P3 (0.2 s) and P4 (0 s) signaling sessions; P5 is UDP.
+    #[test]
+    fn test_video_and_signaling_sessions_by_hand() {
+        let r = analyze(&sessions(), window_config(20)).report;
+        let s = &r.sessions;
+        assert_eq!((s.sessions, s.video_sessions, s.signaling_sessions), (4, 1, 3));
+        assert_eq!((s.video_down_packets, s.video_down_bytes), (11, 14_300));
+        assert_eq!((s.video_up_packets, s.video_up_bytes), (0, 0));
+        assert_eq!(s.median_video_session_s, Some(11.0));
+        assert_eq!(s.video_sessions_at_least_15_min_fraction, Some(0.0));
+        assert_eq!(s.video_duration_ccdf, vec![CcdfPoint { duration_s: 11.0, fraction_at_least: 1.0 }]);
+        let sig: Vec<(f64, f64)> =
+            s.signaling_duration_ccdf.iter().map(|p| (p.duration_s, p.fraction_at_least)).collect();
+        assert_eq!(sig.len(), 3);
+        assert_eq!(sig[0], (0.0, 1.0));
+        assert_close(sig[1].0, 0.2);
+        assert_close(sig[1].1, 2.0 / 3.0);
+        assert_eq!(sig[2].0, 11.0);
+        assert_close(sig[2].1, 1.0 / 3.0);
+    }
+
+    /// With UDP sessions on, P5's 20 × 1300 B make a fifth session, a video one.
+    #[test]
+    fn test_udp_sessions_are_an_option() {
+        let mut cfg = window_config(20);
+        cfg.udp_sessions = true;
+        let s = analyze(&sessions(), cfg).report.sessions;
+        assert_eq!((s.sessions, s.video_sessions), (5, 2));
+        assert_eq!(s.video_down_bytes, 14_300 + 26_000);
+    }
+
+    /// The same 5-tuple used twice: X:6000 ↔ P1:8008 carries 11 × 1300 B and a FIN in
+    /// window 0, then a new SYN and three 200-byte segments in window 2: two sessions,
+    /// one video (12 s: SYN at 0, last data at 11 s, FIN at 12 s), one signaling.
+    #[test]
+    fn test_reused_five_tuple_after_fin_is_a_new_session() {
+        let (x, p1) = (sa(X, 6000), sa(P1, 8008));
+        let mut p = SynthPcap::new(Link::Ethernet);
+        p.tcp(T0, x, p1, tcp::SYN, 40)
+            .tcp_train(T0 + S, S, 11, p1, x, 1300)
+            .tcp(T0 + 12 * S, p1, x, tcp::FIN | tcp::ACK, 40)
+            .tcp(T0 + 45 * S, x, p1, tcp::SYN, 40)
+            .tcp_train(T0 + 46 * S, S, 3, p1, x, 200);
+        let s = analyze(&p, window_config(20)).report.sessions;
+        assert_eq!((s.sessions, s.video_sessions, s.signaling_sessions), (2, 1, 1));
+        assert_eq!(s.median_video_session_s, Some(12.0));
+        assert_eq!(s.signaling_duration_ccdf, vec![CcdfPoint { duration_s: 3.0, fraction_at_least: 1.0 }]);
     }
 }

@@ -6,33 +6,58 @@
 //! threshold), data up to the large threshold, large (> 1200 B). [M] saw ~40% ack,
 //! 10–20% control (~5% of bytes), ~50% data packets.
 
-use peerscope_abi::{FlowStats, PacketClass, Thresholds};
-use serde::Serialize;
+use peerscope_abi::{FlowStats, PacketClass, Thresholds, UnixNs};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::util::ratio;
+use crate::schema::ClassCounts;
+
+/// A step of the size CDF, in increasing size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SizeBucketKind {
+    /// TCP without payload, any length.
+    Ack,
+    /// Below the data threshold.
+    Control,
+    /// From the data threshold up to the large threshold.
+    Data,
+    /// Above the large threshold.
+    Large,
+}
+
+impl SizeBucketKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SizeBucketKind::Ack => "ack",
+            SizeBucketKind::Control => "control",
+            SizeBucketKind::Data => "data",
+            SizeBucketKind::Large => "large",
+        }
+    }
+}
 
 /// One step of the size CDF.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SizeBucket {
-    pub bucket: &'static str,
-    /// Smallest and largest IP length the bucket can hold (ack: any).
-    pub min_ip_len: Option<u32>,
-    pub max_ip_len: Option<u32>,
+    pub bucket: SizeBucketKind,
+    /// Smallest and largest IP length the bucket can hold (`null`: no bound).
+    pub min_ip_len_bytes: Option<u32>,
+    pub max_ip_len_bytes: Option<u32>,
     pub packets: u64,
     pub bytes: u64,
-    pub mean_ip_len: Option<f64>,
+    pub mean_ip_len_bytes: Option<f64>,
     /// Fraction of packets (bytes) in this bucket and the ones before it.
     pub cumulative_packet_fraction: Option<f64>,
     pub cumulative_byte_fraction: Option<f64>,
 }
 
 /// Size distribution over a set of flows.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct SizeSummary {
-    pub packets: u64,
-    pub bytes: u64,
-    pub class_packets: [u64; 3],
-    pub class_bytes: [u64; 3],
+    #[serde(flatten)]
+    pub classes: ClassCounts,
     pub ack_packet_fraction: Option<f64>,
     pub control_packet_fraction: Option<f64>,
     pub data_packet_fraction: Option<f64>,
@@ -43,9 +68,9 @@ pub struct SizeSummary {
     pub cdf: Vec<SizeBucket>,
 }
 
-type Row = (&'static str, Option<u32>, Option<u32>, u64, u64);
+type Row = (SizeBucketKind, Option<u32>, Option<u32>, u64, u64);
 
-pub fn size_summary<'a>(flows: impl IntoIterator<Item = &'a FlowStats>, t: &Thresholds) -> SizeSummary {
+pub fn size_summary<'a>(flows: impl IntoIterator<Item = &'a FlowStats<UnixNs>>, t: &Thresholds) -> SizeSummary {
     let mut all = FlowStats::default();
     for f in flows {
         all.merge(f);
@@ -54,16 +79,16 @@ pub fn size_summary<'a>(flows: impl IntoIterator<Item = &'a FlowStats>, t: &Thre
     let [ack, ctl, data] = [PacketClass::Ack, PacketClass::Control, PacketClass::Data].map(|c| c as usize);
     // (bucket, min IP length, max IP length, packets, bytes)
     let rows: [Row; 4] = [
-        ("ack", None, None, all.packets[ack], all.bytes[ack]),
-        ("control", Some(0), Some(t.data_min_ip_len.saturating_sub(1)), all.packets[ctl], all.bytes[ctl]),
+        (SizeBucketKind::Ack, None, None, all.packets[ack], all.bytes[ack]),
+        (SizeBucketKind::Control, Some(0), Some(t.data_min_ip_len.saturating_sub(1)), all.packets[ctl], all.bytes[ctl]),
         (
-            "data",
+            SizeBucketKind::Data,
             Some(t.data_min_ip_len),
             Some(t.large_above_ip_len),
             all.packets[data].saturating_sub(all.large_packets),
             all.bytes[data].saturating_sub(all.large_bytes),
         ),
-        ("large", Some(t.large_above_ip_len + 1), None, all.large_packets, all.large_bytes),
+        (SizeBucketKind::Large, Some(t.large_above_ip_len + 1), None, all.large_packets, all.large_bytes),
     ];
     let (mut cp, mut cb) = (0u64, 0u64);
     let cdf = rows
@@ -73,21 +98,18 @@ pub fn size_summary<'a>(flows: impl IntoIterator<Item = &'a FlowStats>, t: &Thre
             cb += bytes;
             SizeBucket {
                 bucket,
-                min_ip_len: min,
-                max_ip_len: max,
+                min_ip_len_bytes: min,
+                max_ip_len_bytes: max,
                 packets,
                 bytes,
-                mean_ip_len: ratio(bytes as f64, packets as f64),
+                mean_ip_len_bytes: ratio(bytes as f64, packets as f64),
                 cumulative_packet_fraction: ratio(cp as f64, p as f64),
                 cumulative_byte_fraction: ratio(cb as f64, b as f64),
             }
         })
         .collect();
     SizeSummary {
-        packets: p,
-        bytes: b,
-        class_packets: all.packets,
-        class_bytes: all.bytes,
+        classes: ClassCounts::from(&all),
         ack_packet_fraction: ratio(all.packets[ack] as f64, p as f64),
         control_packet_fraction: ratio(all.packets[ctl] as f64, p as f64),
         data_packet_fraction: ratio(all.packets[data] as f64, p as f64),
@@ -95,5 +117,42 @@ pub fn size_summary<'a>(flows: impl IntoIterator<Item = &'a FlowStats>, t: &Thre
         large_packets: all.large_packets,
         large_bytes: all.large_bytes,
         cdf,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    use crate::offline::synth::{tcp, Link, SynthPcap};
+    use crate::testing::*;
+
+    /// 4 TCP ACKs of 40 B (ack class), 3 UDP × 100 B (control), 2 UDP × 1100 B (data,
+    /// not large), 1 UDP × 1300 B (large): 10 packets, 3960 bytes.
+    #[test]
+    fn test_packet_size_cdf_and_control_share() {
+        let (x, p) = (sa(X, 5000), sa("198.51.100.21", 80));
+        let (a, x2) = (sa("198.51.100.21", 1), sa(X, 2));
+        let mut c = SynthPcap::new(Link::Ethernet);
+        for i in 0..4 {
+            c.tcp(T0 + i * S, p, x, tcp::ACK, 40);
+        }
+        c.udp_train(T0, S, 3, a, x2, 100).udp_train(T0, S, 2, a, x2, 1100).udp(T0, a, x2, 1300);
+        let s = analyze(&c, window_config(20)).report.sizes;
+        assert_eq!((s.classes.packets, s.classes.bytes), (10, 3960));
+        assert_eq!((s.classes.ack_packets, s.classes.control_packets, s.classes.data_packets), (4, 3, 3));
+        assert_eq!((s.classes.ack_bytes, s.classes.control_bytes, s.classes.data_bytes), (160, 300, 2200 + 1300));
+        assert_eq!(s.ack_packet_fraction, Some(0.4));
+        assert_close(s.control_byte_fraction.unwrap(), 300.0 / 3960.0);
+        let cdf: Vec<_> = s
+            .cdf
+            .iter()
+            .map(|b| (b.bucket.name(), b.packets, b.bytes, b.cumulative_packet_fraction.unwrap()))
+            .collect();
+        assert_eq!(
+            cdf,
+            vec![("ack", 4, 160, 0.4), ("control", 3, 300, 0.7), ("data", 2, 2200, 0.9), ("large", 1, 1300, 1.0)]
+        );
+        assert_eq!(s.cdf[2].mean_ip_len_bytes, Some(1100.0));
+        assert_eq!((s.cdf[3].min_ip_len_bytes, s.cdf[1].max_ip_len_bytes), (Some(1201), Some(1023)));
     }
 }

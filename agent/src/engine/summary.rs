@@ -1,6 +1,7 @@
 //! What `Engine::observe_window` returns for one window, and the [H] samples.
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::cost::WindowCost;
 use super::parents::PeerRate;
@@ -10,11 +11,10 @@ use super::video_peers::VideoPeerCount;
 use super::video_rates::SampleRates;
 
 /// Metrics of one window (Δ). Rates in bytes per second of IP bytes.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct WindowSummary {
     pub index: usize,
-    /// Unix ns.
-    pub start_ns: u64,
+    pub start_unix_ns: u64,
     pub len_ns: u64,
     /// Flows with at least one packet in the window (all flows, not only X's).
     pub active_flows: usize,
@@ -42,10 +42,10 @@ pub struct WindowSummary {
 }
 
 /// One [H] sample point (30 s by default, whole windows).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct SampleSummary {
     pub index: usize,
-    pub start_ns: u64,
+    pub start_unix_ns: u64,
     pub len_ns: u64,
     #[serde(flatten)]
     pub rates: SampleRates,

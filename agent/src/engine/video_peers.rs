@@ -9,7 +9,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::samples::SampleTraffic;
 
@@ -21,7 +22,7 @@ pub struct VideoPeerTracker {
 }
 
 /// Video-peer counts of one sample.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VideoPeerCount {
     pub video_peers: usize,
     pub started: usize,
@@ -51,5 +52,28 @@ impl VideoPeerTracker {
     /// Peers that were a video peer in at least one sample.
     pub fn ever(&self) -> usize {
         self.ever.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    use crate::engine::NS_PER_S;
+    use crate::testing::scenario::samples;
+    use crate::testing::*;
+
+    /// See [`samples`]: video peers {A}, {A, B}, {} (started B; stopped A and B).
+    #[test]
+    fn test_video_peers_and_changed_video_peers_per_sample() {
+        let mut cfg = window_config(10);
+        cfg.sample_ns = 30 * NS_PER_S;
+        let r = analyze(&samples(), cfg).report;
+        let got: Vec<_> = r
+            .samples
+            .iter()
+            .map(|s| (s.video_peers.video_peers, s.video_peers.started, s.video_peers.stopped, s.video_peers.changed))
+            .collect();
+        assert_eq!(got, vec![(1, 1, 0, 1), (2, 1, 0, 1), (0, 0, 2, 2)]);
+        assert_eq!(r.video_peers_ever, 2);
     }
 }

@@ -3,21 +3,21 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use peerscope_abi::{FlowKey, FlowStats};
+use peerscope_abi::{FlowKey, FlowStats, UnixNs};
 
 use super::host::{Direction, MonitoredHost};
 
 /// Per-flow counters added during one window `[start_ns, start_ns + len_ns)`.
 ///
 /// `flows` holds DELTAS (what each flow gained in this window, e.g.
-/// `FlowStats::since` of two polls), with `first_seen_ns`/`last_seen_ns` in Unix
-/// nanoseconds. A key may appear more than once; its entries are merged. Windows
+/// `FlowStats::since` of two polls), stamped in Unix time. A key may appear more
+/// than once; its entries are merged. Windows
 /// are given in time order, empty ones included.
 #[derive(Clone, Debug, Default)]
 pub struct WindowFlows {
     pub start_ns: u64,
     pub len_ns: u64,
-    pub flows: Vec<(FlowKey, FlowStats)>,
+    pub flows: Vec<(FlowKey, FlowStats<UnixNs>)>,
 }
 
 impl WindowFlows {
@@ -28,15 +28,32 @@ impl WindowFlows {
     pub fn end_ns(&self) -> u64 {
         self.start_ns + self.len_ns
     }
+
+    /// Flows with at least one packet in the window (a key given twice counts once).
+    pub fn active_flows(&self) -> usize {
+        let mut keys: Vec<FlowKey> = self.flows.iter().filter(|(_, s)| !s.is_empty()).map(|(k, _)| *k).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.len()
+    }
+
+    /// Every flow's counts added up (all flows, not only X's).
+    pub fn total(&self) -> FlowStats<UnixNs> {
+        let mut t = FlowStats::default();
+        for (_, s) in &self.flows {
+            t.merge(s);
+        }
+        t
+    }
 }
 
 /// What X exchanged with one peer in a window (all flows, all ports merged).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PairTraffic {
     /// Peer → X.
-    pub down: FlowStats,
+    pub down: FlowStats<UnixNs>,
     /// X → peer.
-    pub up: FlowStats,
+    pub up: FlowStats<UnixNs>,
 }
 
 /// A window seen from X: traffic per peer (host pair), ordered by address.

@@ -227,7 +227,7 @@ mod tests {
         let host = MonitoredHost::new([ipv4(192, 0, 2, 1)]);
         let key = FlowKey::new(17, ipv4(192, 0, 2, 1), 4004, ipv4(203, 0, 113, 9), 4004);
         let mut s = FlowStats::default();
-        s.record(&PacketObservation::new(&Thresholds::STUDIES, 17, 1300, 1272, 0, 1));
+        s.record(&PacketObservation::new(&Thresholds::STUDIES, 17, 1300, 1272, 0, peerscope_abi::UnixNs(1)));
         let d = FlowDelta { key, delta: s, total: s };
         let mut m = Metrics::new();
         let counters = vec![0; KernelCounter::COUNT as usize];

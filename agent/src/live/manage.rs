@@ -4,7 +4,8 @@
 use std::{fs, path::Path, time::Duration};
 
 use aya::programs::links::PinnedLink;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::{
     attach::{EGRESS_LINK, INGRESS_LINK},
@@ -14,14 +15,17 @@ use super::{
 };
 
 /// What is pinned for one interface.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Status {
     pub iface: String,
+    /// The bpffs directory holding its pins.
     pub pin_dir: String,
     /// Both programs' links are pinned (the program keeps counting without an agent).
     pub attached: bool,
     /// The agent currently holding the interface, if one runs.
     pub agent_pid: Option<i32>,
+    /// Flows in the kernel table and its capacity in flows; `null` when the maps
+    /// cannot be read.
     pub flows_in_table: Option<usize>,
     pub table_capacity: Option<u32>,
 }

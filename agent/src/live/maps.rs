@@ -9,11 +9,9 @@ use std::{
 };
 
 use aya::maps::{Map, MapData, PerCpuArray};
-use peerscope_abi::{
-    names,
-    table::{probe, slot_hash, MAX_PROBES},
-    Counter, FlowKey, FlowSlot, FlowStats, Geometry, SlotState, TableHeader,
-};
+#[cfg(feature = "test-support")]
+use peerscope_abi::table::{probe, slot_hash, MAX_PROBES};
+use peerscope_abi::{names, Counter, FlowKey, FlowSlot, FlowStats, Geometry, KernelNs, SlotState, TableHeader};
 
 use super::{error::LiveError, pins::PinDir};
 
@@ -99,7 +97,7 @@ fn page_size() -> usize {
 pub struct SlotReading {
     pub slot: u32,
     pub key: FlowKey,
-    pub stats: FlowStats,
+    pub stats: FlowStats<KernelNs>,
     /// Retired at an earlier poll: these are its last counts.
     pub draining: bool,
 }
@@ -112,6 +110,8 @@ pub struct FlowMaps {
     header: MappedArray<TableHeader>,
     _header_map: MapData,
     geometry: Geometry,
+    /// The kernel's hash seed, for [`TableView::insert`].
+    #[cfg(feature = "test-support")]
     seed: u64,
     pub counters: PerCpuArray<MapData, u64>,
 }
@@ -120,7 +120,7 @@ pub struct FlowMaps {
 pub struct TableView<'a> {
     maps: &'a FlowMaps,
     slots: MappedArray<FlowSlot>,
-    stats: MappedArray<FlowStats>,
+    stats: MappedArray<FlowStats<KernelNs>>,
 }
 
 /// One reading of the maps.
@@ -128,7 +128,7 @@ pub struct TableView<'a> {
 pub struct Snapshot {
     /// Per-flow counters, summed over CPUs (and over the rare duplicate slots of one
     /// flow); timestamps on the kernel's clock.
-    pub flows: HashMap<FlowKey, FlowStats>,
+    pub flows: HashMap<FlowKey, FlowStats<KernelNs>>,
     /// Global counters, summed over CPUs, indexed by [`Counter`].
     pub counters: Vec<u64>,
 }
@@ -172,7 +172,8 @@ impl FlowMaps {
         let (slots, stats) = (array_data(slots, "FLOW_SLOTS")?, array_data(stats, "FLOW_STATS")?);
         if !h.slots.is_power_of_two()
             || MappedArray::<FlowSlot>::checked_len(&slots, "FLOW_SLOTS")? != h.slots as usize
-            || MappedArray::<FlowStats>::checked_len(&stats, "FLOW_STATS")? != (h.slots as usize) * (h.cpus as usize)
+            || MappedArray::<FlowStats<KernelNs>>::checked_len(&stats, "FLOW_STATS")?
+                != (h.slots as usize) * (h.cpus as usize)
         {
             return Err(LiveError::MissingMap { name: "FLOW_TABLE (its header does not match the table)" });
         }
@@ -182,6 +183,7 @@ impl FlowMaps {
             header,
             _header_map: table,
             geometry,
+            #[cfg(feature = "test-support")]
             seed: h.hash_seed,
             counters: PerCpuArray::try_from(counters).map_err(|_| LiveError::MissingMap { name: "COUNTERS" })?,
         })
@@ -231,7 +233,7 @@ impl FlowMaps {
 
     /// Reads every flow and counter, duplicate slots of one flow merged.
     pub fn snapshot(&self) -> Result<Snapshot, LiveError> {
-        let mut flows: HashMap<FlowKey, FlowStats> = HashMap::new();
+        let mut flows: HashMap<FlowKey, FlowStats<KernelNs>> = HashMap::new();
         self.view()?.for_each_slot(|r| flows.entry(r.key).or_default().merge(&r.stats));
         Ok(Snapshot { flows, counters: self.counters()? })
     }
@@ -325,7 +327,8 @@ impl TableView<'_> {
     /// would (same hash, same probing, same claim): for tests and benchmarks that
     /// need a table of a given size without sending a million packets.
     /// `per_cpu` holds one set of counters per CPU ([`Geometry::cpus`]).
-    pub fn insert(&self, key: &FlowKey, per_cpu: &[FlowStats]) -> Result<u32, LiveError> {
+    #[cfg(feature = "test-support")]
+    pub fn insert(&self, key: &FlowKey, per_cpu: &[FlowStats<KernelNs>]) -> Result<u32, LiveError> {
         let g = self.maps.geometry;
         assert_eq!(per_cpu.len(), g.cpus as usize, "one set of counters per CPU");
         let start = slot_hash(key, self.maps.seed);

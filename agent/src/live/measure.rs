@@ -3,16 +3,15 @@
 //! control-packet samples decoded into the control ledger, and at any time the
 //! report of both.
 
-use std::io;
-
-use serde::Serialize;
-
 use crate::{
     control::{decode_sample, ledger::ever_family, ControlLedger, ControlSummary},
     engine::{Engine, Report, WindowSummary},
+    schema::{ReportDocument, ReportSource},
 };
 
-use super::{clock::KernelClock, table::Poll, window::WindowAccumulator, Attached, FlowDelta, FlowTable, LiveError};
+use super::{
+    accumulator::WindowAccumulator, clock::KernelClock, table::Poll, Attached, FlowDelta, FlowTable, LiveError,
+};
 
 /// The flow table's memory, the current window, the engine and the control ledger.
 #[derive(Debug)]
@@ -40,8 +39,9 @@ impl Polled {
 }
 
 /// The engine's report with what the control packets taught: what a live run shows
-/// and writes when it ends (and, while it runs, for `peerscope report`).
-#[derive(Clone, Debug, Serialize)]
+/// and writes when it ends (and, while it runs, for `peerscope report`), as the
+/// report document ([`LiveReport::into_document`]).
+#[derive(Clone, Debug)]
 pub struct LiveReport {
     pub report: Report,
     pub control: ControlSummary,
@@ -54,10 +54,9 @@ impl LiveReport {
         LiveReport { report, control }
     }
 
-    /// The studies' figures and the control findings, as text.
-    pub fn write_text(&self, o: &mut impl io::Write) -> io::Result<()> {
-        crate::report::text::write_body(o, &self.report)?;
-        crate::report::text::write_control(o, &self.control)
+    /// The report document of the measurement of `source`.
+    pub fn into_document(self, source: ReportSource) -> ReportDocument {
+        ReportDocument::new(source, self.report, self.control)
     }
 }
 

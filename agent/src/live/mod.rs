@@ -1,6 +1,7 @@
 //! The live capture path: loads the kernel program, attaches it to an interface,
 //! pins its maps and reads them.
 
+pub mod accumulator;
 pub mod attach;
 pub mod caps;
 pub mod clock;
@@ -11,7 +12,6 @@ pub mod maps;
 pub mod measure;
 pub mod pins;
 pub mod table;
-pub mod window;
 
 pub use attach::{AttachOptions, Attached};
 pub use error::LiveError;

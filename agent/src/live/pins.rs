@@ -21,10 +21,8 @@ pub struct PinDir {
     pub iface: String,
     pub dir: PathBuf,
     pub pid_file: PathBuf,
-    /// The running agent's engine report (state and history) as JSON and as text, for
-    /// `peerscope report`.
+    /// The running agent's report document (state and history), for `peerscope report`.
     pub report_file: PathBuf,
-    pub report_text_file: PathBuf,
 }
 
 impl PinDir {
@@ -38,7 +36,6 @@ impl PinDir {
             dir: bpffs.join("peerscope").join(iface),
             pid_file: run_dir.join(format!("{iface}.pid")),
             report_file: run_dir.join(format!("{iface}.report.json")),
-            report_text_file: run_dir.join(format!("{iface}.report.txt")),
         }
     }
 

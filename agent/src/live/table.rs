@@ -1,7 +1,7 @@
 //! Turns successive readings of the kernel's flow table into per-interval deltas, and
 //! retires idle flows from it.
 
-use peerscope_abi::{FlowKey, FlowStats};
+use peerscope_abi::{FlowKey, FlowStats, KernelNs, UnixNs};
 
 use super::{clock::KernelClock, error::LiveError, maps::FlowMaps, maps::SlotReading};
 
@@ -9,11 +9,11 @@ use super::{clock::KernelClock, error::LiveError, maps::FlowMaps, maps::SlotRead
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlowDelta {
     pub key: FlowKey,
-    /// Counts added since the previous poll; timestamps in Unix ns.
-    pub delta: FlowStats,
-    /// The kernel's counters of the flow since its slot was claimed; timestamps in
-    /// Unix ns. (Lifetime totals across reaping live in the engine's flow ledger.)
-    pub total: FlowStats,
+    /// Counts added since the previous poll, timestamps in Unix time.
+    pub delta: FlowStats<UnixNs>,
+    /// The kernel's counters of the flow since its slot was claimed, timestamps in
+    /// Unix time. (Lifetime totals across reaping live in the engine's flow ledger.)
+    pub total: FlowStats<UnixNs>,
 }
 
 /// What one poll found.
@@ -33,7 +33,7 @@ pub struct Poll {
 /// forward walk, and memory follows the flows present, not the table's size.
 #[derive(Debug, Default)]
 pub struct FlowTable {
-    last: Vec<(u32, FlowStats)>,
+    last: Vec<(u32, FlowStats<KernelNs>)>,
     clock: KernelClock,
 }
 
@@ -70,8 +70,9 @@ impl FlowTable {
             }
             next.push((r.slot, r.stats));
             // A slot with no packet yet was claimed an instant ago: not idle.
-            let seen = r.stats.last_seen_ns;
-            if seen != 0 && idle_ns.is_some_and(|idle| now_unix_ns.saturating_sub(self.clock.to_unix_ns(seen)) > idle) {
+            let seen = r.stats.last_seen;
+            if seen.0 != 0 && idle_ns.is_some_and(|idle| now_unix_ns.saturating_sub(self.clock.to_unix(seen).0) > idle)
+            {
                 retire.push(r.slot);
             }
         });
@@ -85,17 +86,16 @@ impl FlowTable {
     /// One slot's change since `prev`, its reading at the last poll. A slot whose
     /// counters went down was freed and claimed again meanwhile (by an earlier agent):
     /// all of it is new.
-    fn delta(&self, r: &SlotReading, prev: &FlowStats) -> Option<FlowDelta> {
-        let mut delta = r.stats.since(prev);
+    fn delta(&self, r: &SlotReading, prev: &FlowStats<KernelNs>) -> Option<FlowDelta> {
+        let delta = r.stats.since(prev);
         if delta.is_empty() {
             return None;
         }
-        delta.first_seen_ns = self.clock.to_unix_ns(delta.first_seen_ns);
-        delta.last_seen_ns = self.clock.to_unix_ns(delta.last_seen_ns);
-        let mut total = r.stats;
-        total.first_seen_ns = self.clock.to_unix_ns(total.first_seen_ns);
-        total.last_seen_ns = self.clock.to_unix_ns(total.last_seen_ns);
-        Some(FlowDelta { key: r.key, delta, total })
+        Some(FlowDelta {
+            key: r.key,
+            delta: self.clock.stats_to_unix(&delta),
+            total: self.clock.stats_to_unix(&r.stats),
+        })
     }
 }
 
@@ -104,7 +104,7 @@ mod tests {
     use super::*;
     use peerscope_abi::{flow::ipv4, PacketObservation, Thresholds};
 
-    fn reading(slot: u32, key: FlowKey, stats: FlowStats, draining: bool) -> SlotReading {
+    fn reading(slot: u32, key: FlowKey, stats: FlowStats<KernelNs>, draining: bool) -> SlotReading {
         SlotReading { slot, key, stats, draining }
     }
 
@@ -113,21 +113,24 @@ mod tests {
         let t = Thresholds::STUDIES;
         let k = FlowKey::new(17, ipv4(192, 0, 2, 1), 1, ipv4(192, 0, 2, 2), 2);
         let mut s = FlowStats::default();
-        s.record(&PacketObservation::new(&t, 17, 100, 72, 0, 10));
+        s.record(&PacketObservation::new(&t, 17, 100, 72, 0, KernelNs(10)));
         let table = FlowTable::new(KernelClock::new());
         let zero = FlowStats::default();
         let d = table.delta(&reading(3, k, s, false), &zero).unwrap();
         assert_eq!(d.delta.packets, [0, 1, 0]);
+        // The kernel's stamp arrives in Unix time.
+        assert_eq!(d.delta.first_seen, table.clock.to_unix(KernelNs(10)));
+        assert!(d.delta.first_seen.0 > 10);
         // No change: no delta.
         assert!(table.delta(&reading(3, k, s, false), &s).is_none());
         let before = s;
-        s.record(&PacketObservation::new(&t, 17, 1100, 1072, 0, 20));
+        s.record(&PacketObservation::new(&t, 17, 1100, 1072, 0, KernelNs(20)));
         let d = table.delta(&reading(3, k, s, true), &before).unwrap();
         assert_eq!(d.delta.packets, [0, 0, 1]);
         assert_eq!(d.total.packets, [0, 1, 1]);
         // The slot reused for a new flow with fewer packets: all of them are new.
         let mut fresh = FlowStats::default();
-        fresh.record(&PacketObservation::new(&t, 17, 100, 72, 0, 30));
+        fresh.record(&PacketObservation::new(&t, 17, 100, 72, 0, KernelNs(30)));
         let d = table.delta(&reading(3, k.reversed(), fresh, false), &s).unwrap();
         assert_eq!(d.delta.packets, [0, 1, 0]);
         assert_eq!(d.key, k.reversed());

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use peerscope_abi::{FlowKey, FlowStats, PacketObservation};
+use peerscope_abi::{FlowKey, FlowStats, PacketObservation, UnixNs};
 
 use crate::engine::WindowFlows;
 
@@ -21,7 +21,7 @@ pub const MAX_EMPTY_WINDOWS: u64 = 100_000;
 pub struct WindowBucketer {
     len_ns: u64,
     start_ns: Option<u64>,
-    cur: HashMap<FlowKey, FlowStats>,
+    cur: HashMap<FlowKey, FlowStats<UnixNs>>,
     jumps: u64,
 }
 
@@ -31,14 +31,14 @@ impl WindowBucketer {
     }
 
     /// Counts one packet; emits the windows that end before it.
-    pub fn push(&mut self, key: FlowKey, obs: &PacketObservation, emit: &mut impl FnMut(WindowFlows)) {
-        let mut start = *self.start_ns.get_or_insert(obs.ts_ns);
-        if obs.ts_ns.saturating_sub(start) / self.len_ns > MAX_EMPTY_WINDOWS {
+    pub fn push(&mut self, key: FlowKey, obs: &PacketObservation<UnixNs>, emit: &mut impl FnMut(WindowFlows)) {
+        let mut start = *self.start_ns.get_or_insert(obs.ts.0);
+        if obs.ts.0.saturating_sub(start) / self.len_ns > MAX_EMPTY_WINDOWS {
             emit(self.take(start));
             self.jumps += 1;
-            start = obs.ts_ns;
+            start = obs.ts.0;
         }
-        while obs.ts_ns >= start + self.len_ns {
+        while obs.ts.0 >= start + self.len_ns {
             emit(self.take(start));
             start += self.len_ns;
         }

@@ -27,7 +27,7 @@ pub struct Frame<'a> {
 }
 
 /// Where and why reading stopped before the end of the file.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Damage {
     /// 1-based number of the packet record that could not be read (packets before
     /// it were all read and analysed).

@@ -16,9 +16,10 @@ pub struct HostGuesser {
 }
 
 /// The guess and how strong it is.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct HostGuess {
-    pub addr: IpAddr,
+    pub ip: IpAddr,
+    /// Flows it is in, of all flows of the capture.
     pub flows: usize,
     pub total_flows: usize,
 }
@@ -38,6 +39,6 @@ impl HostGuesser {
             }
         }
         let (addr, (flows, _)) = per.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))?;
-        Some(HostGuess { addr, flows, total_flows: self.flows.len() })
+        Some(HostGuess { ip: addr, flows, total_flows: self.flows.len() })
     }
 }

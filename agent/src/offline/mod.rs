@@ -16,10 +16,11 @@ pub mod synth;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use peerscope_abi::{PacketClass, PacketObservation};
+use peerscope_abi::{PacketClass, PacketObservation, UnixNs};
 
 use crate::control::{ControlLedger, ControlSummary};
 use crate::engine::{Engine, EngineConfig, MonitoredHost, Report};
+use crate::schema::{ReportDocument, ReportSource};
 use bucket::WindowBucketer;
 use capture::{CaptureReader, Damage, FormatError};
 use decode::{decode, decode_with_payload, Decoded};
@@ -46,31 +47,21 @@ pub enum OfflineError {
 }
 
 /// Counts of what was read.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ReadStats {
     pub frames: u64,
     pub ip_packets: u64,
-    pub non_ip: u64,
+    pub non_ip_frames: u64,
     /// Frames cut inside a header that was needed (not counted in any flow).
-    pub truncated: u64,
-    pub unsupported_link: u64,
+    pub truncated_frames: u64,
+    /// Frames of a link type peerscope does not read.
+    pub unsupported_link_frames: u64,
     /// Forward timestamp jumps too long to fill with empty windows (the window
     /// grid restarted there).
     pub time_jumps: u64,
     /// Bytes of the file parsed, and its size.
     pub bytes_read: u64,
-    pub file_size: u64,
-}
-
-/// What was read, for the report's `input` section.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct InputSummary<'a> {
-    pub file: &'a Path,
-    pub read: &'a ReadStats,
-    /// Where reading stopped early, `null` for an intact file.
-    pub damage: Option<&'a Damage>,
-    /// The inferred host, `null` when given with --host.
-    pub host_guess: Option<&'a HostGuess>,
+    pub file_size_bytes: u64,
 }
 
 /// The result of `analyze_file`.
@@ -87,18 +78,16 @@ pub struct OfflineAnalysis {
 }
 
 impl OfflineAnalysis {
-    pub fn input<'a>(&'a self, file: &'a Path) -> InputSummary<'a> {
-        InputSummary { file, read: &self.read, damage: self.damage.as_ref(), host_guess: self.host_guess.as_ref() }
+    /// The report document of the analysis of `file` (the JSON of `analyze --json`).
+    pub fn into_document(self, file: &Path) -> ReportDocument {
+        let source = ReportSource::Capture {
+            file: file.display().to_string(),
+            read: self.read,
+            damage: self.damage,
+            host_guess: self.host_guess,
+        };
+        ReportDocument::new(source, self.report, self.control)
     }
-}
-
-/// The report with its `input` section: the JSON of `peerscope analyze --json`.
-#[derive(Debug, serde::Serialize)]
-pub struct OfflineJson<'a> {
-    #[serde(flatten)]
-    pub report: &'a Report,
-    pub input: InputSummary<'a>,
-    pub control: &'a ControlSummary,
 }
 
 /// Options of an offline run.
@@ -136,7 +125,7 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
         Some(h) => (h, None),
         None => {
             let g = infer_host(path)?.ok_or_else(|| OfflineError::NoHost { path: path.to_owned() })?;
-            (MonitoredHost::new([g.addr]), Some(g))
+            (MonitoredHost::new([g.ip]), Some(g))
         }
     };
     let (mut reader, size) = open(path)?;
@@ -144,7 +133,7 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
     let thresholds = opts.config.thresholds;
     let mut bucketer = WindowBucketer::new(opts.config.window_ns);
     let mut engine = Engine::new(opts.config, host);
-    let mut read = ReadStats { file_size: size, ..Default::default() };
+    let mut read = ReadStats { file_size_bytes: size, ..Default::default() };
     let mut ledger = ControlLedger::default();
     let mut emit = |w| {
         engine.observe_window(w);
@@ -160,8 +149,14 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
         match decoded {
             Decoded::Ip(p) => {
                 read.ip_packets += 1;
-                let o =
-                    PacketObservation::new(&thresholds, p.key.proto, p.ip_len, p.payload_len, p.tcp_flags, frame.ts_ns);
+                let o = PacketObservation::new(
+                    &thresholds,
+                    p.key.proto,
+                    p.ip_len,
+                    p.payload_len,
+                    p.tcp_flags,
+                    UnixNs(frame.ts_ns),
+                );
                 // Control-class payloads feed the control ledger, as the kernel's
                 // samples do live.
                 if o.class == PacketClass::Control {
@@ -171,9 +166,9 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
                 }
                 bucketer.push(p.key, &o, &mut emit);
             }
-            Decoded::NotIp => read.non_ip += 1,
-            Decoded::Truncated => read.truncated += 1,
-            Decoded::UnsupportedLink(_) => read.unsupported_link += 1,
+            Decoded::NotIp => read.non_ip_frames += 1,
+            Decoded::Truncated => read.truncated_frames += 1,
+            Decoded::UnsupportedLink(_) => read.unsupported_link_frames += 1,
         }
         if read.frames.is_multiple_of(4096) {
             progress.set(reader.offset());

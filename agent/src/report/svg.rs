@@ -67,9 +67,24 @@ const RED_: RGBColor = RGBColor(214, 39, 40);
 /// video_peers.svg, session_ccdf.svg and packet_sizes.svg into `dir`.
 pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let t0 = r.capture.start_ns;
-    let t = |ns: u64| ns.saturating_sub(t0) as f64 / 1e9;
-    let kbps = |b: f64| b * 8.0 / 1000.0;
+    window_charts(dir, r)?;
+    sample_charts(dir, r)?;
+    distribution_charts(dir, r)
+}
+
+/// Seconds since the start of the report, for the x axis.
+fn since_start(r: &Report) -> impl Fn(u64) -> f64 {
+    let t0 = r.capture.start_unix_ns;
+    move |ns: u64| ns.saturating_sub(t0) as f64 / 1e9
+}
+
+fn kbps(bytes_per_s: f64) -> f64 {
+    bytes_per_s * 8.0 / 1000.0
+}
+
+/// One point per window ([M]): rates, parents and children, stability, cost.
+fn window_charts(dir: &Path, r: &Report) -> io::Result<()> {
+    let t = since_start(r);
     let w = &r.windows;
     line_chart(
         &dir.join("rates.svg"),
@@ -79,31 +94,12 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
         &[
             Series {
                 name: "download",
-                points: w.iter().map(|x| (t(x.start_ns), kbps(x.down_bytes_per_s))).collect(),
+                points: w.iter().map(|x| (t(x.start_unix_ns), kbps(x.down_bytes_per_s))).collect(),
                 color: BLUE_,
             },
             Series {
                 name: "upload",
-                points: w.iter().map(|x| (t(x.start_ns), kbps(x.up_bytes_per_s))).collect(),
-                color: ORANGE,
-            },
-        ],
-    )?;
-    let s = &r.samples;
-    line_chart(
-        &dir.join("video_rates.svg"),
-        "Video upload and download rate per sample [H] Fig. 6",
-        "time (s)",
-        "kbit/s",
-        &[
-            Series {
-                name: "video download",
-                points: s.iter().map(|x| (t(x.start_ns), kbps(x.rates.video_down_bytes_per_s))).collect(),
-                color: BLUE_,
-            },
-            Series {
-                name: "video upload",
-                points: s.iter().map(|x| (t(x.start_ns), kbps(x.rates.video_up_bytes_per_s))).collect(),
+                points: w.iter().map(|x| (t(x.start_unix_ns), kbps(x.up_bytes_per_s))).collect(),
                 color: ORANGE,
             },
         ],
@@ -116,12 +112,12 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
         &[
             Series {
                 name: "parents",
-                points: w.iter().map(|x| (t(x.start_ns), x.parent_count as f64)).collect(),
+                points: w.iter().map(|x| (t(x.start_unix_ns), x.parent_count as f64)).collect(),
                 color: BLUE_,
             },
             Series {
                 name: "children",
-                points: w.iter().map(|x| (t(x.start_ns), x.child_count as f64)).collect(),
+                points: w.iter().map(|x| (t(x.start_unix_ns), x.child_count as f64)).collect(),
                 color: ORANGE,
             },
         ],
@@ -134,12 +130,12 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
         &[
             Series {
                 name: "S_n",
-                points: w.iter().filter_map(|x| Some((t(x.start_ns), x.stability.s_n?))).collect(),
+                points: w.iter().filter_map(|x| Some((t(x.start_unix_ns), x.stability.s_n?))).collect(),
                 color: GREEN_,
             },
             Series {
                 name: "X_n",
-                points: w.iter().filter_map(|x| Some((t(x.start_ns), x.stability.x_n?))).collect(),
+                points: w.iter().filter_map(|x| Some((t(x.start_unix_ns), x.stability.x_n?))).collect(),
                 color: RED_,
             },
         ],
@@ -152,12 +148,36 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
         &[
             Series {
                 name: "download",
-                points: w.iter().filter_map(|x| Some((t(x.start_ns), x.cost.download_miles_per_byte?))).collect(),
+                points: w.iter().filter_map(|x| Some((t(x.start_unix_ns), x.cost.download_miles_per_byte?))).collect(),
                 color: BLUE_,
             },
             Series {
                 name: "upload",
-                points: w.iter().filter_map(|x| Some((t(x.start_ns), x.cost.upload_miles_per_byte?))).collect(),
+                points: w.iter().filter_map(|x| Some((t(x.start_unix_ns), x.cost.upload_miles_per_byte?))).collect(),
+                color: ORANGE,
+            },
+        ],
+    )
+}
+
+/// One point per [H] sample: video rates, video peers.
+fn sample_charts(dir: &Path, r: &Report) -> io::Result<()> {
+    let t = since_start(r);
+    let s = &r.samples;
+    line_chart(
+        &dir.join("video_rates.svg"),
+        "Video upload and download rate per sample [H] Fig. 6",
+        "time (s)",
+        "kbit/s",
+        &[
+            Series {
+                name: "video download",
+                points: s.iter().map(|x| (t(x.start_unix_ns), kbps(x.rates.video_down_bytes_per_s))).collect(),
+                color: BLUE_,
+            },
+            Series {
+                name: "video upload",
+                points: s.iter().map(|x| (t(x.start_unix_ns), kbps(x.rates.video_up_bytes_per_s))).collect(),
                 color: ORANGE,
             },
         ],
@@ -170,16 +190,20 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
         &[
             Series {
                 name: "video peers",
-                points: s.iter().map(|x| (t(x.start_ns), x.video_peers.video_peers as f64)).collect(),
+                points: s.iter().map(|x| (t(x.start_unix_ns), x.video_peers.video_peers as f64)).collect(),
                 color: BLUE_,
             },
             Series {
                 name: "changed video peers",
-                points: s.iter().map(|x| (t(x.start_ns), x.video_peers.changed as f64)).collect(),
+                points: s.iter().map(|x| (t(x.start_unix_ns), x.video_peers.changed as f64)).collect(),
                 color: RED_,
             },
         ],
-    )?;
+    )
+}
+
+/// The distributions: session durations, packet sizes.
+fn distribution_charts(dir: &Path, r: &Report) -> io::Result<()> {
     let se = &r.sessions;
     line_chart(
         &dir.join("session_ccdf.svg"),
@@ -203,7 +227,7 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
     let mut steps: Vec<(f64, f64)> = Vec::new();
     let mut below = 0.0;
     for b in &r.sizes.cdf {
-        if let (Some(x), Some(c)) = (b.mean_ip_len, b.cumulative_packet_fraction) {
+        if let (Some(x), Some(c)) = (b.mean_ip_len_bytes, b.cumulative_packet_fraction) {
             steps.push((x, below));
             steps.push((x, c));
             below = c;

@@ -4,8 +4,9 @@ use std::io::{self, Write};
 
 use crate::engine::continent::Region;
 use crate::engine::{Report, WindowSummary};
-use crate::offline::infer::HostGuess;
-use crate::offline::ReadStats;
+use crate::offline::{infer::HostGuess, ReadStats};
+use crate::schema::{ReportDocument, ReportSource};
+use crate::view::endpoint;
 
 fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "n/a".to_string(), |x| format!("{x:.digits$}"))
@@ -19,28 +20,50 @@ fn rate(bps: f64) -> String {
     format!("{:.1} kbit/s", bps * 8.0 / 1000.0)
 }
 
-pub fn write(o: &mut impl Write, r: &Report, read: &ReadStats, guess: Option<&HostGuess>) -> io::Result<()> {
+/// A report document as text: a header saying where the traffic came from, the
+/// figures, the control messages, and for a live agent its windows so far.
+pub fn write_document(o: &mut impl Write, doc: &ReportDocument) -> io::Result<()> {
+    match &doc.source {
+        ReportSource::Capture { read, host_guess, .. } => capture_header(o, &doc.report, read, host_guess.as_ref())?,
+        ReportSource::Live { iface, agent_pid, .. } => {
+            writeln!(o, "peerscope live report for {iface} (agent pid {agent_pid})")?
+        }
+        ReportSource::Demo { .. } => {}
+    }
+    write_body(o, &doc.report)?;
+    write_control(o, &doc.control)?;
+    if let ReportSource::Live { .. } = doc.source {
+        writeln!(o, "\nWindows so far:")?;
+        for w in &doc.report.windows {
+            window_line(o, w)?;
+        }
+    }
+    Ok(())
+}
+
+fn capture_header(o: &mut impl Write, r: &Report, read: &ReadStats, guess: Option<&HostGuess>) -> io::Result<()> {
     writeln!(o, "peerscope analysis")?;
     let hosts: Vec<String> = r.host.iter().map(|h| h.to_string()).collect();
-    writeln!(o, "  monitored host X: {}{}", hosts.join(", "), if guess.is_some() { " (inferred)" } else { "" })?;
+    let inferred = if guess.is_some() { " (inferred)" } else { "" };
+    writeln!(o, "  monitored host X: {}{inferred}", hosts.join(", "))?;
     writeln!(
         o,
         "  read: {} frames, {} IP packets, {} non-IP, {} truncated, {} unsupported link; {} of {} bytes",
         read.frames,
         read.ip_packets,
-        read.non_ip,
-        read.truncated,
-        read.unsupported_link,
+        read.non_ip_frames,
+        read.truncated_frames,
+        read.unsupported_link_frames,
         read.bytes_read,
-        read.file_size
+        read.file_size_bytes
     )?;
     if read.time_jumps > 0 {
         writeln!(o, "  warning: {} forward clock jumps; the window grid restarted at each", read.time_jumps)?;
     }
-    write_body(o, r)
+    Ok(())
 }
 
-/// The report's figures, shared by `analyze` and the live `report`.
+/// The report's figures, one section per concept of the studies.
 pub fn write_body(o: &mut impl Write, r: &Report) -> io::Result<()> {
     let c = &r.config;
     writeln!(
@@ -53,24 +76,40 @@ pub fn write_body(o: &mut impl Write, r: &Report) -> io::Result<()> {
         c.effective_sample_period_s,
         c.sample_period_s
     )?;
+    classes(o, r)?;
+    family(o, r)?;
+    stability(o, r)?;
+    sessions(o, r)?;
+    peers(o, r)?;
+    cost(o, r)?;
+    continents(o, r)?;
+    redundancy_and_startup(o, r)
+}
 
-    let s = &r.sizes;
+fn classes(o: &mut impl Write, r: &Report) -> io::Result<()> {
+    let (s, k) = (&r.sizes, &r.sizes.classes);
     writeln!(o, "\nPacket classes [M] §II-D")?;
     writeln!(
         o,
         "  ack {} ({}), control {} ({}), data {} ({}) of {} packets; control share of bytes {}",
-        s.class_packets[0],
+        k.ack_packets,
         pct(s.ack_packet_fraction),
-        s.class_packets[1],
+        k.control_packets,
         pct(s.control_packet_fraction),
-        s.class_packets[2],
+        k.data_packets,
         pct(s.data_packet_fraction),
-        s.packets,
+        k.packets,
         pct(s.control_byte_fraction)
     )?;
-    writeln!(o, "  large packets (> {} B) [H]: {} ({} bytes)", c.large_above_ip_len, s.large_packets, s.large_bytes)?;
+    writeln!(
+        o,
+        "  large packets (> {} B) [H]: {} ({} bytes)",
+        r.config.large_above_ip_len_bytes, s.large_packets, s.large_bytes
+    )
+}
 
-    let f = &r.family;
+fn family(o: &mut impl Write, r: &Report) -> io::Result<()> {
+    let (f, c) = (&r.family, &r.config);
     writeln!(
         o,
         "\nParents and children [M] §III-D (Rp = {} B/s, Rc = {} B/s)",
@@ -99,8 +138,10 @@ pub fn write_body(o: &mut impl Write, r: &Report) -> io::Result<()> {
         f.upload_bytes,
         f.download_bytes,
         opt(f.upload_download_ratio, 2)
-    )?;
+    )
+}
 
+fn stability(o: &mut impl Write, r: &Report) -> io::Result<()> {
     let st = &r.stability;
     writeln!(o, "\nStability of the parent set [M] §III-G")?;
     writeln!(
@@ -110,10 +151,16 @@ pub fn write_body(o: &mut impl Write, r: &Report) -> io::Result<()> {
         opt(st.mean_x_n, 3),
         st.windows_averaged,
         st.windows_with_empty_parent_set
-    )?;
+    )
+}
 
-    let se = &r.sessions;
-    writeln!(o, "\nVideo sessions [H] §4.1 (> {} packets > {} B)", c.video_min_large_packets, c.large_above_ip_len)?;
+fn sessions(o: &mut impl Write, r: &Report) -> io::Result<()> {
+    let (se, c) = (&r.sessions, &r.config);
+    writeln!(
+        o,
+        "\nVideo sessions [H] §4.1 (> {} packets > {} B)",
+        c.video_min_large_packets, c.large_above_ip_len_bytes
+    )?;
     writeln!(
         o,
         "  {} sessions: {} video, {} signaling ({})",
@@ -132,8 +179,10 @@ pub fn write_body(o: &mut impl Write, r: &Report) -> io::Result<()> {
         "  median video session {} s; video sessions lasting ≥ 15 min: {}",
         opt(se.median_video_session_s, 1),
         pct(se.video_sessions_at_least_15_min_fraction)
-    )?;
+    )
+}
 
+fn peers(o: &mut impl Write, r: &Report) -> io::Result<()> {
     let p = &r.peers;
     writeln!(o, "\nPeers [H] Table 1, §6")?;
     writeln!(
@@ -167,38 +216,39 @@ pub fn write_body(o: &mut impl Write, r: &Report) -> io::Result<()> {
         let vu = r.samples.iter().map(|s| s.rates.video_up_bytes_per_s).sum::<f64>() / n;
         writeln!(o, "  mean video rate: download {}, upload {}", rate(vd), rate(vu))?;
     }
+    Ok(())
+}
 
-    let co = &r.cost;
+fn cost(o: &mut impl Write, r: &Report) -> io::Result<()> {
+    let (co, c) = (&r.cost, &r.config);
     writeln!(o, "\nDistance and cost [M] §III-E,F (k = {} miles/degree)", c.miles_per_degree)?;
-    match &c.geolocation {
-        None => writeln!(o, "  no geolocation (--geo): distance and cost not computed")?,
-        Some(g) => {
-            writeln!(
-                o,
-                "  {g}; X at {}",
-                co.host_location
-                    .map_or("unknown (give --host-location)".into(), |l| format!("{:.3},{:.3}", l[0], l[1]))
-            )?;
-            writeln!(
-                o,
-                "  located peers {} of {} ({}); located share of parent bytes {}, of child bytes {}",
-                co.located_peers,
-                co.peers,
-                pct(co.located_peer_fraction),
-                pct(co.located_parent_byte_fraction),
-                pct(co.located_child_byte_fraction)
-            )?;
-            writeln!(
-                o,
-                "  cost of download {} miles/byte, of upload {} miles/byte (great-circle: {} / {})",
-                opt(co.download_miles_per_byte, 0),
-                opt(co.upload_miles_per_byte, 0),
-                opt(co.download_great_circle_miles_per_byte, 0),
-                opt(co.upload_great_circle_miles_per_byte, 0)
-            )?;
-        }
-    }
+    let Some(g) = &c.geolocation else {
+        return writeln!(o, "  no geolocation (--geo): distance and cost not computed");
+    };
+    let at = co
+        .host_location
+        .map_or("unknown (give --host-location)".into(), |l| format!("{:.3},{:.3}", l.latitude_deg, l.longitude_deg));
+    writeln!(o, "  {g}; X at {at}")?;
+    writeln!(
+        o,
+        "  located peers {} of {} ({}); located share of parent bytes {}, of child bytes {}",
+        co.located_peers,
+        co.peers,
+        pct(co.located_peer_fraction),
+        pct(co.located_parent_byte_fraction),
+        pct(co.located_child_byte_fraction)
+    )?;
+    writeln!(
+        o,
+        "  cost of download {} miles/byte, of upload {} miles/byte (great-circle: {} / {})",
+        opt(co.download_miles_per_byte, 0),
+        opt(co.upload_miles_per_byte, 0),
+        opt(co.download_great_circle_miles_per_byte, 0),
+        opt(co.upload_great_circle_miles_per_byte, 0)
+    )
+}
 
+fn continents(o: &mut impl Write, r: &Report) -> io::Result<()> {
     writeln!(o, "\nVideo sessions by region [H] Table 3 (IANA /8 registry)")?;
     writeln!(o, "  {:<14} {:>6} {:>8} {:>10} {:>10}", "region", "peers", "peers%", "download%", "upload%")?;
     for row in &r.continents {
@@ -212,38 +262,40 @@ pub fn write_body(o: &mut impl Write, r: &Report) -> io::Result<()> {
             pct(row.upload_share)
         )?;
     }
-
-    writeln!(o, "\nRedundancy and start-up [H] §5")?;
-    match (&r.redundancy, &r.startup) {
-        (None, _) => writeln!(o, "  no playback rate (--playback-rate): not computed")?,
-        (Some(red), st) => {
-            if red.interval_s == 0.0 {
-                writeln!(
-                    o,
-                    "  redundancy ratio n/a: the capture is not longer than the {} s left out",
-                    c.redundancy_skip_s
-                )?;
-            } else {
-                writeln!(
-                    o,
-                    "  redundancy ratio {} (video download {} B vs expected {:.0} B over {:.0} s after the first {} s)",
-                    pct(red.redundancy),
-                    red.video_download_bytes,
-                    red.expected_bytes,
-                    red.interval_s,
-                    c.redundancy_skip_s
-                )?;
-            }
-            match st {
-                Some(s) => match s.delay_s {
-                    Some(d) => writeln!(o, "  start-up delay {d:.1} s (selection by {}, resolution Δ)", s.selection_rule)?,
-                    None => writeln!(o, "  start-up delay n/a: the video download rate never reached the playback rate (selection by {})", s.selection_rule)?,
-                },
-                None => writeln!(o, "  start-up delay n/a (X sent nothing)")?,
-            }
-        }
-    }
     Ok(())
+}
+
+fn redundancy_and_startup(o: &mut impl Write, r: &Report) -> io::Result<()> {
+    let skip = r.config.redundancy_skip_s;
+    writeln!(o, "\nRedundancy and start-up [H] §5")?;
+    let Some(red) = &r.redundancy else {
+        return writeln!(o, "  no playback rate (--playback-rate): not computed");
+    };
+    if red.interval_s == 0.0 {
+        writeln!(o, "  redundancy ratio n/a: the capture is not longer than the {skip} s left out")?;
+    } else {
+        writeln!(
+            o,
+            "  redundancy ratio {} (video download {} B vs expected {:.0} B over {:.0} s after the first {skip} s)",
+            pct(red.ratio),
+            red.video_download_bytes,
+            red.expected_bytes,
+            red.interval_s
+        )?;
+    }
+    match &r.startup {
+        Some(s) => match s.delay_s {
+            Some(d) => {
+                writeln!(o, "  start-up delay {d:.1} s (selection by {}, resolution Δ)", s.selection_rule.name())
+            }
+            None => writeln!(
+                o,
+                "  start-up delay n/a: the video download rate never reached the playback rate (selection by {})",
+                s.selection_rule.name()
+            ),
+        },
+        None => writeln!(o, "  start-up delay n/a (X sent nothing)"),
+    }
 }
 
 /// One line per finished window, for the live `run`.
@@ -270,7 +322,7 @@ pub fn window_line(o: &mut impl Write, w: &WindowSummary) -> io::Result<()> {
         peers(&w.children),
         opt(w.stability.s_n, 2),
         opt(w.stability.x_n, 2),
-        w.stability.note.as_ref().map(|n| format!(" ({})", serde_json::to_value(n).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())).unwrap_or_default(),
+        w.stability.note.map(|n| format!(" ({})", n.name())).unwrap_or_default(),
         opt(w.cost.download_miles_per_byte, 0),
         opt(w.cost.upload_miles_per_byte, 0),
     )
@@ -297,10 +349,9 @@ pub fn write_control(o: &mut impl Write, c: &crate::control::ControlSummary) -> 
     for t in &c.trackers {
         writeln!(
             o,
-            "  tracker {}:{} ({}){}{}",
-            t.address,
-            t.port,
-            t.transport,
+            "  tracker {} ({}){}{}",
+            endpoint(t.ip, t.port),
+            t.protocol,
             if t.replies > 0 { format!(", {} peer lists", t.replies) } else { String::new() },
             if t.from_play_link { ", named by a PlayLink" } else { "" }
         )?;

@@ -30,8 +30,8 @@ mod field {
     pub const HEADER: Range<usize> = 0..4;
     pub const CHANNEL: Range<usize> = 4..20;
     pub const UNKNOWN: Range<usize> = 20..40;
-    pub const COUNT: usize = 40;
-    pub const HOSTS: usize = 41;
+    pub const COUNT: Range<usize> = 40..41;
+    pub const HOSTS: usize = COUNT.end;
 }
 
 /// A read-only view of a gossip message.
@@ -46,23 +46,29 @@ impl<'a> Gossip<'a> {
     /// Checks the fixed part is present; host records may be fewer than claimed.
     pub fn new_checked(buf: &'a [u8]) -> Result<Self> {
         let r = Reader::new(buf, MESSAGE);
-        r.bytes("header", 0, 4)?;
-        r.bytes("channel", field::CHANNEL.start, 16)?;
-        r.bytes("unknown", field::UNKNOWN.start, 20)?;
-        r.u8("count", field::COUNT)?;
+        r.bytes("header", field::HEADER.start, field::HEADER.len())?;
+        r.bytes("channel", field::CHANNEL.start, field::CHANNEL.len())?;
+        r.bytes("unknown", field::UNKNOWN.start, field::UNKNOWN.len())?;
+        r.u8("count", field::COUNT.start)?;
         Ok(Gossip { buf })
     }
 
     /// True if the length is exactly the fixed part plus `count` records.
     pub fn is_exact(&self) -> bool {
-        holds_exactly(self.buf.len(), field::HOSTS, self.count() as usize)
+        self.explains(self.buf.len())
+    }
+
+    /// True if the count says the whole message is `full_len` bytes long
+    /// (the view may hold only its first bytes).
+    pub fn explains(&self, full_len: usize) -> bool {
+        holds_exactly(full_len, field::HOSTS, self.count() as usize)
     }
 
     pub fn header(&self) -> &'a [u8] {
         &self.buf[field::HEADER]
     }
     pub fn channel(&self) -> Guid {
-        let mut g = [0u8; 16];
+        let mut g = [0u8; Guid::LEN];
         g.copy_from_slice(&self.buf[field::CHANNEL]);
         Guid(g)
     }
@@ -70,7 +76,7 @@ impl<'a> Gossip<'a> {
         &self.buf[field::UNKNOWN]
     }
     pub fn count(&self) -> u8 {
-        self.buf[field::COUNT]
+        self.buf[field::COUNT.start]
     }
     pub fn hosts(&self) -> HostRecords<'a> {
         HostRecords::new(&self.buf[field::HOSTS..])
@@ -79,16 +85,16 @@ impl<'a> Gossip<'a> {
     pub fn to_tree(&self) -> Tree {
         let mut notes = Vec::new();
         let mut children = vec![
-            Field::new(&hf::GOSSIP_HEADER, 0, 4, Value::Bytes(self.header().to_vec())),
-            Field::new(&hf::GOSSIP_CHANNEL, 4, 16, Value::Guid(self.channel())),
-            Field::new(&hf::GOSSIP_UNKNOWN, 20, 20, Value::Bytes(self.unknown().to_vec())),
-            Field::new(&hf::GOSSIP_COUNT, 40, 1, Value::U8(self.count())),
+            Field::at(&hf::GOSSIP_HEADER, 0, field::HEADER, Value::Bytes(self.header().to_vec())),
+            Field::at(&hf::GOSSIP_CHANNEL, 0, field::CHANNEL, Value::Guid(self.channel())),
+            Field::at(&hf::GOSSIP_UNKNOWN, 0, field::UNKNOWN, Value::Bytes(self.unknown().to_vec())),
+            Field::at(&hf::GOSSIP_COUNT, 0, field::COUNT, Value::U8(self.count())),
         ];
         host_list_fields(
             &self.buf[field::HOSTS..],
             field::HOSTS,
             self.count() as usize,
-            (40, 1),
+            field::COUNT,
             &mut children,
             &mut notes,
         );
@@ -133,7 +139,7 @@ impl GossipRepr {
         let count = u8::try_from(self.hosts.len()).map_err(|_| Error::Invalid {
             message: MESSAGE,
             field: "count",
-            offset: field::COUNT,
+            offset: field::COUNT.start,
             reason: format!("{} hosts do not fit a one-byte count", self.hosts.len()),
         })?;
         out.reserve(self.buffer_len());

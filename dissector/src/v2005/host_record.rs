@@ -32,7 +32,7 @@ pub struct HostRecord<'a> {
 }
 
 impl<'a> HostRecord<'a> {
-    pub const LEN: usize = 18;
+    pub const LEN: usize = field::UNKNOWN.end;
 
     /// Checks that at least [`Self::LEN`] bytes are present; extra bytes are ignored.
     pub fn new_checked(buf: &'a [u8]) -> Result<Self> {
@@ -69,17 +69,17 @@ impl<'a> HostRecord<'a> {
     pub fn to_field(&self, offset: usize, notes: &mut Vec<Note>) -> Field {
         let ip = self.ip();
         if let Some(why) = special_purpose(ip) {
-            notes.push(Note::new(&ei::PRIVATE_ADDRESS, offset, 4, format!("host {ip} is {why}")));
+            notes.push(Note::new(&ei::PRIVATE_ADDRESS, offset, field::IP.len(), format!("host {ip} is {why}")));
         }
         Field::subtree(
             &hf::HOST,
             offset,
             Self::LEN,
             vec![
-                Field::new(&hf::HOST_IP, offset, 4, Value::Ipv4(ip)),
-                Field::new(&hf::HOST_UDP_PORT, offset + 4, 2, Value::U16(self.udp_port())),
-                Field::new(&hf::HOST_TCP_PORT, offset + 6, 2, Value::U16(self.tcp_port())),
-                Field::new(&hf::HOST_UNKNOWN, offset + 8, 10, Value::Bytes(self.unknown().to_vec())),
+                Field::at(&hf::HOST_IP, offset, field::IP, Value::Ipv4(ip)),
+                Field::at(&hf::HOST_UDP_PORT, offset, field::UDP_PORT, Value::U16(self.udp_port())),
+                Field::at(&hf::HOST_TCP_PORT, offset, field::TCP_PORT, Value::U16(self.tcp_port())),
+                Field::at(&hf::HOST_UNKNOWN, offset, field::UNKNOWN, Value::Bytes(self.unknown().to_vec())),
             ],
         )
     }

@@ -12,6 +12,8 @@ use crate::Generation;
 
 const MESSAGE: &str = "bootstrap HTTP";
 const MAX_HEADERS: usize = 64;
+/// `HTTP/1.x`.
+const VERSION_LEN: usize = 8;
 
 /// Which start-up step a request path belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -168,34 +170,56 @@ impl<'a> HttpMessage<'a> {
         let mut c = Vec::new();
         let message = match self.start {
             StartLine::Request { method, path } => {
-                let at = self.offset_of(path.as_bytes());
-                let b = Bootstrap::from_path(path);
-                c.push(Field::new(&hf::HTTP_BOOTSTRAP, at, path.len(), Value::Str(b.label().into())));
-                c.push(Field::new(&hf::HTTP_METHOD, 0, method.len(), Value::Str(method.into())));
-                c.push(Field::new(&hf::HTTP_PATH, at, path.len(), Value::Str(path.into())));
-                // "HTTP/1.x" follows the path after one space.
-                let v = at + path.len() + 1;
-                let v_len = if self.full.get(v..v + 8).is_some_and(|b| b.starts_with(b"HTTP/")) { 8 } else { 0 };
-                c.push(Field::new(&hf::HTTP_VERSION, v, v_len, Value::U8(self.minor_version)));
+                self.request_line_fields(method, path, &mut c);
                 MessageKind::HttpRequest
             }
             StartLine::Response { code, reason } => {
-                c.push(Field::new(&hf::HTTP_VERSION, 0, 8, Value::U8(self.minor_version)));
-                let digits = self.full.get(9..12).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-                let (at, len) = if digits { (9, 3) } else { (0, 0) };
-                c.push(Field::new(&hf::HTTP_STATUS, at, len, Value::U16(code)));
-                let at = self.offset_of(reason.as_bytes());
-                c.push(Field::new(&hf::HTTP_REASON, at, reason.len(), Value::Str(reason.into())));
+                self.status_line_fields(code, reason, &mut c);
                 MessageKind::HttpResponse
             }
         };
+        self.header_fields(&mut c, &mut notes);
+        if !self.body.is_empty() {
+            c.push(self.body_field(&mut notes));
+        }
+        let end = self.body_offset + self.body.len();
+        Tree { generation: Generation::Pplive2005, message, fields: vec![Field::subtree(&hf::HTTP, 0, end, c)], notes }
+    }
+
+    /// Bootstrap step, method, path and version of `METHOD PATH HTTP/1.x`.
+    fn request_line_fields(&self, method: &str, path: &str, c: &mut Vec<Field>) {
+        let at = self.offset_of(path.as_bytes());
+        let b = Bootstrap::from_path(path);
+        c.push(Field::new(&hf::HTTP_BOOTSTRAP, at, path.len(), Value::Str(b.label().into())));
+        c.push(Field::new(&hf::HTTP_METHOD, 0, method.len(), Value::Str(method.into())));
+        c.push(Field::new(&hf::HTTP_PATH, at, path.len(), Value::Str(path.into())));
+        // "HTTP/1.x" follows the path after one space.
+        let v = at + path.len() + 1;
+        let v_len =
+            if self.full.get(v..v + VERSION_LEN).is_some_and(|b| b.starts_with(b"HTTP/")) { VERSION_LEN } else { 0 };
+        c.push(Field::new(&hf::HTTP_VERSION, v, v_len, Value::U8(self.minor_version)));
+    }
+
+    /// Version, status code and reason of `HTTP/1.x CODE REASON`.
+    fn status_line_fields(&self, code: u16, reason: &str, c: &mut Vec<Field>) {
+        const STATUS: core::ops::Range<usize> = VERSION_LEN + 1..VERSION_LEN + 4;
+        c.push(Field::new(&hf::HTTP_VERSION, 0, VERSION_LEN, Value::U8(self.minor_version)));
+        let digits = self.full.get(STATUS).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+        let (at, len) = if digits { (STATUS.start, STATUS.len()) } else { (0, 0) };
+        c.push(Field::new(&hf::HTTP_STATUS, at, len, Value::U16(code)));
+        let at = self.offset_of(reason.as_bytes());
+        c.push(Field::new(&hf::HTTP_REASON, at, reason.len(), Value::Str(reason.into())));
+    }
+
+    /// Every header line, the Host, and the Content-Length (noting a body
+    /// shorter than it says).
+    fn header_fields(&self, c: &mut Vec<Field>, notes: &mut Vec<Note>) {
         for h in &self.headers {
             let line = format!("{}: {}", h.name, String::from_utf8_lossy(h.value));
             c.push(Field::new(&hf::HTTP_HEADER, h.offset, h.len, Value::Str(line)));
-            let value_at = h.value_offset();
             if h.name.eq_ignore_ascii_case("Host") {
                 let host = String::from_utf8_lossy(h.value).into_owned();
-                c.push(Field::new(&hf::HTTP_HOST, value_at, h.value.len(), Value::Str(host)));
+                c.push(Field::new(&hf::HTTP_HOST, h.value_offset(), h.value.len(), Value::Str(host)));
             }
         }
         if let Some(n) = self.content_length() {
@@ -211,25 +235,24 @@ impl<'a> HttpMessage<'a> {
                 ));
             }
         }
-        if !self.body.is_empty() {
-            let mut body =
-                Field::new(&hf::HTTP_BODY, self.body_offset, self.body.len(), Value::Bytes(self.body.to_vec()));
-            if self.body.trim_ascii_start().starts_with(b"<") {
-                if let Ok(list) = channel_list::to_tree(self.body) {
-                    for mut f in list.fields {
-                        f.shift(self.body_offset);
-                        body.children.push(f);
-                    }
-                    notes.extend(list.notes.into_iter().map(|mut n| {
-                        n.offset += self.body_offset;
-                        n
-                    }));
+    }
+
+    /// The body, with a channel list decoded under it when it is one.
+    fn body_field(&self, notes: &mut Vec<Note>) -> Field {
+        let mut body = Field::new(&hf::HTTP_BODY, self.body_offset, self.body.len(), Value::Bytes(self.body.to_vec()));
+        if self.body.trim_ascii_start().starts_with(b"<") {
+            if let Ok(list) = channel_list::to_tree(self.body) {
+                for mut f in list.fields {
+                    f.shift(self.body_offset);
+                    body.children.push(f);
                 }
+                notes.extend(list.notes.into_iter().map(|mut n| {
+                    n.offset += self.body_offset;
+                    n
+                }));
             }
-            c.push(body);
         }
-        let end = self.body_offset + self.body.len();
-        Tree { generation: Generation::Pplive2005, message, fields: vec![Field::subtree(&hf::HTTP, 0, end, c)], notes }
+        body
     }
 }
 

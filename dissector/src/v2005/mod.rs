@@ -10,13 +10,36 @@ mod xml_text;
 
 use crate::ei;
 use crate::error::{Error, Result};
-use crate::tree::{Field, Note};
+use crate::tree::{Field, MessageKind, Note};
 use host_record::{HostRecord, HostRecordRepr, HostRecords};
 
 /// True if a peer list of `len` bytes is exactly its fixed part (`hosts_at` bytes)
 /// plus `claimed` host records: the test that recognises one without a hint.
 pub(crate) fn holds_exactly(len: usize, hosts_at: usize, claimed: usize) -> bool {
     claimed.checked_mul(HostRecord::LEN).and_then(|b| b.checked_add(hosts_at)) == Some(len)
+}
+
+/// The `02 00 00 02` both of \[M\]'s dumps start with.
+pub const PREFIX: [u8; 4] = [0x02, 0x00, 0x00, 0x02];
+
+/// The 2005 peer list whose length arithmetic explains a message of
+/// `full_len` bytes that starts with `head` (the whole message, or the first
+/// bytes of one a capture cut short): it must start with [`PREFIX`], and
+/// then either the tracker reply's count says `17 + 18 × count = full_len`
+/// or the gossip message's says `41 + 18 × count = full_len`. The two never
+/// both hold (17 and 41 differ modulo 18). `None` when neither does, or when
+/// `head` is too short to hold the count.
+pub fn peer_list_fit(head: &[u8], full_len: usize) -> Option<MessageKind> {
+    if !head.starts_with(&PREFIX) {
+        return None;
+    }
+    if tracker_reply::TrackerReply::new_checked(head).is_ok_and(|m| m.explains(full_len)) {
+        return Some(MessageKind::TrackerReply);
+    }
+    if gossip::Gossip::new_checked(head).is_ok_and(|m| m.explains(full_len)) {
+        return Some(MessageKind::Gossip);
+    }
+    None
 }
 
 /// The host records of a peer list, strictly: the count must match the records
@@ -40,7 +63,7 @@ pub(crate) fn host_list_fields(
     records: &[u8],
     base: usize,
     claimed: usize,
-    count_span: (usize, usize),
+    count_span: core::ops::Range<usize>,
     children: &mut Vec<Field>,
     notes: &mut Vec<Note>,
 ) {
@@ -48,22 +71,22 @@ pub(crate) fn host_list_fields(
     let present = hosts.len();
     let rest = hosts.remainder();
     for (i, h) in hosts.enumerate() {
-        children.push(h.to_field(base + i * host_record::HostRecord::LEN, notes));
+        children.push(h.to_field(base + i * HostRecord::LEN, notes));
     }
     if claimed != present {
         notes.push(Note::new(
             &ei::COUNT_MISMATCH,
-            count_span.0,
-            count_span.1,
+            count_span.start,
+            count_span.len(),
             format!("claimed {claimed} hosts, found {present}"),
         ));
     }
     if !rest.is_empty() {
         notes.push(Note::new(
             &ei::TRUNCATED_RECORD,
-            base + present * host_record::HostRecord::LEN,
+            base + present * HostRecord::LEN,
             rest.len(),
-            format!("host record cut short: {} of 18 bytes", rest.len()),
+            format!("host record cut short: {} of {} bytes", rest.len(), HostRecord::LEN),
         ));
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::error::Result;
 use crate::tree::{Field, MessageKind, Tree, Value};
-use crate::v2005::host_record::{HostRecordRepr, HostRecords};
+use crate::v2005::host_record::{HostRecord, HostRecordRepr, HostRecords};
 use crate::v2005::{holds_exactly, host_list_fields, strict_hosts};
 use crate::wire::{be32, Reader};
 use crate::{hf, Generation};
@@ -45,7 +45,13 @@ impl<'a> TrackerReply<'a> {
     /// True if the length is exactly header + `count` records: the test used
     /// to recognise this message without a hint.
     pub fn is_exact(&self) -> bool {
-        holds_exactly(self.buf.len(), field::HOSTS, self.count() as usize)
+        self.explains(self.buf.len())
+    }
+
+    /// True if the count says the whole message is `full_len` bytes long
+    /// (the view may hold only its first bytes).
+    pub fn explains(&self, full_len: usize) -> bool {
+        holds_exactly(full_len, field::HOSTS, self.count() as usize)
     }
 
     pub fn header(&self) -> &'a [u8] {
@@ -62,14 +68,14 @@ impl<'a> TrackerReply<'a> {
     pub fn to_tree(&self) -> Tree {
         let mut notes = Vec::new();
         let mut children = vec![
-            Field::new(&hf::TRACKER_HEADER, 0, 13, Value::Bytes(self.header().to_vec())),
-            Field::new(&hf::TRACKER_COUNT, 13, 4, Value::U32(self.count())),
+            Field::at(&hf::TRACKER_HEADER, 0, field::HEADER, Value::Bytes(self.header().to_vec())),
+            Field::at(&hf::TRACKER_COUNT, 0, field::COUNT, Value::U32(self.count())),
         ];
         host_list_fields(
             &self.buf[field::HOSTS..],
             field::HOSTS,
             self.count() as usize,
-            (13, 4),
+            field::COUNT,
             &mut children,
             &mut notes,
         );
@@ -99,7 +105,7 @@ impl TrackerReplyRepr {
     }
 
     pub fn buffer_len(&self) -> usize {
-        field::HOSTS + 18 * self.hosts.len()
+        field::HOSTS + HostRecord::LEN * self.hosts.len()
     }
 
     pub fn emit(&self, out: &mut Vec<u8>) {

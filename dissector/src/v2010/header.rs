@@ -13,10 +13,11 @@ use crate::tree::{Field, Value};
 use crate::wire::{le32, Reader};
 
 mod field {
-    pub const CHECKSUM: usize = 0;
-    pub const ACTION: usize = 4;
-    pub const TRANSACTION_ID: usize = 5;
-    pub const PAYLOAD: usize = 9;
+    use core::ops::Range;
+    pub const CHECKSUM: Range<usize> = 0..4;
+    pub const ACTION: Range<usize> = 4..5;
+    pub const TRANSACTION_ID: Range<usize> = 5..9;
+    pub const PAYLOAD: usize = TRANSACTION_ID.end;
 }
 
 /// The action byte, with the ranges this crate knows.
@@ -118,28 +119,35 @@ impl<'a> PptvHeader<'a> {
     pub const LEN: usize = field::PAYLOAD;
 
     pub fn new_checked(buf: &'a [u8]) -> Result<Self> {
-        Reader::new(buf, "2010 PPTV header").bytes("transaction id", field::TRANSACTION_ID, 4)?;
+        Reader::new(buf, "2010 PPTV header").bytes(
+            "transaction id",
+            field::TRANSACTION_ID.start,
+            field::TRANSACTION_ID.len(),
+        )?;
         Ok(PptvHeader { buf })
     }
     pub fn checksum(&self) -> u32 {
-        le32(self.buf, field::CHECKSUM)
+        le32(self.buf, field::CHECKSUM.start)
     }
     pub fn action(&self) -> Action {
-        Action::from(self.buf[field::ACTION])
+        Action::from(self.buf[field::ACTION.start])
     }
     pub fn transaction_id(&self) -> u32 {
-        le32(self.buf, field::TRANSACTION_ID)
+        le32(self.buf, field::TRANSACTION_ID.start)
     }
     /// Everything after the transaction id.
     pub fn payload(&self) -> &'a [u8] {
         &self.buf[field::PAYLOAD..]
     }
 
+    /// Where the action byte is, for notes about it.
+    pub const ACTION: core::ops::Range<usize> = field::ACTION;
+
     pub fn to_fields(&self) -> Vec<Field> {
         vec![
-            Field::new(&hf::PPTV_CHECKSUM, 0, 4, Value::U32(self.checksum())),
-            Field::new(&hf::PPTV_ACTION, 4, 1, Value::U8(self.action().into())),
-            Field::new(&hf::PPTV_TRANSACTION_ID, 5, 4, Value::U32(self.transaction_id())),
+            Field::at(&hf::PPTV_CHECKSUM, 0, field::CHECKSUM, Value::U32(self.checksum())),
+            Field::at(&hf::PPTV_ACTION, 0, field::ACTION, Value::U8(self.action().into())),
+            Field::at(&hf::PPTV_TRANSACTION_ID, 0, field::TRANSACTION_ID, Value::U32(self.transaction_id())),
         ]
     }
 }

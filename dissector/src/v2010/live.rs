@@ -28,12 +28,58 @@ use crate::Generation;
 const MESSAGE: &str = "2010 peer packet";
 
 mod field {
-    pub const PROTOCOL_VERSION: usize = 9;
-    pub const RESERVED: usize = 11;
-    pub const RESOURCE_ID: usize = 13;
-    pub const LIVE_BODY: usize = 29;
-    pub const VOD_PEER_GUID: usize = 29;
-    pub const VOD_BODY: usize = 45;
+    use core::ops::Range;
+    pub const PROTOCOL_VERSION: Range<usize> = 9..11;
+    pub const RESERVED: Range<usize> = 11..13;
+    pub const RESOURCE_ID: Range<usize> = 13..29;
+    pub const LIVE_BODY: usize = RESOURCE_ID.end;
+    pub const VOD_PEER_GUID: Range<usize> = 29..45;
+    pub const VOD_BODY: usize = VOD_PEER_GUID.end;
+
+    /// Offsets from the start of a sub-piece info.
+    pub mod subpiece_info {
+        use core::ops::Range;
+        pub const BLOCK_ID: Range<usize> = 0..4;
+        pub const INDEX: Range<usize> = 4..6;
+        pub const LEN: usize = INDEX.end;
+    }
+    /// Offsets from the start of the body, for each live action.
+    pub mod request_announce {
+        use core::ops::Range;
+        pub const BLOCK_ID: Range<usize> = 0..4;
+        pub const UPLOAD_BANDWIDTH: Range<usize> = 4..8;
+        pub const RESERVED: Range<usize> = 8..12;
+    }
+    pub mod announce {
+        use core::ops::Range;
+        pub const REQUEST_BLOCK_ID: Range<usize> = 0..4;
+        pub const BLOCK_COUNT: Range<usize> = 4..6;
+        /// `BLOCK_COUNT` u16s, one per block.
+        pub const SUBPIECE_COUNTS: usize = BLOCK_COUNT.end;
+        pub const SUBPIECE_COUNT_LEN: usize = 2;
+        /// Offsets from the end of the sub-piece counts.
+        pub mod tail {
+            use core::ops::Range;
+            pub const START_BLOCK_ID: Range<usize> = 0..4;
+            pub const INTERVAL: Range<usize> = 4..6;
+            pub const BITMAP_LEN: Range<usize> = 6..8;
+            pub const BITMAP: usize = BITMAP_LEN.end;
+        }
+    }
+    pub mod request_subpiece {
+        use core::ops::Range;
+        pub const COUNT: Range<usize> = 0..1;
+        /// `COUNT` sub-piece infos.
+        pub const INFOS: usize = COUNT.end;
+        /// Offsets from the end of the infos.
+        pub const PRIORITY: Range<usize> = 0..2;
+    }
+    pub mod subpiece {
+        use core::ops::Range;
+        pub const INFO: Range<usize> = 0..super::subpiece_info::LEN;
+        pub const DATA_LEN: Range<usize> = INFO.end..INFO.end + 2;
+        pub const DATA: usize = DATA_LEN.end;
+    }
 }
 
 /// Which block and which sub-piece in it.
@@ -44,9 +90,10 @@ pub struct SubPieceInfo {
 }
 
 impl SubPieceInfo {
-    pub const LEN: usize = 6;
+    pub const LEN: usize = field::subpiece_info::LEN;
     fn read(b: &[u8], at: usize) -> SubPieceInfo {
-        SubPieceInfo { block_id: le32(b, at), index: le16(b, at + 4) }
+        use field::subpiece_info::*;
+        SubPieceInfo { block_id: le32(b, at + BLOCK_ID.start), index: le16(b, at + INDEX.start) }
     }
     fn emit(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.block_id.to_le_bytes());
@@ -89,7 +136,7 @@ impl<'a> PeerBody<'a> {
             PeerBody::Announce { subpiece_counts, .. } => subpiece_counts,
             _ => &[],
         };
-        raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]))
+        raw.chunks_exact(field::announce::SUBPIECE_COUNT_LEN).map(|c| u16::from_le_bytes([c[0], c[1]]))
     }
     /// The requested sub-pieces of a request (empty otherwise).
     pub fn subpiece_infos(&self) -> impl Iterator<Item = SubPieceInfo> + 'a {
@@ -117,14 +164,14 @@ impl<'a> PeerPacket<'a> {
             return Err(Error::Invalid {
                 message: MESSAGE,
                 field: "action",
-                offset: 4,
+                offset: PptvHeader::ACTION.start,
                 reason: format!("0x{:02x} is not a live or VOD action", u8::from(a)),
             });
         }
         let r = Reader::new(buf, MESSAGE);
-        r.bytes("resource id", field::RESOURCE_ID, 16)?;
+        r.bytes("resource id", field::RESOURCE_ID.start, field::RESOURCE_ID.len())?;
         if a.is_vod() {
-            r.bytes("peer guid", field::VOD_PEER_GUID, 16)?;
+            r.bytes("peer guid", field::VOD_PEER_GUID.start, field::VOD_PEER_GUID.len())?;
         }
         Ok(PeerPacket { buf, header })
     }
@@ -133,17 +180,17 @@ impl<'a> PeerPacket<'a> {
         self.header
     }
     pub fn protocol_version(&self) -> u16 {
-        le16(self.buf, field::PROTOCOL_VERSION)
+        le16(self.buf, field::PROTOCOL_VERSION.start)
     }
     pub fn reserved(&self) -> u16 {
-        le16(self.buf, field::RESERVED)
+        le16(self.buf, field::RESERVED.start)
     }
     pub fn resource_id(&self) -> Guid {
-        guid_at(self.buf, field::RESOURCE_ID)
+        guid_at(self.buf, field::RESOURCE_ID.start)
     }
     /// The peer GUID of a VOD packet.
     pub fn vod_peer_guid(&self) -> Option<Guid> {
-        self.header.action().is_vod().then(|| guid_at(self.buf, field::VOD_PEER_GUID))
+        self.header.action().is_vod().then(|| guid_at(self.buf, field::VOD_PEER_GUID.start))
     }
     pub fn body_offset(&self) -> usize {
         if self.header.action().is_vod() {
@@ -159,38 +206,42 @@ impl<'a> PeerPacket<'a> {
         let r = Reader::new(self.buf, MESSAGE);
         let body = match self.header.action() {
             Action::LiveRequestAnnounce => {
-                let block_id = r.u32_le("block id", b)?;
-                let upload_bandwidth = r.u32_le("upload bandwidth", b + 4)?;
-                let reserved = r.u32_le("reserved", b + 8)?;
-                r.expect_end(b + 12)?;
+                use field::request_announce::*;
+                let block_id = r.u32_le("block id", b + BLOCK_ID.start)?;
+                let upload_bandwidth = r.u32_le("upload bandwidth", b + UPLOAD_BANDWIDTH.start)?;
+                let reserved = r.u32_le("reserved", b + RESERVED.start)?;
+                r.expect_end(b + RESERVED.end)?;
                 PeerBody::RequestAnnounce { block_id, upload_bandwidth, reserved }
             }
             Action::LiveAnnounce => {
-                let request_block_id = r.u32_le("request block id", b)?;
-                let n = r.u16_le("block count", b + 4)? as usize;
-                let counts = r.bytes("sub-piece counts", b + 6, 2 * n)?;
-                let at = b + 6 + 2 * n;
-                let start_block_id = r.u32_le("start block id", at)?;
-                let interval = r.u16_le("interval", at + 4)?;
-                let bitmap_len = r.u16_le("bitmap length", at + 6)? as usize;
-                let bitmap = r.bytes("bitmap", at + 8, bitmap_len)?;
-                r.expect_end(at + 8 + bitmap_len)?;
+                use field::announce::{tail::*, *};
+                let request_block_id = r.u32_le("request block id", b + REQUEST_BLOCK_ID.start)?;
+                let n = r.u16_le("block count", b + BLOCK_COUNT.start)? as usize;
+                let counts = r.bytes("sub-piece counts", b + SUBPIECE_COUNTS, SUBPIECE_COUNT_LEN * n)?;
+                let at = b + SUBPIECE_COUNTS + counts.len();
+                let start_block_id = r.u32_le("start block id", at + START_BLOCK_ID.start)?;
+                let interval = r.u16_le("interval", at + INTERVAL.start)?;
+                let bitmap_len = r.u16_le("bitmap length", at + BITMAP_LEN.start)? as usize;
+                let bitmap = r.bytes("bitmap", at + BITMAP, bitmap_len)?;
+                r.expect_end(at + BITMAP + bitmap_len)?;
                 PeerBody::Announce { request_block_id, subpiece_counts: counts, start_block_id, interval, bitmap }
             }
             Action::LiveRequestSubPiece => {
-                let n = r.u8("count", b)? as usize;
-                let infos = r.bytes("sub-piece infos", b + 1, n * SubPieceInfo::LEN)?;
-                let at = b + 1 + n * SubPieceInfo::LEN;
-                let priority = r.u16_le("priority", at)?;
-                r.expect_end(at + 2)?;
+                use field::request_subpiece::*;
+                let n = r.u8("count", b + COUNT.start)? as usize;
+                let infos = r.bytes("sub-piece infos", b + INFOS, n * SubPieceInfo::LEN)?;
+                let at = b + INFOS + infos.len();
+                let priority = r.u16_le("priority", at + PRIORITY.start)?;
+                r.expect_end(at + PRIORITY.end)?;
                 PeerBody::RequestSubPiece { infos, priority }
             }
             Action::LiveSubPiece => {
-                r.bytes("sub-piece info", b, SubPieceInfo::LEN)?;
-                let n = r.u16_le("data length", b + 6)? as usize;
-                let data = r.bytes("data", b + 8, n)?;
-                r.expect_end(b + 8 + n)?;
-                PeerBody::SubPiece { info: SubPieceInfo::read(self.buf, b), data }
+                use field::subpiece::*;
+                r.bytes("sub-piece info", b + INFO.start, INFO.len())?;
+                let n = r.u16_le("data length", b + DATA_LEN.start)? as usize;
+                let data = r.bytes("data", b + DATA, n)?;
+                r.expect_end(b + DATA + n)?;
+                PeerBody::SubPiece { info: SubPieceInfo::read(self.buf, b + INFO.start), data }
             }
             _ => PeerBody::Raw(&self.buf[b..]),
         };
@@ -200,11 +251,16 @@ impl<'a> PeerPacket<'a> {
     pub fn to_tree(&self) -> Tree {
         let mut notes = Vec::new();
         let mut c = self.header.to_fields();
-        c.push(Field::new(&hf::PPTV_PEER_PROTOCOL_VERSION, 9, 2, Value::U16(self.protocol_version())));
-        c.push(Field::new(&hf::PPTV_PEER_RESERVED, 11, 2, Value::U16(self.reserved())));
-        c.push(Field::new(&hf::PPTV_PEER_RESOURCE_ID, 13, 16, Value::Guid(self.resource_id())));
+        c.push(Field::at(
+            &hf::PPTV_PEER_PROTOCOL_VERSION,
+            0,
+            field::PROTOCOL_VERSION,
+            Value::U16(self.protocol_version()),
+        ));
+        c.push(Field::at(&hf::PPTV_PEER_RESERVED, 0, field::RESERVED, Value::U16(self.reserved())));
+        c.push(Field::at(&hf::PPTV_PEER_RESOURCE_ID, 0, field::RESOURCE_ID, Value::Guid(self.resource_id())));
         if let Some(g) = self.vod_peer_guid() {
-            c.push(Field::new(&hf::PPTV_VOD_PEER_GUID, 29, 16, Value::Guid(g)));
+            c.push(Field::at(&hf::PPTV_VOD_PEER_GUID, 0, field::VOD_PEER_GUID, Value::Guid(g)));
         }
         let b = self.body_offset();
         let len = self.buf.len();
@@ -223,38 +279,30 @@ impl<'a> PeerPacket<'a> {
     }
 }
 
+/// The fields of a decoded body that starts at `b`.
 fn body_fields(body: &PeerBody<'_>, b: usize, c: &mut Vec<Field>, notes: &mut Vec<Note>, action: Action) {
     match *body {
         PeerBody::RequestAnnounce { block_id, upload_bandwidth, reserved } => {
-            c.push(Field::new(&hf::PPTV_LIVE_BLOCK_ID, b, 4, Value::U32(block_id)));
-            c.push(Field::new(&hf::PPTV_LIVE_UPLOAD_BANDWIDTH, b + 4, 4, Value::U32(upload_bandwidth)));
-            c.push(Field::new(&hf::PPTV_LIVE_ANNOUNCE_RESERVED, b + 8, 4, Value::U32(reserved)));
+            use field::request_announce::*;
+            c.push(Field::at(&hf::PPTV_LIVE_BLOCK_ID, b, BLOCK_ID, Value::U32(block_id)));
+            c.push(Field::at(&hf::PPTV_LIVE_UPLOAD_BANDWIDTH, b, UPLOAD_BANDWIDTH, Value::U32(upload_bandwidth)));
+            c.push(Field::at(&hf::PPTV_LIVE_ANNOUNCE_RESERVED, b, RESERVED, Value::U32(reserved)));
         }
-        PeerBody::Announce { request_block_id, subpiece_counts, start_block_id, interval, bitmap } => {
-            c.push(Field::new(&hf::PPTV_LIVE_REQUEST_BLOCK_ID, b, 4, Value::U32(request_block_id)));
-            let n = subpiece_counts.len() / 2;
-            c.push(Field::new(&hf::PPTV_LIVE_BLOCK_COUNT, b + 4, 2, Value::U16(n as u16)));
-            for (i, v) in body.subpiece_counts().enumerate() {
-                c.push(Field::new(&hf::PPTV_LIVE_SUBPIECE_COUNT, b + 6 + 2 * i, 2, Value::U16(v)));
-            }
-            let at = b + 6 + 2 * n;
-            c.push(Field::new(&hf::PPTV_LIVE_START_BLOCK_ID, at, 4, Value::U32(start_block_id)));
-            c.push(Field::new(&hf::PPTV_LIVE_INTERVAL, at + 4, 2, Value::U16(interval)));
-            c.push(Field::new(&hf::PPTV_LIVE_BITMAP_LEN, at + 6, 2, Value::U16(bitmap.len() as u16)));
-            c.push(Field::new(&hf::PPTV_LIVE_BITMAP, at + 8, bitmap.len(), Value::Bytes(bitmap.to_vec())));
-        }
+        PeerBody::Announce { .. } => announce_fields(body, b, c),
         PeerBody::RequestSubPiece { infos, priority } => {
+            use field::request_subpiece::*;
             let n = infos.len() / SubPieceInfo::LEN;
-            c.push(Field::new(&hf::PPTV_LIVE_REQUEST_COUNT, b, 1, Value::U8(n as u8)));
+            c.push(Field::at(&hf::PPTV_LIVE_REQUEST_COUNT, b, COUNT, Value::U8(n as u8)));
             for (i, s) in body.subpiece_infos().enumerate() {
-                c.push(subpiece_field(s, b + 1 + i * SubPieceInfo::LEN));
+                c.push(subpiece_field(s, b + INFOS + i * SubPieceInfo::LEN));
             }
-            c.push(Field::new(&hf::PPTV_LIVE_PRIORITY, b + 1 + infos.len(), 2, Value::U16(priority)));
+            c.push(Field::at(&hf::PPTV_LIVE_PRIORITY, b + INFOS + infos.len(), PRIORITY, Value::U16(priority)));
         }
         PeerBody::SubPiece { info, data } => {
-            c.push(subpiece_field(info, b));
-            c.push(Field::new(&hf::PPTV_LIVE_DATA_LEN, b + 6, 2, Value::U16(data.len() as u16)));
-            c.push(Field::new(&hf::PPTV_LIVE_DATA, b + 8, data.len(), Value::Bytes(data.to_vec())));
+            use field::subpiece::*;
+            c.push(subpiece_field(info, b + INFO.start));
+            c.push(Field::at(&hf::PPTV_LIVE_DATA_LEN, b, DATA_LEN, Value::U16(data.len() as u16)));
+            c.push(Field::new(&hf::PPTV_LIVE_DATA, b + DATA, data.len(), Value::Bytes(data.to_vec())));
         }
         PeerBody::Raw(raw) => {
             if !raw.is_empty() {
@@ -265,14 +313,35 @@ fn body_fields(body: &PeerBody<'_>, b: usize, c: &mut Vec<Field>, notes: &mut Ve
     }
 }
 
+/// A 0xC1 announce: the per-block counts, then the tail after them.
+fn announce_fields(body: &PeerBody<'_>, b: usize, c: &mut Vec<Field>) {
+    use field::announce::{tail::*, *};
+    let PeerBody::Announce { request_block_id, subpiece_counts, start_block_id, interval, bitmap } = *body else {
+        return;
+    };
+    c.push(Field::at(&hf::PPTV_LIVE_REQUEST_BLOCK_ID, b, REQUEST_BLOCK_ID, Value::U32(request_block_id)));
+    let n = subpiece_counts.len() / SUBPIECE_COUNT_LEN;
+    c.push(Field::at(&hf::PPTV_LIVE_BLOCK_COUNT, b, BLOCK_COUNT, Value::U16(n as u16)));
+    for (i, v) in body.subpiece_counts().enumerate() {
+        let at = b + SUBPIECE_COUNTS + i * SUBPIECE_COUNT_LEN;
+        c.push(Field::new(&hf::PPTV_LIVE_SUBPIECE_COUNT, at, SUBPIECE_COUNT_LEN, Value::U16(v)));
+    }
+    let tail = b + SUBPIECE_COUNTS + subpiece_counts.len();
+    c.push(Field::at(&hf::PPTV_LIVE_START_BLOCK_ID, tail, START_BLOCK_ID, Value::U32(start_block_id)));
+    c.push(Field::at(&hf::PPTV_LIVE_INTERVAL, tail, INTERVAL, Value::U16(interval)));
+    c.push(Field::at(&hf::PPTV_LIVE_BITMAP_LEN, tail, BITMAP_LEN, Value::U16(bitmap.len() as u16)));
+    c.push(Field::new(&hf::PPTV_LIVE_BITMAP, tail + BITMAP, bitmap.len(), Value::Bytes(bitmap.to_vec())));
+}
+
 fn subpiece_field(s: SubPieceInfo, at: usize) -> Field {
+    use field::subpiece_info::*;
     Field::subtree(
         &hf::PPTV_LIVE_SUBPIECE,
         at,
         SubPieceInfo::LEN,
         vec![
-            Field::new(&hf::PPTV_LIVE_SUBPIECE_BLOCK, at, 4, Value::U32(s.block_id)),
-            Field::new(&hf::PPTV_LIVE_SUBPIECE_INDEX, at + 4, 2, Value::U16(s.index)),
+            Field::at(&hf::PPTV_LIVE_SUBPIECE_BLOCK, at, BLOCK_ID, Value::U32(s.block_id)),
+            Field::at(&hf::PPTV_LIVE_SUBPIECE_INDEX, at, INDEX, Value::U16(s.index)),
         ],
     )
 }

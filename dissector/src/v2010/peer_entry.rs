@@ -16,6 +16,21 @@ use crate::tree::{Field, Note, Value};
 use crate::v2010::{ipv4_le, put_ipv4_le};
 use crate::wire::le16;
 
+mod field {
+    use core::ops::Range;
+    pub const IP: Range<usize> = 0..4;
+    pub const UDP_PORT: Range<usize> = 4..6;
+    pub const VERSION: Range<usize> = 6..8;
+    pub const DETECTED_IP: Range<usize> = 8..12;
+    pub const DETECTED_PORT: Range<usize> = 12..14;
+    pub const STUN_IP: Range<usize> = 14..18;
+    pub const STUN_PORT: Range<usize> = 18..20;
+    pub const NAT_TYPE: Range<usize> = 20..21;
+    pub const UPLOAD_PRIORITY: Range<usize> = 21..22;
+    pub const IDLE_MINUTES: Range<usize> = 22..23;
+    pub const TRACKER_PRIORITY: Range<usize> = 23..24;
+}
+
 /// NAT type as the tracker reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NatType {
@@ -63,7 +78,7 @@ pub struct PeerEntry<'a> {
 }
 
 impl<'a> PeerEntry<'a> {
-    pub const LEN: usize = 24;
+    pub const LEN: usize = field::TRACKER_PRIORITY.end;
 
     pub fn new_checked(buf: &'a [u8]) -> Result<Self> {
         if buf.len() < Self::LEN {
@@ -78,61 +93,66 @@ impl<'a> PeerEntry<'a> {
         Ok(PeerEntry { buf: &buf[..Self::LEN] })
     }
     pub fn ip(&self) -> Ipv4Addr {
-        ipv4_le(self.buf, 0)
+        ipv4_le(self.buf, field::IP.start)
     }
     pub fn udp_port(&self) -> u16 {
-        le16(self.buf, 4)
+        le16(self.buf, field::UDP_PORT.start)
     }
     pub fn version(&self) -> u16 {
-        le16(self.buf, 6)
+        le16(self.buf, field::VERSION.start)
     }
     pub fn detected_ip(&self) -> Ipv4Addr {
-        ipv4_le(self.buf, 8)
+        ipv4_le(self.buf, field::DETECTED_IP.start)
     }
     pub fn detected_port(&self) -> u16 {
-        le16(self.buf, 12)
+        le16(self.buf, field::DETECTED_PORT.start)
     }
     pub fn stun_ip(&self) -> Ipv4Addr {
-        ipv4_le(self.buf, 14)
+        ipv4_le(self.buf, field::STUN_IP.start)
     }
     pub fn stun_port(&self) -> u16 {
-        le16(self.buf, 18)
+        le16(self.buf, field::STUN_PORT.start)
     }
     pub fn nat_type(&self) -> NatType {
-        NatType::from(self.buf[20])
+        NatType::from(self.buf[field::NAT_TYPE.start])
     }
     pub fn upload_priority(&self) -> u8 {
-        self.buf[21]
+        self.buf[field::UPLOAD_PRIORITY.start]
     }
     pub fn idle_minutes(&self) -> u8 {
-        self.buf[22]
+        self.buf[field::IDLE_MINUTES.start]
     }
     pub fn tracker_priority(&self) -> u8 {
-        self.buf[23]
+        self.buf[field::TRACKER_PRIORITY.start]
     }
 
     /// The entry as a subtree; a private peer address adds a note. (Private
     /// detected or STUN addresses are normal behind NAT and are not flagged.)
     pub fn to_field(&self, o: usize, notes: &mut Vec<Note>) -> Field {
         if let Some(why) = special_purpose(self.ip()) {
-            notes.push(Note::new(&ei::PRIVATE_ADDRESS, o, 4, format!("peer {} is {why}", self.ip())));
+            notes.push(Note::new(&ei::PRIVATE_ADDRESS, o, field::IP.len(), format!("peer {} is {why}", self.ip())));
         }
         Field::subtree(
             &hf::PPTV_PEER,
             o,
             Self::LEN,
             vec![
-                Field::new(&hf::PPTV_PEER_IP, o, 4, Value::Ipv4(self.ip())),
-                Field::new(&hf::PPTV_PEER_UDP_PORT, o + 4, 2, Value::U16(self.udp_port())),
-                Field::new(&hf::PPTV_PEER_VERSION, o + 6, 2, Value::U16(self.version())),
-                Field::new(&hf::PPTV_PEER_DETECTED_IP, o + 8, 4, Value::Ipv4(self.detected_ip())),
-                Field::new(&hf::PPTV_PEER_DETECTED_PORT, o + 12, 2, Value::U16(self.detected_port())),
-                Field::new(&hf::PPTV_PEER_STUN_IP, o + 14, 4, Value::Ipv4(self.stun_ip())),
-                Field::new(&hf::PPTV_PEER_STUN_PORT, o + 18, 2, Value::U16(self.stun_port())),
-                Field::new(&hf::PPTV_PEER_NAT_TYPE, o + 20, 1, Value::U8(self.nat_type().into())),
-                Field::new(&hf::PPTV_PEER_UPLOAD_PRIORITY, o + 21, 1, Value::U8(self.upload_priority())),
-                Field::new(&hf::PPTV_PEER_IDLE_MINUTES, o + 22, 1, Value::U8(self.idle_minutes())),
-                Field::new(&hf::PPTV_PEER_TRACKER_PRIORITY, o + 23, 1, Value::U8(self.tracker_priority())),
+                Field::at(&hf::PPTV_PEER_IP, o, field::IP, Value::Ipv4(self.ip())),
+                Field::at(&hf::PPTV_PEER_UDP_PORT, o, field::UDP_PORT, Value::U16(self.udp_port())),
+                Field::at(&hf::PPTV_PEER_VERSION, o, field::VERSION, Value::U16(self.version())),
+                Field::at(&hf::PPTV_PEER_DETECTED_IP, o, field::DETECTED_IP, Value::Ipv4(self.detected_ip())),
+                Field::at(&hf::PPTV_PEER_DETECTED_PORT, o, field::DETECTED_PORT, Value::U16(self.detected_port())),
+                Field::at(&hf::PPTV_PEER_STUN_IP, o, field::STUN_IP, Value::Ipv4(self.stun_ip())),
+                Field::at(&hf::PPTV_PEER_STUN_PORT, o, field::STUN_PORT, Value::U16(self.stun_port())),
+                Field::at(&hf::PPTV_PEER_NAT_TYPE, o, field::NAT_TYPE, Value::U8(self.nat_type().into())),
+                Field::at(&hf::PPTV_PEER_UPLOAD_PRIORITY, o, field::UPLOAD_PRIORITY, Value::U8(self.upload_priority())),
+                Field::at(&hf::PPTV_PEER_IDLE_MINUTES, o, field::IDLE_MINUTES, Value::U8(self.idle_minutes())),
+                Field::at(
+                    &hf::PPTV_PEER_TRACKER_PRIORITY,
+                    o,
+                    field::TRACKER_PRIORITY,
+                    Value::U8(self.tracker_priority()),
+                ),
             ],
         )
     }

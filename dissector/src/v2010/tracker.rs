@@ -14,13 +14,14 @@
 //!
 //! A response with a non-zero error code and nothing after it is an error reply.
 
+use core::ops::Range;
 use std::net::Ipv4Addr;
 
 use crate::ei;
 use crate::error::{Error, Result};
 use crate::guid::Guid;
 use crate::hf;
-use crate::tree::{Field, MessageKind, Note, Tree, Value};
+use crate::tree::{Field, FieldDef, MessageKind, Note, Tree, Value};
 use crate::v2010::header::{emit_header, Action, PptvHeader};
 use crate::v2010::peer_entry::{PeerEntries, PeerEntry, PeerEntryRepr};
 use crate::v2010::{guid_at, ipv4_le, put_ipv4_le};
@@ -32,13 +33,43 @@ const MESSAGE: &str = "2010 tracker packet";
 pub const NAT_TYPE_SINCE_VERSION: u16 = 0x010C;
 
 mod field {
+    use core::ops::Range;
     pub const IS_REQUEST: usize = 9;
-    pub const PEER_VERSION: usize = 10;
-    pub const SOURCE: usize = 12;
-    pub const RESERVED: usize = 13;
-    pub const REQUEST_BODY: usize = 14;
-    pub const ERROR_CODE: usize = 10;
-    pub const RESPONSE_BODY: usize = 11;
+    // A request's prefix.
+    pub const PEER_VERSION: Range<usize> = 10..12;
+    pub const SOURCE: Range<usize> = 12..13;
+    pub const RESERVED: Range<usize> = 13..14;
+    pub const REQUEST_BODY: usize = RESERVED.end;
+    // A response's prefix.
+    pub const ERROR_CODE: Range<usize> = 10..11;
+    pub const RESPONSE_BODY: usize = ERROR_CODE.end;
+
+    /// Offsets from the start of the body.
+    pub mod list_request {
+        use core::ops::Range;
+        pub const RESOURCE_ID: Range<usize> = 0..16;
+        pub const PEER_GUID: Range<usize> = 16..32;
+        pub const REQUESTED_COUNT: Range<usize> = 32..34;
+        /// Only from peer version [`super::super::NAT_TYPE_SINCE_VERSION`] on.
+        pub const NAT_TYPE: Range<usize> = 34..35;
+    }
+    pub mod list_response {
+        use core::ops::Range;
+        pub const RESOURCE_ID: Range<usize> = 0..16;
+        pub const COUNT: Range<usize> = 16..18;
+        pub const PEERS: usize = COUNT.end;
+    }
+    pub mod leave_request {
+        use core::ops::Range;
+        pub const PEER_GUID: Range<usize> = 0..16;
+    }
+    pub mod report_response {
+        use core::ops::Range;
+        pub const KEEPALIVE: Range<usize> = 0..2;
+        pub const DETECTED_IP: Range<usize> = 2..6;
+        pub const DETECTED_PORT: Range<usize> = 6..8;
+        pub const RESOURCE_COUNT: Range<usize> = 8..10;
+    }
 }
 
 /// A read-only view of a tracker packet (header checked, body not yet).
@@ -112,17 +143,17 @@ impl<'a> TrackerPacket<'a> {
             return Err(Error::Invalid {
                 message: MESSAGE,
                 field: "action",
-                offset: 4,
+                offset: PptvHeader::ACTION.start,
                 reason: format!("0x{:02x} is not a tracker action", u8::from(header.action())),
             });
         }
         let r = Reader::new(buf, MESSAGE);
         match r.u8("is request", field::IS_REQUEST)? {
             1 => {
-                r.bytes("reserved", field::RESERVED, 1)?;
+                r.bytes("reserved", field::RESERVED.start, field::RESERVED.len())?;
             }
             0 => {
-                r.u8("error code", field::ERROR_CODE)?;
+                r.u8("error code", field::ERROR_CODE.start)?;
             }
             v => {
                 return Err(Error::Invalid {
@@ -145,14 +176,14 @@ impl<'a> TrackerPacket<'a> {
     /// Request prefix, `None` for a response.
     pub fn request_common(&self) -> Option<RequestCommon> {
         self.is_request().then(|| RequestCommon {
-            peer_version: le16(self.buf, field::PEER_VERSION),
-            source: self.buf[field::SOURCE],
-            reserved: self.buf[field::RESERVED],
+            peer_version: le16(self.buf, field::PEER_VERSION.start),
+            source: self.buf[field::SOURCE.start],
+            reserved: self.buf[field::RESERVED.start],
         })
     }
     /// Error code, `None` for a request.
     pub fn error_code(&self) -> Option<u8> {
-        (!self.is_request()).then(|| self.buf[field::ERROR_CODE])
+        (!self.is_request()).then(|| self.buf[field::ERROR_CODE.start])
     }
     pub fn body_offset(&self) -> usize {
         if self.is_request() {
@@ -165,30 +196,50 @@ impl<'a> TrackerPacket<'a> {
         &self.buf[self.body_offset()..]
     }
 
+    /// A response with a non-zero error code and no body.
+    fn is_error_reply(&self) -> bool {
+        self.error_code().is_some_and(|e| e != 0) && self.body().is_empty()
+    }
+
+    /// The length of a List request body for this peer version.
+    fn list_request_len(common: &RequestCommon) -> usize {
+        use field::list_request::*;
+        if common.peer_version >= NAT_TYPE_SINCE_VERSION {
+            NAT_TYPE.end
+        } else {
+            REQUESTED_COUNT.end
+        }
+    }
+
     /// For a List response: resource id, claimed count and the whole entries
     /// present (allocation-free).
     pub fn list_response(&self) -> Result<(Guid, u16, PeerEntries<'a>)> {
+        use field::list_response::*;
         let b = self.body_offset();
         let r = Reader::new(self.buf, MESSAGE);
-        r.bytes("resource id", b, 16)?;
-        let count = r.u16_le("count", b + 16)?;
-        Ok((guid_at(self.buf, b), count, PeerEntries::new(&self.buf[b + 18..])))
+        r.bytes("resource id", b + RESOURCE_ID.start, RESOURCE_ID.len())?;
+        let count = r.u16_le("count", b + COUNT.start)?;
+        Ok((guid_at(self.buf, b + RESOURCE_ID.start), count, PeerEntries::new(&self.buf[b + PEERS..])))
     }
 
     /// True if the body has a publicly described layout and fits it exactly
     /// (what [`Self::message`] would accept, minus the raw-bodied Report
     /// request and Leave response). Does not allocate.
     pub fn fits_described_layout(&self) -> bool {
-        let (b, len) = (self.body_offset(), self.buf.len());
-        match (self.header.action(), self.request_common(), self.error_code()) {
-            (Action::TrackerList, Some(c), _) => len == b + 34 + usize::from(c.peer_version >= NAT_TYPE_SINCE_VERSION),
-            (Action::TrackerLeave, Some(_), _) => len == b + 16,
-            (_, Some(_), _) => false,
-            (_, None, Some(e)) if e != 0 && len == b => true,
-            (Action::TrackerList, None, _) => {
-                len >= b + 18 && len - (b + 18) == PeerEntry::LEN * usize::from(le16(self.buf, b + 16))
+        let body = self.body();
+        let len = body.len();
+        if self.is_error_reply() {
+            return true;
+        }
+        match (self.header.action(), self.request_common()) {
+            (Action::TrackerList, Some(c)) => len == Self::list_request_len(&c),
+            (Action::TrackerLeave, Some(_)) => len == field::leave_request::PEER_GUID.end,
+            (_, Some(_)) => false,
+            (Action::TrackerList, None) => {
+                use field::list_response::*;
+                len >= PEERS && len - PEERS == PeerEntry::LEN * usize::from(le16(body, COUNT.start))
             }
-            (Action::TrackerReport, None, _) => len == b + 10,
+            (Action::TrackerReport, None) => len == field::report_response::RESOURCE_COUNT.end,
             _ => false,
         }
     }
@@ -198,32 +249,37 @@ impl<'a> TrackerPacket<'a> {
         let r = Reader::new(self.buf, MESSAGE);
         let b = self.body_offset();
         let action = self.header.action();
+        if let Some(error_code) = self.error_code().filter(|_| self.is_error_reply()) {
+            return Ok(TrackerMessage::OtherResponse { action, error_code, body: Vec::new() });
+        }
         let m = match (action, self.request_common(), self.error_code()) {
             (Action::TrackerList, Some(common), _) => {
-                r.bytes("resource id", b, 16)?;
-                r.bytes("peer guid", b + 16, 16)?;
-                let requested_count = r.u16_le("requested count", b + 32)?;
-                let nat_type =
-                    if common.peer_version >= NAT_TYPE_SINCE_VERSION { Some(r.u8("nat type", b + 34)?) } else { None };
-                r.expect_end(b + 34 + nat_type.map_or(0, |_| 1))?;
+                use field::list_request::*;
+                r.bytes("resource id", b + RESOURCE_ID.start, RESOURCE_ID.len())?;
+                r.bytes("peer guid", b + PEER_GUID.start, PEER_GUID.len())?;
+                let requested_count = r.u16_le("requested count", b + REQUESTED_COUNT.start)?;
+                let nat_type = if common.peer_version >= NAT_TYPE_SINCE_VERSION {
+                    Some(r.u8("nat type", b + NAT_TYPE.start)?)
+                } else {
+                    None
+                };
+                r.expect_end(b + Self::list_request_len(&common))?;
                 TrackerMessage::ListRequest {
                     common,
-                    resource_id: guid_at(self.buf, b),
-                    peer_guid: guid_at(self.buf, b + 16),
+                    resource_id: guid_at(self.buf, b + RESOURCE_ID.start),
+                    peer_guid: guid_at(self.buf, b + PEER_GUID.start),
                     requested_count,
                     nat_type,
                 }
             }
             (Action::TrackerLeave, Some(common), _) => {
-                r.bytes("peer guid", b, 16)?;
-                r.expect_end(b + 16)?;
-                TrackerMessage::LeaveRequest { common, peer_guid: guid_at(self.buf, b) }
+                use field::leave_request::*;
+                r.bytes("peer guid", b + PEER_GUID.start, PEER_GUID.len())?;
+                r.expect_end(b + PEER_GUID.end)?;
+                TrackerMessage::LeaveRequest { common, peer_guid: guid_at(self.buf, b + PEER_GUID.start) }
             }
             (Action::TrackerReport, Some(common), _) => {
                 TrackerMessage::ReportRequest { common, body: self.body().to_vec() }
-            }
-            (_, None, Some(error_code)) if error_code != 0 && self.body().is_empty() => {
-                TrackerMessage::OtherResponse { action, error_code, body: Vec::new() }
             }
             (Action::TrackerList, None, Some(error_code)) => {
                 let (resource_id, count, entries) = self.list_response()?;
@@ -239,15 +295,16 @@ impl<'a> TrackerPacket<'a> {
                 TrackerMessage::ListResponse { error_code, resource_id, peers }
             }
             (Action::TrackerReport, None, Some(error_code)) => {
-                let keepalive_interval = r.u16_le("keep-alive interval", b)?;
-                r.bytes("detected ip", b + 2, 4)?;
-                let detected_port = r.u16_le("detected port", b + 6)?;
-                let resource_count = r.u16_le("resource count", b + 8)?;
-                r.expect_end(b + 10)?;
+                use field::report_response::*;
+                let keepalive_interval = r.u16_le("keep-alive interval", b + KEEPALIVE.start)?;
+                r.bytes("detected ip", b + DETECTED_IP.start, DETECTED_IP.len())?;
+                let detected_port = r.u16_le("detected port", b + DETECTED_PORT.start)?;
+                let resource_count = r.u16_le("resource count", b + RESOURCE_COUNT.start)?;
+                r.expect_end(b + RESOURCE_COUNT.end)?;
                 TrackerMessage::ReportResponse {
                     error_code,
                     keepalive_interval,
-                    detected_ip: ipv4_le(self.buf, b + 2),
+                    detected_ip: ipv4_le(self.buf, b + DETECTED_IP.start),
                     detected_port,
                     resource_count,
                 }
@@ -260,7 +317,7 @@ impl<'a> TrackerPacket<'a> {
                 return Err(Error::Invalid {
                     message: MESSAGE,
                     field: "is request",
-                    offset: 9,
+                    offset: field::IS_REQUEST,
                     reason: "unreachable".into(),
                 })
             }
@@ -273,100 +330,26 @@ impl<'a> TrackerPacket<'a> {
     pub fn to_tree(&self) -> Tree {
         let mut notes = Vec::new();
         let mut c = self.header.to_fields();
-        c.push(Field::new(&hf::PPTV_TRACKER_IS_REQUEST, 9, 1, Value::Bool(self.is_request())));
-        if let Some(rc) = self.request_common() {
-            c.push(Field::new(&hf::PPTV_TRACKER_PEER_VERSION, 10, 2, Value::U16(rc.peer_version)));
-            c.push(Field::new(&hf::PPTV_TRACKER_SOURCE, 12, 1, Value::U8(rc.source)));
-            c.push(Field::new(&hf::PPTV_TRACKER_RESERVED, 13, 1, Value::U8(rc.reserved)));
-        }
-        if let Some(e) = self.error_code() {
-            c.push(Field::new(&hf::PPTV_TRACKER_ERROR_CODE, 10, 1, Value::U8(e)));
-        }
-        let b = self.body_offset();
+        self.prefix_fields(&mut c);
         let len = self.buf.len();
-        let mut end = b;
-        let mut fixed = |c: &mut Vec<Field>, def, at: usize, n: usize, v: &dyn Fn() -> Value| {
-            if at + n <= len {
-                c.push(Field::new(def, at, n, v()));
-                end = end.max(at + n);
-                true
-            } else {
-                false
+        let mut body = LaxBody { buf: self.buf, base: self.body_offset(), fields: &mut c, end: self.body_offset() };
+        let action = self.header.action();
+        let complete = match (action, self.request_common()) {
+            _ if self.is_error_reply() => true,
+            (Action::TrackerList, Some(common)) => list_request_fields(&mut body, &common),
+            (Action::TrackerLeave, Some(_)) => {
+                body.add(&hf::PPTV_TRACKER_PEER_GUID, field::leave_request::PEER_GUID, guid)
             }
-        };
-        let buf = self.buf;
-        let complete = match (self.header.action(), self.is_request()) {
-            (Action::TrackerList, true) => {
-                let mut ok = fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_ID, b, 16, &|| Value::Guid(guid_at(buf, b)))
-                    && fixed(&mut c, &hf::PPTV_TRACKER_PEER_GUID, b + 16, 16, &|| Value::Guid(guid_at(buf, b + 16)))
-                    && fixed(&mut c, &hf::PPTV_TRACKER_REQUESTED_COUNT, b + 32, 2, &|| Value::U16(le16(buf, b + 32)));
-                if ok && le16(buf, 10) >= NAT_TYPE_SINCE_VERSION {
-                    ok = fixed(&mut c, &hf::PPTV_TRACKER_NAT_TYPE, b + 34, 1, &|| Value::U8(buf[b + 34]));
-                }
-                ok
-            }
-            (Action::TrackerLeave, true) => {
-                fixed(&mut c, &hf::PPTV_TRACKER_PEER_GUID, b, 16, &|| Value::Guid(guid_at(buf, b)))
-            }
-            (_, false) if self.error_code() != Some(0) && self.body().is_empty() => true,
-            (Action::TrackerList, false) => {
-                let ok = fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_ID, b, 16, &|| Value::Guid(guid_at(buf, b)))
-                    && fixed(&mut c, &hf::PPTV_TRACKER_COUNT, b + 16, 2, &|| Value::U16(le16(buf, b + 16)));
-                if ok {
-                    let claimed = le16(buf, b + 16) as usize;
-                    let entries = PeerEntries::new(&buf[b + 18..]);
-                    let present = entries.len();
-                    let rest = entries.remainder().len();
-                    for (i, e) in entries.enumerate() {
-                        c.push(e.to_field(b + 18 + i * PeerEntry::LEN, &mut notes));
-                    }
-                    if claimed != present {
-                        notes.push(Note::new(
-                            &ei::COUNT_MISMATCH,
-                            b + 16,
-                            2,
-                            format!("claimed {claimed} peers, found {present}"),
-                        ));
-                    }
-                    if rest > 0 {
-                        notes.push(Note::new(
-                            &ei::TRUNCATED_RECORD,
-                            len - rest,
-                            rest,
-                            format!("peer entry cut short: {rest} of 24 bytes"),
-                        ));
-                    }
-                    end = len;
-                }
-                ok
-            }
-            (Action::TrackerReport, false) => {
-                fixed(&mut c, &hf::PPTV_TRACKER_KEEPALIVE, b, 2, &|| Value::U16(le16(buf, b)))
-                    && fixed(&mut c, &hf::PPTV_TRACKER_DETECTED_IP, b + 2, 4, &|| Value::Ipv4(ipv4_le(buf, b + 2)))
-                    && fixed(&mut c, &hf::PPTV_TRACKER_DETECTED_PORT, b + 6, 2, &|| Value::U16(le16(buf, b + 6)))
-                    && fixed(&mut c, &hf::PPTV_TRACKER_RESOURCE_COUNT, b + 8, 2, &|| Value::U16(le16(buf, b + 8)))
-            }
+            (Action::TrackerList, None) => list_response_fields(&mut body, &mut notes),
+            (Action::TrackerReport, None) => report_response_fields(&mut body),
             _ => {
-                if b < len {
-                    c.push(Field::new(&hf::PPTV_BODY, b, len - b, Value::Bytes(buf[b..].to_vec())));
-                    notes.push(Note::new(
-                        &ei::UNDECODED,
-                        b,
-                        len - b,
-                        format!("{} body not publicly described", self.header.action().name()),
-                    ));
-                }
-                end = len;
+                body.raw(&mut notes, &format!("{} body not publicly described", action.name()));
                 true
             }
         };
+        let end = body.end;
         if !complete {
-            notes.push(Note::new(
-                &ei::TRUNCATED_RECORD,
-                end,
-                len - end,
-                format!("{} ends early", self.header.action().name()),
-            ));
+            notes.push(Note::new(&ei::TRUNCATED_RECORD, end, len - end, format!("{} ends early", action.name())));
         } else if end < len {
             notes.push(Note::new(
                 &ei::TRAILING_BYTES,
@@ -382,6 +365,114 @@ impl<'a> TrackerPacket<'a> {
             notes,
         }
     }
+
+    /// Is-request, then the request's or the response's prefix.
+    fn prefix_fields(&self, c: &mut Vec<Field>) {
+        c.push(Field::new(&hf::PPTV_TRACKER_IS_REQUEST, field::IS_REQUEST, 1, Value::Bool(self.is_request())));
+        if let Some(rc) = self.request_common() {
+            c.push(Field::at(&hf::PPTV_TRACKER_PEER_VERSION, 0, field::PEER_VERSION, Value::U16(rc.peer_version)));
+            c.push(Field::at(&hf::PPTV_TRACKER_SOURCE, 0, field::SOURCE, Value::U8(rc.source)));
+            c.push(Field::at(&hf::PPTV_TRACKER_RESERVED, 0, field::RESERVED, Value::U8(rc.reserved)));
+        }
+        if let Some(e) = self.error_code() {
+            c.push(Field::at(&hf::PPTV_TRACKER_ERROR_CODE, 0, field::ERROR_CODE, Value::U8(e)));
+        }
+    }
+}
+
+/// The fixed fields of a body, added laxly: each while the payload holds it.
+struct LaxBody<'a, 'f> {
+    buf: &'a [u8],
+    base: usize,
+    fields: &'f mut Vec<Field>,
+    /// The end of the last field added.
+    end: usize,
+}
+
+impl LaxBody<'_, '_> {
+    /// Adds the field at `range` of the body, its value read from exactly its
+    /// bytes; false if the payload ends first.
+    fn add(&mut self, def: &'static FieldDef, range: Range<usize>, value: fn(&[u8]) -> Value) -> bool {
+        let (start, end) = (self.base + range.start, self.base + range.end);
+        let Some(bytes) = self.buf.get(start..end) else { return false };
+        self.fields.push(Field::new(def, start, range.len(), value(bytes)));
+        self.end = self.end.max(end);
+        true
+    }
+
+    /// The whole body raw, with a note saying why.
+    fn raw(&mut self, notes: &mut Vec<Note>, why: &str) {
+        let len = self.buf.len();
+        if self.base < len {
+            let rest = &self.buf[self.base..];
+            self.fields.push(Field::new(&hf::PPTV_BODY, self.base, rest.len(), Value::Bytes(rest.to_vec())));
+            notes.push(Note::new(&ei::UNDECODED, self.base, rest.len(), why));
+        }
+        self.end = len;
+    }
+}
+
+fn guid(b: &[u8]) -> Value {
+    Value::Guid(guid_at(b, 0))
+}
+fn u16_le(b: &[u8]) -> Value {
+    Value::U16(le16(b, 0))
+}
+
+fn list_request_fields(body: &mut LaxBody<'_, '_>, common: &RequestCommon) -> bool {
+    use field::list_request::*;
+    let ok = body.add(&hf::PPTV_TRACKER_RESOURCE_ID, RESOURCE_ID, guid)
+        && body.add(&hf::PPTV_TRACKER_PEER_GUID, PEER_GUID, guid)
+        && body.add(&hf::PPTV_TRACKER_REQUESTED_COUNT, REQUESTED_COUNT, u16_le);
+    if ok && common.peer_version >= NAT_TYPE_SINCE_VERSION {
+        return body.add(&hf::PPTV_TRACKER_NAT_TYPE, NAT_TYPE, |b| Value::U8(b[0]));
+    }
+    ok
+}
+
+/// Resource id, count, the whole entries present; notes for a count that
+/// disagrees and an entry cut short.
+fn list_response_fields(body: &mut LaxBody<'_, '_>, notes: &mut Vec<Note>) -> bool {
+    use field::list_response::*;
+    if !(body.add(&hf::PPTV_TRACKER_RESOURCE_ID, RESOURCE_ID, guid) && body.add(&hf::PPTV_TRACKER_COUNT, COUNT, u16_le))
+    {
+        return false;
+    }
+    let b = body.base;
+    let claimed = usize::from(le16(body.buf, b + COUNT.start));
+    let entries = PeerEntries::new(&body.buf[b + PEERS..]);
+    let present = entries.len();
+    let rest = entries.remainder().len();
+    for (i, e) in entries.enumerate() {
+        body.fields.push(e.to_field(b + PEERS + i * PeerEntry::LEN, notes));
+    }
+    if claimed != present {
+        notes.push(Note::new(
+            &ei::COUNT_MISMATCH,
+            b + COUNT.start,
+            COUNT.len(),
+            format!("claimed {claimed} peers, found {present}"),
+        ));
+    }
+    let len = body.buf.len();
+    if rest > 0 {
+        notes.push(Note::new(
+            &ei::TRUNCATED_RECORD,
+            len - rest,
+            rest,
+            format!("peer entry cut short: {rest} of {} bytes", PeerEntry::LEN),
+        ));
+    }
+    body.end = len;
+    true
+}
+
+fn report_response_fields(body: &mut LaxBody<'_, '_>) -> bool {
+    use field::report_response::*;
+    body.add(&hf::PPTV_TRACKER_KEEPALIVE, KEEPALIVE, u16_le)
+        && body.add(&hf::PPTV_TRACKER_DETECTED_IP, DETECTED_IP, |b| Value::Ipv4(ipv4_le(b, 0)))
+        && body.add(&hf::PPTV_TRACKER_DETECTED_PORT, DETECTED_PORT, u16_le)
+        && body.add(&hf::PPTV_TRACKER_RESOURCE_COUNT, RESOURCE_COUNT, u16_le)
 }
 
 impl TrackerRepr {

@@ -13,6 +13,8 @@
 //! pointers alive. The plugin is built with `panic = "abort"` (the
 //! `wireshark-plugin` profile) so no panic unwinds into C either.
 
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
 mod callbacks;
 mod emit;
 mod ffi;
@@ -45,7 +47,9 @@ pub extern "C" fn plugin_register() {
         register_protoinfo: Some(register::protocols),
         register_handoff: Some(register::handoff),
     };
-    // SAFETY: PLUGIN is static; Wireshark keeps the pointer.
+    // SAFETY: PLUGIN is a static, so the pointer Wireshark keeps stays valid;
+    // its callbacks are the `unsafe extern "C"` functions epan expects, and
+    // the loader calls plugin_register before registering protocols.
     unsafe { epan_sys::proto_register_plugin(&PLUGIN) }
 }
 
@@ -55,6 +59,7 @@ mod tests {
 
     #[test]
     fn test_plugin_version_is_package_version() {
+        // SAFETY: plugin_version is a static, NUL-terminated array.
         let v = unsafe { CStr::from_ptr(super::plugin_version.as_ptr()) };
         assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
     }

@@ -27,9 +27,11 @@ struct Ids {
     ei: *mut ExpertField,
 }
 
-// SAFETY: the arrays are leaked and never written after registration, which
-// happens before any packet is dissected.
+// SAFETY: the arrays are leaked (never freed) and epan writes them only during
+// registration, which finishes before `IDS` is set and any packet is dissected;
+// afterwards every thread only reads them.
 unsafe impl Send for Ids {}
+// SAFETY: as for Send: shared access is read-only once `IDS` is set.
 unsafe impl Sync for Ids {}
 
 static IDS: OnceLock<Ids> = OnceLock::new();
@@ -44,21 +46,21 @@ fn ids() -> &'static Ids {
 
 /// The `hf` id of `hf::ALL[i]` (the protocol id for a protocol's own entry).
 pub fn hf_id(i: usize) -> c_int {
-    debug_assert!(i < hf::ALL.len());
-    // SAFETY: the array has hf::ALL.len() entries.
+    assert!(i < hf::ALL.len());
+    // SAFETY: the array has hf::ALL.len() initialised entries, leaked, and
+    // `i` is in range.
     unsafe { *ids().hf.add(i) }
 }
 
 /// The `ett` id for the subtree of `hf::ALL[i]`.
 pub fn ett_field(i: usize) -> c_int {
-    // SAFETY: the array has hf::ALL.len() + 2 entries.
+    assert!(i < N_ETT);
+    // SAFETY: the array has N_ETT initialised entries, leaked, and `i` is in range.
     unsafe { *ids().ett.add(i) }
 }
 
 pub fn ett_root(root: Root) -> c_int {
-    let i = hf::ALL.len() + root as usize;
-    // SAFETY: see ett_field.
-    unsafe { *ids().ett.add(i) }
+    ett_field(hf::ALL.len() + root as usize)
 }
 
 pub fn proto(root: Root) -> c_int {
@@ -70,8 +72,9 @@ pub fn proto(root: Root) -> c_int {
 
 /// The `ei` of `ei::ALL[i]`; `i == ei::ALL.len()` is "malformed".
 pub fn ei(i: usize) -> *mut ExpertField {
-    debug_assert!(i <= ei::ALL.len());
-    // SAFETY: the array has ei::ALL.len() + 1 entries.
+    assert!(i <= ei::ALL.len());
+    // SAFETY: the array has ei::ALL.len() + 1 entries and `i` is at most the
+    // last index, so the pointer stays inside the allocation.
     unsafe { ids().ei.add(i) }
 }
 
@@ -82,6 +85,9 @@ pub fn ei_malformed() -> *mut ExpertField {
 pub fn proto_malformed() -> c_int {
     PROTO_MALFORMED.load(Ordering::Relaxed)
 }
+
+/// One ett per field, then one per protocol.
+const N_ETT: usize = hf::ALL.len() + 2;
 
 fn leak_str(s: &str) -> *const c_char {
     CString::new(s).expect("registry strings have no NUL").into_raw()
@@ -199,21 +205,34 @@ fn expert(ids: *mut ExpertField, name: &str, group: c_int, severity: c_int, summ
 }
 
 /// `register_protoinfo` of the plugin.
+///
+/// # Safety
+/// Called by epan's plugin loader, once, while protocols are being registered.
 pub unsafe extern "C" fn protocols() {
-    let proto_pplive = ws::proto_register_protocol(
-        c"PPLive peer-to-peer TV (peerscope)".as_ptr(),
-        c"PPLive".as_ptr(),
-        c"pplive".as_ptr(),
-    );
-    let proto_pptv = ws::proto_register_protocol(c"PPTV UDP (peerscope)".as_ptr(), c"PPTV".as_ptr(), c"pptv".as_ptr());
-    let proto_of = |root| {
-        if root == Root::Pptv {
-            proto_pptv
-        } else {
-            proto_pplive
-        }
+    // SAFETY: epan is registering protocols (caller's contract); the names
+    // are static C strings, which epan keeps.
+    let (proto_pplive, proto_pptv) = unsafe {
+        (
+            ws::proto_register_protocol(
+                c"PPLive peer-to-peer TV (peerscope)".as_ptr(),
+                c"PPLive".as_ptr(),
+                c"pplive".as_ptr(),
+            ),
+            ws::proto_register_protocol(c"PPTV UDP (peerscope)".as_ptr(), c"PPTV".as_ptr(), c"pptv".as_ptr()),
+        )
     };
+    // SAFETY: forwarded from this function's contract.
+    let (hf, ett, ei) = unsafe { (fields(proto_pplive, proto_pptv), subtrees(), experts(proto_pplive)) };
+    let _ = IDS.set(Ids { proto_pplive, proto_pptv, hf, ett, ei });
+}
 
+/// One `hf` per `hf::ALL` entry, each under its protocol; the protocols'
+/// own entries get the protocol ids.
+///
+/// # Safety
+/// As [`protocols`].
+unsafe fn fields(proto_pplive: c_int, proto_pptv: c_int) -> *const c_int {
+    let proto_of = |root| if root == Root::Pptv { proto_pptv } else { proto_pplive };
     let hf_ids = leak(vec![-1 as c_int; hf::ALL.len()]);
     for root in [Root::Pplive, Root::Pptv] {
         let entries: Vec<ws::hf_register_info> = hf::ALL
@@ -221,7 +240,8 @@ pub unsafe extern "C" fn protocols() {
             .enumerate()
             .filter(|(_, d)| root_of(d) == root && !is_protocol(d))
             .map(|(i, d)| ws::hf_register_info {
-                p_id: hf_ids.add(i),
+                // SAFETY: `i < hf::ALL.len()`, the length of `hf_ids`.
+                p_id: unsafe { hf_ids.add(i) },
                 hfinfo: hfinfo(
                     leak_str(d.label),
                     leak_str(d.name),
@@ -232,36 +252,57 @@ pub unsafe extern "C" fn protocols() {
             })
             .collect();
         let n = entries.len() as c_int;
-        ws::proto_register_field_array(proto_of(root), leak(entries), n);
+        // SAFETY: the array and everything it points to is leaked, as epan
+        // keeps pointers into it; `n` is its length.
+        unsafe { ws::proto_register_field_array(proto_of(root), leak(entries), n) };
     }
     for (i, d) in hf::ALL.iter().enumerate() {
         if is_protocol(d) {
-            *hf_ids.add(i) = proto_of(root_of(d));
+            // SAFETY: `i` is in range; epan wrote the other entries and is done.
+            unsafe { *hf_ids.add(i) = proto_of(root_of(d)) };
         }
     }
+    hf_ids
+}
 
-    let n_ett = hf::ALL.len() + 2;
-    let ett_ids = leak(vec![-1 as c_int; n_ett]);
-    let ett_ptrs: Vec<*mut c_int> = (0..n_ett).map(|i| ett_ids.add(i)).collect();
-    ws::proto_register_subtree_array(leak(ett_ptrs), n_ett as c_int);
+/// [`N_ETT`] subtree ids.
+///
+/// # Safety
+/// As [`protocols`].
+unsafe fn subtrees() -> *const c_int {
+    let ett_ids = leak(vec![-1 as c_int; N_ETT]);
+    // SAFETY: every `i < N_ETT` is inside `ett_ids`.
+    let ett_ptrs: Vec<*mut c_int> = (0..N_ETT).map(|i| unsafe { ett_ids.add(i) }).collect();
+    // SAFETY: both arrays are leaked, as epan keeps the pointers.
+    unsafe { ws::proto_register_subtree_array(leak(ett_ptrs), N_ETT as c_int) };
+    ett_ids
+}
 
+/// One `ei` per `ei::ALL` entry, then "malformed".
+///
+/// # Safety
+/// As [`protocols`]; `proto_pplive` was just registered.
+unsafe fn experts(proto_pplive: c_int) -> *mut ExpertField {
     let ei_ids = leak(vec![ExpertField::INIT; ei::ALL.len() + 1]);
+    // SAFETY: every `i <= ei::ALL.len()` is inside `ei_ids`.
+    let id = |i: usize| unsafe { ei_ids.add(i) };
     let mut entries: Vec<EiRegisterInfo> = ei::ALL
         .iter()
         .enumerate()
-        .map(|(i, d)| expert(ei_ids.add(i), d.name, expert_group(d), severity(d.severity), d.summary))
+        .map(|(i, d)| expert(id(i), d.name, expert_group(d), severity(d.severity), d.summary))
         .collect();
     entries.push(expert(
-        ei_ids.add(ei::ALL.len()),
+        id(ei::ALL.len()),
         "pplive.malformed",
         ffi::PI_MALFORMED,
         ffi::PI_ERROR,
         "Malformed PPLive/PPTV message",
     ));
     let n = entries.len() as c_int;
-    ffi::expert_register_field_array(ffi::expert_register_protocol(proto_pplive), leak(entries), n);
-
-    let _ = IDS.set(Ids { proto_pplive, proto_pptv, hf: hf_ids, ett: ett_ids, ei: ei_ids });
+    // SAFETY: the entries and their strings are leaked, as epan keeps them;
+    // the layouts of `EiRegisterInfo` match expert.h (tested in `ffi`).
+    unsafe { ffi::expert_register_field_array(ffi::expert_register_protocol(proto_pplive), leak(entries), n) };
+    ei_ids
 }
 
 /// The UDP ports of 2005 gossip and of the tracker, the TCP port peers move to.
@@ -269,27 +310,35 @@ const UDP_PORTS: &std::ffi::CStr = c"4004,8000";
 const TCP_PORTS: &std::ffi::CStr = c"8008";
 
 /// `register_handoff` of the plugin.
+///
+/// # Safety
+/// Called by epan's plugin loader, once, after every protocol registered.
 pub unsafe extern "C" fn handoff() {
     let proto_pplive = ids().proto_pplive;
-    PROTO_MALFORMED.store(ws::proto_registrar_get_id_byname(c"_ws.malformed".as_ptr()), Ordering::Relaxed);
-    ws::heur_dissector_add(
-        c"udp".as_ptr(),
-        Some(callbacks::heur_udp),
-        c"PPLive/PPTV over UDP".as_ptr(),
-        c"pplive_udp".as_ptr(),
-        proto_pplive,
-        ws::heuristic_enable_e_HEURISTIC_ENABLE,
-    );
-    ws::heur_dissector_add(
-        c"tcp".as_ptr(),
-        Some(callbacks::heur_tcp),
-        c"PPLive over TCP".as_ptr(),
-        c"pplive_tcp".as_ptr(),
-        proto_pplive,
-        ws::heuristic_enable_e_HEURISTIC_ENABLE,
-    );
-    let udp = ws::create_dissector_handle(Some(callbacks::port_udp), proto_pplive);
-    let tcp = ws::create_dissector_handle(Some(callbacks::port_tcp), proto_pplive);
-    ws::dissector_add_uint_range_with_preference(c"udp.port".as_ptr(), UDP_PORTS.as_ptr(), udp);
-    ws::dissector_add_uint_range_with_preference(c"tcp.port".as_ptr(), TCP_PORTS.as_ptr(), tcp);
+    // SAFETY: epan is in its handoff phase (caller's contract), so the udp
+    // and tcp heuristic lists and port tables exist; every string is a
+    // static C string; the callbacks have the signatures epan expects.
+    unsafe {
+        PROTO_MALFORMED.store(ws::proto_registrar_get_id_byname(c"_ws.malformed".as_ptr()), Ordering::Relaxed);
+        ws::heur_dissector_add(
+            c"udp".as_ptr(),
+            Some(callbacks::heur_udp),
+            c"PPLive/PPTV over UDP".as_ptr(),
+            c"pplive_udp".as_ptr(),
+            proto_pplive,
+            ws::heuristic_enable_e_HEURISTIC_ENABLE,
+        );
+        ws::heur_dissector_add(
+            c"tcp".as_ptr(),
+            Some(callbacks::heur_tcp),
+            c"PPLive over TCP".as_ptr(),
+            c"pplive_tcp".as_ptr(),
+            proto_pplive,
+            ws::heuristic_enable_e_HEURISTIC_ENABLE,
+        );
+        let udp = ws::create_dissector_handle(Some(callbacks::port_udp), proto_pplive);
+        let tcp = ws::create_dissector_handle(Some(callbacks::port_tcp), proto_pplive);
+        ws::dissector_add_uint_range_with_preference(c"udp.port".as_ptr(), UDP_PORTS.as_ptr(), udp);
+        ws::dissector_add_uint_range_with_preference(c"tcp.port".as_ptr(), TCP_PORTS.as_ptr(), tcp);
+    }
 }

@@ -45,7 +45,7 @@ pub fn by_port(transport: Transport, src_port: u16, dst_port: u16, payload: &[u8
 /// has) and differ in fixed length (17 and 41 bytes before the 18-byte records);
 /// the 2010 protocol is UDP only. `None`: TCP bytes that start like no message.
 fn lax_hint(transport: Transport, p: &[u8]) -> Option<Hint> {
-    const PREFIX: [u8; 4] = [0x02, 0x00, 0x00, 0x02];
+    use peerscope_dissector::v2005::PREFIX;
     let prefixed = p.len().min(4) > 0 && p[..p.len().min(4)] == PREFIX[..p.len().min(4)];
     if prefixed {
         Some(if p.len() >= 41 && (p.len() - 41).is_multiple_of(18) { Hint::Gossip2005 } else { Hint::TrackerReply2005 })

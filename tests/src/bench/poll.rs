@@ -8,7 +8,7 @@ use std::{
 };
 
 use peerscope::live::{attach, clock::KernelClock, pins::PinDir, AttachOptions, FlowMaps, FlowTable};
-use peerscope_abi::{FlowKey, FlowStats};
+use peerscope_abi::{FlowKey, FlowStats, KernelNs};
 
 use super::{kernel, Section};
 use crate::{netns::ChildGuard, VethPair};
@@ -73,7 +73,7 @@ fn table_mib(max_flows: u32) -> f64 {
     let cpus = aya::util::nr_cpus().map(|n| n as u32).unwrap_or(1);
     let g = peerscope_abi::Geometry::new(max_flows, cpus);
     let bytes = g.slots as usize * std::mem::size_of::<peerscope_abi::FlowSlot>()
-        + g.stats_entries() as usize * std::mem::size_of::<FlowStats>();
+        + g.stats_entries() as usize * std::mem::size_of::<FlowStats<KernelNs>>();
     bytes as f64 / (1024.0 * 1024.0)
 }
 
@@ -108,8 +108,8 @@ fn agent_rss(peerscope: &std::path::Path, n: u32) -> anyhow::Result<(u64, u64)> 
         let s = FlowStats {
             packets: [0, 1, 1],
             bytes: [0, 100, 1400],
-            last_seen_ns: now,
-            first_seen_ns: now,
+            last_seen: KernelNs(now),
+            first_seen: KernelNs(now),
             ..Default::default()
         };
         if view.insert(&key, &vec![s; cpus]).is_err() {

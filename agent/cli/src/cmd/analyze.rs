@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use crate::cli::AnalyzeArgs;
 use peerscope::engine::MonitoredHost;
-use peerscope::offline::{analyze_file, OfflineJson, OfflineOptions};
+use peerscope::offline::{analyze_file, OfflineOptions};
 use peerscope::report;
 
 /// Exit status of an analysis of a damaged file (the report is still written).
@@ -21,22 +21,22 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(g) = &out.host_guess {
         eprintln!(
             "peerscope: monitored host inferred: {} (in {} of {} flows; give --host to choose)",
-            g.addr, g.flows, g.total_flows
+            g.ip, g.flows, g.total_flows
         );
     }
     if out.host_guess.is_none() && out.report.family.contacted_hosts == 0 {
         eprintln!("peerscope: warning: the given host exchanged no packet with any peer in this capture");
     }
+    let (damage, read) = (out.damage.clone(), out.read.clone());
+    let doc = out.into_document(&args.file);
     let stdout = std::io::stdout();
     let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     if !json_to_stdout {
         let mut o = stdout.lock();
-        report::text::write(&mut o, &out.report, &out.read, out.host_guess.as_ref())?;
-        report::text::write_control(&mut o, &out.control)?;
+        report::text::write_document(&mut o, &doc)?;
         o.flush()?;
     }
     if let Some(p) = &args.json {
-        let doc = OfflineJson { report: &out.report, input: out.input(&args.file), control: &out.control };
         if json_to_stdout {
             serde_json::to_writer_pretty(stdout.lock(), &doc)?;
             println!();
@@ -49,18 +49,18 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(d) = &args.csv {
-        report::csv::write_dir(d, &out.report).with_context(|| format!("writing CSV into {}", d.display()))?;
+        report::csv::write_dir(d, &doc.report).with_context(|| format!("writing CSV into {}", d.display()))?;
     }
     if let Some(d) = &args.plots {
-        report::svg::write_dir(d, &out.report).with_context(|| format!("writing plots into {}", d.display()))?;
+        report::svg::write_dir(d, &doc.report).with_context(|| format!("writing plots into {}", d.display()))?;
     }
-    if let Some(d) = &out.damage {
+    if let Some(d) = &damage {
         eprintln!(
             "peerscope: {}: damaged capture, {d}; the {} packets before it were analysed ({} of {} bytes)",
             args.file.display(),
-            out.read.frames,
-            out.read.bytes_read,
-            out.read.file_size
+            read.frames,
+            read.bytes_read,
+            read.file_size_bytes
         );
         return Ok(ExitCode::from(EXIT_DAMAGED));
     }

@@ -11,6 +11,7 @@ use crate::cli::DissectArgs;
 use peerscope::{
     control::{self, filter::Filter, reassembly::Reassembler, ControlMessage},
     offline::{self, decode::decode_with_payload, decode::Decoded},
+    schema::ControlMessageDocument,
     view::endpoint,
 };
 
@@ -145,16 +146,6 @@ fn json(
     m: &ControlMessage,
     reassembled: Option<usize>,
 ) -> std::io::Result<()> {
-    let v = serde_json::json!({
-        "frame": n,
-        "time_unix_ns": ts,
-        "src": endpoint(key.src_ip(), key.src_port),
-        "dst": endpoint(key.dst_ip(), key.dst_port),
-        "transport": proto(key),
-        "identification": m.identification,
-        "reassembled_bytes": reassembled,
-        "tree": m.tree,
-    });
-    serde_json::to_writer(&mut *o, &v)?;
+    serde_json::to_writer(&mut *o, &ControlMessageDocument::new(n, ts, key, m, reassembled))?;
     writeln!(o)
 }

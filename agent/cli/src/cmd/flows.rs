@@ -2,11 +2,11 @@
 
 use std::process::ExitCode;
 
-use peerscope_abi::Counter;
-
 use peerscope::{
-    live::{caps, clock::KernelClock, pins::PinDir, FlowMaps, LiveError},
-    view::{render_table, FlowRow},
+    engine::MonitoredHost,
+    live::{caps, clock, clock::KernelClock, host::interface_addrs, pins::PinDir, FlowMaps, LiveError},
+    schema::{flows::FlowsTag, Flow, FlowsDocument, KernelCounters, SchemaVersion},
+    view::render_table,
 };
 
 use crate::cli::FlowsArgs;
@@ -25,28 +25,25 @@ pub fn flows(args: FlowsArgs) -> anyhow::Result<ExitCode> {
     if args.top > 0 {
         flows.truncate(args.top);
     }
-    let rows: Vec<FlowRow> = flows
-        .iter()
-        .map(|(k, s)| {
-            let mut s = **s;
-            s.first_seen_ns = clock.to_unix_ns(s.first_seen_ns);
-            s.last_seen_ns = clock.to_unix_ns(s.last_seen_ns);
-            FlowRow::new(k, None, &s, 0.0)
-        })
-        .collect();
+    // The monitored host is the interface's own addresses, as `run` takes them.
+    let host = MonitoredHost::new(interface_addrs(&args.iface));
+    let flows: Vec<Flow> = flows.iter().map(|(k, s)| Flow::new(k, &clock.stats_to_unix(s), Some(&host))).collect();
     if args.json {
-        let counters: serde_json::Map<String, serde_json::Value> =
-            Counter::ALL.iter().map(|c| (c.name().to_string(), snap.counter(*c).into())).collect();
-        let out = serde_json::json!({
-            "iface": args.iface,
-            "flows_in_table": snap.flows.len(),
-            "flows": rows,
-            "counters": counters,
-        });
+        let counters: Vec<u64> = peerscope_abi::Counter::ALL.iter().map(|c| snap.counter(*c)).collect();
+        let out = FlowsDocument {
+            schema_version: SchemaVersion,
+            document: FlowsTag,
+            iface: args.iface.clone(),
+            time_unix_ns: clock::unix_now_ns(),
+            flows_in_table: snap.flows.len(),
+            table_capacity: maps.capacity(),
+            flows,
+            counters: KernelCounters::new(&counters),
+        };
         println!("{}", serde_json::to_string(&out)?);
     } else {
         println!("{} flows in the kernel table of {}", snap.flows.len(), args.iface);
-        print!("{}", render_table(&rows));
+        print!("{}", render_table(&flows));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,18 +1,32 @@
-//! `peerscope status` and `peerscope detach`.
+//! `peerscope report`, `peerscope status` and `peerscope detach`.
 
-use std::process::ExitCode;
+use std::{io::Write, process::ExitCode};
 
-use peerscope::live::{caps, manage, pins::PinDir, LiveError};
+use anyhow::Context;
+use peerscope::{
+    live::{caps, manage, pins::PinDir, LiveError},
+    schema::{ReportDocument, StatusDocument},
+};
 
 use crate::cli::{DetachArgs, ReportArgs, StatusArgs};
 
+/// Prints the report document the agent on the interface wrote at its last window,
+/// as JSON or as text rendered from it.
 pub fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let p = PinDir::for_iface(&args.iface);
-    let file = if args.json { &p.report_file } else { &p.report_text_file };
+    let file = &p.report_file;
     match std::fs::read(file) {
         Ok(bytes) => {
-            use std::io::Write;
-            std::io::stdout().write_all(&bytes)?;
+            let doc: ReportDocument =
+                serde_json::from_slice(&bytes).with_context(|| format!("reading the report in {}", file.display()))?;
+            let mut out = std::io::stdout().lock();
+            if args.json {
+                serde_json::to_writer(&mut out, &doc)?;
+                writeln!(out)?;
+            } else {
+                peerscope::report::text::write_document(&mut out, &doc)?;
+            }
+            out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -35,7 +49,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     }
     let all = manage::status();
     if args.json {
-        println!("{}", serde_json::to_string(&all)?);
+        println!("{}", serde_json::to_string(&StatusDocument::new(all))?);
         return Ok(ExitCode::SUCCESS);
     }
     if all.is_empty() {

@@ -7,6 +7,7 @@ mod flows;
 mod jsonl;
 mod manage;
 mod run;
+mod schema;
 
 use std::process::ExitCode;
 
@@ -34,5 +35,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(args) => analyze::run(args),
         Command::Dissect(args) => dissect::run(args),
         Command::Demo(args) => demo::demo(args),
+        Command::Schema(args) => schema::run(args),
     }
 }

@@ -8,6 +8,7 @@ use std::{
     time::Duration,
 };
 
+use peerscope::schema::{interval::IntervalTag, Flow, IntervalDocument, KernelCounters, ReportSource, SchemaVersion};
 use peerscope_abi::{Counter, FlowStats};
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -16,7 +17,7 @@ use peerscope::{
     engine::{Engine, MonitoredHost, WindowSummary},
     export::{server, Metrics},
     live::{clock, host::interface_addrs, pins::PinDir, AttachOptions, Attached, FlowDelta, Measurement},
-    view::{render_table, FlowRow, PerClass},
+    view::render_table,
 };
 
 use super::jsonl::JsonLines;
@@ -73,7 +74,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         attached,
         measure: Measurement::new(Engine::new(config, MonitoredHost::new(addrs)), clock::unix_now_ns()),
         metrics,
-        jsonl: args.jsonl.as_deref().map(JsonLines::open).transpose()?,
+        jsonl: args.jsonl.as_deref().map(|p| JsonLines::open(p, &args.iface)).transpose()?,
         pins: PinDir::for_iface(&args.iface),
         iface: args.iface.clone(),
     };
@@ -102,7 +103,6 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let _ = std::fs::remove_file(&live.pins.report_file);
-    let _ = std::fs::remove_file(&live.pins.report_text_file);
     let kept = live.attached.keep_attached;
     drop(live);
     if kept {
@@ -137,28 +137,31 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
     for d in &deltas {
         interval_total.merge(&d.delta);
     }
-    let rows: Vec<FlowRow> =
-        deltas.iter().take(args.top).map(|d| FlowRow::new(&d.key, Some(&d.delta), &d.total, args.interval)).collect();
+    let host = Some(live.measure.engine().host());
+    let flows: Vec<Flow> = deltas
+        .iter()
+        .take(args.top)
+        .map(|d| Flow::new(&d.key, &d.total, host).with_interval(&d.delta, args.interval))
+        .collect();
     let mut stdout = std::io::stdout().lock();
     if args.json {
-        let counters: serde_json::Map<String, serde_json::Value> =
-            Counter::ALL.iter().map(|c| (c.name().to_string(), counters[*c as usize].into())).collect();
-        let out = serde_json::json!({
-            "interval": n,
-            "time_unix_ns": now,
-            "interval_secs": args.interval,
-            "iface": args.iface,
-            "active_flows": deltas.len(),
-            "flows_in_table": flows_in_table,
-            "flows_reaped": reaped,
-            "packets": PerClass::from(interval_total.packets),
-            "bytes": PerClass::from(interval_total.bytes),
-            "flows": rows,
-            "counters": counters,
-            "control_samples": samples,
-            "control_messages": decoded,
-            "window": summary,
-        });
+        let out = IntervalDocument {
+            schema_version: SchemaVersion,
+            document: IntervalTag,
+            iface: args.iface.clone(),
+            index: n,
+            time_unix_ns: now,
+            interval_s: args.interval,
+            active_flows: deltas.len(),
+            flows_in_table,
+            flows_reaped: reaped,
+            traffic: (&interval_total).into(),
+            flows,
+            counters: KernelCounters::new(&counters),
+            control_samples: samples,
+            control_messages: decoded,
+            window: summary,
+        };
         writeln!(stdout, "{}", serde_json::to_string(&out)?)?;
     } else {
         writeln!(
@@ -171,7 +174,7 @@ fn poll_once(args: &RunArgs, live: &mut Live, n: u64) -> anyhow::Result<()> {
             counters[Counter::Truncated as usize],
             counters[Counter::NonIp as usize]
         )?;
-        write!(stdout, "{}", render_table(&rows))?;
+        write!(stdout, "{}", render_table(&flows))?;
         if let Some(s) = &summary {
             peerscope::report::text::window_line(&mut stdout, s)?;
         }
@@ -190,16 +193,9 @@ fn close_window(live: &mut Live, now: u64) -> anyhow::Result<WindowSummary> {
         j.window(&summary)?;
     }
     // `peerscope report` reads the state and history from here.
-    let so_far = live.measure.snapshot();
-    write_private(&live.pins.report_file, &serde_json::to_vec(&so_far)?)?;
-    let mut text =
-        format!("peerscope live report for {} (agent pid {})\n", live.iface, std::process::id()).into_bytes();
-    so_far.write_text(&mut text)?;
-    writeln!(text, "\nWindows so far:")?;
-    for w in &so_far.report.windows {
-        peerscope::report::text::window_line(&mut text, w)?;
-    }
-    write_private(&live.pins.report_text_file, &text)?;
+    let source = ReportSource::Live { iface: live.iface.clone(), agent_pid: std::process::id(), written_unix_ns: now };
+    let doc = live.measure.snapshot().into_document(source);
+    write_private(&live.pins.report_file, &serde_json::to_vec(&doc)?)?;
     Ok(summary)
 }
 

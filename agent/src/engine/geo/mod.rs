@@ -72,3 +72,20 @@ impl Geolocator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::temp_path;
+
+    #[test]
+    fn test_bad_geolocation_files_are_errors() {
+        let path = temp_path("bad.csv");
+        std::fs::write(&path, "10.0.0.0/8,91,0\n").unwrap();
+        assert!(Geolocator::open(&path).is_err());
+        let path = temp_path("bad.mmdb");
+        std::fs::write(&path, b"not a maxmind database").unwrap();
+        assert!(Geolocator::open(&path).is_err());
+        assert!(PrefixTable::parse("2001:db8::/129,1,1").is_err());
+    }
+}

@@ -4,6 +4,7 @@ use bytemuck::{Pod, Zeroable};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::classify::{classify, is_large, PacketClass, Thresholds};
+use crate::clock::{KernelNs, Stamp, UnixNs};
 
 /// Address family tags carried in [`FlowKey::family`].
 pub const FAMILY_V4: u8 = 4;
@@ -137,9 +138,13 @@ impl TcpFlags {
 }
 
 /// Counters of one flow. Per-class arrays are indexed by [`PacketClass`].
+///
+/// Generic over the clock of its timestamps: the kernel's table holds
+/// `FlowStats<KernelNs>`; the pcap path and the measurement engine use
+/// `FlowStats<UnixNs>`, and the agent converts with [`FlowStats::map_clock`].
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct FlowStats {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowStats<T: Stamp> {
     /// Packets per class (ack, control, data).
     pub packets: [u64; 3],
     /// IP bytes (IP total length) per class.
@@ -152,50 +157,59 @@ pub struct FlowStats {
     pub large_bytes: u64,
     /// ... and their transport payload bytes.
     pub large_payload_bytes: u64,
-    /// Time of the first and last packet, nanoseconds on the producer's clock
-    /// (the kernel's coarse monotonic clock live; Unix time offline).
-    pub first_seen_ns: u64,
-    pub last_seen_ns: u64,
+    /// Time of the first and last packet on the clock `T`; unset (zero) before the
+    /// first packet.
+    pub first_seen: T,
+    pub last_seen: T,
     /// OR of the [`TcpFlags::KEPT`] flags seen.
     pub tcp_flags: u32,
     /// Segments with SYN set and ACK clear (connection attempts, [H]'s "total IPs").
     pub syn_packets: u32,
 }
 
-const _: () = assert!(core::mem::size_of::<FlowStats>() == 104);
-const _: () = assert!(core::mem::align_of::<FlowStats>() == 8);
+// SAFETY: `#[repr(C)]`, every field is Pod (`T: Stamp` is sealed to the two
+// transparent `u64` stamps), and the size asserts below show there is no padding:
+// 10 × u64 + 2 stamps of 8 bytes + 2 × u32 = 104 bytes.
+unsafe impl<T: Stamp> Zeroable for FlowStats<T> {}
+// SAFETY: as above.
+unsafe impl<T: Stamp> Pod for FlowStats<T> {}
 
-/// What the classifier learnt of one wire packet.
+const _: () = assert!(core::mem::size_of::<FlowStats<KernelNs>>() == 104);
+const _: () = assert!(core::mem::align_of::<FlowStats<KernelNs>>() == 8);
+const _: () = assert!(core::mem::size_of::<FlowStats<UnixNs>>() == 104);
+const _: () = assert!(core::mem::align_of::<FlowStats<UnixNs>>() == 8);
+
+/// What the classifier learnt of one wire packet, stamped on the clock `T`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PacketObservation {
+pub struct PacketObservation<T: Stamp> {
     pub class: PacketClass,
     pub ip_len: u32,
     pub payload_len: u32,
     pub large: bool,
     /// Raw TCP flags byte (0 for other protocols).
     pub tcp_flags: u8,
-    pub ts_ns: u64,
+    pub ts: T,
 }
 
-impl PacketObservation {
+impl<T: Stamp> PacketObservation<T> {
     /// Classifies a packet: the one place both paths turn lengths into an observation.
     #[inline(always)]
-    pub fn new(t: &Thresholds, proto: u8, ip_len: u32, payload_len: u32, tcp_flags: u8, ts_ns: u64) -> Self {
+    pub fn new(t: &Thresholds, proto: u8, ip_len: u32, payload_len: u32, tcp_flags: u8, ts: T) -> Self {
         PacketObservation {
             class: classify(t, proto, ip_len, payload_len),
             ip_len,
             payload_len,
             large: is_large(t, ip_len),
             tcp_flags,
-            ts_ns,
+            ts,
         }
     }
 }
 
-impl FlowStats {
+impl<T: Stamp> FlowStats<T> {
     /// Adds `count` identical wire packets (a GSO super-packet contributes several).
     #[inline(always)]
-    pub fn record_n(&mut self, o: &PacketObservation, count: u32) {
+    pub fn record_n(&mut self, o: &PacketObservation<T>, count: u32) {
         let n = count as u64;
         let c = o.class as usize;
         if c < PacketClass::COUNT {
@@ -208,11 +222,11 @@ impl FlowStats {
             self.large_bytes += n * o.ip_len as u64;
             self.large_payload_bytes += n * o.payload_len as u64;
         }
-        if self.first_seen_ns == 0 || o.ts_ns < self.first_seen_ns {
-            self.first_seen_ns = o.ts_ns;
+        if !self.first_seen.is_set() || o.ts < self.first_seen {
+            self.first_seen = o.ts;
         }
-        if o.ts_ns > self.last_seen_ns {
-            self.last_seen_ns = o.ts_ns;
+        if o.ts > self.last_seen {
+            self.last_seen = o.ts;
         }
         let f = o.tcp_flags as u32;
         self.tcp_flags |= f & TcpFlags::KEPT;
@@ -222,13 +236,13 @@ impl FlowStats {
     }
 
     #[inline(always)]
-    pub fn record(&mut self, o: &PacketObservation) {
+    pub fn record(&mut self, o: &PacketObservation<T>) {
         self.record_n(o, 1)
     }
 
     /// Folds another set of counters for the same flow in (per-CPU values, or a
     /// later delta): counts add, first/last seen widen, flags OR.
-    pub fn merge(&mut self, o: &FlowStats) {
+    pub fn merge(&mut self, o: &FlowStats<T>) {
         for i in 0..PacketClass::COUNT {
             self.packets[i] += o.packets[i];
             self.bytes[i] += o.bytes[i];
@@ -237,17 +251,17 @@ impl FlowStats {
         self.large_packets += o.large_packets;
         self.large_bytes += o.large_bytes;
         self.large_payload_bytes += o.large_payload_bytes;
-        if o.first_seen_ns != 0 && (self.first_seen_ns == 0 || o.first_seen_ns < self.first_seen_ns) {
-            self.first_seen_ns = o.first_seen_ns;
+        if o.first_seen.is_set() && (!self.first_seen.is_set() || o.first_seen < self.first_seen) {
+            self.first_seen = o.first_seen;
         }
-        self.last_seen_ns = self.last_seen_ns.max(o.last_seen_ns);
+        self.last_seen = self.last_seen.max(o.last_seen);
         self.tcp_flags |= o.tcp_flags;
         self.syn_packets += o.syn_packets;
     }
 
     /// What was added since `earlier` (counters only grow; a smaller value means the
     /// flow was removed and re-created, so the whole of `self` is new).
-    pub fn since(&self, earlier: &FlowStats) -> FlowStats {
+    pub fn since(&self, earlier: &FlowStats<T>) -> FlowStats<T> {
         if self.total_packets() < earlier.total_packets() {
             return *self;
         }
@@ -275,6 +289,24 @@ impl FlowStats {
     pub fn is_empty(&self) -> bool {
         self.total_packets() == 0
     }
+
+    /// The same counters with their timestamps read on another clock; an unset stamp
+    /// stays unset whatever `f` does with zero.
+    pub fn map_clock<U: Stamp>(&self, f: impl Fn(T) -> U) -> FlowStats<U> {
+        let conv = |t: T| if t.is_set() { f(t) } else { U::default() };
+        FlowStats {
+            packets: self.packets,
+            bytes: self.bytes,
+            payload_bytes: self.payload_bytes,
+            large_packets: self.large_packets,
+            large_bytes: self.large_bytes,
+            large_payload_bytes: self.large_payload_bytes,
+            first_seen: conv(self.first_seen),
+            last_seen: conv(self.last_seen),
+            tcp_flags: self.tcp_flags,
+            syn_packets: self.syn_packets,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -286,14 +318,14 @@ mod tests {
     fn test_record_counts_class_bytes_and_flags() {
         let t = Thresholds::STUDIES;
         let mut s = FlowStats::default();
-        s.record(&PacketObservation::new(&t, IPPROTO_TCP, 40, 0, 0x02, 5));
-        s.record(&PacketObservation::new(&t, IPPROTO_TCP, 1400, 1360, 0x10, 7));
-        s.record(&PacketObservation::new(&t, IPPROTO_TCP, 200, 160, 0x11, 6));
+        s.record(&PacketObservation::new(&t, IPPROTO_TCP, 40, 0, 0x02, KernelNs(5)));
+        s.record(&PacketObservation::new(&t, IPPROTO_TCP, 1400, 1360, 0x10, KernelNs(7)));
+        s.record(&PacketObservation::new(&t, IPPROTO_TCP, 200, 160, 0x11, KernelNs(6)));
         assert_eq!(s.packets, [1, 1, 1]);
         assert_eq!(s.bytes, [40, 200, 1400]);
         assert_eq!(s.payload_bytes, 1520);
         assert_eq!((s.large_packets, s.large_bytes, s.large_payload_bytes), (1, 1400, 1360));
-        assert_eq!((s.first_seen_ns, s.last_seen_ns), (5, 7));
+        assert_eq!((s.first_seen, s.last_seen), (KernelNs(5), KernelNs(7)));
         assert_eq!(s.tcp_flags, TcpFlags::SYN | TcpFlags::FIN);
         assert_eq!(s.syn_packets, 1);
     }
@@ -302,7 +334,7 @@ mod tests {
     fn test_record_n_multiplies() {
         let t = Thresholds::STUDIES;
         let mut s = FlowStats::default();
-        s.record_n(&PacketObservation::new(&t, IPPROTO_UDP, 1500, 1472, 0, 1), 4);
+        s.record_n(&PacketObservation::new(&t, IPPROTO_UDP, 1500, 1472, 0, KernelNs(1)), 4);
         assert_eq!(s.packets[PacketClass::Data as usize], 4);
         assert_eq!(s.bytes[PacketClass::Data as usize], 6000);
         assert_eq!(s.large_packets, 4);
@@ -312,9 +344,9 @@ mod tests {
     fn test_merge_and_since_are_inverse() {
         let t = Thresholds::STUDIES;
         let mut a = FlowStats::default();
-        a.record(&PacketObservation::new(&t, IPPROTO_UDP, 100, 72, 0, 10));
+        a.record(&PacketObservation::new(&t, IPPROTO_UDP, 100, 72, 0, UnixNs(10)));
         let mut b = a;
-        b.record(&PacketObservation::new(&t, IPPROTO_UDP, 1300, 1272, 0, 20));
+        b.record(&PacketObservation::new(&t, IPPROTO_UDP, 1300, 1272, 0, UnixNs(20)));
         let d = b.since(&a);
         assert_eq!(d.packets, [0, 0, 1]);
         assert_eq!(d.payload_bytes, 1272);
@@ -322,7 +354,19 @@ mod tests {
         again.merge(&d);
         assert_eq!(again.packets, b.packets);
         assert_eq!(again.bytes, b.bytes);
-        assert_eq!(again.last_seen_ns, 20);
+        assert_eq!(again.last_seen, UnixNs(20));
+    }
+
+    #[test]
+    fn test_map_clock_converts_set_stamps_only() {
+        let t = Thresholds::STUDIES;
+        let mut k = FlowStats::default();
+        k.record(&PacketObservation::new(&t, IPPROTO_UDP, 100, 72, 0, KernelNs(10)));
+        let u = k.map_clock(|KernelNs(n)| UnixNs(n + 1000));
+        assert_eq!((u.first_seen, u.last_seen), (UnixNs(1010), UnixNs(1010)));
+        assert_eq!((u.packets, u.payload_bytes), (k.packets, k.payload_bytes));
+        let unset = FlowStats::<KernelNs>::default().map_clock(|KernelNs(n)| UnixNs(n + 1000));
+        assert_eq!(unset.first_seen, UnixNs(0), "zero means no packet, on every clock");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::classify::Thresholds;
+use crate::clock::KernelNs;
 use crate::flow::FlowKey;
 
 /// Bytes of transport payload copied per sample: the studies captured 128 bytes.
@@ -18,7 +19,7 @@ pub const DIRECTION_EGRESS: u8 = 1;
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 pub struct ControlSample {
     pub key: FlowKey,
-    pub ts_ns: u64,
+    pub ts: KernelNs,
     pub ip_len: u32,
     pub payload_len: u32,
     /// How many bytes of `data` are valid (≤ [`SAMPLE_CAPTURE_LEN`]).
@@ -86,7 +87,7 @@ mod user {
     unsafe impl aya::Pod for super::ControlSample {}
     unsafe impl aya::Pod for super::Config {}
     unsafe impl aya::Pod for crate::flow::FlowKey {}
-    unsafe impl aya::Pod for crate::flow::FlowStats {}
+    unsafe impl aya::Pod for crate::flow::FlowStats<crate::clock::KernelNs> {}
     unsafe impl aya::Pod for crate::table::FlowSlot {}
     unsafe impl aya::Pod for crate::table::TableHeader {}
 }

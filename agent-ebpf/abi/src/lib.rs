@@ -1,5 +1,10 @@
-//! The ABI between peerscope's kernel program and its userspace agent, and the
-//! packet size classifier both of them use.
+//! The ABI between peerscope's kernel program and its userspace agent: the flow
+//! key, counters and flow-table layout, the packet size classifier and the frame
+//! parser, all used by both sides.
+//!
+//! This crate operates on byte slices and plain memory only: no I/O, no allocation
+//! (but for the `test-support` frame builders), no dependency on the kernel program
+//! or on aya beyond the `user` feature's marker impls.
 //!
 //! Everything here is `no_std`, `#[repr(C)]` and `bytemuck::Pod`, with its size
 //! asserted at compile time, so the kernel and the agent cannot disagree on a layout.
@@ -9,15 +14,17 @@
 #![no_std]
 
 pub mod classify;
+pub mod clock;
 pub mod counters;
 pub mod flow;
-#[cfg(any(test, feature = "frames"))]
+#[cfg(any(test, feature = "test-support"))]
 pub mod frames;
 pub mod parse;
 pub mod sample;
 pub mod table;
 
 pub use classify::{classify, PacketClass, Thresholds};
+pub use clock::{KernelNs, Stamp, UnixNs};
 pub use counters::Counter;
 pub use flow::{FlowKey, FlowStats, PacketObservation, TcpFlags};
 pub use sample::{Config, ControlSample, SAMPLE_CAPTURE_LEN};

@@ -29,7 +29,7 @@ use peerscope_abi::{
     parse::{parse_ethernet, Frame, IpPacket, Parsed},
     sample::{DIRECTION_EGRESS, DIRECTION_INGRESS},
     table::{probe, slot_hash, Geometry, MAX_PROBES},
-    Config, ControlSample, Counter, FlowKey, FlowSlot, FlowStats, PacketClass, PacketObservation, SlotState,
+    Config, ControlSample, Counter, FlowKey, FlowSlot, FlowStats, KernelNs, PacketClass, PacketObservation, SlotState,
     TableHeader, SAMPLE_CAPTURE_LEN,
 };
 
@@ -47,7 +47,7 @@ static CONFIG: Config = Config::DEFAULT;
 static FLOW_SLOTS: Array<FlowSlot> = Array::with_max_entries(8, BPF_F_MMAPABLE);
 
 #[map(name = "FLOW_STATS")]
-static FLOW_STATS: Array<FlowStats> = Array::with_max_entries(8, BPF_F_MMAPABLE);
+static FLOW_STATS: Array<FlowStats<KernelNs>> = Array::with_max_entries(8, BPF_F_MMAPABLE);
 
 #[map(name = "FLOW_TABLE")]
 static FLOW_TABLE: Array<TableHeader> = Array::with_max_entries(1, BPF_F_MMAPABLE);
@@ -72,6 +72,7 @@ static SAMPLE_BUDGET: PerCpuArray<[u64; 2]> = PerCpuArray::with_max_entries(1, 0
 fn config() -> Config {
     // A volatile read: the value is patched at load time, so the compiler must not
     // fold the default in.
+    // SAFETY: `CONFIG` is a valid, aligned static that nothing writes after load.
     unsafe { core::ptr::read_volatile(&CONFIG) }
 }
 
@@ -80,9 +81,12 @@ fn config() -> Config {
 /// per jiffy per CPU, and `bpf_jiffies64` (inlined by the verifier into one load)
 /// tells when the tick changed. Stamps keep the clock's own resolution (one tick).
 #[inline(always)]
-fn now_ns() -> u64 {
+fn now() -> KernelNs {
+    // SAFETY: a helper without arguments or preconditions.
     let jiffies = unsafe { bpf_jiffies64() };
-    match CLOCK.get_ptr_mut(0) {
+    KernelNs(match CLOCK.get_ptr_mut(0) {
+        // SAFETY: `c` points at this CPU's element of a per-CPU array, which only this
+        // program touches on this CPU, and a BPF program is not preempted by itself.
         Some(c) => unsafe {
             if (*c)[0] != jiffies {
                 (*c)[1] = bpf_ktime_get_coarse_ns();
@@ -90,13 +94,16 @@ fn now_ns() -> u64 {
             }
             (*c)[1]
         },
+        // SAFETY: a helper without arguments or preconditions.
         None => unsafe { bpf_ktime_get_coarse_ns() },
-    }
+    })
 }
 
 #[inline(always)]
 fn count(c: Counter, n: u64) {
     if let Some(p) = COUNTERS.get_ptr_mut(c as u32) {
+        // SAFETY: this CPU's element of a per-CPU array (no other writer), in bounds
+        // as the map lookup returned it.
         unsafe { *p += n };
     }
 }
@@ -113,6 +120,9 @@ impl Source<'_> {
     #[inline(always)]
     fn load(&self, offset: u32, dst: *mut u8, n: u32) -> bool {
         let len = ((n.wrapping_sub(1)) & (SAMPLE_CAPTURE_LEN as u32 - 1)) + 1;
+        // SAFETY: the contexts are the ones the kernel gave the program; `dst` points at
+        // a ring-buffer record with `SAMPLE_CAPTURE_LEN` bytes of room, and `len` is at
+        // most that; the helpers check `offset + len` against the packet themselves.
         let r = unsafe {
             match self {
                 Source::Xdp(ctx) => bpf_xdp_load_bytes(ctx.ctx as *mut _, offset, dst as *mut _, len),
@@ -125,11 +135,12 @@ impl Source<'_> {
 
 #[xdp]
 pub fn peerscope_ingress(ctx: XdpContext) -> u32 {
+    // SAFETY: `data..data_end` is the packet the kernel handed the program.
     let frame = unsafe { Frame::new(ctx.data(), ctx.data_end()) };
     count(Counter::IngressPackets, 1);
     let cfg = config();
     if let Some(ip) = classify_frame(&frame, &cfg) {
-        let now = now_ns();
+        let now = now();
         let obs = PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.ip_len, ip.payload_len, ip.tcp_flags, now);
         account(&ctx, flow_stats(&ip.key, &cfg), &obs, 1, &cfg);
         if obs.class == PacketClass::Control {
@@ -150,14 +161,16 @@ pub fn peerscope_baseline(_ctx: XdpContext) -> u32 {
 pub fn peerscope_egress(ctx: TcContext) -> i32 {
     count(Counter::EgressPackets, 1);
     let cfg = config();
+    // SAFETY: `data..data_end` is the linear part of the skb the kernel handed us.
     let frame = unsafe { Frame::new(ctx.data(), ctx.data_end()) };
     let ip = match classify_frame(&frame, &cfg) {
         Some(ip) => ip,
         None => return TCX_NEXT,
     };
-    let now = now_ns();
+    let now = now();
     // One table walk per skb, however many wire packets it stands for.
     let stats = flow_stats(&ip.key, &cfg);
+    // SAFETY: the context's `__sk_buff`, valid for the whole program run; only read.
     let skb = unsafe { &*ctx.skb.skb };
     let (segs, seg_size) = (skb.gso_segs, skb.gso_size);
     if segs > 1 && seg_size > 0 {
@@ -211,11 +224,19 @@ fn classify_frame(frame: &Frame, _cfg: &Config) -> Option<IpPacket> {
 /// Adds `n` wire packets to the flow's counters ([`flow_stats`]), or to the overflow
 /// counters when the flow has no place in the table.
 #[inline(always)]
-fn account<C: EbpfContext>(ctx: &C, stats: Option<*mut FlowStats>, obs: &PacketObservation, n: u32, cfg: &Config) {
+fn account<C: EbpfContext>(
+    ctx: &C,
+    stats: Option<*mut FlowStats<KernelNs>>,
+    obs: &PacketObservation<KernelNs>,
+    n: u32,
+    cfg: &Config,
+) {
     if n == 0 {
         return;
     }
     if let Some(stats) = stats {
+        // SAFETY: `stats` is this CPU's copy of the slot's counters ([`flow_stats`]),
+        // a map element no other CPU writes.
         unsafe { (*stats).record_n(obs, n) };
         return;
     }
@@ -229,8 +250,9 @@ fn account<C: EbpfContext>(ctx: &C, stats: Option<*mut FlowStats>, obs: &PacketO
 
 /// This CPU's counters of the flow, found or inserted; `None` when the table is full.
 #[inline(always)]
-fn flow_stats(key: &FlowKey, cfg: &Config) -> Option<*mut FlowStats> {
+fn flow_stats(key: &FlowKey, cfg: &Config) -> Option<*mut FlowStats<KernelNs>> {
     let slot = find_slot(key, cfg)?;
+    // SAFETY: a helper without arguments or preconditions.
     let cpu = unsafe { bpf_get_smp_processor_id() };
     FLOW_STATS.get_ptr_mut(Geometry::stats_index(cfg.slot_mask + 1, slot, cpu))
 }
@@ -248,6 +270,8 @@ fn find_slot(key: &FlowKey, cfg: &Config) -> Option<u32> {
         Search { key: *key.words(), start: slot_hash(key, cfg.hash_seed), mask: cfg.slot_mask, found: NOT_FOUND };
     if !step(&mut search, 0) {
         let ctx = &mut search as *mut Search as *mut c_void;
+        // SAFETY: `probe_step` has the callback signature `bpf_loop` wants, and `ctx`
+        // points at `search`, which outlives the call.
         unsafe { bpf_loop(MAX_PROBES - 1, probe_step as *mut c_void, ctx, 0) };
     }
     let found = search.found;
@@ -283,6 +307,8 @@ const KEY_FOUND: u64 = 1 << 32;
 /// Probe `i + 1` of the walk, as a `bpf_loop` callback: 1 stops the walk.
 #[inline(never)]
 extern "C" fn probe_step(i: u64, ctx: *mut c_void) -> i64 {
+    // SAFETY: `find_slot` passes a pointer to its `Search`, alive and not otherwise
+    // borrowed during the `bpf_loop` call.
     let c = unsafe { &mut *(ctx as *mut Search) };
     step(c, i as u32 + 1) as i64
 }
@@ -292,11 +318,16 @@ extern "C" fn probe_step(i: u64, ctx: *mut c_void) -> i64 {
 fn step(c: &mut Search, i: u32) -> bool {
     let idx = probe(c.start, i, c.mask);
     let Some(s) = FLOW_SLOTS.get_ptr_mut(idx) else { return true };
+    // SAFETY: `s` is an in-bounds array element from the map lookup; volatile because
+    // other CPUs and the agent change the state word concurrently.
     let state = unsafe { core::ptr::read_volatile(&(*s).state) };
     if state == SlotState::EMPTY {
         c.found = idx as u64;
         return true;
     }
+    // SAFETY: as above; a slot's key is written before its state becomes LIVE and
+    // not again while it is, so a LIVE slot's key is stable (a torn key of a BUSY
+    // slot is never compared: the state check below rejects it).
     let k = unsafe { (*s).key.words() };
     let w = &c.key;
     let differs = (k[0] ^ w[0]) | (k[1] ^ w[1]) | (k[2] ^ w[2]) | (k[3] ^ w[3]) | (k[4] ^ w[4]);
@@ -321,6 +352,10 @@ enum Claim {
 fn claim(s: *mut FlowSlot, key: &FlowKey, cfg: &Config) -> Claim {
     let Some(hdr) = FLOW_TABLE.get_ptr_mut(0) else { return Claim::Full };
     let max = cfg.max_flows as u64;
+    // SAFETY: `hdr` and `s` are in-bounds elements from map lookups; the state and
+    // live words are 8-byte aligned `u64`s, shared with other CPUs and the agent only
+    // through these atomic operations; the key is written while this CPU owns the
+    // slot (BUSY), before the exchange that publishes it.
     unsafe {
         if core::ptr::read_volatile(&(*hdr).live) >= max {
             return Claim::Full;
@@ -345,7 +380,7 @@ fn claim(s: *mut FlowSlot, key: &FlowKey, cfg: &Config) -> Claim {
 /// Copies the first bytes of a control packet's payload to the ring buffer, within a
 /// per-CPU budget of samples per second. Every sample is either sent or counted.
 #[inline(always)]
-fn sample(src: &Source, ip: &IpPacket, obs: &PacketObservation, frame_len: u32, direction: u8, cfg: &Config) {
+fn sample(src: &Source, ip: &IpPacket, obs: &PacketObservation<KernelNs>, frame_len: u32, direction: u8, cfg: &Config) {
     if cfg.samples_per_sec == 0 {
         return;
     }
@@ -353,9 +388,10 @@ fn sample(src: &Source, ip: &IpPacket, obs: &PacketObservation, frame_len: u32, 
         Some(b) => b,
         None => return,
     };
+    // SAFETY: this CPU's element of a per-CPU array; no other reference to it exists.
     let b = unsafe { &mut *budget };
-    if obs.ts_ns.wrapping_sub(b[0]) >= 1_000_000_000 {
-        b[0] = obs.ts_ns;
+    if obs.ts.0.wrapping_sub(b[0]) >= 1_000_000_000 {
+        b[0] = obs.ts.0;
         b[1] = 0;
     }
     if b[1] >= cfg.samples_per_sec as u64 {
@@ -377,9 +413,11 @@ fn sample(src: &Source, ip: &IpPacket, obs: &PacketObservation, frame_len: u32, 
         }
     };
     let s = entry.as_mut_ptr();
+    // SAFETY: `s` is the ring-buffer record reserved above, sized and aligned for a
+    // `ControlSample` and ours until `submit`.
     unsafe {
         (*s).key = ip.key;
-        (*s).ts_ns = obs.ts_ns;
+        (*s).ts = obs.ts;
         (*s).ip_len = obs.ip_len;
         (*s).payload_len = obs.payload_len;
         (*s).direction = direction;

@@ -1,4 +1,4 @@
-//! Frame builders for tests of the parser and the kernel program (feature `frames`):
+//! Frame builders for tests of the parser and the kernel program (feature `test-support`):
 //! Ethernet with VLAN tags, IPv4 with options and fragments, IPv6 with extension
 //! headers, TCP and UDP. Addresses are from the documentation ranges.
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use peerscope_abi::{FlowKey, FlowStats};
+use peerscope_abi::{FlowKey, FlowStats, UnixNs};
 
 use crate::engine::WindowFlows;
 
@@ -14,7 +14,7 @@ use super::FlowDelta;
 pub struct WindowAccumulator {
     start_ns: u64,
     len_ns: u64,
-    flows: HashMap<FlowKey, FlowStats>,
+    flows: HashMap<FlowKey, FlowStats<UnixNs>>,
 }
 
 impl WindowAccumulator {
@@ -53,7 +53,7 @@ mod tests {
     fn test_polls_sum_into_windows() {
         let k = FlowKey::new(17, ipv4(192, 0, 2, 1), 1, ipv4(192, 0, 2, 2), 2);
         let mut s = FlowStats::default();
-        s.record(&PacketObservation::new(&Thresholds::STUDIES, 17, 1100, 1072, 0, 5));
+        s.record(&PacketObservation::new(&Thresholds::STUDIES, 17, 1100, 1072, 0, peerscope_abi::UnixNs(5)));
         let d = FlowDelta { key: k, delta: s, total: s };
         let mut w = WindowAccumulator::new(0, 20);
         w.add(&[d]);
