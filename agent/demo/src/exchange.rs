@@ -185,16 +185,22 @@ pub async fn accept_loop(peer: Shared, listener: TcpListener, mut stop: watch::R
     let _ = timeout(Duration::from_secs(6), async { while children.join_next().await.is_some() {} }).await;
 }
 
-/// Whether `child` may be served: by anyone; by the source only if it accepts
-/// connections itself (checked once, by connecting back), so that what the source
-/// sends is passed on — a NATed child of the source would be a dead end for the
-/// whole swarm.
+/// Whether `child` may be served: by anyone; by the source only if it is one of
+/// its relays, or, with none, if it accepts connections itself (checked once, by
+/// connecting back), so that what the source sends is passed on — a NATed child of
+/// the source would be a dead end for the whole swarm.
 async fn passes_on(peer: &Shared, child: Ipv4Addr) -> bool {
     if !peer.cfg.is_source {
         return true;
     }
-    if let Some(known) = peer.st.lock().unwrap().reachable.get(&child) {
-        return *known;
+    {
+        let st = peer.st.lock().unwrap();
+        if !st.relays.is_empty() {
+            return st.relays.contains(&child);
+        }
+        if let Some(known) = st.reachable.get(&child) {
+            return *known;
+        }
     }
     let back = Conn::connect(peer.cfg.ip, SocketAddrV4::new(child, TCP_PORT), &peer.ctx.truth).await;
     let ok = back.is_ok();

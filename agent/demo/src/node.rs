@@ -24,8 +24,9 @@ pub const CHILD_IDLE: Duration = Duration::from_secs(5);
 pub const GOSSIP_EVERY: Duration = Duration::from_secs(10);
 /// Hosts a peer's gossip lists (its parents and children).
 const NEIGHBOURS_LISTED: usize = 20;
-/// Transfer rates from this many times the playback rate up count as fast enough.
-const FAST_ENOUGH: f64 = 4.0;
+/// Transfer rates from this many times the playback rate up count as fast enough:
+/// a slower parent is asked in proportion to its rate.
+const FAST_ENOUGH: f64 = 2.0;
 /// A joining peer fetches from this many chunks (~6.5 s at 400 kbit/s) behind the
 /// live edge, which its parents hold already: the start-up burst [H] §2 describes.
 pub const START_BEHIND: u32 = 20;
@@ -36,6 +37,8 @@ pub struct PeerCfg {
     pub accepts: bool,
     pub max_children: usize,
     pub is_source: bool,
+    /// Chunks behind the live edge it fetches the newest one ([`super::plan::Profile::fetch_lag`]).
+    pub fetch_lag: u32,
 }
 
 #[derive(Debug)]
@@ -46,6 +49,8 @@ pub struct State {
     pub children: HashMap<Ipv4Addr, Instant>,
     /// The source's memory of which children accept connections.
     pub reachable: HashMap<Ipv4Addr, bool>,
+    /// The only children the source serves, if any ([`super::plan::Cast::relays`]).
+    pub relays: Vec<Ipv4Addr>,
     pub rng: Rng,
 }
 
@@ -70,6 +75,7 @@ impl Peer {
             known: Known::new(cfg.ip),
             children: HashMap::new(),
             reachable: HashMap::new(),
+            relays: Vec::new(),
             rng: Rng::new(seed),
         };
         Peer { chunk: vec![0x47; c.chunk_bytes], ctx, cfg, st: Mutex::new(st) }
@@ -89,16 +95,20 @@ impl Peer {
         self.st.lock().unwrap().sched.have.iter().next_back().copied().unwrap_or(0)
     }
 
+    /// The newest chunk we fetch now: [`PeerCfg::fetch_lag`] behind the live one.
+    fn fetch_edge(&self) -> u32 {
+        self.ctx.channel.live_seq(now_unix_ns()).saturating_sub(self.cfg.fetch_lag)
+    }
+
     /// Whether a parent whose newest chunk is `newest` holds anything we still want.
     pub fn useful(&self, newest: u32) -> bool {
-        let live = self.ctx.channel.live_seq(now_unix_ns());
-        newest >= self.st.lock().unwrap().sched.window_start(live)
+        newest >= self.st.lock().unwrap().sched.window_start(self.fetch_edge())
     }
 
     /// The chunk a new connection to `parent` asks for first.
     pub fn first_request(&self, parent: Ipv4Addr, id: u64) -> u32 {
-        let live = self.ctx.channel.live_seq(now_unix_ns());
-        self.st.lock().unwrap().sched.first(parent, id, live)
+        let edge = self.fetch_edge();
+        self.st.lock().unwrap().sched.first(parent, id, edge)
     }
 
     pub fn has(&self, seq: u32) -> bool {
@@ -127,8 +137,8 @@ impl Peer {
 
     /// Hands wanted chunks to idle parents.
     pub fn schedule(&self) {
-        let live = self.ctx.channel.live_seq(now_unix_ns());
-        self.st.lock().unwrap().sched.assign(live, Instant::now());
+        let edge = self.fetch_edge();
+        self.st.lock().unwrap().sched.assign(edge, Instant::now());
     }
 
     /// A new connection to `parent` (regular or on `trial`), fed through `queue`; its id.
@@ -163,7 +173,8 @@ mod tests {
         let channel = Channel { bitrate_bps: 400_000, chunk_bytes: 16384, start_unix_ns: now_unix_ns() - since };
         let (_tx, stop) = watch::channel(false);
         let ctx = Ctx { channel, truth: GroundTruth::default(), stop, servers: Default::default() };
-        Peer::new(ctx, PeerCfg { ip: Ipv4Addr::new(198, 51, 100, 10), accepts: true, max_children, is_source })
+        let ip = Ipv4Addr::new(198, 51, 100, 10);
+        Peer::new(ctx, PeerCfg { ip, accepts: true, max_children, is_source, fetch_lag: 0 })
     }
 
     #[test]

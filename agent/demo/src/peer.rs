@@ -42,8 +42,10 @@ const REVIEW_S: (f64, f64) = (4.0, 6.0);
 /// A parent dropped at a review is not picked again for this long.
 const DROPPED_FOR: Duration = Duration::from_secs(10);
 
-pub async fn run(ctx: Ctx, cfg: PeerCfg, mut stop: watch::Receiver<bool>) {
+/// One peer (or the source, serving only `relays` when there are any) until `stop`.
+pub async fn run(ctx: Ctx, cfg: PeerCfg, relays: Vec<Ipv4Addr>, mut stop: watch::Receiver<bool>) {
     let peer: Shared = Arc::new(Peer::new(ctx, cfg));
+    peer.st.lock().unwrap().relays = relays;
     let mut tasks = JoinSet::new();
     let Ok(udp) = UdpSocket::bind(SocketAddrV4::new(cfg.ip, UDP_PORT)).await else { return };
     let udp = Arc::new(udp);

@@ -44,12 +44,23 @@ impl Profile {
         }
     }
 
+    /// How many chunks behind the live edge the peer at `ip` fetches the newest one
+    /// (its place in the swarm's delivery order): a campus peer next to the edge,
+    /// any other 2–6 chunks behind (drawn from its address). A peer further back
+    /// finds the chunks it asks for at those ahead of it.
+    pub fn fetch_lag(self, ip: Ipv4Addr) -> u32 {
+        match self {
+            Profile::Campus => 1,
+            Profile::Residential | Profile::Nat => 2 + (u32::from(ip).wrapping_mul(2_654_435_761) >> 28) % 5,
+        }
+    }
+
     /// How many distinct children it serves at once ([M]: 15–20 on a high-capacity
     /// host, none on a low-capacity or NATed one).
     pub fn max_children(self) -> usize {
         match self {
             Profile::Campus => 20,
-            Profile::Residential => 4,
+            Profile::Residential => 2,
             Profile::Nat => 0,
         }
     }
@@ -70,12 +81,21 @@ pub struct PeerPlan {
     pub leave: Option<Duration>,
 }
 
-/// The whole cast: the peers (the monitored one first) and the gossip-only hosts.
+/// The whole cast: the peers (the monitored one first), the gossip-only hosts, and
+/// the peers the source feeds.
 #[derive(Clone, Debug)]
 pub struct Cast {
     pub peers: Vec<PeerPlan>,
     pub crowd: Vec<Ipv4Addr>,
+    /// Campus peers there from the start to the end, which the source serves (a
+    /// broadcaster seeds its stream to a few well-connected relays, which carry it
+    /// to the swarm). Empty when the swarm has no campus peer besides the monitored
+    /// one: the source then serves any peer that accepts connections.
+    pub relays: Vec<Ipv4Addr>,
 }
+
+/// Campus peers the source feeds, at most.
+pub const RELAYS: usize = 4;
 
 /// Fixed infrastructure addresses (PPLive's servers were in China).
 pub const TRACKER: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
@@ -110,20 +130,23 @@ const NAT_SHARE: f64 = 0.2;
 
 /// Peer 0 is the monitored one; the others: about 60% Asia, 25% North America,
 /// 15% Europe (a full region's peers go to the next); 15% campus, 20% NAT, the rest
-/// residential; joining and leaving as [`schedule`] draws it. `crowd` gossip-only
-/// hosts besides (at most [`crowd_addrs`]' length).
+/// residential; joining and leaving as [`schedule`] draws it, but for the first
+/// [`RELAYS`] campus peers, which join at once and stay. `crowd` gossip-only hosts
+/// besides (at most [`crowd_addrs`]' length).
 pub fn plan(peers: usize, crowd: usize, monitored: Profile, duration: Duration, seed: u64) -> Cast {
     let mut rng = Rng::new(seed);
     let mut out =
         vec![PeerPlan { index: 0, ip: MONITORED, profile: monitored, monitored: true, join: WARM_UP, leave: None }];
     let others = peers.max(1) - 1;
     let mut profiles = vec![Profile::Residential; others];
-    let campus = (others as f64 * CAMPUS_SHARE).round() as usize;
+    // Enough campus peers for the relays, in a small swarm too.
+    let campus = ((others as f64 * CAMPUS_SHARE).round() as usize).max(RELAYS.min(others / 3));
     let nat = (others as f64 * NAT_SHARE).round() as usize;
     profiles[..campus].fill(Profile::Campus);
     profiles[campus..(campus + nat).min(others)].fill(Profile::Nat);
     rng.shuffle(&mut profiles);
     let mut free: Vec<Vec<Ipv4Addr>> = Region::ALL.iter().map(|r| peer_addrs(*r)).collect();
+    let mut relays = Vec::new();
     for (i, profile) in profiles.into_iter().enumerate() {
         let r = rng.unit();
         let first = if r < 0.6 {
@@ -135,12 +158,17 @@ pub fn plan(peers: usize, crowd: usize, monitored: Profile, duration: Duration, 
         };
         let region = (0..3).map(|k| (first + k) % 3).find(|&k| !free[k].is_empty()).expect("at most 250 peers");
         let ip = free[region].remove(0);
-        let (join, leave) = schedule(&mut rng, duration);
+        let (mut join, mut leave) = schedule(&mut rng, duration);
+        if profile == Profile::Campus && relays.len() < RELAYS {
+            relays.push(ip);
+            join = Duration::from_secs_f64(rng.unit() * EARLY_S);
+            leave = None;
+        }
         out.push(PeerPlan { index: i + 1, ip, profile, monitored: false, join, leave });
     }
     let mut all = crowd_addrs();
     all.truncate(crowd);
-    Cast { peers: out, crowd: all }
+    Cast { peers: out, crowd: all, relays }
 }
 
 /// A region's peer addresses, alternating between its two cities (lower and upper
@@ -163,7 +191,7 @@ const EARLY: f64 = 0.7;
 /// The early peers join within this, the monitored one after [`WARM_UP`].
 const EARLY_S: f64 = 5.0;
 /// How long the swarm runs before the monitored peer joins (and measuring starts).
-pub const WARM_UP: Duration = Duration::from_secs(8);
+pub const WARM_UP: Duration = Duration::from_secs(2);
 
 /// When a peer joins and leaves, from the swarm's start, for a measured run of
 /// `run` after [`WARM_UP`]: 70% within the first 5 s, the others during the first
@@ -201,6 +229,13 @@ mod tests {
         assert_eq!((count(Profile::Campus), count(Profile::Nat), count(Profile::Residential)), (15, 20, 64));
         assert!(p.iter().any(|x| x.leave.is_some()));
         assert_eq!(c.crowd.len(), 477);
+        assert_eq!(c.relays.len(), RELAYS);
+        for r in &c.relays {
+            let p = p.iter().find(|x| x.ip == *r).unwrap();
+            assert!(p.profile == Profile::Campus && !p.monitored && p.leave.is_none(), "{p:?}");
+            assert!(p.join.as_secs_f64() <= EARLY_S);
+        }
+        assert!(plan(3, 0, Profile::Campus, Duration::from_secs(9), 1).relays.is_empty(), "no campus peer");
         assert!(c.crowd.iter().all(|a| Region::of(*a).is_some() && a.octets()[3] != 255));
     }
 

@@ -8,5 +8,5 @@ pub const UPLOAD_BPS: u64 = 2_000_000;
 pub const MAX_CHILDREN: usize = 4;
 
 pub fn cfg() -> PeerCfg {
-    PeerCfg { ip: plan::SOURCE, accepts: true, max_children: MAX_CHILDREN, is_source: true }
+    PeerCfg { ip: plan::SOURCE, accepts: true, max_children: MAX_CHILDREN, is_source: true, fetch_lag: 0 }
 }

@@ -83,7 +83,11 @@ impl Swarm {
             pid: std::process::id(),
             netns_inodes: inodes,
             host_interface: HOST_IF.to_string(),
-            hosts: cast.peers.iter().map(|p| DemoHost { name: format!("peer{}", p.index), ip: IpAddr::V4(p.ip) }).collect(),
+            hosts: cast
+                .peers
+                .iter()
+                .map(|p| DemoHost { name: format!("peer{}", p.index), ip: IpAddr::V4(p.ip) })
+                .collect(),
             gossip_only_hosts: cast.crowd.len(),
         }
     }
@@ -105,10 +109,10 @@ impl Swarm {
         start_part(&self.http, done_tx, move || async move {
             let _ = http::serve(c, plan::HTTP, n).await;
         })?;
-        let c = ctx.clone();
+        let (c, relays) = (ctx.clone(), cast.relays.clone());
         start_part(&self.source, done_tx, move || async move {
             let stop = c.stop.clone();
-            peer::run(c, source::cfg(), stop).await
+            peer::run(c, source::cfg(), relays, stop).await
         })?;
         for (p, ns) in cast.peers.iter().zip(&self.peers) {
             let c = ctx.clone();
@@ -117,6 +121,7 @@ impl Swarm {
                 accepts: p.profile.accepts(),
                 max_children: p.profile.max_children(),
                 is_source: false,
+                fetch_lag: p.profile.fetch_lag(p.ip),
             };
             let (join, leave) = (t0 + p.join, p.leave.map(|l| t0 + l));
             start_part(ns, done_tx, move || async move {
@@ -125,7 +130,7 @@ impl Swarm {
                     return;
                 }
                 let stop = churn::peer_stop(&c.stop, leave);
-                peer::run(c, cfg, stop).await
+                peer::run(c, cfg, Vec::new(), stop).await
             })?;
         }
         Ok(Running { done, parts: 4 + cast.peers.len() })

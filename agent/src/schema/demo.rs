@@ -57,6 +57,8 @@ pub struct DemoRecord {
     pub totals: PayloadTruth,
     /// Every peer matches.
     pub all_match: bool,
+    /// The studies' headline figures beside this run's ([M], [H]).
+    pub studies: Vec<StudyFigure>,
 }
 
 document!(DemoRecord, DemoRecordTag, "demo_record", "`peerscope demo`: `report.json`");
@@ -113,6 +115,36 @@ pub struct CastMember {
     /// Seconds after the start when it joined, and left (`null`: stayed).
     pub join_s: f64,
     pub leave_s: Option<f64>,
+}
+
+/// One headline figure of the studies ([M] or [H]) beside the same figure of this
+/// run's monitored peer, from the engine's report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StudyFigure {
+    pub figure: String,
+    /// Which study and section reported it, e.g. `[M] §III-D`.
+    pub study: String,
+    /// The study's value as it states it, e.g. `3–5` or `~50%`.
+    pub study_value: String,
+    /// The figure agrees when this run's value lies in `[agree_min, agree_max]` (in
+    /// `unit`; either end `null`: open).
+    pub agree_min: Option<f64>,
+    pub agree_max: Option<f64>,
+    /// This run's value (`null`: the run cannot show it; `note` says why).
+    pub value: Option<f64>,
+    /// `count`, `%`, `s`, `ratio` (upload per downloaded byte) or `miles/byte`.
+    pub unit: String,
+    pub verdict: StudyVerdict,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StudyVerdict {
+    Agrees,
+    Differs,
+    /// The run has no value for it (too short, nothing measured).
+    NotShown,
 }
 
 /// `topology.json`: what the demo made, so that a test can check it is all gone.
