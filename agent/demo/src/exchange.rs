@@ -52,7 +52,6 @@ enum End {
 pub async fn download(peer: Shared, parent: Ipv4Addr, trial: bool, stop: watch::Receiver<bool>) {
     let (tx, mut queue) = mpsc::unbounded_channel();
     let id = peer.add_parent(parent, tx, trial);
-    let started = Instant::now();
     let mut rng = Rng::new((u32::from(peer.cfg.ip) as u64) << 32 | u32::from(parent) as u64 ^ id);
     let end = loop {
         let Ok(mut conn) = Conn::connect(peer.cfg.ip, SocketAddrV4::new(parent, TCP_PORT), &peer.ctx.truth).await
@@ -67,9 +66,6 @@ pub async fn download(peer: Shared, parent: Ipv4Addr, trial: bool, stop: watch::
         }
     };
     peer.remove_parent(parent, id);
-    if std::env::var_os("PSD_DEBUG").is_some() {
-        eprintln!("DBGEND {} {} {:?} after {:?}", peer.cfg.ip, parent, end, started.elapsed());
-    }
     let mut st = peer.st.lock().unwrap();
     match end {
         End::Idle => st.known.idle(parent),
@@ -185,18 +181,18 @@ pub async fn accept_loop(peer: Shared, listener: TcpListener, mut stop: watch::R
     let _ = timeout(Duration::from_secs(6), async { while children.join_next().await.is_some() {} }).await;
 }
 
-/// Whether `child` may be served: by anyone; by the source only if it is one of
-/// its relays, or, with none, if it accepts connections itself (checked once, by
-/// connecting back), so that what the source sends is passed on — a NATed child of
-/// the source would be a dead end for the whole swarm.
+/// Whether `child` may be served: by anyone; by the source, when it has no relays
+/// (which its slots hold for them), only if it accepts connections itself (checked
+/// once, by connecting back), so that what the source sends is passed on — a NATed
+/// child of the source would be a dead end for the whole swarm.
 async fn passes_on(peer: &Shared, child: Ipv4Addr) -> bool {
     if !peer.cfg.is_source {
         return true;
     }
     {
         let st = peer.st.lock().unwrap();
-        if !st.relays.is_empty() {
-            return st.relays.contains(&child);
+        if !st.favoured.is_empty() {
+            return true;
         }
         if let Some(known) = st.reachable.get(&child) {
             return *known;

@@ -37,6 +37,8 @@ pub struct PeerCfg {
     pub accepts: bool,
     pub max_children: usize,
     pub is_source: bool,
+    /// How many of its children may be others than [`State::favoured`].
+    pub others_max: usize,
     /// Chunks behind the live edge it fetches the newest one ([`super::plan::Profile::fetch_lag`]).
     pub fetch_lag: u32,
 }
@@ -49,8 +51,10 @@ pub struct State {
     pub children: HashMap<Ipv4Addr, Instant>,
     /// The source's memory of which children accept connections.
     pub reachable: HashMap<Ipv4Addr, bool>,
-    /// The only children the source serves, if any ([`super::plan::Cast::relays`]).
-    pub relays: Vec<Ipv4Addr>,
+    /// Children served first, up to [`PeerCfg::max_children`]; the others only up
+    /// to [`PeerCfg::others_max`]. The source's are its relays
+    /// ([`super::plan::Cast::relays`]); a relay's, the campus peers.
+    pub favoured: Vec<Ipv4Addr>,
     pub rng: Rng,
 }
 
@@ -75,7 +79,7 @@ impl Peer {
             known: Known::new(cfg.ip),
             children: HashMap::new(),
             reachable: HashMap::new(),
-            relays: Vec::new(),
+            favoured: Vec::new(),
             rng: Rng::new(seed),
         };
         Peer { chunk: vec![0x47; c.chunk_bytes], ctx, cfg, st: Mutex::new(st) }
@@ -123,7 +127,10 @@ impl Peer {
         let now = Instant::now();
         let mut st = self.st.lock().unwrap();
         st.children.retain(|_, t| now.duration_since(*t) < CHILD_IDLE);
-        if st.children.contains_key(&child) || st.children.len() < self.cfg.max_children {
+        let favoured = st.favoured.contains(&child);
+        let others = st.children.keys().filter(|c| !st.favoured.contains(c)).count();
+        let room = st.children.len() < self.cfg.max_children && (favoured || others < self.cfg.others_max);
+        if st.children.contains_key(&child) || room {
             st.children.insert(child, now);
             true
         } else {
@@ -174,7 +181,7 @@ mod tests {
         let (_tx, stop) = watch::channel(false);
         let ctx = Ctx { channel, truth: GroundTruth::default(), stop, servers: Default::default() };
         let ip = Ipv4Addr::new(198, 51, 100, 10);
-        Peer::new(ctx, PeerCfg { ip, accepts: true, max_children, is_source, fetch_lag: 0 })
+        Peer::new(ctx, PeerCfg { ip, accepts: true, max_children, is_source, others_max: max_children, fetch_lag: 0 })
     }
 
     #[test]

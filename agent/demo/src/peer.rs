@@ -42,10 +42,10 @@ const REVIEW_S: (f64, f64) = (4.0, 6.0);
 /// A parent dropped at a review is not picked again for this long.
 const DROPPED_FOR: Duration = Duration::from_secs(10);
 
-/// One peer (or the source, serving only `relays` when there are any) until `stop`.
-pub async fn run(ctx: Ctx, cfg: PeerCfg, relays: Vec<Ipv4Addr>, mut stop: watch::Receiver<bool>) {
+/// One peer (or the source) until `stop`, serving `favoured` children first.
+pub async fn run(ctx: Ctx, cfg: PeerCfg, favoured: Vec<Ipv4Addr>, mut stop: watch::Receiver<bool>) {
     let peer: Shared = Arc::new(Peer::new(ctx, cfg));
-    peer.st.lock().unwrap().relays = relays;
+    peer.st.lock().unwrap().favoured = favoured;
     let mut tasks = JoinSet::new();
     let Ok(udp) = UdpSocket::bind(SocketAddrV4::new(cfg.ip, UDP_PORT)).await else { return };
     let udp = Arc::new(udp);
@@ -88,13 +88,12 @@ struct Due {
     last_query: Instant,
     gossip: Instant,
     review: Instant,
-    debug: Instant,
 }
 
 impl Due {
     fn new(now: Instant) -> Self {
         let review = now + Duration::from_secs_f64(REVIEW_S.1);
-        Due { first_query: true, refresh: now, last_query: now, gossip: now, review, debug: now }
+        Due { first_query: true, refresh: now, last_query: now, gossip: now, review }
     }
 }
 
@@ -146,11 +145,6 @@ async fn manage(peer: &Shared, udp: &UdpSocket, due: &mut Due, tasks: &mut JoinS
         }
     }
     let mut st = peer.st.lock().unwrap();
-    if std::env::var_os("PSD_DEBUG").is_some() && now >= due.debug {
-        due.debug = now + Duration::from_secs(5);
-        let live = peer.ctx.channel.live_seq(crate::clock::now_unix_ns());
-        eprintln!("DBG {} kids {} {}", peer.cfg.ip, st.children.len(), st.sched.debug_line(live));
-    }
     if now >= due.review {
         due.review = now + Duration::from_secs_f64(REVIEW_S.0 + st.rng.unit() * (REVIEW_S.1 - REVIEW_S.0));
         for gone in st.sched.review(now) {

@@ -96,6 +96,10 @@ pub struct Cast {
 
 /// Campus peers the source feeds, at most.
 pub const RELAYS: usize = 4;
+/// Children a relay serves at once besides campus peers: it passes the stream on
+/// to the other well-connected peers first, which carry it to the rest of the
+/// swarm (the demo tells relays from the cast which peers those are).
+pub const RELAY_OTHERS: usize = 8;
 
 /// Fixed infrastructure addresses (PPLive's servers were in China).
 pub const TRACKER: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);

@@ -124,23 +124,6 @@ impl Scheduler {
         self.parents.values().filter(|l| !l.trial).count()
     }
 
-    pub fn debug_line(&self, live: u32) -> String {
-        let newest = self.have.iter().next_back().copied().unwrap_or(0);
-        let n = self.have.range(live.saturating_sub(WINDOW)..).count();
-        let ps: Vec<String> = self
-            .parents
-            .iter()
-            .map(|(h, l)| format!("{}{}:{:.0}k", h.octets()[3], if l.trial { "t" } else { "" }, l.rate / 1000.0))
-            .collect();
-        format!(
-            "live-newest {} have {} inflight {} parents {:?}",
-            live as i64 - newest as i64,
-            n,
-            self.inflight.len(),
-            ps
-        )
-    }
-
     pub fn has_trial(&self) -> bool {
         self.parents.values().any(|l| l.trial)
     }

@@ -112,16 +112,22 @@ impl Swarm {
         let (c, relays) = (ctx.clone(), cast.relays.clone());
         start_part(&self.source, done_tx, move || async move {
             let stop = c.stop.clone();
-            peer::run(c, source::cfg(), relays, stop).await
+            peer::run(c, source::cfg(!relays.is_empty()), relays, stop).await
         })?;
+        let campus: Vec<_> = cast.peers.iter().filter(|p| p.profile == plan::Profile::Campus).map(|p| p.ip).collect();
         for (p, ns) in cast.peers.iter().zip(&self.peers) {
             let c = ctx.clone();
+            let relay = cast.relays.contains(&p.ip);
+            let favoured: Vec<_> = if relay { campus.iter().copied().filter(|c| *c != p.ip).collect() } else { vec![] };
             let cfg = PeerCfg {
                 ip: p.ip,
                 accepts: p.profile.accepts(),
                 max_children: p.profile.max_children(),
                 is_source: false,
-                fetch_lag: p.profile.fetch_lag(p.ip),
+                others_max: if relay { plan::RELAY_OTHERS } else { p.profile.max_children() },
+                // The source holds the live chunk: its relays fetch it at once, a chunk
+                // ahead of the campus peers they feed.
+                fetch_lag: if relay { 0 } else { p.profile.fetch_lag(p.ip) },
             };
             let (join, leave) = (t0 + p.join, p.leave.map(|l| t0 + l));
             start_part(ns, done_tx, move || async move {
@@ -130,7 +136,7 @@ impl Swarm {
                     return;
                 }
                 let stop = churn::peer_stop(&c.stop, leave);
-                peer::run(c, cfg, Vec::new(), stop).await
+                peer::run(c, cfg, favoured, stop).await
             })?;
         }
         Ok(Running { done, parts: 4 + cast.peers.len() })
