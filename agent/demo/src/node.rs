@@ -104,9 +104,9 @@ impl Peer {
         self.ctx.channel.live_seq(now_unix_ns()).saturating_sub(self.cfg.fetch_lag)
     }
 
-    /// Whether a parent whose newest chunk is `newest` holds anything we still want.
+    /// Whether a parent whose newest chunk is `newest` holds a chunk we lack.
     pub fn useful(&self, newest: u32) -> bool {
-        newest >= self.st.lock().unwrap().sched.window_start(self.fetch_edge())
+        self.st.lock().unwrap().sched.lacks_any_upto(newest, self.fetch_edge())
     }
 
     /// The chunk a new connection to `parent` asks for first.

@@ -250,9 +250,15 @@ impl Scheduler {
     }
 
     /// The first chunk a peer still wants: where play started, or [`WINDOW`] behind
-    /// the live one. A parent whose newest chunk is older holds nothing for us.
+    /// the live one.
     pub fn window_start(&self, live: u32) -> u32 {
         self.play_from.max(live.saturating_sub(WINDOW))
+    }
+
+    /// Whether a parent whose newest chunk is `newest` holds one we lack (up to
+    /// `live`): a parent behind us holds nothing for us.
+    pub fn lacks_any_upto(&self, newest: u32, live: u32) -> bool {
+        (self.window_start(live)..=newest.min(live)).any(|s| !self.have.contains(&s))
     }
 
     /// The review, of parents older than [`REVIEW_MIN_AGE`]: a regular parent that
@@ -335,6 +341,10 @@ mod tests {
         assert!(s.have.contains(&101));
         assert_eq!(s.first(first, id, 103), 102, "a first request takes the oldest wanted chunk");
         assert_eq!(s.first(first, id, 103), 103, "busy: the live one, unassigned");
+        assert!(s.lacks_any_upto(102, 103), "102 is missing");
+        s.have.extend([100, 102]);
+        assert!(!s.lacks_any_upto(102, 103), "a parent up to 102 holds nothing we lack");
+        assert!(s.lacks_any_upto(103, 103));
         links.clear();
     }
 
