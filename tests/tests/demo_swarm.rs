@@ -1,24 +1,28 @@
 //! End to end on the demo swarm: what peerscope measures on the monitored peer's
 //! interface equals what the swarm itself recorded sending (TCP payload per peer and
-//! direction, retransmissions apart), and the studies' findings show: a campus peer
-//! uploads several times what it downloads, a NATed one almost nothing. Its JSON
-//! files (`report.json`, `analysis.json`, `topology.json`) fit the schema.
+//! direction, retransmissions apart), and the swarm has the studies' shape: a campus
+//! peer with many children uploads several times what it downloads, few of the many
+//! hosts it contacts become parents or children, no single parent carries the
+//! stream; a residential peer uploads about what it downloads or less, a NATed one
+//! almost nothing. The studies' figures are written beside the run's. Its JSON files
+//! (`report.json`, `analysis.json`, `topology.json`) fit the schema.
 
 use peerscope_tests::{
     demo::{demo_command, OutDir, ONE_SWARM},
     require_root, schema,
 };
 
-fn run_demo(tag: &str, monitored: &str) -> (OutDir, serde_json::Value) {
+fn run_demo(tag: &str, monitored: &str, peers: &str, secs: &str) -> (OutDir, serde_json::Value) {
     let _one = ONE_SWARM.lock().unwrap_or_else(|e| e.into_inner());
     let out = OutDir::new(tag);
-    let res = demo_command(&out.0, &["--duration", "40", "--peers", "16", "--window", "10", "--monitored", monitored])
+    let res = demo_command(&out.0, &["--duration", secs, "--peers", peers, "--window", "10", "--monitored", monitored])
         .output()
         .expect("running peerscope demo");
     let stdout = String::from_utf8_lossy(&res.stdout);
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert!(res.status.success(), "demo exited with {}\nstdout:\n{stdout}\nstderr:\n{stderr}", res.status);
     assert!(stdout.contains("── window 0"), "a live report per window:\n{stdout}");
+    assert!(stdout.contains("the studies beside this run:"), "the studies' figures at the end:\n{stdout}");
     let report = schema::assert_file("demo_record", &out.0.join("report.json"));
     schema::assert_file("report", &out.0.join("analysis.json"));
     schema::assert_file("demo_topology", &out.0.join("topology.json"));
@@ -27,6 +31,31 @@ fn run_demo(tag: &str, monitored: &str) -> (OutDir, serde_json::Value) {
 
 fn u(v: &serde_json::Value, k: &str) -> u64 {
     v[k].as_u64().unwrap_or_else(|| panic!("{k} missing in {v}"))
+}
+
+fn f(v: &serde_json::Value, k: &str) -> f64 {
+    v[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {v}"))
+}
+
+/// The studies' table: each figure's verdict follows from its value and range, and
+/// the engine's report holds the same values.
+fn assert_studies(report: &serde_json::Value, analysis: &serde_json::Value) -> Vec<serde_json::Value> {
+    let studies = report["studies"].as_array().expect("studies").clone();
+    assert!(studies.len() >= 8, "the headline figures of [M] and [H]: {studies:?}");
+    for s in &studies {
+        let (lo, hi) = (s["agree_min"].as_f64(), s["agree_max"].as_f64());
+        let expected = match s["value"].as_f64() {
+            None => "not_shown",
+            Some(v) if lo.is_none_or(|lo| v >= lo) && hi.is_none_or(|hi| v <= hi) => "agrees",
+            Some(_) => "differs",
+        };
+        assert_eq!(s["verdict"], expected, "{s}");
+    }
+    let by = |name: &str| studies.iter().find(|s| s["figure"].as_str().unwrap().starts_with(name)).cloned();
+    let parents = by("parents per window").expect("parents per window");
+    let family = &analysis["report"]["family"];
+    assert_eq!(parents["value"].as_f64(), family["mean_parents_per_window"].as_f64());
+    studies
 }
 
 /// Every peer: measured payload = ground truth + retransmitted, both directions.
@@ -55,10 +84,25 @@ fn campus_peer_measured_equals_ground_truth_and_uploads_several_times_its_downlo
     if !require_root("campus_peer_measured_equals_ground_truth_and_uploads_several_times_its_download") {
         return;
     }
-    let (out, report) = run_demo("campus", "campus");
+    let (out, report) = run_demo("campus", "campus", "30", "60");
     assert_matches_truth(&report);
     let (up, down) = (u(&report, "measured_up_payload_bytes"), u(&report, "measured_down_payload_bytes"));
     assert!(up >= 3 * down, "campus: up {up} B, down {down} B");
+    let analysis = out.json("analysis.json");
+    assert_studies(&report, &analysis);
+    // The swarm's shape ([M] §III-D, [H] §6): several parents, many children, few of
+    // the hundreds of hosts contacted exchanging video, no parent carrying it all.
+    let family = &analysis["report"]["family"];
+    assert!(u(family, "contacted_hosts") >= 200, "gossip reaches the gossip-only hosts: {family}");
+    assert!(f(family, "parent_fraction_of_contacted") < 0.1, "{family}");
+    assert!(f(family, "child_fraction_of_contacted") < 0.1, "{family}");
+    // The studies' 15-20 children and 3-5 parents are not reached yet (the studies'
+    // table says so); on a loaded machine fewer still.
+    assert!(f(family, "mean_children_per_window") >= 5.0, "a campus peer has many children: {family}");
+    assert!(u(family, "max_children_per_window") >= 10, "a campus peer has many children: {family}");
+    assert!(u(family, "max_parents_per_window") >= 2, "several parents at once: {family}");
+    let top = &analysis["report"]["peers"]["top_video_download"];
+    assert!(f(top, "share") < 0.7, "no single parent carries the stream: {top}");
     // At 400 kbit/s for most of 40 s the peer downloads well over a megabyte.
     assert!(down > 1_000_000, "the monitored peer played the channel: {down} B");
     let most_children =
@@ -75,7 +119,6 @@ fn campus_peer_measured_equals_ground_truth_and_uploads_several_times_its_downlo
 
     // The engine's view of the same run: churn moves the parent set, the control
     // samples named the tracker and taught peers, and cost was computed.
-    let analysis = out.json("analysis.json");
     let windows = analysis["report"]["windows"].as_array().expect("engine windows");
     assert!(
         windows.iter().any(|w| w["stability"]["s_n"].as_f64().is_some_and(|s| s > 0.0)
@@ -152,7 +195,7 @@ fn nat_peer_downloads_but_uploads_almost_nothing() {
     if !require_root("nat_peer_downloads_but_uploads_almost_nothing") {
         return;
     }
-    let (_out, report) = run_demo("nat", "nat");
+    let (out, report) = run_demo("nat", "nat", "16", "40");
     assert_matches_truth(&report);
     let (up, down) = (u(&report, "measured_up_payload_bytes"), u(&report, "measured_down_payload_bytes"));
     // At least ~8 s of the 400 kbit/s stream: it plays, though a NATed peer, able only
@@ -162,4 +205,28 @@ fn nat_peer_downloads_but_uploads_almost_nothing() {
     for w in report["windows"].as_array().unwrap() {
         assert!(w["children"].as_array().unwrap().is_empty(), "a NATed peer has no children: {w}");
     }
+    let studies = assert_studies(&report, &out.json("analysis.json"));
+    let children = studies.iter().find(|s| s["figure"] == "children per window (mean)").unwrap();
+    assert_eq!(
+        (children["study_value"].as_str(), children["verdict"].as_str()),
+        (Some("0 (NATed host)"), Some("agrees"))
+    );
+}
+
+#[test]
+fn residential_peer_uploads_about_what_it_downloads_or_less() {
+    if !require_root("residential_peer_uploads_about_what_it_downloads_or_less") {
+        return;
+    }
+    let (out, report) = run_demo("residential", "residential", "16", "40");
+    assert_matches_truth(&report);
+    let (up, down) = (u(&report, "measured_up_payload_bytes"), u(&report, "measured_down_payload_bytes"));
+    assert!(down > 1_000_000, "the residential peer plays the channel: {down} B");
+    assert!(up * 2 < down * 3, "residential: up {up} B is not about down {down} B or less");
+    for w in report["windows"].as_array().unwrap() {
+        assert!(w["children"].as_array().unwrap().len() <= 3, "a low-capacity peer has a few children at most: {w}");
+    }
+    let studies = assert_studies(&report, &out.json("analysis.json"));
+    let ratio = studies.iter().find(|s| s["figure"].as_str().unwrap().starts_with("upload : download")).unwrap();
+    assert_eq!(ratio["study"], "[H] Table 1", "{ratio}");
 }

@@ -1,4 +1,4 @@
-//! The demo leaves nothing behind — no namespace (and so no veth, bridge or qdisc),
+//! The demo leaves nothing behind — no namespace (and so no veth, route or qdisc),
 //! no link in the caller's namespace, no pin — whether it ends by itself, by Ctrl-C,
 //! or is killed with SIGKILL.
 

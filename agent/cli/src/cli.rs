@@ -412,6 +412,11 @@ pub struct DemoArgs {
     /// How the monitored peer is connected.
     #[arg(long, value_enum, default_value_t = peerscope_demo::plan::Profile::Campus)]
     pub monitored: peerscope_demo::plan::Profile,
+    /// Gossip-only hosts: idle peers that answer the tracker and gossip but exchange
+    /// no video, so that few of the hosts a peer contacts become parents or children
+    /// (as the studies saw). All share one namespace. At most 477.
+    #[arg(long, default_value_t = 450, value_name = "N")]
+    pub gossip_hosts: usize,
     /// Directory for report.json and geo.csv (default ./peerscope-demo-<unix time>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<std::path::PathBuf>,

@@ -25,10 +25,44 @@ pub enum Kind {
     Gossip = 1,
     /// Asks for one chunk: sequence number (u32 BE).
     Request = 2,
-    /// One chunk: sequence number, then the video bytes.
+    /// One chunk: sequence number, the sender's newest chunk (u32 BE each), then
+    /// the video bytes.
     Chunk = 3,
-    /// The chunk is not available (not yet received, or no upload slot).
+    /// The chunk is not available ([`MissReason`]).
     Miss = 4,
+}
+
+/// Why a chunk request got no chunk (the byte after the sequence number of a Miss).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MissReason {
+    /// The parent has not received it yet.
+    NotYet = 0,
+    /// No upload slot for this child.
+    NoSlot = 1,
+    /// The host plays nothing (a gossip-only host).
+    Idle = 2,
+}
+
+impl MissReason {
+    pub fn from_u8(b: u8) -> Option<MissReason> {
+        [MissReason::NotYet, MissReason::NoSlot, MissReason::Idle].into_iter().find(|r| *r as u8 == b)
+    }
+
+    /// A Miss body: the sequence number asked for, the reason, and the newest chunk
+    /// the sender holds (0 if none): a one-number buffer map.
+    pub fn body(self, seq: u32, newest: u32) -> Vec<u8> {
+        let mut out = seq.to_be_bytes().to_vec();
+        out.push(self as u8);
+        out.extend_from_slice(&newest.to_be_bytes());
+        out
+    }
+
+    /// The reason and the sender's newest chunk of a Miss body.
+    pub fn parse(body: &[u8]) -> Option<(MissReason, u32)> {
+        let reason = MissReason::from_u8(*body.get(4)?)?;
+        let newest = u32::from_be_bytes(body.get(5..9)?.try_into().ok()?);
+        Some((reason, newest))
+    }
 }
 
 impl Kind {
@@ -154,5 +188,15 @@ mod tests {
             assert_eq!(u32::from_be_bytes(f[..4].try_into().unwrap()) as usize, f.len() - 4);
             assert_eq!(identify(Transport::Tcp, 40000, 8008, &f).app, App::PpLive, "{kind:?}");
         }
+    }
+
+    #[test]
+    fn test_miss_bodies_round_trip() {
+        let b = MissReason::NotYet.body(7, 12);
+        assert_eq!(MissReason::parse(&b), Some((MissReason::NotYet, 12)));
+        assert_eq!(MissReason::parse(&b[..5]), None, "too short");
+        let mut bad = MissReason::Idle.body(1, 0);
+        bad[4] = 9;
+        assert_eq!(MissReason::parse(&bad), None);
     }
 }

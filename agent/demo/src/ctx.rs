@@ -19,16 +19,16 @@ pub struct Ctx {
     pub servers: Listening,
 }
 
-/// How many of the swarm's servers (tracker, web server, source) are up already, and
-/// since when all are. Peers join only once all are: a peer that finds the source not
-/// yet listening, or a tracker that names no one, backs off for seconds, and the early
-/// joiners meanwhile take the source's slots.
+/// How many of the swarm's servers (tracker, web server, source, gossip-only hosts)
+/// are up already, and since when all are. Peers join only once all are: a peer that
+/// finds the source not yet listening, or a tracker that names no one, backs off for
+/// seconds, and the early joiners meanwhile take the source's slots.
 #[derive(Clone, Debug)]
 pub struct Listening(Arc<watch::Sender<(usize, Option<Instant>)>>);
 
 impl Listening {
-    /// The tracker, the web server and the source.
-    pub const SERVERS: usize = 3;
+    /// The tracker, the web server, the source and the gossip-only hosts.
+    pub const SERVERS: usize = 4;
 
     pub fn new() -> Self {
         Listening(Arc::new(watch::channel((0, None)).0))

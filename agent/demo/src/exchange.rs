@@ -1,6 +1,8 @@
-//! The TCP side of a peer (METHODS §8 steps 5–6): as a child, a few parent
-//! connections that gossip and pull chunks one at a time; as a parent, answering
-//! children's gossip and requests within its upload slots.
+//! The TCP side of a peer (METHODS §8 steps 5–6). As a child: parent connections
+//! that gossip, then ask for whatever chunk the scheduler hands them, each renewed
+//! at the end of a heavy-tailed lifetime ([H] §4.1: video sessions of ~20 s median,
+//! a few much longer), and short gossip-only connections to hosts that answered our
+//! UDP gossip. As a parent: answering children within its upload slots.
 
 use std::{
     net::{Ipv4Addr, SocketAddrV4},
@@ -9,128 +11,158 @@ use std::{
 
 use tokio::{
     net::TcpListener,
-    sync::watch,
+    sync::{mpsc, watch},
     task::JoinSet,
-    time::{sleep, timeout},
+    time::{sleep, sleep_until, timeout},
 };
 
 use super::{
-    conn::{Conn, Kind},
+    conn::{Conn, Kind, MissReason},
     ctx::stopped,
-    node::{Shared, GOSSIP_EVERY, PARENT_CONNS},
+    node::{Shared, GOSSIP_EVERY},
     proto::{self, TCP_PORT},
     rng::Rng,
+    schedule::Outcome,
 };
 
-/// A host to download from: one that answered our gossip if possible.
-pub fn pick_parent(peer: &Shared, rng: &mut Rng) -> Option<Ipv4Addr> {
-    let now = Instant::now();
-    let mut st = peer.st.lock().unwrap();
-    if st.parents.len() >= PARENT_CONNS {
-        return None;
-    }
-    st.avoid.retain(|_, t| *t > now);
-    let free = |h: &&Ipv4Addr| !st.parents.contains(h) && !st.avoid.contains_key(h) && **h != peer.cfg.ip;
-    let mut pool: Vec<Ipv4Addr> = st.responders.iter().filter(free).copied().collect();
-    if pool.is_empty() {
-        pool = st.known.iter().filter(free).copied().collect();
-    }
-    let h = *pool.get(rng.below(pool.len()))?;
-    st.parents.insert(h);
-    Some(h)
+/// Median and shape of a parent connection's lifetime.
+const SESSION_MEDIAN_S: f64 = 25.0;
+const SESSION_SIGMA: f64 = 1.0;
+
+/// Why a parent is no longer one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// Its lifetime is over: connect again.
+    Renew,
+    /// The scheduler dropped it.
+    Dropped,
+    Stop,
+    Unreachable,
+    NoSlot,
+    Idle,
+    /// Its newest chunk is older than any we want.
+    Behind,
+    /// Closed, reset or silent.
+    Gone,
 }
 
-fn avoid(peer: &Shared, h: Ipv4Addr, secs: u64) {
-    peer.st.lock().unwrap().avoid.insert(h, Instant::now() + Duration::from_secs(secs));
-}
-
-/// One parent connection: gossip, then pull chunks one at a time until the parent
-/// refuses, lags too long, leaves, or we stop.
-pub async fn download(peer: Shared, parent: Ipv4Addr, stop: watch::Receiver<bool>) {
-    let me = peer.cfg.ip;
-    let conn = Conn::connect(me, SocketAddrV4::new(parent, TCP_PORT), &peer.ctx.truth).await;
-    if let Ok(mut conn) = conn {
-        pull(&peer, &mut conn, &stop).await;
+/// Downloads from `parent` (a regular parent or one on `trial`) until it is dropped,
+/// refuses, lags, leaves, or we stop; connections are renewed when their lifetime
+/// ends.
+pub async fn download(peer: Shared, parent: Ipv4Addr, trial: bool, stop: watch::Receiver<bool>) {
+    let (tx, mut queue) = mpsc::unbounded_channel();
+    let id = peer.add_parent(parent, tx, trial);
+    let mut rng = Rng::new((u32::from(peer.cfg.ip) as u64) << 32 | u32::from(parent) as u64 ^ id);
+    let end = loop {
+        let Ok(mut conn) = Conn::connect(peer.cfg.ip, SocketAddrV4::new(parent, TCP_PORT), &peer.ctx.truth).await
+        else {
+            break End::Unreachable;
+        };
+        let life = Duration::from_secs_f64(rng.log_normal(SESSION_MEDIAN_S, SESSION_SIGMA).clamp(2.0, 3600.0));
+        let end = pull(&peer, id, &mut conn, &mut queue, Instant::now() + life, &stop).await;
         conn.close().await;
-    } else {
-        // Short: a host that just joined may not listen yet, and a NATed peer has
-        // no one else to ask.
-        avoid(&peer, parent, 4);
+        if end != End::Renew {
+            break end;
+        }
+    };
+    peer.remove_parent(parent, id);
+    let mut st = peer.st.lock().unwrap();
+    match end {
+        End::Idle => st.known.idle(parent),
+        // A host that just joined may not listen yet; slots free up as peers come and go.
+        End::Unreachable | End::NoSlot | End::Behind | End::Gone => st.known.avoid(parent, Duration::from_secs(4)),
+        End::Dropped | End::Stop | End::Renew => {}
     }
-    peer.st.lock().unwrap().parents.remove(&parent);
 }
 
-async fn pull(peer: &Shared, conn: &mut Conn, stop: &watch::Receiver<bool>) {
+/// One parent connection: gossip, then the chunks the scheduler sends through
+/// `queue`, until `renew_at` passes between two chunks.
+async fn pull(
+    peer: &Shared,
+    id: u64,
+    conn: &mut Conn,
+    queue: &mut mpsc::UnboundedReceiver<u32>,
+    renew_at: Instant,
+    stop: &watch::Receiver<bool>,
+) -> End {
     let parent = conn.remote;
+    let mut stop = stop.clone();
     let mut last_gossip = Instant::now() - GOSSIP_EVERY;
-    let mut lagging = 0;
-    // Slow parents ask less often, so fast ones end up delivering most chunks.
-    let mut response = Duration::from_millis(50);
-    while !*stop.borrow() {
+    // A new connection asks at once: a host that plays nothing says so.
+    let mut next = None;
+    loop {
         if last_gossip.elapsed() >= GOSSIP_EVERY {
             last_gossip = Instant::now();
-            if conn.send(Kind::Gossip, &proto::gossip(&peer.neighbours())).await.is_err() {
-                return;
+            if !gossip(peer, conn).await {
+                return End::Gone;
             }
-            match timeout(Duration::from_secs(3), conn.recv()).await {
-                Ok(Ok(Some((Kind::Gossip, body)))) => peer.learn(&proto::parse_gossip(&body).unwrap_or_default()),
-                _ => return,
+            if next.is_none() && !asked_before(queue, &mut next) {
+                next = Some(peer.first_request(parent, id));
             }
         }
-        let Some(seq) = peer.next_wanted() else {
-            sleep((response * 4).clamp(Duration::from_millis(100), Duration::from_secs(2))).await;
-            continue;
+        let seq = match next.take() {
+            Some(s) => s,
+            None => tokio::select! {
+                _ = stopped(&mut stop) => return End::Stop,
+                _ = sleep_until(renew_at.into()) => return End::Renew,
+                s = queue.recv() => match s { Some(s) => s, None => return End::Dropped },
+            },
         };
         let asked = Instant::now();
         let reply = match conn.send(Kind::Request, &seq.to_be_bytes()).await {
             Ok(()) => timeout(Duration::from_secs(5), conn.recv()).await.ok().and_then(|r| r.ok().flatten()),
             Err(_) => None,
         };
-        let outcome = {
-            let mut st = peer.st.lock().unwrap();
-            st.inflight.remove(&seq);
-            match reply {
-                Some((Kind::Chunk, body)) if body.len() >= 4 => {
-                    st.have.insert(seq);
-                    Outcome::Got
-                }
-                Some((Kind::Miss, body)) if body.get(4) == Some(&0) => Outcome::NotYet,
-                Some((Kind::Miss, _)) => {
-                    // No upload slot for us: look elsewhere for a while (briefly: slots
-                    // free up as peers come and go, and a NATed peer can only ask).
-                    st.avoid.insert(parent, Instant::now() + Duration::from_secs(4));
-                    Outcome::Refused
-                }
-                _ => Outcome::Refused,
+        let (outcome, end) = match reply {
+            Some((Kind::Chunk, body)) if body.len() >= 8 => {
+                let newest = u32::from_be_bytes(body[4..8].try_into().unwrap());
+                (Outcome::Got { bytes: body.len() - 8, took: asked.elapsed(), newest }, None)
             }
+            Some((Kind::Miss, body)) => match MissReason::parse(&body) {
+                Some((MissReason::NotYet, newest)) => {
+                    (Outcome::NotYet { newest }, (!peer.useful(newest)).then_some(End::Behind))
+                }
+                Some((MissReason::NoSlot, _)) => (Outcome::Failed, Some(End::NoSlot)),
+                Some((MissReason::Idle, _)) => (Outcome::Failed, Some(End::Idle)),
+                None => (Outcome::Failed, Some(End::Gone)),
+            },
+            _ => (Outcome::Failed, Some(End::Gone)),
         };
-        match outcome {
-            Outcome::Got => {
-                lagging = 0;
-                response = (response * 3 + asked.elapsed()) / 4;
-                // With n parents each rests (n-1)/2 chunk intervals: together they
-                // still fetch 2n/(n+1) ≥ 1 chunk per interval, but none carries the
-                // whole stream ([M] saw 3–5 parents at once).
-                let others = peer.st.lock().unwrap().parents.len().saturating_sub(1) as u32;
-                sleep(peer.ctx.channel.chunk_interval() * others / 2).await;
-            }
-            Outcome::NotYet => {
-                lagging += 1;
-                if lagging > 20 {
-                    avoid(peer, parent, 4);
-                    return;
-                }
-                sleep(Duration::from_millis(300)).await;
-            }
-            Outcome::Refused => return,
+        peer.chunk_done(parent, id, seq, outcome);
+        if let Some(end) = end {
+            return end;
         }
     }
 }
 
-enum Outcome {
-    Got,
-    NotYet,
-    Refused,
+/// Takes a chunk the scheduler queued already, if any, into `next`.
+fn asked_before(queue: &mut mpsc::UnboundedReceiver<u32>, next: &mut Option<u32>) -> bool {
+    *next = queue.try_recv().ok();
+    next.is_some()
+}
+
+/// Gossip over TCP: ours, then theirs; false if the connection failed.
+async fn gossip(peer: &Shared, conn: &mut Conn) -> bool {
+    if conn.send(Kind::Gossip, &proto::gossip(&peer.neighbours())).await.is_err() {
+        return false;
+    }
+    match timeout(Duration::from_secs(3), conn.recv()).await {
+        Ok(Ok(Some((Kind::Gossip, body)))) => {
+            peer.learn(&proto::parse_gossip(&body).unwrap_or_default());
+            peer.learn(&[conn.remote]);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A short TCP connection that only exchanges gossip: a signaling session ([H] §4.1).
+pub async fn probe(peer: Shared, host: Ipv4Addr) {
+    let Ok(mut conn) = Conn::connect(peer.cfg.ip, SocketAddrV4::new(host, TCP_PORT), &peer.ctx.truth).await else {
+        return;
+    };
+    gossip(&peer, &mut conn).await;
+    conn.close().await;
 }
 
 pub async fn accept_loop(peer: Shared, listener: TcpListener, mut stop: watch::Receiver<bool>) {
@@ -149,8 +181,34 @@ pub async fn accept_loop(peer: Shared, listener: TcpListener, mut stop: watch::R
     let _ = timeout(Duration::from_secs(6), async { while children.join_next().await.is_some() {} }).await;
 }
 
-/// Answers one child: gossip with gossip, a request with the chunk, or a miss
-/// (reason 0: not here yet; 1: no upload slot).
+/// Whether `child` may be served: by anyone; by the source, when it has no relays
+/// (which its slots hold for them), only if it accepts connections itself (checked
+/// once, by connecting back), so that what the source sends is passed on — a NATed
+/// child of the source would be a dead end for the whole swarm.
+async fn passes_on(peer: &Shared, child: Ipv4Addr) -> bool {
+    if !peer.cfg.is_source {
+        return true;
+    }
+    {
+        let st = peer.st.lock().unwrap();
+        if !st.favoured.is_empty() {
+            return true;
+        }
+        if let Some(known) = st.reachable.get(&child) {
+            return *known;
+        }
+    }
+    let back = Conn::connect(peer.cfg.ip, SocketAddrV4::new(child, TCP_PORT), &peer.ctx.truth).await;
+    let ok = back.is_ok();
+    if let Ok(c) = back {
+        c.close().await;
+    }
+    peer.st.lock().unwrap().reachable.insert(child, ok);
+    ok
+}
+
+/// Answers one child: gossip with gossip, a request with the chunk, or a miss (not
+/// here yet; no upload slot).
 async fn serve(peer: Shared, mut conn: Conn, mut stop: watch::Receiver<bool>) {
     let child = conn.remote;
     loop {
@@ -163,16 +221,15 @@ async fn serve(peer: Shared, mut conn: Conn, mut stop: watch::Receiver<bool>) {
             (Kind::Gossip, _) => conn.send(Kind::Gossip, &proto::gossip(&peer.neighbours())).await,
             (Kind::Request, body) if body.len() >= 4 => {
                 let seq = u32::from_be_bytes(body[..4].try_into().unwrap());
-                let mut out = seq.to_be_bytes().to_vec();
-                if !peer.slot(child) {
-                    out.push(1);
-                    conn.send(Kind::Miss, &out).await
+                if !passes_on(&peer, child).await || !peer.slot(child) {
+                    conn.send(Kind::Miss, &MissReason::NoSlot.body(seq, peer.newest())).await
                 } else if peer.has(seq) {
+                    let mut out = seq.to_be_bytes().to_vec();
+                    out.extend_from_slice(&peer.newest().to_be_bytes());
                     out.extend_from_slice(&peer.chunk);
                     conn.send(Kind::Chunk, &out).await
                 } else {
-                    out.push(0);
-                    conn.send(Kind::Miss, &out).await
+                    conn.send(Kind::Miss, &MissReason::NotYet.body(seq, peer.newest())).await
                 }
             }
             _ => break,
@@ -181,6 +238,5 @@ async fn serve(peer: Shared, mut conn: Conn, mut stop: watch::Receiver<bool>) {
             break;
         }
     }
-    peer.st.lock().unwrap().children.remove(&child);
     conn.close().await;
 }

@@ -24,6 +24,8 @@ impl From<Region> for peerscope::schema::demo::DemoRegion {
 }
 
 impl Region {
+    pub const ALL: [Region; 3] = [Region::Asia, Region::NorthAmerica, Region::Europe];
+
     /// First three octets of the region's /24.
     pub const fn net(self) -> [u8; 3] {
         match self {
@@ -35,7 +37,7 @@ impl Region {
 
     pub fn of(ip: Ipv4Addr) -> Option<Region> {
         let o = ip.octets();
-        [Region::Asia, Region::NorthAmerica, Region::Europe].into_iter().find(|r| r.net() == [o[0], o[1], o[2]])
+        Region::ALL.into_iter().find(|r| r.net() == [o[0], o[1], o[2]])
     }
 
     pub fn addr(self, host: u8) -> Ipv4Addr {

@@ -12,9 +12,11 @@
 //! | [`netns`], [`shaping`], [`topology`] | namespaces held by threads, tbf, hub bridge and veths |
 //! | [`channel`], [`truth`], [`ctx`] | the live channel; ground truth; what every part shares |
 //! | [`proto`], [`conn`] | messages (dissector encoders) and framed TCP |
-//! | [`churn`], [`http`], [`tracker`] | joining and leaving; the web server; the tracker |
+//! | [`churn`], [`http`], [`tracker`], [`crowd`] | joining and leaving; the web server; the tracker; gossip-only hosts |
+//! | [`known`], [`schedule`] | the hosts a peer knows of; chunk scheduling across parents |
 //! | [`node`], [`exchange`], [`peer`], [`source`] | a peer: its state, its TCP side, its main loop; the source |
 //! | [`swarm`] | builds the namespaces and starts every part |
+//! | [`studies`] | the studies' headline figures beside this run's |
 //! | [`report`], [`plot`] | measured against ground truth: `report.json`, SVG charts |
 //! | [`run`] | the whole demo: swarm, live measurement, outputs |
 
@@ -22,10 +24,12 @@ pub mod channel;
 pub mod churn;
 pub mod clock;
 pub mod conn;
+pub mod crowd;
 pub mod ctx;
 pub mod exchange;
 pub mod geo;
 pub mod http;
+pub mod known;
 pub mod netns;
 pub mod node;
 pub mod peer;
@@ -35,8 +39,10 @@ pub mod proto;
 pub mod report;
 pub mod rng;
 pub mod run;
+pub mod schedule;
 pub mod shaping;
 pub mod source;
+pub mod studies;
 pub mod swarm;
 pub mod topology;
 pub mod tracker;

@@ -1,23 +1,35 @@
 //! A peer's state, shared by its tasks (the main loop, the parent connections, the
-//! children it serves): the chunks it has and is fetching, the hosts it knows, its
-//! parents and children.
+//! children it serves): its chunk scheduler and parents, the hosts it knows, its
+//! children.
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::HashMap,
     net::Ipv4Addr,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use super::{clock::now_unix_ns, ctx::Ctx};
+use tokio::sync::mpsc::UnboundedSender;
 
-/// Download connections kept open: [M] saw 3–5 parents at a time.
-pub const PARENT_CONNS: usize = 5;
-/// Chunks behind the live edge a peer still fetches (about 10 s at 400 kbit/s).
-const WINDOW: u32 = 30;
+use super::{
+    clock::now_unix_ns,
+    ctx::Ctx,
+    known::Known,
+    rng::Rng,
+    schedule::{Outcome, Scheduler},
+};
+
 /// A child that asked nothing for this long frees its slot.
 pub const CHILD_IDLE: Duration = Duration::from_secs(5);
 pub const GOSSIP_EVERY: Duration = Duration::from_secs(10);
+/// Hosts a peer's gossip lists (its parents and children).
+const NEIGHBOURS_LISTED: usize = 20;
+/// Transfer rates from this many times the playback rate up count as fast enough:
+/// a slower parent is asked in proportion to its rate.
+const FAST_ENOUGH: f64 = 2.0;
+/// A joining peer fetches from this many chunks (~6.5 s at 400 kbit/s) behind the
+/// live edge, which its parents hold already: the start-up burst [H] §2 describes.
+pub const START_BEHIND: u32 = 20;
 
 #[derive(Clone, Copy, Debug)]
 pub struct PeerCfg {
@@ -25,21 +37,25 @@ pub struct PeerCfg {
     pub accepts: bool,
     pub max_children: usize,
     pub is_source: bool,
+    /// How many of its children may be others than [`State::favoured`].
+    pub others_max: usize,
+    /// Chunks behind the live edge it fetches the newest one ([`super::plan::Profile::fetch_lag`]).
+    pub fetch_lag: u32,
 }
 
-#[derive(Default)]
+#[derive(Debug)]
 pub struct State {
-    pub have: BTreeSet<u32>,
-    pub inflight: BTreeSet<u32>,
-    /// Hosts heard of (tracker, gossip), and those that answered our gossip.
-    pub known: BTreeSet<Ipv4Addr>,
-    pub responders: BTreeSet<Ipv4Addr>,
-    pub contacted: BTreeSet<Ipv4Addr>,
-    pub parents: BTreeSet<Ipv4Addr>,
-    /// Hosts that refused us or could not be reached, until when to leave them be.
-    pub avoid: HashMap<Ipv4Addr, Instant>,
+    pub sched: Scheduler,
+    pub known: Known,
+    /// Each child and when it last asked.
     pub children: HashMap<Ipv4Addr, Instant>,
-    pub play_from: u32,
+    /// The source's memory of which children accept connections.
+    pub reachable: HashMap<Ipv4Addr, bool>,
+    /// Children served first, up to [`PeerCfg::max_children`]; the others only up
+    /// to [`PeerCfg::others_max`]. The source's are its relays
+    /// ([`super::plan::Cast::relays`]); a relay's, the campus peers.
+    pub favoured: Vec<Ipv4Addr>,
+    pub rng: Rng,
 }
 
 pub struct Peer {
@@ -52,28 +68,58 @@ pub struct Peer {
 pub type Shared = Arc<Peer>;
 
 impl Peer {
+    /// A peer that starts playing [`START_BEHIND`] chunks behind the live edge.
+    pub fn new(ctx: Ctx, cfg: PeerCfg) -> Self {
+        let c = ctx.channel;
+        let cap = FAST_ENOUGH * c.bitrate_bps as f64 / 8.0;
+        let seed = u32::from(cfg.ip) as u64;
+        let play_from = c.live_seq(now_unix_ns()).saturating_sub(START_BEHIND);
+        let st = State {
+            sched: Scheduler::new(play_from, cap, c.chunk_interval(), Rng::new(seed ^ 0x5c4e)),
+            known: Known::new(cfg.ip),
+            children: HashMap::new(),
+            reachable: HashMap::new(),
+            favoured: Vec::new(),
+            rng: Rng::new(seed),
+        };
+        Peer { chunk: vec![0x47; c.chunk_bytes], ctx, cfg, st: Mutex::new(st) }
+    }
+
+    /// What our gossip lists: parents and children.
     pub fn neighbours(&self) -> Vec<Ipv4Addr> {
         let st = self.st.lock().unwrap();
-        st.parents.iter().chain(st.children.keys()).copied().take(20).collect()
+        st.sched.parents().chain(st.children.keys().copied()).take(NEIGHBOURS_LISTED).collect()
+    }
+
+    /// The newest chunk we hold (the source: the live one), 0 if none.
+    pub fn newest(&self) -> u32 {
+        if self.cfg.is_source {
+            return self.ctx.channel.live_seq(now_unix_ns());
+        }
+        self.st.lock().unwrap().sched.have.iter().next_back().copied().unwrap_or(0)
+    }
+
+    /// The newest chunk we fetch now: [`PeerCfg::fetch_lag`] behind the live one.
+    fn fetch_edge(&self) -> u32 {
+        self.ctx.channel.live_seq(now_unix_ns()).saturating_sub(self.cfg.fetch_lag)
+    }
+
+    /// Whether a parent whose newest chunk is `newest` holds a chunk we lack.
+    pub fn useful(&self, newest: u32) -> bool {
+        self.st.lock().unwrap().sched.lacks_any_upto(newest, self.fetch_edge())
+    }
+
+    /// The chunk a new connection to `parent` asks for first.
+    pub fn first_request(&self, parent: Ipv4Addr, id: u64) -> u32 {
+        let edge = self.fetch_edge();
+        self.st.lock().unwrap().sched.first(parent, id, edge)
     }
 
     pub fn has(&self, seq: u32) -> bool {
         if self.cfg.is_source {
             return seq <= self.ctx.channel.live_seq(now_unix_ns());
         }
-        self.st.lock().unwrap().have.contains(&seq)
-    }
-
-    /// The oldest chunk still worth fetching that nobody is fetching yet.
-    pub fn next_wanted(&self) -> Option<u32> {
-        let live = self.ctx.channel.live_seq(now_unix_ns());
-        let mut st = self.st.lock().unwrap();
-        let lo = st.play_from.max(live.saturating_sub(WINDOW));
-        let seq = (lo..=live).find(|s| !st.have.contains(s) && !st.inflight.contains(s))?;
-        st.inflight.insert(seq);
-        let stale = live.saturating_sub(2 * WINDOW);
-        st.have = st.have.split_off(&stale);
-        Some(seq)
+        self.st.lock().unwrap().sched.have.contains(&seq)
     }
 
     /// Whether `child` may download from us now (a slot is free or already its own).
@@ -81,7 +127,10 @@ impl Peer {
         let now = Instant::now();
         let mut st = self.st.lock().unwrap();
         st.children.retain(|_, t| now.duration_since(*t) < CHILD_IDLE);
-        if st.children.contains_key(&child) || st.children.len() < self.cfg.max_children {
+        let favoured = st.favoured.contains(&child);
+        let others = st.children.keys().filter(|c| !st.favoured.contains(c)).count();
+        let room = st.children.len() < self.cfg.max_children && (favoured || others < self.cfg.others_max);
+        if st.children.contains_key(&child) || room {
             st.children.insert(child, now);
             true
         } else {
@@ -90,16 +139,38 @@ impl Peer {
     }
 
     pub fn learn(&self, hosts: &[Ipv4Addr]) {
-        let mut st = self.st.lock().unwrap();
-        st.known.extend(hosts.iter().copied().filter(|h| *h != self.cfg.ip));
+        self.st.lock().unwrap().known.learn(hosts);
+    }
+
+    /// Hands wanted chunks to idle parents.
+    pub fn schedule(&self) {
+        let edge = self.fetch_edge();
+        self.st.lock().unwrap().sched.assign(edge, Instant::now());
+    }
+
+    /// A new connection to `parent` (regular or on `trial`), fed through `queue`; its id.
+    pub fn add_parent(&self, parent: Ipv4Addr, queue: UnboundedSender<u32>, trial: bool) -> u64 {
+        self.st.lock().unwrap().sched.add(parent, queue, trial, Instant::now())
+    }
+
+    pub fn remove_parent(&self, parent: Ipv4Addr, id: u64) {
+        self.st.lock().unwrap().sched.remove(parent, id);
+    }
+
+    /// What connection `id` to `parent` got for `seq`; then more work is handed out.
+    pub fn chunk_done(&self, parent: Ipv4Addr, id: u64, seq: u32, outcome: Outcome) {
+        self.st.lock().unwrap().sched.done(parent, id, seq, outcome, Instant::now());
+        if outcome != Outcome::Failed {
+            self.schedule();
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use tokio::sync::watch;
 
+    use super::*;
     use crate::{channel::Channel, truth::GroundTruth};
 
     /// A peer of a channel whose live chunk is `live`, half a chunk from the next.
@@ -108,25 +179,9 @@ mod tests {
         let since = (live * 2 + 1) * 327_680_000 / 2;
         let channel = Channel { bitrate_bps: 400_000, chunk_bytes: 16384, start_unix_ns: now_unix_ns() - since };
         let (_tx, stop) = watch::channel(false);
-        Peer {
-            ctx: Ctx { channel, truth: GroundTruth::default(), stop, servers: Default::default() },
-            cfg: PeerCfg { ip: Ipv4Addr::new(198, 51, 100, 10), accepts: true, max_children, is_source },
-            st: Mutex::new(State::default()),
-            chunk: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn test_next_wanted_is_oldest_missing_within_the_window() {
-        // The window reaches back 30 chunks from the live one.
-        let p = peer(1, false, 61);
-        p.st.lock().unwrap().have.insert(31);
-        assert_eq!(p.next_wanted(), Some(32));
-        assert_eq!(p.next_wanted(), Some(33), "32 is in flight");
-        p.st.lock().unwrap().play_from = 60;
-        assert_eq!(p.next_wanted(), Some(60));
-        assert_eq!(p.next_wanted(), Some(61));
-        assert_eq!(p.next_wanted(), None, "nothing newer exists yet");
+        let ctx = Ctx { channel, truth: GroundTruth::default(), stop, servers: Default::default() };
+        let ip = Ipv4Addr::new(198, 51, 100, 10);
+        Peer::new(ctx, PeerCfg { ip, accepts: true, max_children, is_source, others_max: max_children, fetch_lag: 0 })
     }
 
     #[test]
@@ -139,5 +194,19 @@ mod tests {
         assert!(!p.has(0));
         let s = peer(4, true, 3);
         assert!(s.has(0) && s.has(3) && !s.has(100));
+    }
+
+    #[test]
+    fn test_a_parent_is_asked_from_behind_the_live_edge_and_lists_as_a_neighbour() {
+        let p = peer(1, false, 61);
+        let parent = Ipv4Addr::new(203, 0, 113, 20);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let id = p.add_parent(parent, tx, false);
+        p.schedule();
+        assert_eq!(rx.try_recv(), Ok(61 - START_BEHIND));
+        p.chunk_done(parent, id, 41, Outcome::Got { bytes: 16384, took: Duration::from_millis(10), newest: 61 });
+        assert_eq!(rx.try_recv(), Ok(42), "the next one right away");
+        assert!(p.has(41) && p.newest() == 41);
+        assert_eq!(p.neighbours(), vec![parent]);
     }
 }

@@ -9,7 +9,7 @@
 
 use std::{
     net::{Ipv4Addr, SocketAddrV4},
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -21,23 +21,31 @@ use tokio::{
 };
 
 use super::{
-    clock::now_unix_ns,
     ctx::{stopped, Ctx},
     exchange, http,
     node::{Peer, PeerCfg, Shared, State},
     plan,
     proto::{self, TCP_PORT, TRACKER_PORT, UDP_PORT},
-    rng::Rng,
+    schedule::TARGET_PARENTS,
     tracker,
 };
 
 const TRACKER_REFRESH: Duration = Duration::from_secs(10);
 const STARVING_REFRESH: Duration = Duration::from_secs(2);
+const TICK: Duration = Duration::from_millis(250);
+/// Hosts heard of that we gossip to each second, beyond each tracker reply's.
+const GOSSIP_NEW_PER_S: usize = 10;
+/// Connections tried per tick while short of parents (most hosts play nothing).
+const PARENT_TRIES: usize = 8;
+/// A review of the parent on trial every 4–6 s.
+const REVIEW_S: (f64, f64) = (4.0, 6.0);
+/// A parent dropped at a review is not picked again for this long.
+const DROPPED_FOR: Duration = Duration::from_secs(10);
 
-pub async fn run(ctx: Ctx, cfg: PeerCfg, mut stop: watch::Receiver<bool>) {
-    let peer =
-        Arc::new(Peer { chunk: vec![0x47; ctx.channel.chunk_bytes], ctx, cfg, st: Mutex::new(State::default()) });
-    peer.st.lock().unwrap().play_from = peer.ctx.channel.live_seq(now_unix_ns()).saturating_sub(2);
+/// One peer (or the source) until `stop`, serving `favoured` children first.
+pub async fn run(ctx: Ctx, cfg: PeerCfg, favoured: Vec<Ipv4Addr>, mut stop: watch::Receiver<bool>) {
+    let peer: Shared = Arc::new(Peer::new(ctx, cfg));
+    peer.st.lock().unwrap().favoured = favoured;
     let mut tasks = JoinSet::new();
     let Ok(udp) = UdpSocket::bind(SocketAddrV4::new(cfg.ip, UDP_PORT)).await else { return };
     let udp = Arc::new(udp);
@@ -55,53 +63,122 @@ pub async fn run(ctx: Ctx, cfg: PeerCfg, mut stop: watch::Receiver<bool>) {
     let trackers = if cfg.is_source { None } else { bootstrap(&peer).await };
     // The source (and a peer whose bootstrap failed) knows the tracker already.
     let known = Some(SocketAddrV4::new(plan::TRACKER, TRACKER_PORT));
-    let (udp_t, tcp_t) = trackers.unwrap_or((known, known));
-    let mut rng = Rng::new(u32::from(cfg.ip) as u64);
-    let mut next_refresh = Instant::now();
-    let mut last_query = Instant::now();
-    let mut first = true;
+    let trackers = trackers.unwrap_or((known, known));
+    if !cfg.is_source {
+        tasks.spawn(schedule_loop(peer.clone(), stop.clone()));
+    }
+    let mut due = Due::new(Instant::now());
     loop {
-        // A peer without a parent (the first of a channel, or one whose list held
-        // only hosts that cannot serve) asks again soon instead of at the next refresh.
-        let starving =
-            !cfg.is_source && peer.st.lock().unwrap().parents.is_empty() && last_query.elapsed() >= STARVING_REFRESH;
-        if Instant::now() >= next_refresh || (!first && starving) {
-            next_refresh = Instant::now() + TRACKER_REFRESH;
-            last_query = Instant::now();
-            // Join over UDP; refresh over TCP (and fall back to it).
-            let mut hosts = None;
-            if first {
-                if let Some(t) = udp_t {
-                    hosts = tracker::query_udp(cfg.ip, t).await;
-                }
-            }
-            if hosts.is_none() {
-                if let Some(t) = tcp_t {
-                    hosts = tracker::query_tcp(&peer.ctx, cfg.ip, t).await;
-                }
-            }
-            first = false;
-            if std::mem::take(&mut announce) {
-                peer.ctx.servers.listening();
-            }
-            if let Some(h) = hosts {
-                peer.learn(&h);
-                gossip_udp(&peer, &udp, &h).await;
-            }
+        refresh(&peer, &udp, trackers, &mut due).await;
+        if std::mem::take(&mut announce) {
+            peer.ctx.servers.listening();
         }
         if !cfg.is_source {
-            if let Some(parent) = exchange::pick_parent(&peer, &mut rng) {
-                tasks.spawn(exchange::download(peer.clone(), parent, stop.clone()));
-            }
+            manage(&peer, &udp, &mut due, &mut tasks, &stop).await;
         }
         tokio::select! {
             _ = stopped(&mut stop) => break,
-            _ = sleep(Duration::from_millis(500)) => {}
+            _ = sleep(TICK) => {}
         }
         while tasks.try_join_next().is_some() {}
     }
     // Connections end in order (bounded by their own timeouts).
     let _ = timeout(Duration::from_secs(8), async { while tasks.join_next().await.is_some() {} }).await;
+}
+
+/// When the main loop does what next.
+struct Due {
+    first_query: bool,
+    refresh: Instant,
+    last_query: Instant,
+    gossip: Instant,
+    review: Instant,
+}
+
+impl Due {
+    fn new(now: Instant) -> Self {
+        let review = now + Duration::from_secs_f64(REVIEW_S.1);
+        Due { first_query: true, refresh: now, last_query: now, gossip: now, review }
+    }
+}
+
+/// Asks the tracker every [`TRACKER_REFRESH`] (sooner when we have no parent): over
+/// UDP to join, over TCP to refresh (and when UDP fails); gossips to every host of
+/// the reply (METHODS §8 steps 4–5).
+async fn refresh(peer: &Shared, udp: &UdpSocket, (udp_t, tcp_t): proto::Trackers, due: &mut Due) {
+    let starving = !peer.cfg.is_source
+        && peer.st.lock().unwrap().sched.parents().next().is_none()
+        && due.last_query.elapsed() >= STARVING_REFRESH;
+    if Instant::now() < due.refresh && (due.first_query || !starving) {
+        return;
+    }
+    due.refresh = Instant::now() + TRACKER_REFRESH;
+    due.last_query = Instant::now();
+    let me = peer.cfg.ip;
+    let mut hosts = None;
+    if due.first_query {
+        if let Some(t) = udp_t {
+            hosts = tracker::query_udp(me, t).await;
+        }
+    }
+    if hosts.is_none() {
+        if let Some(t) = tcp_t {
+            hosts = tracker::query_tcp(&peer.ctx, me, t).await;
+        }
+    }
+    due.first_query = false;
+    if let Some(h) = hosts {
+        peer.learn(&h);
+        gossip_udp(peer, udp, &h).await;
+    }
+}
+
+/// A peer's upkeep each tick: gossip to newly heard hosts, a TCP exchange with one
+/// that answered, the review of its parents, and new parents up to
+/// [`TARGET_PARENTS`].
+async fn manage(peer: &Shared, udp: &UdpSocket, due: &mut Due, tasks: &mut JoinSet<()>, stop: &watch::Receiver<bool>) {
+    let now = Instant::now();
+    if now >= due.gossip {
+        due.gossip = now + Duration::from_secs(1);
+        let (fresh, probe) = {
+            let mut st = peer.st.lock().unwrap();
+            (st.known.to_gossip(GOSSIP_NEW_PER_S), st.known.to_probe())
+        };
+        gossip_udp(peer, udp, &fresh).await;
+        if let Some(h) = probe {
+            tasks.spawn(exchange::probe(peer.clone(), h));
+        }
+    }
+    let mut st = peer.st.lock().unwrap();
+    if now >= due.review {
+        due.review = now + Duration::from_secs_f64(REVIEW_S.0 + st.rng.unit() * (REVIEW_S.1 - REVIEW_S.0));
+        for gone in st.sched.review(now) {
+            st.sched.drop_parent(gone);
+            st.known.avoid(gone, DROPPED_FOR);
+        }
+    }
+    let State { sched, known, rng, .. } = &mut *st;
+    // Regular places first (at once, when joining), then the one on trial.
+    let regular = PARENT_TRIES.min(TARGET_PARENTS.saturating_sub(sched.regulars()));
+    let wanted = regular + (regular == 0 && !sched.has_trial()) as usize;
+    for _ in 0..wanted {
+        let Some(parent) = known.pick_parent(rng, |h| sched.is_parent(h)) else { break };
+        // Tried once per tick: a host that fails is avoided by its download task.
+        known.avoid(parent, TICK);
+        tasks.spawn(exchange::download(peer.clone(), parent, regular == 0, stop.clone()));
+    }
+}
+
+/// Hands out chunks as the live edge moves (parent connections also ask for more
+/// as each chunk arrives).
+async fn schedule_loop(peer: Shared, mut stop: watch::Receiver<bool>) {
+    loop {
+        peer.schedule();
+        tokio::select! {
+            _ = stopped(&mut stop) => return,
+            _ = sleep(Duration::from_millis(100)) => {}
+        }
+    }
 }
 
 /// Update check and channel list; returns the channel's trackers (UDP, TCP).
@@ -119,9 +196,12 @@ async fn bootstrap(peer: &Shared) -> Option<proto::Trackers> {
 
 /// Sends our gossip to each listed host (METHODS §8 step 5).
 async fn gossip_udp(peer: &Shared, udp: &UdpSocket, hosts: &[Ipv4Addr]) {
+    if hosts.is_empty() {
+        return;
+    }
     let msg = proto::gossip(&peer.neighbours());
     for h in hosts {
-        peer.st.lock().unwrap().contacted.insert(*h);
+        peer.st.lock().unwrap().known.contacted(*h);
         let _ = udp.send_to(&msg, SocketAddrV4::new(*h, UDP_PORT)).await;
     }
 }
@@ -138,15 +218,17 @@ async fn udp_loop(peer: Shared, udp: Arc<UdpSocket>, mut stop: watch::Receiver<b
         let std::net::SocketAddr::V4(from) = from else { continue };
         let Some(hosts) = proto::parse_gossip(&buf[..n]) else { continue };
         let src = *from.ip();
-        if !peer.cfg.accepts && !peer.st.lock().unwrap().contacted.contains(&src) {
-            continue;
-        }
-        peer.learn(&hosts);
         let contacted = {
             let mut st = peer.st.lock().unwrap();
-            st.responders.insert(src);
-            st.known.insert(src);
-            st.contacted.contains(&src)
+            let contacted = st.known.was_contacted(src);
+            if !peer.cfg.accepts && !contacted {
+                continue;
+            }
+            // The sender is named too: it is in the channel, and says so.
+            st.known.learn(&hosts);
+            st.known.learn(&[src]);
+            st.known.responded(src);
+            contacted
         };
         // Answer a query, not an answer (else two peers would echo forever).
         if peer.cfg.accepts && !contacted {

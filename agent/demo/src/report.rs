@@ -9,7 +9,7 @@ use std::{
     net::{IpAddr, Ipv4Addr},
 };
 
-use super::{geo, plan::PeerPlan, truth::Truth};
+use super::{geo, plan::Cast, studies, truth::Truth};
 use peerscope::{
     engine,
     live::FlowDelta,
@@ -26,11 +26,11 @@ use peerscope::{
 pub fn truth_report(
     figures: &engine::Report,
     truth: &Truth,
-    cast: &[PeerPlan],
+    cast: &Cast,
     bitrate_bps: u64,
     duration_secs: f64,
 ) -> DemoRecord {
-    let me = cast[0].ip;
+    let (me, peers) = (cast.peers[0].ip, &cast.peers);
     let per_peer = per_peer(figures, truth, me);
     let mut totals = PayloadTruth::default();
     per_peer.iter().for_each(|r| totals.add(&r.payload));
@@ -38,9 +38,10 @@ pub fn truth_report(
         schema_version: SchemaVersion,
         document: DemoRecordTag,
         monitored: IpAddr::V4(me),
-        profile: cast[0].profile.into(),
-        peers: cast.len(),
-        cast: cast
+        profile: peers[0].profile.into(),
+        peers: peers.len(),
+        gossip_only_hosts: cast.crowd.len(),
+        cast: peers
             .iter()
             .map(|p| CastMember {
                 ip: IpAddr::V4(p.ip),
@@ -56,6 +57,7 @@ pub fn truth_report(
         all_match: per_peer.iter().all(|r| r.matches),
         per_peer,
         totals,
+        studies: studies::compare(figures, peers[0].profile, duration_secs),
     }
 }
 
@@ -174,14 +176,17 @@ pub fn render_window(w: &engine::WindowSummary, flows: &[FlowDelta], top: usize)
 pub fn render_final(r: &DemoRecord) -> String {
     let mut t = String::new();
     let left = r.cast.iter().filter(|c| c.leave_s.is_some()).count();
-    let late = r.cast.iter().filter(|c| c.join_s > 0.0).count();
+    // Join times count from the swarm's start; the run from the monitored peer's join.
+    let measured_from = r.cast.first().map_or(0.0, |c| c.join_s);
+    let late = r.cast.iter().skip(1).filter(|c| c.join_s > measured_from).count();
     let _ = writeln!(
         t,
-        "══ peerscope demo: {} ({:?}) over {:.0} s, {} peers ({late} joined during the run, {left} left early), {} kbit/s",
+        "══ peerscope demo: {} ({:?}) over {:.0} s, {} peers ({late} joined during the run, {left} left early), {} gossip-only hosts, {} kbit/s",
         r.monitored,
         r.profile,
         r.duration_s,
         r.peers,
+        r.gossip_only_hosts,
         r.bitrate_bits_per_s / 1000
     );
     let _ = writeln!(
@@ -216,6 +221,7 @@ pub fn render_final(r: &DemoRecord) -> String {
     );
     let _ =
         writeln!(t, "   measured {} ground truth for every peer", if r.all_match { "equals" } else { "DIFFERS FROM" });
+    t.push_str(&studies::render(&r.studies));
     t
 }
 
@@ -227,7 +233,10 @@ mod tests {
     use peerscope_abi::{FlowKey, FlowStats};
 
     use super::*;
-    use crate::{plan::Profile, truth::GroundTruth};
+    use crate::{
+        plan::{PeerPlan, Profile},
+        truth::GroundTruth,
+    };
 
     #[test]
     fn test_measured_is_compared_with_truth_plus_retransmissions() {
@@ -257,8 +266,9 @@ mod tests {
         truth.retransmitted(me, a, 500);
         truth.sent(a, me, 100);
         truth.sent(b, me, 1000);
-        let cast =
-            [PeerPlan { index: 0, ip: me, profile: Profile::Nat, monitored: true, join: Duration::ZERO, leave: None }];
+        let peer =
+            PeerPlan { index: 0, ip: me, profile: Profile::Nat, monitored: true, join: Duration::ZERO, leave: None };
+        let cast = Cast { peers: vec![peer], crowd: vec![], relays: vec![] };
         let r = truth_report(&engine.finish(), &truth.snapshot(), &cast, 400_000, 1.0);
         assert_eq!(r.profile, Profile::Nat.into());
         let row = |ip: Ipv4Addr| r.per_peer.iter().find(|p| p.ip == IpAddr::V4(ip)).unwrap();

@@ -39,6 +39,8 @@ pub struct DemoOpts {
     pub bitrate_bps: u64,
     pub window: Duration,
     pub monitored: Profile,
+    /// Gossip-only hosts beside the peers (at most [`plan::crowd_addrs`]' length).
+    pub gossip_hosts: usize,
     pub out: PathBuf,
     pub seed: u64,
     pub top: usize,
@@ -55,12 +57,16 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<DemoRecord> {
     std::fs::create_dir_all(&opts.out).with_context(|| format!("creating {}", opts.out.display()))?;
     write(&opts.out, "geo.csv", geo::csv().as_bytes())?;
 
-    let cast = plan::plan(opts.peers, opts.monitored, opts.duration, opts.seed);
-    eprintln!("peerscope demo: building the swarm ({} peers, a source, a tracker, a web server)", cast.len());
+    let cast = plan::plan(opts.peers, opts.gossip_hosts, opts.monitored, opts.duration, opts.seed);
+    eprintln!(
+        "peerscope demo: building the swarm ({} peers, {} gossip-only hosts, a source, a tracker, a web server)",
+        cast.peers.len(),
+        cast.crowd.len()
+    );
     let swarm = Swarm::build(&cast)?;
     write(&opts.out, "topology.json", &serde_json::to_vec_pretty(&swarm.topology(&cast))?)?;
 
-    let monitored = &cast[0];
+    let monitored = &cast.peers[0];
     let mut attach = AttachOptions::new(HOST_IF);
     attach.pin = false;
     let mut attached: Attached = swarm.monitored().exec(move || Attached::attach(&attach))??;
@@ -80,23 +86,38 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<DemoRecord> {
     let ctx = Ctx { channel, truth: truth.clone(), stop: stop_rx, servers: Default::default() };
     let t0 = Instant::now();
     let running = swarm.start(&cast, &ctx, t0 + SERVERS_FIRST)?;
-
+    eprintln!(
+        "peerscope demo: the swarm warms up for {} s; then the monitored peer joins and is measured",
+        plan::WARM_UP.as_secs()
+    );
     let engine = Engine::new(engine_config(&opts)?, MonitoredHost::new([IpAddr::V4(monitored.ip)]));
+    let joined = t0 + SERVERS_FIRST + monitored.join;
+    let signalled = tokio::select! {
+        _ = tokio::time::sleep_until(joined.into()) => false,
+        _ = signals.recv() => true,
+    };
     let mut m = Measurement::new(engine, now_unix_ns());
-    let interrupted = measure(&mut attached, &mut m, &opts, t0 + opts.duration, &mut signals).await?;
+    // The swarm winds down inside the last window, so that every window is Δ long.
+    let end = joined + opts.duration;
+    let stop_at = end - WIND_DOWN_LEAD.min(opts.window / 3).min(opts.duration / 2);
+    let interrupted = signalled || measure(&mut attached, &mut m, &opts, joined, stop_at, &mut signals).await?;
     eprintln!("peerscope demo: {}; winding the swarm down", if interrupted { "interrupted" } else { "time is up" });
     let _ = stop_tx.send(true);
     wind_down(running, &mut signals).await;
     // Let the last acknowledgements and FINs reach the interface.
     tokio::time::sleep(Duration::from_millis(300)).await;
+    if !interrupted {
+        tokio::time::sleep_until(end.into()).await;
+    }
     print!("{}", window(&mut attached, &mut m, opts.top)?);
     drop(attached);
 
+    let measured_secs = Instant::now().saturating_duration_since(joined).as_secs_f64();
     let source = ReportSource::Demo { iface: HOST_IF.to_string(), monitored: IpAddr::V4(monitored.ip) };
     let measured = m.finish().into_document(source);
     let truth = truth.snapshot();
     write(&opts.out, "truth.csv", truth.to_csv().as_bytes())?;
-    let report = report::truth_report(&measured.report, &truth, &cast, opts.bitrate_bps, t0.elapsed().as_secs_f64());
+    let report = report::truth_report(&measured.report, &truth, &cast, opts.bitrate_bps, measured_secs);
     write(&opts.out, "report.json", &serde_json::to_vec_pretty(&report)?)?;
     for (name, svg) in plot::plots(&report, &truth) {
         write(&opts.out, name, svg.as_bytes())?;
@@ -168,25 +189,37 @@ fn window(attached: &mut Attached, m: &mut Measurement, top: usize) -> anyhow::R
     Ok(text)
 }
 
-/// Prints a window every `opts.window` until `end` or a signal; true if a signal.
+/// The swarm is told to stop this long before the run's end (at most a third of a
+/// window): its last connections close inside the last window.
+const WIND_DOWN_LEAD: Duration = Duration::from_secs(1);
+
+/// Prints a window every `opts.window` from `start` (the windows' grid) until
+/// `stop_at` or a signal; true if a signal. The window running at `stop_at` is left
+/// open.
 async fn measure(
     attached: &mut Attached,
     m: &mut Measurement,
     opts: &DemoOpts,
-    end: Instant,
+    start: Instant,
+    stop_at: Instant,
     signals: &mut Signals,
 ) -> anyhow::Result<bool> {
-    loop {
-        let next = (Instant::now() + opts.window).min(end);
+    for k in 1.. {
+        let next = start + opts.window * k;
         let interrupted = tokio::select! {
-            _ = tokio::time::sleep_until(next.into()) => false,
+            _ = tokio::time::sleep_until(next.min(stop_at).into()) => false,
             _ = signals.recv() => true,
         };
-        print!("{}", window(attached, m, opts.top)?);
-        if interrupted || Instant::now() >= end {
-            return Ok(interrupted);
+        if interrupted {
+            print!("{}", window(attached, m, opts.top)?);
+            return Ok(true);
         }
+        if next > stop_at {
+            return Ok(false);
+        }
+        print!("{}", window(attached, m, opts.top)?);
     }
+    unreachable!("the windows run out before u32 does")
 }
 
 /// Waits (at most 15 s) for every part to close its connections in order. A second

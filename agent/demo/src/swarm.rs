@@ -13,13 +13,13 @@ use std::{
 };
 
 use super::{
-    churn,
+    churn, crowd,
     ctx::Ctx,
     http,
     netns::NetNs,
     node::PeerCfg,
     peer,
-    plan::{self, PeerPlan},
+    plan::{self, Cast},
     source,
     topology::{Hub, HOST_IF},
     tracker,
@@ -38,6 +38,7 @@ const SERVERS_LIMIT: Duration = Duration::from_secs(10);
 /// namespaces, peers first and the hub last (fields drop in order).
 pub struct Swarm {
     peers: Vec<NetNs>,
+    crowd: NetNs,
     tracker: NetNs,
     http: NetNs,
     source: NetNs,
@@ -51,17 +52,19 @@ pub struct Running {
 }
 
 impl Swarm {
-    /// The hub, the servers' namespaces and one per peer of `cast`.
-    pub fn build(cast: &[PeerPlan]) -> anyhow::Result<Self> {
+    /// The hub, the servers' namespaces, one for all gossip-only hosts and one per
+    /// peer of `cast`.
+    pub fn build(cast: &Cast) -> anyhow::Result<Self> {
         let mut hub = Hub::new()?;
         let tracker = hub.host("tracker", plan::TRACKER, None)?;
         let http = hub.host("http", plan::HTTP, None)?;
         let source = hub.host("source", plan::SOURCE, Some(source::UPLOAD_BPS))?;
+        let crowd = hub.crowd("crowd", plan::CROWD_ROUTER, &plan::CROWD_PREFIXES)?;
         let mut peers = Vec::new();
-        for p in cast {
+        for p in &cast.peers {
             peers.push(hub.host(&format!("peer{}", p.index), p.ip, p.profile.upload_bps())?);
         }
-        Ok(Swarm { peers, tracker, http, source, hub })
+        Ok(Swarm { peers, crowd, tracker, http, source, hub })
     }
 
     /// The namespace of the cast's first peer, the monitored one.
@@ -70,8 +73,9 @@ impl Swarm {
     }
 
     /// What the teardown test needs to know was ours.
-    pub fn topology(&self, cast: &[PeerPlan]) -> DemoTopology {
-        let mut inodes = vec![self.hub.ns.inode(), self.tracker.inode(), self.http.inode(), self.source.inode()];
+    pub fn topology(&self, cast: &Cast) -> DemoTopology {
+        let servers = [&self.hub.ns, &self.tracker, &self.http, &self.source, &self.crowd];
+        let mut inodes: Vec<u64> = servers.iter().map(|ns| ns.inode()).collect();
         inodes.extend(self.peers.iter().map(NetNs::inode));
         DemoTopology {
             schema_version: SchemaVersion,
@@ -79,16 +83,25 @@ impl Swarm {
             pid: std::process::id(),
             netns_inodes: inodes,
             host_interface: HOST_IF.to_string(),
-            hosts: cast.iter().map(|p| DemoHost { name: format!("peer{}", p.index), ip: IpAddr::V4(p.ip) }).collect(),
+            hosts: cast
+                .peers
+                .iter()
+                .map(|p| DemoHost { name: format!("peer{}", p.index), ip: IpAddr::V4(p.ip) })
+                .collect(),
+            gossip_only_hosts: cast.crowd.len(),
         }
     }
 
     /// Starts every part on its namespace's thread: the servers at once, each peer
     /// at `t0` plus its join time.
-    pub fn start(&self, cast: &[PeerPlan], ctx: &Ctx, t0: Instant) -> anyhow::Result<Running> {
+    pub fn start(&self, cast: &Cast, ctx: &Ctx, t0: Instant) -> anyhow::Result<Running> {
         let (done_tx, done) = mpsc::channel();
         let done_tx = &done_tx;
-        let (c, n) = (ctx.clone(), cast.len());
+        let (c, crowd) = (ctx.clone(), cast.crowd.clone());
+        start_part(&self.crowd, done_tx, move || async move {
+            let _ = crowd::serve(c, crowd).await;
+        })?;
+        let (c, n) = (ctx.clone(), cast.peers.len());
         start_part(&self.tracker, done_tx, move || async move {
             let _ = tracker::serve(c, plan::TRACKER).await;
         })?;
@@ -96,18 +109,25 @@ impl Swarm {
         start_part(&self.http, done_tx, move || async move {
             let _ = http::serve(c, plan::HTTP, n).await;
         })?;
-        let c = ctx.clone();
+        let (c, relays) = (ctx.clone(), cast.relays.clone());
         start_part(&self.source, done_tx, move || async move {
             let stop = c.stop.clone();
-            peer::run(c, source::cfg(), stop).await
+            peer::run(c, source::cfg(!relays.is_empty()), relays, stop).await
         })?;
-        for (p, ns) in cast.iter().zip(&self.peers) {
+        let campus: Vec<_> = cast.peers.iter().filter(|p| p.profile == plan::Profile::Campus).map(|p| p.ip).collect();
+        for (p, ns) in cast.peers.iter().zip(&self.peers) {
             let c = ctx.clone();
+            let relay = cast.relays.contains(&p.ip);
+            let favoured: Vec<_> = if relay { campus.iter().copied().filter(|c| *c != p.ip).collect() } else { vec![] };
             let cfg = PeerCfg {
                 ip: p.ip,
                 accepts: p.profile.accepts(),
                 max_children: p.profile.max_children(),
                 is_source: false,
+                others_max: if relay { plan::RELAY_OTHERS } else { p.profile.max_children() },
+                // The source holds the live chunk: its relays fetch it at once, a chunk
+                // ahead of the campus peers they feed.
+                fetch_lag: if relay { 0 } else { p.profile.fetch_lag(p.ip) },
             };
             let (join, leave) = (p.join, p.leave.map(|l| t0 + l));
             start_part(ns, done_tx, move || async move {
@@ -118,10 +138,10 @@ impl Swarm {
                     return;
                 }
                 let stop = churn::peer_stop(&c.stop, leave);
-                peer::run(c, cfg, stop).await
+                peer::run(c, cfg, favoured, stop).await
             })?;
         }
-        Ok(Running { done, parts: 3 + cast.len() })
+        Ok(Running { done, parts: 4 + cast.peers.len() })
     }
 }
 

@@ -14,9 +14,9 @@ use crate::engine::WindowSummary;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PeerProfile {
-    /// Uploads up to 10 Mbit/s, takes many children.
+    /// Uploads up to 10 Mbit/s, takes up to 20 children.
     Campus,
-    /// Uploads 512 kbit/s, one child.
+    /// Uploads 512 kbit/s, a few children.
     Residential,
     /// Accepts no connection, so uploads nothing.
     Nat,
@@ -43,6 +43,9 @@ pub struct DemoRecord {
     pub profile: PeerProfile,
     /// Peers in the swarm, the monitored one included, and who they were.
     pub peers: usize,
+    /// Gossip-only hosts beside the peers: idle hosts of the channel that answer
+    /// the tracker and gossip but exchange no video.
+    pub gossip_only_hosts: usize,
     pub cast: Vec<CastMember>,
     /// The channel's playback rate.
     pub bitrate_bits_per_s: u64,
@@ -54,6 +57,8 @@ pub struct DemoRecord {
     pub totals: PayloadTruth,
     /// Every peer matches.
     pub all_match: bool,
+    /// The studies' headline figures beside this run's ([M], [H]).
+    pub studies: Vec<StudyFigure>,
 }
 
 document!(DemoRecord, DemoRecordTag, "demo_record", "`peerscope demo`: `report.json`");
@@ -112,6 +117,36 @@ pub struct CastMember {
     pub leave_s: Option<f64>,
 }
 
+/// One headline figure of the studies ([M] or [H]) beside the same figure of this
+/// run's monitored peer, from the engine's report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StudyFigure {
+    pub figure: String,
+    /// Which study and section reported it, e.g. `[M] §III-D`.
+    pub study: String,
+    /// The study's value as it states it, e.g. `3–5` or `~50%`.
+    pub study_value: String,
+    /// The figure agrees when this run's value lies in `[agree_min, agree_max]` (in
+    /// `unit`; either end `null`: open).
+    pub agree_min: Option<f64>,
+    pub agree_max: Option<f64>,
+    /// This run's value (`null`: the run cannot show it; `note` says why).
+    pub value: Option<f64>,
+    /// `count`, `%`, `s`, `ratio` (upload per downloaded byte) or `miles/byte`.
+    pub unit: String,
+    pub verdict: StudyVerdict,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StudyVerdict {
+    Agrees,
+    Differs,
+    /// The run has no value for it (too short, nothing measured).
+    NotShown,
+}
+
 /// `topology.json`: what the demo made, so that a test can check it is all gone.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct DemoTopology {
@@ -123,6 +158,9 @@ pub struct DemoTopology {
     pub netns_inodes: Vec<u64>,
     pub host_interface: String,
     pub hosts: Vec<DemoHost>,
+    /// Gossip-only hosts, all local addresses of one more namespace (in
+    /// `netns_inodes`).
+    pub gossip_only_hosts: usize,
 }
 
 document!(DemoTopology, DemoTopologyTag, "demo_topology", "`peerscope demo`: `topology.json`");
