@@ -296,10 +296,10 @@ mod tests {
     #[test]
     fn test_unknown_weak_and_generic_http() {
         let dns = FlowKey::new(17, ipv4(192, 0, 2, 1), 53000, ipv4(192, 0, 2, 53), 53);
-        // A query whose ID ends 0x80 and whose flags and qdcount high byte are equal
-        // and non-zero matches the weak PPStream rule; its reply (flags 0x8180) does not.
+        // The weak PPStream peer-data rule fits the first payload (p[1] = 80,
+        // p[3] = p[4] != 0), not the second.
         let mut query = vec![0u8; 30];
-        query[..5].copy_from_slice(&[0x12, 0x80, 0x01, 0x01, 0x01]);
+        query[..5].copy_from_slice(&[0x12, 0x80, 0x01, 0x22, 0x22]);
         let mut reply = query.clone();
         reply[2..4].copy_from_slice(&[0x81, 0x80]);
         let mut l = ControlLedger::default();

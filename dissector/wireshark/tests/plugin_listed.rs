@@ -32,8 +32,16 @@ fn test_every_field_and_note_registered() {
     for name in hf::ALL.iter().map(|d| d.name).chain(ei::ALL.iter().map(|d| d.name)) {
         assert!(names.contains(name), "{name} not registered");
     }
+    // Every field says what it is, with its unit where it has one.
+    let blurbs: std::collections::HashMap<&str, &str> =
+        fields.lines().filter_map(|l| Some((l.split('\t').nth(2)?, l.split('\t').nth(7).unwrap_or("")))).collect();
+    // (A field that is a protocol, `pptv`, is that protocol's item.)
+    for d in hf::ALL.iter().filter(|d| !["pplive", "pptv", "sopcast", "ppstream"].contains(&d.name)) {
+        assert!(blurbs.get(d.name).is_some_and(|b| !b.is_empty()), "{} has no description", d.name);
+    }
+    assert!(blurbs["pptv.tracker.keepalive_interval"].contains("econds"), "the keep-alive interval's unit");
     let protocols = glossary("protocols");
-    for p in ["pplive", "pptv"] {
+    for p in ["pplive", "pptv", "sopcast", "ppstream"] {
         assert!(protocols.lines().any(|l| l.split('\t').nth(2) == Some(p)), "protocol {p} missing");
     }
 }
