@@ -50,6 +50,10 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
     opts.kernel_log = args.kernel_log;
     opts.decap = args.decap;
     opts.keep_attached = args.keep_attached;
+    // Caught from before attaching, so a signal as soon as "attached" is printed still
+    // ends the run through its detaching path (received, it waits for the loop).
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
     let attached = Attached::attach(&opts)?;
     let addrs = interface_addrs(&args.iface);
     note(&format!(
@@ -82,8 +86,6 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let period = Duration::from_secs_f64(args.interval);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
     let mut n = 0u64;
     loop {
         tokio::select! {
