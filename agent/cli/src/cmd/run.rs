@@ -103,6 +103,9 @@ fn attach_options(args: &RunArgs) -> AttachOptions {
 
 async fn run_async(args: RunArgs, prepared: Prepared) -> anyhow::Result<ExitCode> {
     let opts = attach_options(&args);
+    // Caught from before attaching, so a signal as soon as "attached" is printed still
+    // ends the run through its detaching path (received, it waits for the loop).
+    let signals = Signals { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? };
     let attached = Attached::attach(&opts)?;
     let addrs = interface_addrs(&args.iface);
     note(&format!(
@@ -147,7 +150,7 @@ async fn run_async(args: RunArgs, prepared: Prepared) -> anyhow::Result<ExitCode
         n: 0,
         last_poll: Instant::now(),
     };
-    let outcome = lp.run(&args).await?;
+    let outcome = lp.run(&args, signals).await?;
     finish(lp, &args, outcome)
 }
 
@@ -169,6 +172,12 @@ enum LinkState {
     Gone,
 }
 
+/// The signals that end the run.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
 struct Loop {
     live: Live,
     opts: AttachOptions,
@@ -180,14 +189,13 @@ struct Loop {
 }
 
 impl Loop {
-    async fn run(&mut self, args: &RunArgs) -> anyhow::Result<Outcome> {
+    async fn run(&mut self, args: &RunArgs, signals: Signals) -> anyhow::Result<Outcome> {
         let period = Duration::from_secs_f64(args.interval);
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         // A late poll is followed by the next one on the interval's grid, not by a
         // burst; the intervals it skipped are counted and reported in the window.
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut sigterm = signal(SignalKind::terminate())?;
-        let mut sigint = signal(SignalKind::interrupt())?;
+        let Signals { term: mut sigterm, int: mut sigint } = signals;
         let mut links = match LinkWatch::open() {
             Ok(w) => Some(w),
             Err(e) => {
