@@ -119,7 +119,13 @@ fn analyze_of_a_recording_agrees_with_the_live_agent() {
     assert!(records.iter().any(|r| r["document"] == "peer_record" && r["parent"] == true), "{lines}");
     let _ = std::fs::remove_dir_all(&dir);
 
-    assert!(live.len() >= 50, "expected 50 bursts' flows, live saw {}", live.len());
+    let unseen: Vec<_> = offline.keys().filter(|k| !live.contains_key(*k)).collect();
+    assert!(
+        live.len() >= 50,
+        "expected 50 bursts' flows, live saw {} (the recording {}); not seen live: {unseen:?}",
+        live.len(),
+        offline.len()
+    );
     assert_eq!(live, offline, "per-flow (packets, IP bytes): live vs offline");
     assert_eq!(live_parents, BTreeSet::from(["192.0.2.2".to_string()]));
     assert_eq!(live_children, BTreeSet::from(["2001:db8::2".to_string()]));
