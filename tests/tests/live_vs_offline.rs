@@ -40,6 +40,10 @@ fn analyze_of_a_recording_agrees_with_the_live_agent() {
         &["--interval", "0.5", "--window", "2", "--json", "--top", "100000", "--jsonl", jsonl.to_str().unwrap()],
     );
     assert!(first.contains("attached to"), "{first}");
+    // Read as it is written: a full pipe would stop the agent's polls (it blocks in
+    // the write) and what it had not polled by SIGTERM would never be reported.
+    let out = agent.0.as_mut().unwrap().stdout.take().unwrap();
+    let reader = std::thread::spawn(move || std::io::read_to_string(out).unwrap());
 
     let a4 = IpAddr::V4(Ipv4Addr::from(netns::A_V4));
     let b4 = IpAddr::V4(Ipv4Addr::from(netns::B_V4));
@@ -63,8 +67,8 @@ fn analyze_of_a_recording_agrees_with_the_live_agent() {
 
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(agent.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
     let mut child = agent.take();
-    let stdout = std::io::read_to_string(child.stdout.take().unwrap()).unwrap();
     assert!(child.wait().unwrap().success());
+    let stdout = reader.join().unwrap();
     let pcap = capture.stop();
 
     // Live: per-flow totals from the interval deltas; parents/children from windows.
