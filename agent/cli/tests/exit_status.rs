@@ -10,12 +10,33 @@ use peerscope::exit;
 use peerscope::offline::link_frames::{pcap, Wrap};
 use peerscope_abi::frames::{eth, ipv4_between, udp};
 
-fn temp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("peerscope-exit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
+/// A file of the temporary directory, named by this process and removed when dropped
+/// (even when the test fails).
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn named(name: &str) -> Self {
+        TempFile(std::env::temp_dir().join(format!("peerscope-exit-{}-{name}", std::process::id())))
+    }
+}
+
+impl std::ops::Deref for TempFile {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn temp(name: &str, bytes: &[u8]) -> TempFile {
+    let f = TempFile::named(name);
+    std::fs::write(&f.0, bytes).unwrap();
+    f
 }
 
 fn peerscope(args: &[&str], file: &std::path::Path) -> (Output, String) {
@@ -114,11 +135,11 @@ fn test_mixed_link_types_analyse_what_can_be_read_and_name_the_rest() {
         b.extend(block(6, &body));
     }
     let f = temp("mixed.pcapng", &b);
-    let json = f.with_extension("json");
+    let json = TempFile::named("mixed.json");
     let (out, err) = peerscope(&["analyze", "--host", "192.0.2.10", "--json", json.to_str().unwrap()], &f);
     assert_eq!(out.status.code(), Some(exit::SUCCESS.into()), "{err}");
     assert!(err.contains("warning: 2 frames of USER0 (link type 147) skipped"), "{err}");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json.0).unwrap()).unwrap();
     assert_eq!(v["source"]["read"]["ip_packets"], 2);
     assert_eq!(v["source"]["read"]["unsupported_link_frames_by_type"]["USER0 (link type 147)"], 2);
 }
