@@ -11,6 +11,6 @@ pub mod live;
 pub mod offline;
 pub mod report;
 pub mod schema;
-#[cfg(test)]
-pub(crate) mod testing;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod view;

@@ -1,7 +1,7 @@
-//! Helpers for the metric tests at the bottom of each engine module: captures
-//! written by the test (`offline::synth`) into a private temporary directory and
-//! analysed through the offline path, with the values worked out by hand in each
-//! test's comment.
+//! Helpers for the metric tests at the bottom of each engine module and for the
+//! integration tests (behind `test-support`): captures written by the test
+//! (`offline::synth`) into a private temporary directory and analysed through the
+//! offline path, with the values worked out by hand in each test's comment.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
