@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use peerscope::engine::{geo::Geolocator, EngineConfig, NS_PER_S};
+use peerscope::engine::{geo::Geolocator, EngineConfig, Retention, NS_PER_S};
 
 /// Exit statuses, listed in `--help` and the man page.
 pub fn exit_status_help() -> String {
@@ -186,6 +186,13 @@ pub struct RunArgs {
     /// Flows idle this long are removed from the kernel table (their totals are kept).
     #[arg(long, default_value_t = 300.0, value_name = "SECS")]
     pub idle_timeout: f64,
+    /// How much of the past the agent keeps for `peerscope report`: window and sample
+    /// summaries of this long (e.g. 90m, 24h, 7d; bare numbers are seconds). Memory
+    /// is set by this, not by how long the agent runs; the report's totals still cover
+    /// the whole run. Flows idle for --idle-timeout (at least one window) are folded
+    /// into the totals, the 1000 largest still listed.
+    #[arg(long, default_value = "2h", value_name = "DURATION")]
+    pub history: String,
     /// Control-packet samples per second per CPU sent to the decoder (0: none).
     #[arg(long, default_value_t = 200, value_name = "N")]
     pub samples_per_sec: u32,
@@ -455,6 +462,25 @@ fn positive_secs(key: &'static str, s: f64) -> Result<u64, Invalid> {
     Ok((s * NS_PER_S as f64).round() as u64)
 }
 
+/// A duration such as `90`, `90s`, `15m`, `24h`, `7d`, in ns.
+pub fn parse_duration(key: &'static str, s: &str) -> Result<u64, Invalid> {
+    let t = s.trim();
+    let (num, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let per = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return Err(invalid(key, format!("wants a duration such as 90m, 24h or 7d, not {s:?}"))),
+    };
+    let n: f64 =
+        num.trim().parse().map_err(|_| invalid(key, format!("wants a duration such as 90m, 24h or 7d, not {s:?}")))?;
+    positive_secs(key, n * per)
+}
+
 fn parse_location(s: &str) -> Result<(f64, f64), Invalid> {
     let bad = || invalid("host-location", format!("wants LAT,LON in degrees (e.g. 40.44,-79.94), not {s:?}"));
     let (a, b) = s.split_once(',').ok_or_else(bad)?;
@@ -488,11 +514,23 @@ impl ClassArgs {
 }
 
 impl RunArgs {
+    /// What the engine keeps of the past: `--history` of windows, and flows for
+    /// `--idle-timeout` (when the kernel forgets them too), at least one window.
+    pub fn retention(&self, window_ns: u64) -> Result<Retention, Invalid> {
+        let history = parse_duration("history", &self.history)?;
+        let idle = positive_secs("idle-timeout", self.idle_timeout)?;
+        Ok(Retention {
+            windows: Some(history.div_ceil(window_ns.max(1)).max(1) as usize),
+            flow_linger_ns: Some(idle.max(window_ns)),
+        })
+    }
+
     /// Checks every value that needs no system resource (files and ports are checked
     /// by opening them, still before anything is attached).
     pub fn check(&self) -> Result<(), Invalid> {
         positive_secs("interval", self.interval)?;
         positive_secs("idle-timeout", self.idle_timeout)?;
+        parse_duration("history", &self.history)?;
         if self.count == Some(0) {
             return Err(invalid("count", "must be at least 1 (leave it out to run until stopped)"));
         }

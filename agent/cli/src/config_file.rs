@@ -118,6 +118,7 @@ keys! {
         quiet: bool => quiet;
         top: usize => top;
         idle_timeout: f64 => idle_timeout;
+        history: String => history;
         samples_per_sec: u32 => samples_per_sec;
         kernel_log: bool => kernel_log;
         decap: bool => decap;
@@ -286,6 +287,26 @@ mod tests {
         let e = run.check().unwrap_err();
         let msg = origins.explain(&e);
         assert!(msg.contains("p.toml:3: key `idle-timeout`"), "{msg}");
+    }
+
+    /// `history` sets how many windows the engine keeps; flows are kept for the idle
+    /// timeout, at least a window; a duration it cannot read names its key.
+    #[test]
+    fn test_history_and_idle_timeout_set_what_the_engine_keeps() {
+        const S: u64 = 1_000_000_000;
+        let (run, _) =
+            run_with(&["peerscope", "run", "-i", "eth0", "--idle-timeout", "2"], "history = \"90m\"\n").unwrap();
+        let r = run.retention(5 * S).unwrap();
+        assert_eq!((r.windows, r.flow_linger_ns), (Some(1080), Some(5 * S)));
+        let (run, _) = run_with(&["peerscope", "run", "-i", "eth0", "--history", "7d"], "").unwrap();
+        let r = run.retention(20 * S).unwrap();
+        assert_eq!((r.windows, r.flow_linger_ns), (Some(7 * 86_400 / 20), Some(300 * S)));
+        for bad in ["3w", "-1h", "h", "0"] {
+            let (run, origins) =
+                run_with(&["peerscope", "run", "-i", "eth0"], &format!("history = {bad:?}\n")).unwrap();
+            let msg = origins.explain(&run.check().unwrap_err());
+            assert!(msg.contains("key `history`"), "{bad}: {msg}");
+        }
     }
 
     /// The flags of `run` that have a key: all but `-i`, `--config` and the `--no-` forms.

@@ -45,6 +45,26 @@ pub struct EngineConfig {
     /// Location of the monitored host (latitude, longitude in degrees) when its own
     /// address cannot be geolocated (a private or NATed address).
     pub host_location: Option<(f64, f64)>,
+    /// What the engine keeps of the past (offline: everything).
+    pub retention: Retention,
+}
+
+/// How much of the past the engine holds, so a live agent's memory is set by its
+/// configuration, not by how long it has run. Every total and run-wide figure still
+/// covers the whole run; what goes is the detail: old window and sample summaries,
+/// and flows idle for longer than the linger (their counters stay in the totals,
+/// the largest ones stay listed). `Default` keeps everything (offline analysis).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// The most recent window summaries (and as many samples) kept for the report.
+    pub windows: Option<usize>,
+    /// A flow without packets for this long is retired (see `engine::flows`).
+    pub flow_linger_ns: Option<u64>,
+}
+
+impl Retention {
+    /// Everything, as offline analysis does.
+    pub const ALL: Retention = Retention { windows: None, flow_linger_ns: None };
 }
 
 impl Default for EngineConfig {
@@ -62,6 +82,7 @@ impl Default for EngineConfig {
             redundancy_skip_ns: 600 * NS_PER_S,
             geo: None,
             host_location: None,
+            retention: Retention::ALL,
         }
     }
 }

@@ -12,7 +12,9 @@
 //!
 //! One module per metric, each with the seed's formula in its doc comment. Memory
 //! grows with the number of flows and peers (and one summary per window, which
-//! lists that window's active peers), never with the number of packets.
+//! lists that window's active peers), never with the number of packets. A live
+//! agent bounds it with [`Retention`]: the most recent window summaries only, and
+//! flows retired after a linger without packets (their counters kept in the totals).
 //!
 //! # Feeding the engine from polled kernel maps
 //!
@@ -54,7 +56,7 @@ pub mod window;
 
 mod run;
 
-pub use config::{EngineConfig, NS_PER_S};
+pub use config::{EngineConfig, Retention, NS_PER_S};
 pub use host::MonitoredHost;
 pub use report::Report;
 pub use run::Engine;

@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::rates::PairRate;
-use super::util::{mean, ratio};
+use super::util::{ratio, RunningMean};
 
 /// A peer above the threshold in one window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -41,8 +41,10 @@ pub struct FamilyTracker {
     contacted: BTreeSet<IpAddr>,
     ever_parents: BTreeSet<IpAddr>,
     ever_children: BTreeSet<IpAddr>,
-    parent_counts: Vec<usize>,
-    child_counts: Vec<usize>,
+    parents_per_window: RunningMean,
+    children_per_window: RunningMean,
+    max_parents: usize,
+    max_children: usize,
     up_bytes: u64,
     down_bytes: u64,
 }
@@ -77,9 +79,16 @@ impl FamilyTracker {
         }
         self.ever_parents.extend(fam.parents.iter().map(|p| p.peer));
         self.ever_children.extend(fam.children.iter().map(|p| p.peer));
-        self.parent_counts.push(fam.parents.len());
-        self.child_counts.push(fam.children.len());
+        self.parents_per_window.add(fam.parents.len() as f64);
+        self.children_per_window.add(fam.children.len() as f64);
+        self.max_parents = self.max_parents.max(fam.parents.len());
+        self.max_children = self.max_children.max(fam.children.len());
         fam
+    }
+
+    /// Every peer that was a parent, and every peer that was a child, in some window.
+    pub fn ever(&self) -> (&BTreeSet<IpAddr>, &BTreeSet<IpAddr>) {
+        (&self.ever_parents, &self.ever_children)
     }
 
     pub fn summary(&self) -> FamilySummary {
@@ -90,10 +99,10 @@ impl FamilyTracker {
             hosts_ever_child: self.ever_children.len(),
             parent_fraction_of_contacted: ratio(self.ever_parents.len() as f64, contacted as f64),
             child_fraction_of_contacted: ratio(self.ever_children.len() as f64, contacted as f64),
-            mean_parents_per_window: mean(self.parent_counts.iter().map(|&c| c as f64)),
-            max_parents_per_window: self.parent_counts.iter().copied().max().unwrap_or(0),
-            mean_children_per_window: mean(self.child_counts.iter().map(|&c| c as f64)),
-            max_children_per_window: self.child_counts.iter().copied().max().unwrap_or(0),
+            mean_parents_per_window: self.parents_per_window.mean(),
+            max_parents_per_window: self.max_parents,
+            mean_children_per_window: self.children_per_window.mean(),
+            max_children_per_window: self.max_children,
             upload_bytes: self.up_bytes,
             download_bytes: self.down_bytes,
             upload_download_ratio: ratio(self.up_bytes as f64, self.down_bytes as f64),

@@ -56,9 +56,15 @@ pub struct CaptureSpan {
     /// First and last packet seen (Unix ns); `null` when there was none.
     pub first_packet_unix_ns: Option<u64>,
     pub last_packet_unix_ns: Option<u64>,
-    /// Windows and [H] samples in the report.
+    /// Windows and [H] samples of the run (a live agent's report lists the most
+    /// recent ones: `--history`).
     pub windows: usize,
     pub samples: usize,
+    /// Flows of the run. Offline, `flows` lists every one; a live agent lists the
+    /// flows active within its linger and the largest ones it retired (the totals
+    /// still count them all).
+    #[serde(default)]
+    pub flows: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

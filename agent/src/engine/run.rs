@@ -1,5 +1,8 @@
 //! The engine: feeds each window to every metric and assembles the report.
 
+use std::collections::{BTreeSet, VecDeque};
+use std::net::IpAddr;
+
 use super::config::EngineConfig;
 use super::continent::{continent_table, region_of};
 use super::cost::CostTracker;
@@ -36,8 +39,12 @@ pub struct Engine {
     cost: CostTracker,
     startup: StartupTracker,
     redundancy: RedundancySpan,
-    windows: Vec<WindowSummary>,
-    samples: Vec<SampleSummary>,
+    /// The most recent summaries (all of them unless `cfg.retention` bounds them),
+    /// and how many there were in all.
+    windows: VecDeque<WindowSummary>,
+    samples: VecDeque<SampleSummary>,
+    windows_seen: usize,
+    samples_seen: usize,
     first_start_ns: Option<u64>,
     last_end_ns: u64,
 }
@@ -48,21 +55,24 @@ impl Engine {
             let geo = cfg.geo.as_ref()?;
             host.addrs().find_map(|a| geo.lookup(a)).map(|g| (g.lat, g.lon))
         });
+        let flows = FlowLedger::new(cfg.retention.flow_linger_ns);
         Engine {
+            flows,
             grid: SampleGrid::new(cfg.windows_per_sample()),
             cost: CostTracker::new(host_at, cfg.miles_per_degree),
             redundancy: RedundancySpan::new(cfg.redundancy_skip_ns),
             cfg,
             host,
-            flows: FlowLedger::default(),
             peers: PeerLedger::default(),
             family: FamilyTracker::default(),
             stability: StabilityTracker::default(),
             sessions: SessionTable::default(),
             video_peers: VideoPeerTracker::default(),
             startup: StartupTracker::default(),
-            windows: Vec::new(),
-            samples: Vec::new(),
+            windows: VecDeque::new(),
+            samples: VecDeque::new(),
+            windows_seen: 0,
+            samples_seen: 0,
             first_start_ns: None,
             last_end_ns: 0,
         }
@@ -85,7 +95,7 @@ impl Engine {
         self.last_end_ns = self.last_end_ns.max(w.end_ns());
         let after_skip = self.redundancy.observe(w.start_ns, w.end_ns());
         for (key, delta) in &w.flows {
-            self.flows.add(key, delta);
+            self.flows.add(key, delta, w.end_ns());
             self.sessions.add(key, delta, &self.host, self.cfg.udp_sessions, after_skip);
         }
 
@@ -105,7 +115,7 @@ impl Engine {
         let sample = self.grid.push(&view).map(|s| self.close_sample(s));
         let total = w.total();
         let summary = WindowSummary {
-            index: self.windows.len(),
+            index: self.windows_seen,
             start_unix_ns: w.start_ns,
             len_ns: w.len_ns,
             active_flows: w.active_flows(),
@@ -124,27 +134,38 @@ impl Engine {
             cost,
             sample,
         };
-        self.windows.push(summary.clone());
+        self.flows.end_window(w.end_ns());
+        self.windows_seen += 1;
+        keep(&mut self.windows, summary.clone(), self.cfg.retention.windows);
         summary
     }
 
     fn close_sample(&mut self, s: SampleTraffic) -> SampleSummary {
-        let video_peers = self.video_peers.observe(&s, self.cfg.video_min_large_packets);
-        let out = SampleSummary {
-            index: s.index,
-            start_unix_ns: s.start_ns,
-            len_ns: s.len_ns,
-            rates: sample_rates(&s),
-            video_peers,
-        };
-        self.samples.push(out.clone());
+        let out = sample_summary(&mut self.video_peers, &s, self.cfg.video_min_large_packets);
+        self.samples_seen += 1;
+        keep(&mut self.samples, out.clone(), self.cfg.retention.windows);
         out
     }
 
+    /// Every peer that was a parent, and every peer that was a child, in some window.
+    pub fn ever_family(&self) -> (&BTreeSet<IpAddr>, &BTreeSet<IpAddr>) {
+        self.family.ever()
+    }
+
+    /// Flows held one by one (the rest retired into the totals), and all of the run's.
+    pub fn flows_held(&self) -> (usize, u64) {
+        (self.flows.len(), self.flows.seen())
+    }
+
     /// The report as if the run ended now, leaving the engine running (a live
-    /// run's periodic dump). Copies the engine's state.
+    /// run's periodic dump). Copies only what the report lists (the summaries kept,
+    /// the flows held) and the open sample, never the engine.
     pub fn snapshot(&self) -> Report {
-        self.clone().finish()
+        let pending = self.grid.peek().map(|s| {
+            let mut tracker = self.video_peers.clone();
+            sample_summary(&mut tracker, &s, self.cfg.video_min_large_packets)
+        });
+        self.report(pending)
     }
 
     /// Ends the run and builds the report.
@@ -152,6 +173,12 @@ impl Engine {
         if let Some(s) = self.grid.flush() {
             self.close_sample(s);
         }
+        self.report(None)
+    }
+
+    /// The report of what was observed, with `pending` (the open sample) after the
+    /// samples closed.
+    fn report(&self, pending: Option<SampleSummary>) -> Report {
         let min_large = self.cfg.video_min_large_packets;
         let video = self.sessions.video_bytes_per_peer(min_large);
         let geo = self.cfg.geo.clone();
@@ -175,25 +202,47 @@ impl Engine {
                 start_unix_ns: start,
                 end_unix_ns: end,
                 duration_s: secs(end - start),
-                first_packet_unix_ns: self.flows.iter().map(|(_, s)| s.first_seen.0).filter(|&t| t != 0).min(),
-                last_packet_unix_ns: self.flows.iter().map(|(_, s)| s.last_seen.0).max(),
-                windows: self.windows.len(),
-                samples: self.samples.len(),
+                first_packet_unix_ns: self.flows.all_stats().map(|s| s.first_seen.0).filter(|&t| t != 0).min(),
+                last_packet_unix_ns: self.flows.all_stats().map(|s| s.last_seen.0).max(),
+                windows: self.windows_seen,
+                samples: self.samples_seen + pending.is_some() as usize,
+                flows: self.flows.seen(),
             },
             family: self.family.summary(),
             stability: self.stability.summary(),
             sessions: self.sessions.summary(min_large),
             peers: self.peers.summary(&video),
             video_peers_ever: self.video_peers.ever(),
-            sizes: size_summary(self.flows.iter().map(|(_, s)| s), &self.cfg.thresholds),
+            sizes: size_summary(self.flows.all_stats(), &self.cfg.thresholds),
             cost: self.cost.summary(),
             continents,
             redundancy,
             startup,
             flows: self.flows.records(&self.host),
-            windows: self.windows,
-            samples: self.samples,
+            windows: self.windows.iter().cloned().collect(),
+            samples: self.samples.iter().cloned().chain(pending).collect(),
         }
+    }
+}
+
+/// Appends `item`, dropping the oldest beyond `cap` (`None`: no bound).
+fn keep<T>(ring: &mut VecDeque<T>, item: T, cap: Option<usize>) {
+    ring.push_back(item);
+    if let Some(cap) = cap {
+        while ring.len() > cap.max(1) {
+            ring.pop_front();
+        }
+    }
+}
+
+/// The summary of a closed sample; `tracker` learns it.
+fn sample_summary(tracker: &mut VideoPeerTracker, s: &SampleTraffic, min_large: u64) -> SampleSummary {
+    SampleSummary {
+        index: s.index,
+        start_unix_ns: s.start_ns,
+        len_ns: s.len_ns,
+        rates: sample_rates(s),
+        video_peers: tracker.observe(s, min_large),
     }
 }
 
@@ -321,5 +370,117 @@ mod tests {
         let r = e.finish();
         assert!(r.flows.is_empty());
         assert_eq!(r.family.contacted_hosts, 0);
+    }
+    /// Window `i` of a churn: 100 new UDP flows from 50 peers, 2 packets each.
+    fn churn_window(i: u64, len: u64) -> WindowFlows {
+        let start = T0 + i * len;
+        let flows = (0..100u64)
+            .map(|f| {
+                let n = i * 100 + f;
+                let k =
+                    FlowKey::v4(IPPROTO_UDP, [198, 51, 100, (n % 50) as u8], [192, 0, 2, 10], (n / 50) as u16, 8008);
+                (k, cumulative(2, start + f * 1000, start + f * 1000 + 500))
+            })
+            .collect();
+        WindowFlows { start_ns: start, len_ns: len, flows }
+    }
+
+    fn bounded() -> EngineConfig {
+        EngineConfig {
+            window_ns: 5 * NS_PER_S,
+            retention: crate::engine::Retention { windows: Some(12), flow_linger_ns: Some(10 * NS_PER_S) },
+            ..Default::default()
+        }
+    }
+
+    /// 100 000 flows through a bounded engine: it holds the flows of the last linger and
+    /// the last 12 windows, whatever came before; the run's totals still count them all.
+    #[test]
+    fn test_bounded_engine_holds_what_its_retention_says_under_churn_of_100_000_flows() {
+        let mut e = Engine::new(bounded(), MonitoredHost::new([x()]));
+        let mut most_held = 0;
+        for i in 0..1000 {
+            e.observe_window(churn_window(i, 5 * NS_PER_S));
+            most_held = most_held.max(e.flows_held().0);
+            assert!(e.windows.len() <= 12 && e.samples.len() <= 12);
+        }
+        // Flows of the windows within the linger (10 s = 2 windows) and the one closing.
+        assert!(most_held <= 300, "held {most_held} flows");
+        assert_eq!(e.flows_held().1, 100_000);
+        let r = e.snapshot();
+        assert_eq!((r.capture.windows, r.capture.flows), (1000, 100_000));
+        assert_eq!(r.windows.len(), 12);
+        assert_eq!(r.windows.last().unwrap().index, 999);
+        assert!(r.flows.len() <= 300 + crate::engine::flows::RETIRED_FLOWS_LISTED, "{}", r.flows.len());
+        assert_eq!(r.sizes.classes.packets, 200_000);
+        assert_eq!(r.family.download_bytes, 200_000 * 1000);
+        assert_eq!(r.capture.first_packet_unix_ns, Some(T0));
+    }
+
+    /// What a bounded engine reports for the whole run is what one that keeps
+    /// everything reports; only the lists (windows, samples, flows) are shorter.
+    #[test]
+    fn test_bounded_engine_reports_the_run_wide_figures_of_one_that_keeps_everything() {
+        let all_cfg = EngineConfig { retention: crate::engine::Retention::ALL, ..bounded() };
+        let mut all = Engine::new(all_cfg, MonitoredHost::new([x()]));
+        let mut some = Engine::new(bounded(), MonitoredHost::new([x()]));
+        for i in 0..200 {
+            let w = if i % 7 == 3 {
+                WindowFlows::new(T0 + i * 5 * NS_PER_S, 5 * NS_PER_S)
+            } else {
+                churn_window(i, 5 * NS_PER_S)
+            };
+            let (a, b) = (all.observe_window(w.clone()), some.observe_window(w));
+            assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::to_value(&b).unwrap());
+        }
+        let (a, b) = (serde_json::to_value(all.finish()).unwrap(), serde_json::to_value(some.finish()).unwrap());
+        for field in
+            ["capture", "family", "stability", "sessions", "peers", "video_peers_ever", "sizes", "cost", "continents"]
+        {
+            assert_eq!(a[field], b[field], "{field}");
+        }
+        assert_eq!(a["windows"].as_array().unwrap().len(), 200);
+        assert_eq!(b["windows"].as_array().unwrap().len(), 12);
+        assert_eq!(a["windows"].as_array().unwrap()[188..], b["windows"].as_array().unwrap()[..]);
+    }
+
+    /// The snapshot copies no engine but is the report `finish` would give now.
+    #[test]
+    fn test_snapshot_is_the_report_of_finishing_now() {
+        let mut e = Engine::new(bounded(), MonitoredHost::new([x()]));
+        for i in 0..40 {
+            e.observe_window(churn_window(i, 5 * NS_PER_S));
+            if i % 5 == 2 {
+                let now = serde_json::to_value(e.snapshot()).unwrap();
+                assert_eq!(now, serde_json::to_value(e.clone().finish()).unwrap(), "after window {i}");
+            }
+        }
+    }
+
+    /// A flow idle for the linger is retired; coming back, it is a new record. Within
+    /// the linger it stays one.
+    #[test]
+    fn test_a_flow_idle_for_the_linger_is_retired_and_comes_back_as_a_new_one() {
+        let k = key([198, 51, 100, 7]);
+        let mut e = Engine::new(bounded(), MonitoredHost::new([x()]));
+        let at = |i: u64| T0 + i * 5 * NS_PER_S;
+        let one = |i: u64| WindowFlows {
+            start_ns: at(i),
+            len_ns: 5 * NS_PER_S,
+            flows: vec![(k, cumulative(1, at(i), at(i)))],
+        };
+        e.observe_window(one(0));
+        e.observe_window(WindowFlows::new(at(1), 5 * NS_PER_S));
+        e.observe_window(one(2)); // 5 s idle: within the linger
+        assert_eq!(e.flows_held(), (1, 1));
+        e.observe_window(WindowFlows::new(at(3), 5 * NS_PER_S));
+        e.observe_window(WindowFlows::new(at(4), 5 * NS_PER_S)); // ends 10 s after window 2
+        assert_eq!(e.flows_held(), (0, 1));
+        e.observe_window(one(5));
+        let r = e.finish();
+        assert_eq!(r.capture.flows, 2);
+        let packets: Vec<u64> = r.flows.iter().map(|f| f.total.classes.packets).collect();
+        assert_eq!(packets, vec![2, 1]);
+        assert_eq!(r.sizes.classes.packets, 3);
     }
 }

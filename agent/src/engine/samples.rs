@@ -60,6 +60,11 @@ impl SampleGrid {
         }
     }
 
+    /// The open sample as [`Self::flush`] would close it, left open.
+    pub fn peek(&self) -> Option<SampleTraffic> {
+        self.cur.clone()
+    }
+
     /// Closes a partial sample at the end of the run.
     pub fn flush(&mut self) -> Option<SampleTraffic> {
         self.windows = 0;

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::util::mean;
+use super::util::RunningMean;
 
 /// Why a value is a stated one rather than the formula's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -94,8 +94,8 @@ pub fn stability(prev: Option<&BTreeSet<IpAddr>>, cur: &BTreeSet<IpAddr>) -> Sta
 #[derive(Clone, Debug, Default)]
 pub struct StabilityTracker {
     prev: Option<BTreeSet<IpAddr>>,
-    s: Vec<f64>,
-    x: Vec<f64>,
+    s: RunningMean,
+    x: RunningMean,
     empty_windows: usize,
 }
 
@@ -105,8 +105,8 @@ impl StabilityTracker {
         if st.note == Some(StabilityNote::EmptyParentSet) {
             self.empty_windows += 1;
         } else if let (Some(s), Some(x)) = (st.s_n, st.x_n) {
-            self.s.push(s);
-            self.x.push(x);
+            self.s.add(s);
+            self.x.add(x);
         }
         self.prev = Some(cur);
         st
@@ -114,9 +114,9 @@ impl StabilityTracker {
 
     pub fn summary(&self) -> StabilitySummary {
         StabilitySummary {
-            mean_s_n: mean(self.s.iter().copied()),
-            mean_x_n: mean(self.x.iter().copied()),
-            windows_averaged: self.s.len(),
+            mean_s_n: self.s.mean(),
+            mean_x_n: self.x.mean(),
+            windows_averaged: self.s.count() as usize,
             windows_with_empty_parent_set: self.empty_windows,
         }
     }

@@ -19,6 +19,29 @@ pub fn mean(values: impl IntoIterator<Item = f64>) -> Option<f64> {
     ratio(sum, n as f64)
 }
 
+/// A mean kept as it goes: the same sum, in the same order, as [`mean`] of all the
+/// values, without keeping them (one per window would grow with the run).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunningMean {
+    sum: f64,
+    n: u64,
+}
+
+impl RunningMean {
+    pub fn add(&mut self, v: f64) {
+        self.sum += v;
+        self.n += 1;
+    }
+
+    pub fn mean(&self) -> Option<f64> {
+        ratio(self.sum, self.n as f64)
+    }
+
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+}
+
 /// Nanoseconds to seconds.
 pub fn secs(ns: u64) -> f64 {
     ns as f64 / 1e9

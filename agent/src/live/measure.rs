@@ -4,7 +4,7 @@
 //! report of both.
 
 use crate::{
-    control::{decode_sample, ledger::ever_family, ControlLedger, ControlSummary},
+    control::{decode_sample, ControlLedger, ControlSummary},
     engine::{Engine, Report, WindowSummary},
     schema::{ReportDocument, ReportSource},
 };
@@ -51,9 +51,11 @@ pub struct LiveReport {
 }
 
 impl LiveReport {
-    fn new(report: Report, ledger: &ControlLedger) -> Self {
-        let (parents, children) = ever_family(&report);
-        let control = ledger.summary(&parents, &children);
+    /// The engine's peers ever parent or child, not the report's windows: those may
+    /// be only the most recent.
+    fn new(engine: &Engine, report: Report, ledger: &ControlLedger) -> Self {
+        let (parents, children) = engine.ever_family();
+        let control = ledger.summary(parents, children);
         LiveReport { report, control }
     }
 
@@ -149,11 +151,13 @@ impl Measurement {
 
     /// The report so far; the measurement goes on.
     pub fn snapshot(&self) -> LiveReport {
-        LiveReport::new(self.engine.snapshot(), &self.ledger)
+        LiveReport::new(&self.engine, self.engine.snapshot(), &self.ledger)
     }
 
     /// Ends the measurement (windows not closed are left out).
     pub fn finish(self) -> LiveReport {
-        LiveReport::new(self.engine.finish(), &self.ledger)
+        let (parents, children) = self.engine.ever_family();
+        let control = self.ledger.summary(parents, children);
+        LiveReport { report: self.engine.finish(), control }
     }
 }

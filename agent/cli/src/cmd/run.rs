@@ -56,7 +56,8 @@ struct Prepared {
 }
 
 fn open_outputs(args: &RunArgs, origins: &Origins) -> anyhow::Result<Prepared> {
-    let config = args.engine.config().map_err(|e| UsageError(origins.explain(&e)))?;
+    let mut config = args.engine.config().map_err(|e| UsageError(origins.explain(&e)))?;
+    config.retention = args.retention(config.window_ns).map_err(|e| UsageError(origins.explain(&e)))?;
     let jsonl =
         match &args.jsonl {
             Some(p) => Some(JsonLines::open(p, &args.iface).map_err(|e| {

@@ -19,21 +19,22 @@ pub const MAX_WINDOWS: usize = 360;
 pub const MAX_FLOWS: usize = 1000;
 
 /// Keeps the last [`MAX_WINDOWS`] windows and samples and the [`MAX_FLOWS`] largest
-/// flows; every total in the report still covers the whole run.
+/// flows; every total in the report still covers the whole run. What is omitted
+/// counts what the engine no longer held too (`--history`, retired flows).
 pub fn bound(report: &mut Report) -> Omitted {
-    let keep_last = |n: usize| n.saturating_sub(MAX_WINDOWS);
-    let omitted = Omitted {
-        windows: keep_last(report.windows.len()),
-        samples: keep_last(report.samples.len()),
-        flows: report.flows.len().saturating_sub(MAX_FLOWS),
-    };
-    report.windows.drain(..omitted.windows);
-    report.samples.drain(..omitted.samples);
-    if omitted.flows > 0 {
+    let drop_first = |n: usize| n.saturating_sub(MAX_WINDOWS);
+    report.windows.drain(..drop_first(report.windows.len()));
+    report.samples.drain(..drop_first(report.samples.len()));
+    if report.flows.len() > MAX_FLOWS {
         report.flows.sort_by_key(|f| std::cmp::Reverse(f.total.classes.bytes));
         report.flows.truncate(MAX_FLOWS);
     }
-    omitted
+    let c = &report.capture;
+    Omitted {
+        windows: c.windows.saturating_sub(report.windows.len()),
+        samples: c.samples.saturating_sub(report.samples.len()),
+        flows: (c.flows as usize).saturating_sub(report.flows.len()),
+    }
 }
 
 /// What the full flow table kept out of every figure, from the kernel's counters.
