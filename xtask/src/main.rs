@@ -47,7 +47,8 @@ enum Task {
     },
     /// Set up, build and run the benchmarks; writes BENCHMARKS.md.
     Bench {
-        /// Arguments for the benchmark runner (after `--`).
+        /// Arguments for the benchmark runner (after `--`): `--quick` (smaller sizes),
+        /// `--only=kernel,poll,net,dissect,analyze` (those sections; BENCHMARKS.md keeps the others).
         #[arg(last = true)]
         args: Vec<String>,
     },

@@ -371,3 +371,36 @@ fn test_filters_have_tshark_semantics() {
         assert!(!ok && err.contains("bad filter"), "{bad}: {err}");
     }
 }
+
+/// `--decap` dissects what a tunnel carries and names the tunnel: a tracker
+/// reply inside GRE (RFC 2784: 4 bytes, no options, protocol 0x0800) between
+/// two routers is shown with its inner 5-tuple and "in gre"; without
+/// `--decap` the GRE packet carries no UDP and nothing is claimed.
+#[test]
+fn test_decap_names_the_tunnel_of_each_message() {
+    let inner = udp(TRACKER, 8000, X, 4004, &reply((1..=3).map(host)));
+    let mut gre = vec![0, 0, 0x08, 0x00];
+    gre.extend_from_slice(&inner);
+    let mut outer = Vec::new();
+    PacketBuilder::ipv4([198, 51, 100, 1], [198, 51, 100, 2], 64)
+        .write(&mut outer, etherparse::IpNumber::GRE, &gre)
+        .expect("writing to a Vec");
+    let mut p = SynthPcap::new(Link::Ethernet);
+    p.raw_ip(1_000, &outer);
+    p.raw_ip(2_000, &udp(PEER, 4004, X, 4004, &gossip(1)));
+    let cap = Capture::write("decap", &p);
+
+    let (lines, _) = cap.json(&["--decap"]);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["frame"], 1);
+    assert_eq!(lines[0]["tunnel"], "gre", "{}", lines[0]);
+    assert_eq!((lines[0]["src_ip"].as_str(), lines[0]["dst_port"].as_u64()), (Some("192.0.2.10"), Some(4004)));
+    assert_eq!(lines[1]["tunnel"], Value::Null, "an untunnelled message names none: {}", lines[1]);
+    let (ok, out, err) = cap.run(&["--decap"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("192.0.2.10:8000 -> 192.0.2.1:4004 UDP in gre,"), "{out}");
+    assert!(out.contains("203.0.113.7:4004 -> 192.0.2.1:4004 UDP,"), "{out}");
+
+    let (lines, _) = cap.json(&[]);
+    assert_eq!(lines.iter().map(|l| l["frame"].as_u64().unwrap()).collect::<Vec<_>>(), [2], "{lines:?}");
+}

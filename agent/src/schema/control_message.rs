@@ -13,8 +13,9 @@ use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
 use super::common::{document, SchemaVersion};
-use super::flow::FiveTuple;
+use super::flow::{FiveTuple, FlowTunnel};
 use crate::control::capture::Message;
+use peerscope_abi::Tunnel;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ControlMessageDocument {
@@ -27,6 +28,10 @@ pub struct ControlMessageDocument {
     /// The flow that carried it (`tcp` or `udp`), in the message's direction.
     #[serde(flatten)]
     pub key: FiveTuple,
+    /// The tunnel the flow was carried in (`dissect --decap`): the 5-tuple is the
+    /// inner one; `null` when it was not tunnelled.
+    #[serde(default)]
+    pub tunnel: Option<FlowTunnel>,
     /// What the message's own bytes matched.
     pub identification: MessageIdentification,
     /// Why its flow is shown: the rule and basis that attributed it.
@@ -240,6 +245,7 @@ impl ControlMessageDocument {
             frame: m.frame,
             time_unix_ns: m.ts_ns,
             key: (&m.key).into(),
+            tunnel: Tunnel::from_u8(m.key.tunnel).map(FlowTunnel::from),
             identification: MessageIdentification::new(&m.identification, &m.bytes),
             attribution: FlowAttribution::new(attribution),
             status: MessageStatus::of(tree),

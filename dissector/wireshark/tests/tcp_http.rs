@@ -130,6 +130,43 @@ fn test_http_bootstrap_channel_list_and_play_link() {
     assert!(protocols.iter().all(|r| r[0] == "HTTP" || r[0] == "HTTP/XML" || r[0] == "PPLive"), "{protocols:?}");
 }
 
+/// The channel list's HTTP reply in three segments sent out of order, with a
+/// retransmission and an overlapping segment (each delivery in its own
+/// connection): Wireshark's HTTP reassembles it and the plugin decodes the list
+/// once, in the frame that completes it.
+#[test]
+fn test_channel_list_reassembled_out_of_order_retransmitted_overlapping() {
+    if !plugin_ready("test_channel_list_reassembled_out_of_order_retransmitted_overlapping") {
+        return;
+    }
+    let mut request = Vec::new();
+    HttpRepr::bootstrap_request("list.pplive.com", Bootstrap::CHANNEL_LIST_PATH).emit(&mut request);
+    let reply = channel_list_reply();
+    let (a, b) = (reply.len() / 3, 2 * reply.len() / 3);
+    type Delivery<'a> = (&'a str, &'a [usize], Vec<(usize, usize)>);
+    let deliveries: [Delivery; 3] = [
+        ("out of order", &[2, 0, 1], vec![]),
+        ("out of order, then a retransmission", &[1, 0, 2], vec![(0, a)]),
+        ("overlapping", &[0, 2], vec![(a - 5, b + 5)]),
+    ];
+    let mut frames = Vec::new();
+    for (i, (_, order, extra)) in deliveries.iter().enumerate() {
+        frames.extend(exchange((51000 + i as u16, 80), &request, &reply, &[a, b], order, extra));
+    }
+    let pcap = write_pcap("channel_list_out_of_order.pcap", &frames);
+    for (i, (how, ..)) in deliveries.iter().enumerate() {
+        let rows = fields_with(
+            &pcap,
+            &["-o", "tcp.reassemble_out_of_order:TRUE", "-Y", &format!("tcp.port == {} && pplive.channel", 51000 + i)],
+            &["pplive.channel.guid", "pplive.channel.name", "pplive.playlink.tracker.host"],
+        );
+        assert_eq!(rows.len(), 1, "{how}: one channel list, decoded once: {rows:?}");
+        assert_eq!(rows[0][0], "7d0f9a10-f9c3-4aae-a2d6-0e54639bc715", "{how}: {rows:?}");
+        assert_eq!(rows[0][1], "CCTV-5", "{how}: {rows:?}");
+        assert_eq!(rows[0][2], "192.0.2.10,192.0.2.11", "{how}: {rows:?}");
+    }
+}
+
 /// Each binary TCP-borne message in its own connection, split in three,
 /// delivered in order, out of order, with a retransmission and an
 /// overlapping segment: each is decoded once, whole, in the frame that

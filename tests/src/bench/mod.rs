@@ -1,5 +1,9 @@
 //! Benchmarks, run by `cargo xtask bench`. Each measures peerscope beside a reference
 //! in the same run and reports the ratio; none asserts a time.
+//!
+//! BENCHMARKS.md is a header and `## ` sections. A run replaces the sections it
+//! measured and keeps the others (`--only=analyze` must not erase the kernel figures),
+//! so each section says on which machine and day it was measured.
 
 pub mod analyze;
 pub mod dissect;
@@ -12,4 +16,84 @@ pub mod proc;
 pub struct Section {
     pub title: String,
     pub body: String,
+}
+
+/// The sections of a BENCHMARKS.md text, in order, after its header.
+fn split(existing: &str) -> Vec<Section> {
+    let mut out: Vec<Section> = Vec::new();
+    for line in existing.lines() {
+        if let Some(title) = line.strip_prefix("## ") {
+            out.push(Section { title: title.trim().to_string(), body: String::new() });
+        } else if let Some(s) = out.last_mut() {
+            s.body.push_str(line);
+            s.body.push('\n');
+        }
+    }
+    for s in &mut out {
+        s.body = s.body.trim().to_string();
+    }
+    out
+}
+
+/// The body of the section titled `title` in a BENCHMARKS.md text.
+pub fn section_body(existing: &str, title: &str) -> Option<String> {
+    split(existing).into_iter().find(|s| s.title == title).map(|s| s.body)
+}
+
+/// BENCHMARKS.md after a run: `header`, then the existing sections in their order with
+/// those this run measured replaced, then this run's new sections.
+pub fn merge(existing: &str, header: &str, measured: &[Section]) -> String {
+    let mut md = header.trim_end().to_string();
+    md.push('\n');
+    let old = split(existing);
+    let body_of = |title: &str| measured.iter().find(|s| s.title == title).map(|s| s.body.trim());
+    for s in &old {
+        let body = body_of(&s.title).unwrap_or(&s.body);
+        md.push_str(&format!("\n\n## {}\n\n{}\n", s.title, body));
+    }
+    for s in measured.iter().filter(|m| !old.iter().any(|o| o.title == m.title)) {
+        md.push_str(&format!("\n\n## {}\n\n{}\n", s.title, s.body.trim()));
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OLD: &str = "# peerscope benchmarks\n\nold header\n\n\n## Kernel\n\nkernel table\n\nmore kernel\n\n\n## Analyze\n\nold analyze\n";
+
+    fn section(title: &str, body: &str) -> Section {
+        Section { title: title.into(), body: body.into() }
+    }
+
+    #[test]
+    fn test_merge_replaces_measured_sections_and_keeps_the_others() {
+        let md = merge(OLD, "# peerscope benchmarks\n\nnew header\n", &[section("Analyze", "new analyze\n")]);
+        assert!(md.starts_with("# peerscope benchmarks\n\nnew header\n"), "{md}");
+        assert!(!md.contains("old header"), "{md}");
+        assert_eq!(section_body(&md, "Kernel").as_deref(), Some("kernel table\n\nmore kernel"));
+        assert_eq!(section_body(&md, "Analyze").as_deref(), Some("new analyze"));
+        assert!(!md.contains("old analyze"), "{md}");
+        // The kept section stays before the replaced one, in the file's order.
+        assert!(md.find("## Kernel").unwrap() < md.find("## Analyze").unwrap());
+    }
+
+    #[test]
+    fn test_merge_appends_new_sections_and_is_stable() {
+        let once = merge(OLD, "# h\n", &[section("Soak", "flat")]);
+        assert_eq!(section_body(&once, "Soak").as_deref(), Some("flat"));
+        assert_eq!(section_body(&once, "Analyze").as_deref(), Some("old analyze"));
+        assert!(once.find("## Analyze").unwrap() < once.find("## Soak").unwrap());
+        // Merging the same run again changes nothing.
+        assert_eq!(merge(&once, "# h\n", &[section("Soak", "flat")]), once);
+    }
+
+    #[test]
+    fn test_merge_into_an_empty_file() {
+        let md = merge("", "# h\n", &[section("A", "a"), section("B", "b")]);
+        assert_eq!(section_body(&md, "A").as_deref(), Some("a"));
+        assert_eq!(section_body(&md, "B").as_deref(), Some("b"));
+        assert_eq!(section_body(&md, "C"), None);
+    }
 }

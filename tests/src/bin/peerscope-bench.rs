@@ -1,16 +1,28 @@
 //! `cargo xtask bench`: runs the benchmarks and writes BENCHMARKS.md.
 
-use std::{fmt::Write as _, path::PathBuf};
+use std::path::PathBuf;
 
-use peerscope_tests::bench::{analyze, dissect, kernel, net, poll, Section};
+use peerscope_tests::bench::{analyze, dissect, kernel, merge, net, poll, section_body, Section};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     let repeat = if quick { 100_000 } else { 1_000_000 };
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
+    // Read before anything runs: the sections this run does not measure are kept, and
+    // the analyze section compares itself with the figures it replaces.
+    let existing = match std::fs::read_to_string(&out) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(anyhow::anyhow!("reading {}: {e}", out.display())),
+    };
     let mut sections: Vec<Section> = Vec::new();
     let kernel_opts = kernel::Options { repeat, table: if quick { 131_072 } else { 1_048_576 } };
     let only: Option<&str> = args.iter().find_map(|a| a.strip_prefix("--only="));
+    const NAMES: [&str; 5] = ["kernel", "poll", "net", "dissect", "analyze"];
+    if let Some(unknown) = only.and_then(|o| o.split(',').find(|x| !NAMES.contains(x))) {
+        anyhow::bail!("--only: no benchmark named {unknown:?} (there are: {})", NAMES.join(", "));
+    }
     let want = |name: &str| only.is_none_or(|o| o.split(',').any(|x| x == name));
     if want("kernel") {
         sections.push(kernel::run(&kernel_opts)?);
@@ -32,19 +44,21 @@ fn main() -> anyhow::Result<()> {
             bytes: if quick { 64 << 20 } else { 1 << 30 },
             dir: target.join("bench"),
             peerscope: target.join("release/peerscope"),
+            previous: section_body(&existing, analyze::TITLE),
         };
         sections.push(analyze::run(&o)?);
     }
 
-    let mut md = String::from("# peerscope benchmarks\n\nWritten by `cargo xtask bench`; every figure is measured beside its reference in the same run.\n");
-    let _ = writeln!(md, "Machine: {} CPUs, kernel {}.\n", num_cpus(), kernel_release());
-    for s in &sections {
-        let _ = write!(md, "\n## {}\n\n{}\n", s.title, s.body);
+    let machine = format!("Measured on {}, {} CPUs, kernel {}.", today(), num_cpus(), kernel_release());
+    for s in &mut sections {
+        s.body = format!("{machine}\n\n{}", s.body.trim());
         println!("\n## {}\n\n{}", s.title, s.body);
     }
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
-    std::fs::write(&out, md)?;
-    eprintln!("bench: wrote {}", out.display());
+    let header = "# peerscope benchmarks\n\nWritten by `cargo xtask bench`; every figure is measured beside its reference in the same run. \
+                  A run replaces the sections it measured (`--only=kernel,poll,net,dissect,analyze` picks them) and keeps the others, \
+                  so each section names the machine and day it was measured on.\n";
+    std::fs::write(&out, merge(&existing, header, &sections))?;
+    eprintln!("bench: wrote {} ({} sections measured)", out.display(), sections.len());
     Ok(())
 }
 
@@ -54,4 +68,16 @@ fn num_cpus() -> usize {
 
 fn kernel_release() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string()
+}
+
+/// Today's UTC date, as `date` prints it: the bench runs where coreutils are.
+fn today() -> String {
+    std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "an unknown day".into())
 }

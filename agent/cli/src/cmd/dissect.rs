@@ -20,7 +20,7 @@ use peerscope::{
     schema::{ControlMessageDocument, DissectSummaryDocument},
     view::endpoint,
 };
-use peerscope_abi::parse::Options;
+use peerscope_abi::{parse::Options, Tunnel};
 
 /// The closing summary (the `dissect_summary` document).
 type Summary = DissectSummaryDocument;
@@ -130,10 +130,15 @@ fn shown(m: &Message, flows: &Attributions, s: &mut Summary) -> Option<Tree> {
     Some(tree)
 }
 
-fn proto(t: Transport) -> &'static str {
-    match t {
+/// The transport, and the tunnel that carried it (`--decap`): "UDP in gre".
+fn proto(m: &Message) -> String {
+    let t = match m.transport {
         Transport::Tcp => "TCP",
         Transport::Udp => "UDP",
+    };
+    match Tunnel::from_u8(m.key.tunnel) {
+        Some(tunnel) => format!("{t} in {}", tunnel.name()),
+        None => t.to_string(),
     }
 }
 
@@ -170,7 +175,7 @@ fn text(o: &mut impl Write, m: &Message, tree: &Tree, flows: &Attributions) -> s
         m.ts_ns % 1_000_000_000,
         endpoint(m.key.src_ip(), m.key.src_port),
         endpoint(m.key.dst_ip(), m.key.dst_port),
-        proto(m.transport),
+        proto(m),
         rule_summary(&m.identification, &attribution),
         reassembly(m)
     )?;
