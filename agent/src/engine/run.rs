@@ -17,8 +17,9 @@ use super::stability::StabilityTracker;
 use super::startup::StartupTracker;
 use super::summary::{SampleSummary, WindowSummary};
 use super::util::secs;
+use super::video::{VideoBasis, VideoShares};
 use super::video_peers::VideoPeerTracker;
-use super::video_rates::{sample_rates, video_rate};
+use super::video_rates::{peer_video_rates, sample_rates, video_rate};
 use super::window::{HostView, WindowFlows};
 
 /// Computes every metric of the studies for one monitored host X.
@@ -84,10 +85,15 @@ impl Engine {
         self.first_start_ns.get_or_insert(w.start_ns);
         self.last_end_ns = self.last_end_ns.max(w.end_ns());
         let after_skip = self.redundancy.observe(w.start_ns, w.end_ns());
+        let mut shares = VideoShares::default();
         for (key, delta) in &w.flows {
             self.flows.add(key, delta);
-            self.sessions.add(key, delta, &self.host, self.cfg.udp_sessions, after_skip);
+            if let Some((id, peer, down)) = self.sessions.add(key, delta, &self.host, self.cfg.udp_sessions, after_skip)
+            {
+                shares.add(id, peer, down, delta.large_bytes);
+            }
         }
+        let min_large = self.cfg.video_min_large_packets;
 
         let view = HostView::build(&w, &self.host);
         self.peers.observe(&view);
@@ -99,10 +105,10 @@ impl Engine {
             None => Default::default(),
         };
         let rate = host_rate(&view.pairs, view.len_s());
-        let video = video_rate(&view.pairs, view.len_s());
+        let video = video_rate(&shares, |id| self.sessions.is_video(id, min_large), view.len_s());
         self.startup.observe(&w, &self.host, video.video_down_bytes_per_s);
 
-        let sample = self.grid.push(&view).map(|s| self.close_sample(s));
+        let sample = self.grid.push(&view, &shares).map(|s| self.close_sample(s));
         let total = w.total();
         let summary = WindowSummary {
             index: self.windows.len(),
@@ -115,6 +121,8 @@ impl Engine {
             up_bytes_per_s: rate.up_bytes_per_s,
             video_down_bytes_per_s: video.video_down_bytes_per_s,
             video_up_bytes_per_s: video.video_up_bytes_per_s,
+            video_basis: VideoBasis::SessionsSoFar,
+            video_shares: shares,
             parent_count: fam.parents.len(),
             child_count: fam.children.len(),
             pairs,
@@ -129,12 +137,15 @@ impl Engine {
     }
 
     fn close_sample(&mut self, s: SampleTraffic) -> SampleSummary {
-        let video_peers = self.video_peers.observe(&s, self.cfg.video_min_large_packets);
+        let min_large = self.cfg.video_min_large_packets;
+        let video_peers = self.video_peers.observe(&s, min_large);
         let out = SampleSummary {
             index: s.index,
             start_unix_ns: s.start_ns,
             len_ns: s.len_ns,
-            rates: sample_rates(&s),
+            rates: sample_rates(&s, |id| self.sessions.is_video(id, min_large)),
+            video_basis: VideoBasis::SessionsSoFar,
+            video_shares: s.video,
             video_peers,
         };
         self.samples.push(out.clone());
@@ -147,11 +158,38 @@ impl Engine {
         self.clone().finish()
     }
 
+    /// Restates every window's and sample's video rates with the sessions'
+    /// classification as of now ([`VideoBasis::Final`]).
+    fn restate_video(&mut self) {
+        let min_large = self.cfg.video_min_large_packets;
+        let sessions = &self.sessions;
+        let is_video = |id| sessions.is_video(id, min_large);
+        let restate_sample = |s: &mut SampleSummary| {
+            let len_s = s.len_ns.max(1) as f64 / 1e9;
+            let v = video_rate(&s.video_shares, is_video, len_s);
+            s.rates.video_down_bytes_per_s = v.video_down_bytes_per_s;
+            s.rates.video_up_bytes_per_s = v.video_up_bytes_per_s;
+            s.rates.peer_video_rates = peer_video_rates(&s.video_shares, is_video, len_s);
+            s.video_basis = VideoBasis::Final;
+        };
+        for w in &mut self.windows {
+            let v = video_rate(&w.video_shares, is_video, w.len_ns.max(1) as f64 / 1e9);
+            w.video_down_bytes_per_s = v.video_down_bytes_per_s;
+            w.video_up_bytes_per_s = v.video_up_bytes_per_s;
+            w.video_basis = VideoBasis::Final;
+            if let Some(s) = w.sample.as_mut() {
+                restate_sample(s);
+            }
+        }
+        self.samples.iter_mut().for_each(restate_sample);
+    }
+
     /// Ends the run and builds the report.
     pub fn finish(mut self) -> Report {
         if let Some(s) = self.grid.flush() {
             self.close_sample(s);
         }
+        self.restate_video();
         let min_large = self.cfg.video_min_large_packets;
         let video = self.sessions.video_bytes_per_peer(min_large);
         let geo = self.cfg.geo.clone();
@@ -306,6 +344,36 @@ mod tests {
         assert_eq!(s.active_flows, 1);
         assert_eq!(s.down_bytes_per_s, 100_000.0 / 20.0);
         assert_eq!(s.parent_count, 1);
+    }
+
+    /// A TCP session P → X of 1300-byte packets (IP length, all large): 6 in
+    /// window 0, 6 in window 1. Live, window 0 closes with 6 large packets, not
+    /// more than 10: no video session yet, video rate 0 (`sessions_so_far`);
+    /// window 1 closes with 12: a video session, 6 · 1300 / 20 = 390 B/s. The
+    /// report restates window 0 with the final classification: 390 B/s too.
+    #[test]
+    fn test_live_video_rate_is_labelled_and_restated_in_the_report() {
+        use crate::engine::video::VideoBasis;
+        let mut e = Engine::new(EngineConfig::default(), MonitoredHost::new([x()]));
+        let k = FlowKey::v4(peerscope_abi::classify::IPPROTO_TCP, [198, 51, 100, 4], [192, 0, 2, 10], 8008, 5000);
+        let seg = |ts| PacketObservation::new(&Thresholds::STUDIES, k.proto, 1300, 1260, 0x10, UnixNs(ts));
+        let mut windows = Vec::new();
+        for i in 0..2u64 {
+            let mut s = FlowStats::default();
+            s.record_n(&seg(T0 + (i * 20 + 1) * NS_PER_S), 6);
+            windows.push(e.observe_window(WindowFlows {
+                start_ns: T0 + i * 20 * NS_PER_S,
+                len_ns: 20 * NS_PER_S,
+                flows: vec![(k, s)],
+            }));
+        }
+        assert_eq!(windows[0].video_basis, VideoBasis::SessionsSoFar);
+        assert_eq!(windows[0].video_down_bytes_per_s, 0.0);
+        assert_eq!(windows[1].video_down_bytes_per_s, 390.0);
+        let r = e.finish();
+        assert_eq!(r.windows[0].video_basis, VideoBasis::Final);
+        assert_eq!(r.windows[0].video_down_bytes_per_s, 390.0);
+        assert_eq!(r.sessions.video_down_bytes, 12 * 1300);
     }
 
     #[test]

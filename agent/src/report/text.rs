@@ -344,13 +344,17 @@ pub fn window_line(o: &mut impl Write, w: &WindowSummary) -> io::Result<()> {
     };
     writeln!(
         o,
-        "== window {} ({:.0} s): down {}, up {} (video {} / {}); parents {} [{}]; children {} [{}]; S_n {} X_n {}{}; cost down {} up {} miles/B",
+        "== window {} ({:.0} s): down {}, up {} (video {} / {}{}); parents {} [{}]; children {} [{}]; S_n {} X_n {}{}; cost down {} up {} miles/B",
         w.index,
         w.len_ns as f64 / 1e9,
         rate(w.down_bytes_per_s),
         rate(w.up_bytes_per_s),
         rate(w.video_down_bytes_per_s),
         rate(w.video_up_bytes_per_s),
+        match w.video_basis {
+            crate::engine::video::VideoBasis::SessionsSoFar => ", sessions that are video sessions so far",
+            crate::engine::video::VideoBasis::Final => "",
+        },
         w.parent_count,
         peers(&w.parents),
         w.child_count,
