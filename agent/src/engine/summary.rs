@@ -16,7 +16,11 @@ use super::video_rates::SampleRates;
 pub struct WindowSummary {
     pub index: usize,
     pub start_unix_ns: u64,
+    /// The observed length: Δ, or less for the last window of a capture that ends
+    /// mid-window (rates are over this length).
     pub len_ns: u64,
+    /// Shorter than Δ (the last window).
+    pub partial: bool,
     /// Flows with at least one packet in the window (all flows, not only X's).
     pub active_flows: usize,
     pub packets: u64,
@@ -54,7 +58,10 @@ pub struct WindowSummary {
 pub struct SampleSummary {
     pub index: usize,
     pub start_unix_ns: u64,
+    /// The observed length (rates are over it).
     pub len_ns: u64,
+    /// Shorter than the sample period (the last sample).
+    pub partial: bool,
     #[serde(flatten)]
     pub rates: SampleRates,
     /// As in [`WindowSummary::video_basis`].

@@ -84,7 +84,9 @@ mod tests {
 
     /// See [`samples`] (UDP, so with UDP sessions on): A's session carries 16 large
     /// packets and B's 12, both video sessions. 17 large packets of 1300 B in
-    /// sample 0, 11 in sample 1, none in sample 2 (one 100-byte packet), over 30 s each.
+    /// sample 0, 11 in sample 1, none in sample 2 (one 100-byte packet at 85 s, the
+    /// last packet), over 30 s each but the last: the grid starts at the first
+    /// packet (1 s), so sample 2 is [61, 85], 24 s.
     #[test]
     fn test_video_rates_per_sample() {
         let mut cfg = window_config(10);
@@ -95,7 +97,8 @@ mod tests {
         assert_close(s[0].rates.video_down_bytes_per_s, 17.0 * 1300.0 / 30.0);
         assert_close(s[1].rates.video_down_bytes_per_s, 11.0 * 1300.0 / 30.0);
         assert_eq!(s[2].rates.video_down_bytes_per_s, 0.0);
-        assert_close(s[2].rates.down_bytes_per_s, 100.0 / 30.0);
+        assert_close(s[2].rates.down_bytes_per_s, 100.0 / 24.0);
+        assert!(s[2].partial && !s[1].partial);
         assert_eq!(s[0].rates.video_up_bytes_per_s, 0.0);
         // Per peer: A 11 and B 6 large packets in sample 0; none in sample 2.
         let peers: Vec<_> = s[0].rates.peer_video_rates.iter().map(|p| (p.peer, p.video_down_bytes_per_s)).collect();

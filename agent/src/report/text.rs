@@ -247,9 +247,13 @@ fn peers(o: &mut impl Write, r: &Report) -> io::Result<()> {
         let vp = r.samples.iter().map(|s| s.video_peers.video_peers as f64).sum::<f64>() / n;
         let ch = r.samples.iter().map(|s| s.video_peers.changed as f64).sum::<f64>() / n;
         writeln!(o, "  per sample: mean {vp:.2} video peers, mean {ch:.2} changed video peers")?;
-        let vd = r.samples.iter().map(|s| s.rates.video_down_bytes_per_s).sum::<f64>() / n;
-        let vu = r.samples.iter().map(|s| s.rates.video_up_bytes_per_s).sum::<f64>() / n;
-        writeln!(o, "  mean video rate: download {}, upload {}", rate(vd), rate(vu))?;
+        // Over the observed interval: each sample weighs by its length (a partial
+        // last sample counts for what was observed).
+        let secs = |s: &crate::engine::SampleSummary| s.len_ns as f64 / 1e9;
+        let t: f64 = r.samples.iter().map(secs).sum::<f64>().max(1e-9);
+        let vd = r.samples.iter().map(|s| s.rates.video_down_bytes_per_s * secs(s)).sum::<f64>() / t;
+        let vu = r.samples.iter().map(|s| s.rates.video_up_bytes_per_s * secs(s)).sum::<f64>() / t;
+        writeln!(o, "  mean video rate over {t:.1} s: download {}, upload {}", rate(vd), rate(vu))?;
     }
     Ok(())
 }
