@@ -15,6 +15,14 @@ use serde::{Deserialize, Serialize};
 
 use super::util::{ratio, secs};
 
+/// What a byte count counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ByteCount {
+    /// Transport payload: no IP or TCP/UDP headers.
+    TransportPayload,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Redundancy {
     /// c, in 1000 bit/s units.
@@ -22,7 +30,12 @@ pub struct Redundancy {
     /// T: the time after the skip.
     pub interval_s: f64,
     pub expected_bytes: f64,
+    /// Large packets received in video sessions after the skip, counted as
+    /// `video_download_counts` says.
     pub video_download_bytes: u64,
+    /// Always `transport_payload` ([H] leaves TCP/IP headers out of redundancy),
+    /// while video traffic elsewhere (sessions, rates) counts IP bytes.
+    pub video_download_counts: ByteCount,
     /// (video download − expected) / expected; `null` when nothing is left after
     /// the skip (capture too short).
     pub ratio: Option<f64>,
@@ -69,6 +82,7 @@ pub fn redundancy(c_kbps: f64, interval_ns: u64, video_download_bytes: u64) -> R
         interval_s: secs(interval_ns),
         expected_bytes: expected,
         video_download_bytes,
+        video_download_counts: ByteCount::TransportPayload,
         ratio: ratio(video_download_bytes as f64 - expected, expected),
     }
 }

@@ -222,7 +222,7 @@ fn peers(o: &mut impl Write, r: &Report) -> io::Result<()> {
     writeln!(o, "\nPeers [H] Table 1, §6")?;
     writeln!(
         o,
-        "  peers {}, total IPs (SYN sent) {}, active IPs {}, video peers (ever) {}",
+        "  peers {}, total IPs (TCP connection attempt, either direction) {}, active IPs {}, video peers (ever) {}",
         p.peers, p.total_ips, p.active_ips, r.video_peers_ever
     )?;
     for (name, t) in [
@@ -315,7 +315,7 @@ fn redundancy_and_startup(o: &mut impl Write, r: &Report) -> io::Result<()> {
     } else {
         writeln!(
             o,
-            "  redundancy ratio {} (video download {} B vs expected {:.0} B over {:.0} s after the first {skip} s)",
+            "  redundancy ratio {} (video download {} B of TCP payload, without TCP/IP headers, vs expected {:.0} B over {:.0} s after the first {skip} s)",
             pct(red.ratio),
             red.video_download_bytes,
             red.expected_bytes,
