@@ -50,6 +50,7 @@ pub mod stability;
 pub mod startup;
 pub mod summary;
 pub mod util;
+pub mod video;
 pub mod video_peers;
 pub mod video_rates;
 pub mod window;

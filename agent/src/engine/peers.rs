@@ -1,6 +1,7 @@
 //! Total and active IPs, and the top peer's share ([H] §4.1, §6).
 //!
-//! - total IP: a peer X attempted a TCP connection with (sent a SYN without ACK);
+//! - total IP: a peer with a TCP connection attempt between it and X, in either
+//!   direction (a SYN without ACK sent by X or received by X);
 //! - active IP: a peer X exchanged non-zero transport payload with;
 //! - top-peer share: the largest single peer's share of X's download (and upload)
 //!   bytes, over all traffic and over video traffic ([H]: ~50% of download, ~5% of
@@ -40,7 +41,7 @@ impl PeerLedger {
 
     /// `video` gives (down, up) video bytes per peer (see `SessionTable`).
     pub fn summary(&self, video: &BTreeMap<IpAddr, (u64, u64)>) -> PeerSummary {
-        let total_ips = self.peers.values().filter(|t| t.up.syn_packets > 0).count();
+        let total_ips = self.peers.values().filter(|t| t.up.syn_packets + t.down.syn_packets > 0).count();
         let active_ips = self.peers.values().filter(|t| t.up.payload_bytes + t.down.payload_bytes > 0).count();
         let down: Vec<(IpAddr, u64)> = self.peers.iter().map(|(p, t)| (*p, t.down.total_bytes())).collect();
         let up: Vec<(IpAddr, u64)> = self.peers.iter().map(|(p, t)| (*p, t.up.total_bytes())).collect();
@@ -79,7 +80,8 @@ pub fn top_share(bytes: &[(IpAddr, u64)]) -> Option<TopShare> {
 pub struct PeerSummary {
     /// Peers X exchanged any packet with.
     pub peers: usize,
-    /// [H] Table 1 "Total IPs": peers X sent a TCP SYN to.
+    /// [H] Table 1 "Total IPs": peers with a TCP connection attempt (SYN) between
+    /// them and X, in either direction.
     pub total_ips: usize,
     /// [H] Table 1 "Active IPs": peers with non-zero payload exchanged.
     pub active_ips: usize,
@@ -114,5 +116,21 @@ mod tests {
         let v = p.top_video_download.as_ref().unwrap();
         assert_eq!((v.peer, v.bytes, v.share), (ip(P1), 14_300, 1.0));
         assert_eq!(r.video_peers_ever, 2);
+    }
+
+    /// SYNs both ways: X → A a SYN never answered; B → X a SYN (B connects to X),
+    /// X → B the SYN-ACK, B → X 200 B of data. Connection attempts with A and B:
+    /// 2 total IPs; payload only with B: 1 active IP (never more active than total).
+    #[test]
+    fn test_total_ips_count_connection_attempts_in_either_direction() {
+        use crate::offline::synth::{tcp, Link, SynthPcap};
+        let (x, a, b) = (sa(X, 5000), sa("198.51.100.31", 8008), sa("198.51.100.32", 40000));
+        let mut p = SynthPcap::new(Link::Ethernet);
+        p.tcp(T0, x, a, tcp::SYN, 40)
+            .tcp(T0 + S, b, x, tcp::SYN, 40)
+            .tcp(T0 + S + 10 * MS, x, b, tcp::SYN | tcp::ACK, 40)
+            .tcp(T0 + 2 * S, b, x, tcp::ACK | tcp::PSH, 240);
+        let peers = analyze(&p, window_config(20)).report.peers;
+        assert_eq!((peers.peers, peers.total_ips, peers.active_ips), (2, 2, 1));
     }
 }

@@ -5,12 +5,23 @@
 //! Video download = payload bytes of large packets received in video sessions
 //! (the video content itself, without IP/TCP headers), counted from the first
 //! window that starts at or after the skip point; T runs from that window's start
-//! to the end of the last window.
+//! to the end of the last window, which is the last packet (the observed interval,
+//! not padded to a whole window: see `offline::bucket`). The video download is
+//! transport payload (no TCP/IP headers, as in [H]), while video traffic elsewhere
+//! counts IP bytes; the outputs say so beside the ratio.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::util::{ratio, secs};
+
+/// What a byte count counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ByteCount {
+    /// Transport payload: no IP or TCP/UDP headers.
+    TransportPayload,
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Redundancy {
@@ -19,7 +30,12 @@ pub struct Redundancy {
     /// T: the time after the skip.
     pub interval_s: f64,
     pub expected_bytes: f64,
+    /// Large packets received in video sessions after the skip, counted as
+    /// `video_download_counts` says.
     pub video_download_bytes: u64,
+    /// Always `transport_payload` ([H] leaves TCP/IP headers out of redundancy),
+    /// while video traffic elsewhere (sessions, rates) counts IP bytes.
+    pub video_download_counts: ByteCount,
     /// (video download − expected) / expected; `null` when nothing is left after
     /// the skip (capture too short).
     pub ratio: Option<f64>,
@@ -66,6 +82,7 @@ pub fn redundancy(c_kbps: f64, interval_ns: u64, video_download_bytes: u64) -> R
         interval_s: secs(interval_ns),
         expected_bytes: expected,
         video_download_bytes,
+        video_download_counts: ByteCount::TransportPayload,
         ratio: ratio(video_download_bytes as f64 - expected, expected),
     }
 }
@@ -88,9 +105,10 @@ mod tests {
 
     /// Δ = 10 s, a 20 s skip, playback rate 8 kbit/s = 1000 B/s. One UDP packet at 0
     /// starts the capture; P → X TCP 1300-byte segments (1260 B payload): 5 in [0,10),
-    /// 10 in [10,20), 8 in [20,30), 8 in [30,40).
-    /// T = 40 − 20 = 20 s, expected = 1000 · 20 = 20 000 B, video download after the
-    /// skip = 16 · 1260 = 20 160 B: (20 160 − 20 000) / 20 000 = 0.008.
+    /// 10 in [10,20), 8 at 21..28 s, 8 at 31..38 s (the last packet).
+    /// T = 38 − 20 = 18 s (the capture ends at its last packet), expected =
+    /// 1000 · 18 = 18 000 B, video download after the skip = 16 · 1260 = 20 160 B:
+    /// (20 160 − 18 000) / 18 000 = 0.12.
     fn capture() -> SynthPcap {
         let (x, peer) = (sa(X, 7000), sa("198.51.100.9", 8008));
         let mut p = SynthPcap::new(Link::Ethernet);
@@ -112,10 +130,10 @@ mod tests {
     #[test]
     fn test_redundancy_of_a_capture_by_hand() {
         let red = analyze(&capture(), config(20)).report.redundancy.unwrap();
-        assert_eq!(red.interval_s, 20.0);
-        assert_eq!(red.expected_bytes, 20_000.0);
+        assert_eq!(red.interval_s, 18.0);
+        assert_eq!(red.expected_bytes, 18_000.0);
         assert_eq!(red.video_download_bytes, 16 * 1260);
-        assert_close(red.ratio.unwrap(), 0.008);
+        assert_close(red.ratio.unwrap(), 0.12);
     }
 
     #[test]
@@ -124,5 +142,47 @@ mod tests {
         let r = analyze(&capture(), config(600)).report;
         assert_eq!(r.redundancy.as_ref().unwrap().ratio, None);
         assert!(analyze(&capture(), window_config(10)).report.redundancy.is_none());
+    }
+
+    /// A capture 900.0 s long: P → X one TCP segment of 1300 B (1260 B payload) every
+    /// second at 0..899 s, and one 100-byte UDP packet at 900.0 s, the last packet.
+    /// Δ = 20 s, c = 10.08 kbit/s = 1260 B/s, the studies' 600 s skip.
+    /// - The interval is 900 s: 45 windows of 20 s (the last packet, on the boundary,
+    ///   closes window 44; no window [900, 920)).
+    /// - T = 900 − 600 = 300 s, expected = 1260 · 300 = 378 000 B, video download
+    ///   after the skip = 300 segments (600..899 s) · 1260 = 378 000 B: ratio 0.
+    /// - Without the last packet the capture ends at 899 s: the last window is
+    ///   [880, 899], 19 s and partial; T = 299 s, expected = 376 740 B, ratio =
+    ///   1260 / 376 740. Its last sample (40 s samples: [880, 899]) is 19 s, its video
+    ///   rate 20 segments (880..899 s) · 1300 B / 19 s (padded to 40 s: less than half).
+    #[test]
+    fn test_a_900_s_capture_is_900_s() {
+        let (x, peer) = (sa(X, 7000), sa("198.51.100.9", 8008));
+        let mut p = SynthPcap::new(Link::Ethernet);
+        p.tcp_train(T0, S, 900, peer, x, 1300);
+        let without_last = p.clone();
+        p.udp(T0 + 900 * S, peer, sa(X, 7001), 100);
+        let cfg = || {
+            let mut cfg = window_config(20);
+            cfg.playback_rate_kbps = Some(10.08);
+            cfg
+        };
+        let r = analyze(&p, cfg()).report;
+        assert_eq!((r.capture.duration_s, r.capture.windows), (900.0, 45));
+        assert!(r.windows.iter().all(|w| w.len_ns == 20 * S && !w.partial));
+        let red = r.redundancy.unwrap();
+        assert_eq!((red.interval_s, red.expected_bytes, red.video_download_bytes), (300.0, 378_000.0, 378_000));
+        assert_close(red.ratio.unwrap(), 0.0);
+
+        let r = analyze(&without_last, cfg()).report;
+        assert_eq!((r.capture.duration_s, r.capture.windows), (899.0, 45));
+        let last = r.windows.last().unwrap();
+        assert_eq!((last.len_ns, last.partial), (19 * S, true));
+        let red = r.redundancy.unwrap();
+        assert_eq!(red.interval_s, 299.0);
+        assert_close(red.ratio.unwrap(), 1260.0 / 376_740.0);
+        let s = r.samples.last().unwrap();
+        assert_eq!((s.start_unix_ns, s.len_ns, s.partial), (T0 + 880 * S, 19 * S, true));
+        assert_close(s.rates.video_down_bytes_per_s, 20.0 * 1300.0 / 19.0);
     }
 }

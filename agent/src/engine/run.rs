@@ -20,8 +20,9 @@ use super::stability::StabilityTracker;
 use super::startup::StartupTracker;
 use super::summary::{SampleSummary, WindowSummary};
 use super::util::secs;
+use super::video::{VideoBasis, VideoShares};
 use super::video_peers::VideoPeerTracker;
-use super::video_rates::{sample_rates, video_rate};
+use super::video_rates::{peer_video_rates, sample_rates, video_rate};
 use super::window::{HostView, WindowFlows};
 
 /// Computes every metric of the studies for one monitored host X.
@@ -94,10 +95,15 @@ impl Engine {
         self.first_start_ns.get_or_insert(w.start_ns);
         self.last_end_ns = self.last_end_ns.max(w.end_ns());
         let after_skip = self.redundancy.observe(w.start_ns, w.end_ns());
+        let mut shares = VideoShares::default();
         for (key, delta) in &w.flows {
             self.flows.add(key, delta, w.end_ns());
-            self.sessions.add(key, delta, &self.host, self.cfg.udp_sessions, after_skip);
+            if let Some((id, peer, down)) = self.sessions.add(key, delta, &self.host, self.cfg.udp_sessions, after_skip)
+            {
+                shares.add(id, peer, down, delta.large_bytes);
+            }
         }
+        let min_large = self.cfg.video_min_large_packets;
 
         let view = HostView::build(&w, &self.host);
         self.peers.observe(&view);
@@ -109,15 +115,16 @@ impl Engine {
             None => Default::default(),
         };
         let rate = host_rate(&view.pairs, view.len_s());
-        let video = video_rate(&view.pairs, view.len_s());
+        let video = video_rate(&shares, |id| self.sessions.is_video(id, min_large), view.len_s());
         self.startup.observe(&w, &self.host, video.video_down_bytes_per_s);
 
-        let sample = self.grid.push(&view).map(|s| self.close_sample(s));
+        let sample = self.grid.push(&view, &shares).map(|s| self.close_sample(s));
         let total = w.total();
         let summary = WindowSummary {
             index: self.windows_seen,
             start_unix_ns: w.start_ns,
             len_ns: w.len_ns,
+            partial: w.len_ns < self.cfg.window_ns,
             active_flows: w.active_flows(),
             packets: total.total_packets(),
             bytes: total.total_bytes(),
@@ -125,6 +132,8 @@ impl Engine {
             up_bytes_per_s: rate.up_bytes_per_s,
             video_down_bytes_per_s: video.video_down_bytes_per_s,
             video_up_bytes_per_s: video.video_up_bytes_per_s,
+            video_basis: VideoBasis::SessionsSoFar,
+            video_shares: shares,
             parent_count: fam.parents.len(),
             child_count: fam.children.len(),
             pairs,
@@ -141,7 +150,7 @@ impl Engine {
     }
 
     fn close_sample(&mut self, s: SampleTraffic) -> SampleSummary {
-        let out = sample_summary(&mut self.video_peers, &s, self.cfg.video_min_large_packets);
+        let out = sample_summary(&mut self.video_peers, &s, &self.sessions, &self.cfg);
         self.samples_seen += 1;
         keep(&mut self.samples, out.clone(), self.cfg.retention.windows);
         out
@@ -163,9 +172,35 @@ impl Engine {
     pub fn snapshot(&self) -> Report {
         let pending = self.grid.peek().map(|s| {
             let mut tracker = self.video_peers.clone();
-            sample_summary(&mut tracker, &s, self.cfg.video_min_large_packets)
+            sample_summary(&mut tracker, &s, &self.sessions, &self.cfg)
         });
         self.report(pending)
+    }
+
+    /// Restates the video rates of `windows` and `samples` (copies of those kept) with
+    /// the sessions' classification as of now ([`VideoBasis::Final`]).
+    fn restate_video(&self, windows: &mut [WindowSummary], samples: &mut [SampleSummary]) {
+        let min_large = self.cfg.video_min_large_packets;
+        let sessions = &self.sessions;
+        let is_video = |id| sessions.is_video(id, min_large);
+        let restate_sample = |s: &mut SampleSummary| {
+            let len_s = s.len_ns.max(1) as f64 / 1e9;
+            let v = video_rate(&s.video_shares, is_video, len_s);
+            s.rates.video_down_bytes_per_s = v.video_down_bytes_per_s;
+            s.rates.video_up_bytes_per_s = v.video_up_bytes_per_s;
+            s.rates.peer_video_rates = peer_video_rates(&s.video_shares, is_video, len_s);
+            s.video_basis = VideoBasis::Final;
+        };
+        for w in windows.iter_mut() {
+            let v = video_rate(&w.video_shares, is_video, w.len_ns.max(1) as f64 / 1e9);
+            w.video_down_bytes_per_s = v.video_down_bytes_per_s;
+            w.video_up_bytes_per_s = v.video_up_bytes_per_s;
+            w.video_basis = VideoBasis::Final;
+            if let Some(s) = w.sample.as_mut() {
+                restate_sample(s);
+            }
+        }
+        samples.iter_mut().for_each(restate_sample);
     }
 
     /// Ends the run and builds the report.
@@ -179,6 +214,10 @@ impl Engine {
     /// The report of what was observed, with `pending` (the open sample) after the
     /// samples closed.
     fn report(&self, pending: Option<SampleSummary>) -> Report {
+        let mut windows: Vec<WindowSummary> = self.windows.iter().cloned().collect();
+        let open_sample = pending.is_some() as usize;
+        let mut samples: Vec<SampleSummary> = self.samples.iter().cloned().chain(pending).collect();
+        self.restate_video(&mut windows, &mut samples);
         let min_large = self.cfg.video_min_large_packets;
         let video = self.sessions.video_bytes_per_peer(min_large);
         let geo = self.cfg.geo.clone();
@@ -205,7 +244,7 @@ impl Engine {
                 first_packet_unix_ns: self.flows.all_stats().map(|s| s.first_seen.0).filter(|&t| t != 0).min(),
                 last_packet_unix_ns: self.flows.all_stats().map(|s| s.last_seen.0).max(),
                 windows: self.windows_seen,
-                samples: self.samples_seen + pending.is_some() as usize,
+                samples: self.samples_seen + open_sample,
                 flows: self.flows.seen(),
             },
             family: self.family.summary(),
@@ -219,8 +258,8 @@ impl Engine {
             redundancy,
             startup,
             flows: self.flows.records(&self.host),
-            windows: self.windows.iter().cloned().collect(),
-            samples: self.samples.iter().cloned().chain(pending).collect(),
+            windows,
+            samples,
         }
     }
 }
@@ -236,12 +275,21 @@ fn keep<T>(ring: &mut VecDeque<T>, item: T, cap: Option<usize>) {
 }
 
 /// The summary of a closed sample; `tracker` learns it.
-fn sample_summary(tracker: &mut VideoPeerTracker, s: &SampleTraffic, min_large: u64) -> SampleSummary {
+fn sample_summary(
+    tracker: &mut VideoPeerTracker,
+    s: &SampleTraffic,
+    sessions: &SessionTable,
+    cfg: &EngineConfig,
+) -> SampleSummary {
+    let min_large = cfg.video_min_large_packets;
     SampleSummary {
         index: s.index,
         start_unix_ns: s.start_ns,
         len_ns: s.len_ns,
-        rates: sample_rates(s),
+        partial: s.len_ns < cfg.windows_per_sample() * cfg.window_ns,
+        rates: sample_rates(s, |id| sessions.is_video(id, min_large)),
+        video_basis: VideoBasis::SessionsSoFar,
+        video_shares: s.video.clone(),
         video_peers: tracker.observe(s, min_large),
     }
 }
@@ -355,6 +403,36 @@ mod tests {
         assert_eq!(s.active_flows, 1);
         assert_eq!(s.down_bytes_per_s, 100_000.0 / 20.0);
         assert_eq!(s.parent_count, 1);
+    }
+
+    /// A TCP session P → X of 1300-byte packets (IP length, all large): 6 in
+    /// window 0, 6 in window 1. Live, window 0 closes with 6 large packets, not
+    /// more than 10: no video session yet, video rate 0 (`sessions_so_far`);
+    /// window 1 closes with 12: a video session, 6 · 1300 / 20 = 390 B/s. The
+    /// report restates window 0 with the final classification: 390 B/s too.
+    #[test]
+    fn test_live_video_rate_is_labelled_and_restated_in_the_report() {
+        use crate::engine::video::VideoBasis;
+        let mut e = Engine::new(EngineConfig::default(), MonitoredHost::new([x()]));
+        let k = FlowKey::v4(peerscope_abi::classify::IPPROTO_TCP, [198, 51, 100, 4], [192, 0, 2, 10], 8008, 5000);
+        let seg = |ts| PacketObservation::new(&Thresholds::STUDIES, k.proto, 1300, 1260, 0x10, UnixNs(ts));
+        let mut windows = Vec::new();
+        for i in 0..2u64 {
+            let mut s = FlowStats::default();
+            s.record_n(&seg(T0 + (i * 20 + 1) * NS_PER_S), 6);
+            windows.push(e.observe_window(WindowFlows {
+                start_ns: T0 + i * 20 * NS_PER_S,
+                len_ns: 20 * NS_PER_S,
+                flows: vec![(k, s)],
+            }));
+        }
+        assert_eq!(windows[0].video_basis, VideoBasis::SessionsSoFar);
+        assert_eq!(windows[0].video_down_bytes_per_s, 0.0);
+        assert_eq!(windows[1].video_down_bytes_per_s, 390.0);
+        let r = e.finish();
+        assert_eq!(r.windows[0].video_basis, VideoBasis::Final);
+        assert_eq!(r.windows[0].video_down_bytes_per_s, 390.0);
+        assert_eq!(r.sessions.video_down_bytes, 12 * 1300);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use super::video::VideoShares;
 use super::window::{HostView, PairTraffic};
 
 /// Traffic of X per peer over one sample.
@@ -15,6 +16,8 @@ pub struct SampleTraffic {
     pub start_ns: u64,
     pub len_ns: u64,
     pub pairs: BTreeMap<IpAddr, PairTraffic>,
+    /// Large bytes per session, for the video rates.
+    pub video: VideoShares,
 }
 
 impl SampleTraffic {
@@ -38,15 +41,17 @@ impl SampleGrid {
     }
 
     /// Adds a window; returns the sample it completes, if any.
-    pub fn push(&mut self, view: &HostView) -> Option<SampleTraffic> {
+    pub fn push(&mut self, view: &HostView, video: &VideoShares) -> Option<SampleTraffic> {
         let index = self.next_index;
         let cur = self.cur.get_or_insert_with(|| SampleTraffic {
             index,
             start_ns: view.start_ns,
             len_ns: 0,
             pairs: BTreeMap::new(),
+            video: VideoShares::default(),
         });
         cur.len_ns += view.len_ns;
+        cur.video.merge(video);
         for (peer, t) in &view.pairs {
             let e = cur.pairs.entry(*peer).or_default();
             e.down.merge(&t.down);

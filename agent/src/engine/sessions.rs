@@ -38,9 +38,13 @@ impl SessionKey {
     }
 }
 
+/// Names one session for the life of the run (a reused 5-tuple gets a new id).
+pub type SessionId = u64;
+
 /// Both directions of one session, seen from X.
 #[derive(Clone, Debug)]
 pub struct Session {
+    pub id: SessionId,
     pub proto: u8,
     pub peer: IpAddr,
     pub down: FlowStats<UnixNs>,
@@ -73,30 +77,45 @@ impl Session {
 /// All sessions of X.
 #[derive(Clone, Debug, Default)]
 pub struct SessionTable {
-    sessions: HashMap<SessionKey, Session>,
-    /// Earlier sessions of a reused 5-tuple.
-    ended: Vec<Session>,
+    sessions: HashMap<SessionId, Session>,
+    /// The current session of each 5-tuple (an earlier one of a reused 5-tuple
+    /// stays in `sessions`).
+    current: HashMap<SessionKey, SessionId>,
+    next_id: SessionId,
 }
 
 impl SessionTable {
-    /// Adds one flow delta; flows not involving X, or of another protocol, are left out.
-    pub fn add(&mut self, key: &FlowKey, delta: &FlowStats<UnixNs>, host: &MonitoredHost, udp: bool, after_skip: bool) {
+    /// Adds one flow delta and returns its session and the direction (true: down);
+    /// flows not involving X, or of another protocol, are left out (`None`).
+    pub fn add(
+        &mut self,
+        key: &FlowKey,
+        delta: &FlowStats<UnixNs>,
+        host: &MonitoredHost,
+        udp: bool,
+        after_skip: bool,
+    ) -> Option<(SessionId, IpAddr, bool)> {
         let wanted = key.proto == IPPROTO_TCP || (udp && key.proto == IPPROTO_UDP);
         if !wanted {
-            return;
+            return None;
         }
         let (peer, down) = match host.direction(key) {
             Direction::Download { peer } => (peer, true),
             Direction::Upload { peer } => (peer, false),
-            Direction::Unrelated => return,
+            Direction::Unrelated => return None,
         };
         let skey = SessionKey::of(key);
-        if delta.syn_packets > 0 && self.sessions.get(&skey).is_some_and(|s| s.proto == IPPROTO_TCP && s.closed()) {
-            if let Some(old) = self.sessions.remove(&skey) {
-                self.ended.push(old);
-            }
+        let reopened = |id: &SessionId| self.sessions.get(id).is_some_and(|s| s.proto == IPPROTO_TCP && s.closed());
+        if delta.syn_packets > 0 && self.current.get(&skey).is_some_and(reopened) {
+            self.current.remove(&skey);
         }
-        let s = self.sessions.entry(skey).or_insert_with(|| Session {
+        let next = &mut self.next_id;
+        let id = *self.current.entry(skey).or_insert_with(|| {
+            *next += 1;
+            *next
+        });
+        let s = self.sessions.entry(id).or_insert_with(|| Session {
+            id,
             proto: key.proto,
             peer,
             down: FlowStats::default(),
@@ -111,10 +130,16 @@ impl SessionTable {
         } else {
             s.up.merge(delta);
         }
+        Some((id, peer, down))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Session> {
-        self.sessions.values().chain(self.ended.iter())
+        self.sessions.values()
+    }
+
+    /// Whether the session is a video session by now (its large packets so far).
+    pub fn is_video(&self, id: SessionId, min_large: u64) -> bool {
+        self.sessions.get(&id).is_some_and(|s| s.is_video(min_large))
     }
 
     /// Payload bytes of large packets received in video sessions after the

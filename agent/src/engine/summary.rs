@@ -7,6 +7,7 @@ use super::cost::WindowCost;
 use super::parents::PeerRate;
 use super::rates::PairRate;
 use super::stability::Stability;
+use super::video::{VideoBasis, VideoShares};
 use super::video_peers::VideoPeerCount;
 use super::video_rates::SampleRates;
 
@@ -15,7 +16,11 @@ use super::video_rates::SampleRates;
 pub struct WindowSummary {
     pub index: usize,
     pub start_unix_ns: u64,
+    /// The observed length: Δ, or less for the last window of a capture that ends
+    /// mid-window (rates are over this length).
     pub len_ns: u64,
+    /// Shorter than Δ (the last window).
+    pub partial: bool,
     /// Flows with at least one packet in the window (all flows, not only X's).
     pub active_flows: usize,
     pub packets: u64,
@@ -23,9 +28,16 @@ pub struct WindowSummary {
     /// X's host rates: Σ over peers of `R(peer, X, t1)` and `R(X, peer, t1)`.
     pub down_bytes_per_s: f64,
     pub up_bytes_per_s: f64,
-    /// Large (> 1200 B) packets only: [H]'s video packets.
+    /// Video traffic ([H] §4.1: large packets inside video sessions), per second.
     pub video_down_bytes_per_s: f64,
     pub video_up_bytes_per_s: f64,
+    /// The session classification the video rates rest on: `sessions_so_far` as
+    /// returned live when the window closed, `final` in a report.
+    pub video_basis: VideoBasis,
+    /// Large bytes per session in the window (not serialised): restates the video
+    /// rates with the final classification.
+    #[serde(skip)]
+    pub video_shares: VideoShares,
     /// Host-pair rates of every peer active in the window ([M] §III-C).
     pub pairs: Vec<PairRate>,
     /// [M] §III-D; sorted by rate, highest first.
@@ -46,9 +58,16 @@ pub struct WindowSummary {
 pub struct SampleSummary {
     pub index: usize,
     pub start_unix_ns: u64,
+    /// The observed length (rates are over it).
     pub len_ns: u64,
+    /// Shorter than the sample period (the last sample).
+    pub partial: bool,
     #[serde(flatten)]
     pub rates: SampleRates,
+    /// As in [`WindowSummary::video_basis`].
+    pub video_basis: VideoBasis,
+    #[serde(skip)]
+    pub video_shares: VideoShares,
     #[serde(flatten)]
     pub video_peers: VideoPeerCount,
 }

@@ -258,7 +258,7 @@ impl Metrics {
             "peerscope_large_packets",
             Kind::Counter,
             None,
-            "Packets above --large-above (the video packets of [H]) by direction",
+            "Packets above --large-above by direction (large packets of any session; [H]'s video traffic is those inside video sessions)",
         );
         per_dir(e, &self.large);
     }

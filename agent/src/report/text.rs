@@ -222,7 +222,7 @@ fn peers(o: &mut impl Write, r: &Report) -> io::Result<()> {
     writeln!(o, "\nPeers [H] Table 1, §6")?;
     writeln!(
         o,
-        "  peers {}, total IPs (SYN sent) {}, active IPs {}, video peers (ever) {}",
+        "  peers {}, total IPs (TCP connection attempt, either direction) {}, active IPs {}, video peers (ever) {}",
         p.peers, p.total_ips, p.active_ips, r.video_peers_ever
     )?;
     for (name, t) in [
@@ -247,9 +247,13 @@ fn peers(o: &mut impl Write, r: &Report) -> io::Result<()> {
         let vp = r.samples.iter().map(|s| s.video_peers.video_peers as f64).sum::<f64>() / n;
         let ch = r.samples.iter().map(|s| s.video_peers.changed as f64).sum::<f64>() / n;
         writeln!(o, "  per sample: mean {vp:.2} video peers, mean {ch:.2} changed video peers")?;
-        let vd = r.samples.iter().map(|s| s.rates.video_down_bytes_per_s).sum::<f64>() / n;
-        let vu = r.samples.iter().map(|s| s.rates.video_up_bytes_per_s).sum::<f64>() / n;
-        writeln!(o, "  mean video rate: download {}, upload {}", rate(vd), rate(vu))?;
+        // Over the observed interval: each sample weighs by its length (a partial
+        // last sample counts for what was observed).
+        let secs = |s: &crate::engine::SampleSummary| s.len_ns as f64 / 1e9;
+        let t: f64 = r.samples.iter().map(secs).sum::<f64>().max(1e-9);
+        let vd = r.samples.iter().map(|s| s.rates.video_down_bytes_per_s * secs(s)).sum::<f64>() / t;
+        let vu = r.samples.iter().map(|s| s.rates.video_up_bytes_per_s * secs(s)).sum::<f64>() / t;
+        writeln!(o, "  mean video rate over {t:.1} s: download {}, upload {}", rate(vd), rate(vu))?;
     }
     Ok(())
 }
@@ -311,7 +315,7 @@ fn redundancy_and_startup(o: &mut impl Write, r: &Report) -> io::Result<()> {
     } else {
         writeln!(
             o,
-            "  redundancy ratio {} (video download {} B vs expected {:.0} B over {:.0} s after the first {skip} s)",
+            "  redundancy ratio {} (video download {} B of TCP payload, without TCP/IP headers, vs expected {:.0} B over {:.0} s after the first {skip} s)",
             pct(red.ratio),
             red.video_download_bytes,
             red.expected_bytes,
@@ -344,13 +348,17 @@ pub fn window_line(o: &mut impl Write, w: &WindowSummary) -> io::Result<()> {
     };
     writeln!(
         o,
-        "== window {} ({:.0} s): down {}, up {} (video {} / {}); parents {} [{}]; children {} [{}]; S_n {} X_n {}{}; cost down {} up {} miles/B",
+        "== window {} ({:.0} s): down {}, up {} (video {} / {}{}); parents {} [{}]; children {} [{}]; S_n {} X_n {}{}; cost down {} up {} miles/B",
         w.index,
         w.len_ns as f64 / 1e9,
         rate(w.down_bytes_per_s),
         rate(w.up_bytes_per_s),
         rate(w.video_down_bytes_per_s),
         rate(w.video_up_bytes_per_s),
+        match w.video_basis {
+            crate::engine::video::VideoBasis::SessionsSoFar => ", sessions that are video sessions so far",
+            crate::engine::video::VideoBasis::Final => "",
+        },
         w.parent_count,
         peers(&w.parents),
         w.child_count,
