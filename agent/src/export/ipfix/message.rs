@@ -189,75 +189,16 @@ impl Encoder {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::engine::MonitoredHost;
+    use crate::export::ipfix::decoded::{decode, field_name, num};
     use crate::export::ipfix::ie::EndReason;
     use crate::export::ipfix::record::FlowRecord;
-    use netflow_parser::NetflowParser;
     use peerscope_abi::{flow::ipv4, FlowKey, FlowStats, PacketObservation, UnixNs};
-    use serde_json::Value;
 
     fn ipv6(s: [u16; 8]) -> std::net::IpAddr {
         std::net::Ipv6Addr::from(s).into()
-    }
-
-    /// A decoded data record: field name (IANA's, or `PEN/id`) → value.
-    type Decoded = BTreeMap<String, Value>;
-
-    fn field_name(f: &Value) -> String {
-        match (f.get("IANA"), f.get("Enterprise")) {
-            (Some(n), _) => n.as_str().unwrap().to_string(),
-            (_, Some(e)) => format!("{}/{}", e["enterprise_number"], e["field_number"]),
-            _ => panic!("field {f}"),
-        }
-    }
-
-    /// A number in netflow_parser's JSON, however wrapped (`{"U64": n}`, a duration).
-    fn num(v: &Value) -> u64 {
-        match v {
-            Value::Number(n) => n.as_u64().unwrap(),
-            Value::Object(o) if o.contains_key("secs") => {
-                o["secs"].as_u64().unwrap() * 1000 + o["nanos"].as_u64().unwrap() / 1_000_000
-            }
-            Value::Object(o) if o.len() == 1 => num(o.values().next().unwrap()),
-            // An element it has no type for: its bytes, big-endian.
-            Value::Array(b) => b.iter().fold(0, |n, x| n << 8 | x.as_u64().unwrap()),
-            _ => panic!("not a number: {v}"),
-        }
-    }
-
-    /// Every data record of flow templates in `messages`, decoded by netflow_parser;
-    /// fails on any parse error or set it could not decode.
-    fn decode(messages: &[Vec<u8>]) -> (Vec<Decoded>, Vec<Value>) {
-        let mut p = NetflowParser::default();
-        let (mut flows, mut options) = (Vec::new(), Vec::new());
-        for m in messages {
-            let r = p.parse_bytes(m);
-            assert!(r.error.is_none(), "{:?}", r.error);
-            let packets = serde_json::to_value(&r.packets).unwrap();
-            assert_eq!(packets.as_array().unwrap().len(), 1);
-            let msg = &packets[0]["IPFix"];
-            assert_eq!(msg["header"]["length"].as_u64().unwrap() as usize, m.len());
-            for set in msg["flowsets"].as_array().unwrap() {
-                let body = &set["body"];
-                if let Some(d) = body.get("Data") {
-                    for rec in d["fields"].as_array().unwrap() {
-                        let fields = rec.as_array().unwrap().iter().map(|pair| (field_name(&pair[0]), pair[1].clone()));
-                        flows.push(fields.collect());
-                    }
-                } else if let Some(d) = body.get("OptionsData") {
-                    options.push(d["fields"].clone());
-                } else {
-                    assert!(
-                        body.get("Templates").is_some() || body.get("OptionsTemplate").is_some(),
-                        "a set netflow_parser could not decode: {body}"
-                    );
-                }
-            }
-        }
-        (flows, options)
     }
 
     fn records() -> Vec<FlowRecord> {

@@ -17,11 +17,17 @@
 //! Flows carry no application label yet, so applicationId (RFC 6759) is not in the
 //! templates.
 
+#[cfg(test)]
+mod decoded;
+pub mod exporter;
 pub mod ie;
 pub mod message;
 pub mod record;
 pub mod template;
+pub mod transport;
 
+pub use exporter::Exporter;
 pub use ie::{EndReason, DOCUMENTATION_ENTERPRISE};
 pub use message::{Encoder, EncoderConfig, Message};
 pub use record::FlowRecord;
+pub use transport::{ExportStats, Transport, TransportConfig};
