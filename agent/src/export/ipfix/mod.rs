@@ -29,5 +29,5 @@ pub mod transport;
 pub use exporter::Exporter;
 pub use ie::{EndReason, DOCUMENTATION_ENTERPRISE};
 pub use message::{Encoder, EncoderConfig, Message};
-pub use record::FlowRecord;
+pub use record::{window_records, FlowRecord};
 pub use transport::{ExportStats, Transport, TransportConfig};

@@ -1,13 +1,14 @@
 //! A flow record to export: the output schema's flow (its 5-tuple, direction and
 //! the counts of one span), written as the values of its template's fields.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use peerscope_abi::{FlowKey, FlowStats, UnixNs};
 
 use super::ie::EndReason;
 use super::template::FlowTemplate;
-use crate::engine::MonitoredHost;
+use crate::engine::{MonitoredHost, WindowFlows};
 use crate::schema::flow::TcpFlag;
 use crate::schema::{FiveTuple, FlowCounts, FlowDirection};
 
@@ -109,6 +110,15 @@ impl FlowRecord {
             out.extend_from_slice(&v.to_be_bytes());
         }
     }
+}
+
+/// The records of one window: its flows with packets, a key given twice summed.
+pub fn window_records(w: &WindowFlows, host: Option<&MonitoredHost>, end: EndReason) -> Vec<FlowRecord> {
+    let mut by_key: BTreeMap<FlowKey, FlowStats<UnixNs>> = BTreeMap::new();
+    for (k, s) in w.flows.iter().filter(|(_, s)| !s.is_empty()) {
+        by_key.entry(*k).or_default().merge(s);
+    }
+    by_key.iter().map(|(k, s)| FlowRecord::of_delta(k, s, host, w.start_ns, end)).collect()
 }
 
 /// tcpControlBits of the flags a flow keeps (RFC 7125 bit positions).
