@@ -38,6 +38,7 @@ pub const PACKAGES: &[&str] = &[
     "ethtool",
     "tcpdump",
     "tshark",
+    "nfdump",
     "iperf3",
     "prometheus",
     "man-db",

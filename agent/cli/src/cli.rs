@@ -119,6 +119,70 @@ pub struct DetachArgs {
     pub target: TargetArgs,
 }
 
+/// IPFIX export (RFC 7011) of one record per flow per window, shared by `run` and
+/// `analyze`.
+#[derive(Debug, Clone, Args)]
+pub struct IpfixArgs {
+    /// Export flow records over IPFIX to the collector at HOST:PORT: one record per
+    /// flow per window (its deltas), enterprise-specific elements for the size classes.
+    #[arg(long, value_name = "HOST:PORT", overrides_with = "no_ipfix")]
+    pub ipfix: Option<String>,
+    /// Undoes --ipfix (say, a configuration file's).
+    #[arg(long, overrides_with = "ipfix", hide_short_help = true)]
+    pub no_ipfix: bool,
+    /// IPFIX transport: udp (templates re-sent every --ipfix-template-refresh) or tcp
+    /// (reconnects with back-off; records queue while the collector is away).
+    #[arg(long, value_name = "udp|tcp", default_value = "udp")]
+    pub ipfix_transport: String,
+    /// Private Enterprise Number of peerscope's own elements; the default, 32473, is
+    /// the one RFC 5612 reserves for documentation.
+    #[arg(long, value_name = "N", default_value_t = peerscope::export::ipfix::DOCUMENTATION_ENTERPRISE)]
+    pub ipfix_enterprise: u32,
+    /// UDP: send the templates again after this many seconds (RFC 7011 §8.4), so a
+    /// collector that restarted decodes again.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub ipfix_template_refresh: f64,
+}
+
+impl IpfixArgs {
+    pub fn check(&self) -> Result<(), Invalid> {
+        self.transport()?;
+        if !(self.ipfix_template_refresh.is_finite() && self.ipfix_template_refresh >= 0.0) {
+            return Err(invalid(
+                "ipfix-template-refresh",
+                format!("{} is no number of seconds", self.ipfix_template_refresh),
+            ));
+        }
+        if self.ipfix_enterprise == 0 {
+            return Err(invalid("ipfix-enterprise", "0 is IANA's own number, not an enterprise's"));
+        }
+        if let Some(c) = &self.ipfix {
+            if !c.contains(':') {
+                return Err(invalid("ipfix", format!("{c:?}: give HOST:PORT")));
+            }
+        }
+        Ok(())
+    }
+
+    fn transport(&self) -> Result<peerscope::export::ipfix::Transport, Invalid> {
+        self.ipfix_transport.parse().map_err(|e| invalid("ipfix-transport", e))
+    }
+
+    /// The transport to the collector, its name resolved; `None` without --ipfix.
+    pub fn transport_config(&self) -> Result<Option<peerscope::export::ipfix::TransportConfig>, Invalid> {
+        use std::net::ToSocketAddrs;
+        let Some(c) = &self.ipfix else { return Ok(None) };
+        let addr = c
+            .to_socket_addrs()
+            .map_err(|e| invalid("ipfix", format!("{c}: {e}")))?
+            .next()
+            .ok_or_else(|| invalid("ipfix", format!("{c}: no address")))?;
+        let mut t = peerscope::export::ipfix::TransportConfig::new(addr, self.transport()?);
+        t.template_refresh = std::time::Duration::from_secs_f64(self.ipfix_template_refresh);
+        Ok(Some(t))
+    }
+}
+
 /// Size-class thresholds ([M] §II-D, [H] §4.1), in bytes of IP total length.
 #[derive(Debug, Clone, Args)]
 pub struct ClassArgs {
@@ -247,6 +311,8 @@ pub struct RunArgs {
     pub classes: ClassArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
+    #[command(flatten)]
+    pub ipfix: IpfixArgs,
 }
 
 const RUN_AFTER_HELP: &str = "Every flag that turns something on has a --no-… form that turns it off again (e.g. \
@@ -325,6 +391,9 @@ pub struct AnalyzeArgs {
     /// not count it. Off: tunnels count as their outer flows.
     #[arg(long)]
     pub decap: bool,
+    // Boxed: the command enum's variants stay of a size.
+    #[command(flatten)]
+    pub ipfix: Box<IpfixArgs>,
 }
 
 /// The measurement engine's parameters, shared by `run` and `analyze` (the studies'
@@ -552,6 +621,7 @@ impl RunArgs {
             return Err(invalid("jsonl", "`-` wants stdout to itself; --json wants it too (drop one)"));
         }
         self.classes.check()?;
+        self.ipfix.check()?;
         self.engine.check()
     }
 

@@ -130,6 +130,9 @@ keys! {
         sample: f64 => engine.sample;
         rate_threshold: f64 => engine.rate_threshold;
         udp_sessions: bool => engine.udp_sessions;
+        ipfix_transport: String => ipfix.ipfix_transport;
+        ipfix_enterprise: u32 => ipfix.ipfix_enterprise;
+        ipfix_template_refresh: f64 => ipfix.ipfix_template_refresh;
     }
     optional {
         netns: PathBuf => netns;
@@ -139,6 +142,7 @@ keys! {
         geo: PathBuf => engine.geo;
         host_location: String => engine.host_location;
         playback_rate: f64 => engine.playback_rate;
+        ipfix: String => ipfix.ipfix;
     }
 }
 

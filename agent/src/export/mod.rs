@@ -2,6 +2,7 @@
 //! classic Prometheus text format) for a fleet.
 
 pub mod exposition;
+pub mod ipfix;
 pub mod metrics;
 pub mod server;
 

@@ -27,7 +27,7 @@ use peerscope_abi::parse::Options;
 use peerscope_abi::{PacketClass, PacketObservation, UnixNs};
 
 use crate::control::{ControlLedger, ControlSummary};
-use crate::engine::{Engine, EngineConfig, MonitoredHost, Report};
+use crate::engine::{Engine, EngineConfig, MonitoredHost, Report, WindowFlows};
 use crate::schema::{ReportDocument, ReportSource};
 use bucket::WindowBucketer;
 use capture::{CaptureReader, Damage, FormatError};
@@ -130,6 +130,16 @@ pub fn infer_host(path: &Path, opts: Options, max_frames: Option<u64>) -> Result
 
 /// Analyses a capture file.
 pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis, OfflineError> {
+    analyze_file_observed(path, opts, &mut |_, _| {})
+}
+
+/// Analyses a capture file; `observe` sees each window's per-flow deltas (and the
+/// monitored host) before the engine does: the IPFIX export of `analyze --ipfix`.
+pub fn analyze_file_observed(
+    path: &Path,
+    opts: OfflineOptions,
+    observe: &mut dyn FnMut(&WindowFlows, &MonitoredHost),
+) -> Result<OfflineAnalysis, OfflineError> {
     let parse_opts = Options { decap: opts.decap };
     let (host, host_guess) = match opts.host {
         Some(h) => (h, None),
@@ -142,10 +152,11 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
     let progress = Progress::new(opts.progress, size, "analysing");
     let thresholds = opts.config.thresholds;
     let mut bucketer = WindowBucketer::new(opts.config.window_ns);
-    let mut engine = Engine::new(opts.config, host);
+    let mut engine = Engine::new(opts.config, host.clone());
     let mut read = ReadStats { file_size_bytes: size, ..Default::default() };
     let mut ledger = ControlLedger::default();
-    let mut emit = |w| {
+    let mut emit = |w: WindowFlows| {
+        observe(&w, &host);
         engine.observe_window(w);
     };
     let damage = loop {

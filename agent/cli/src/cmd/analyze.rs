@@ -7,17 +7,44 @@ use anyhow::Context;
 
 use crate::cli::AnalyzeArgs;
 use peerscope::engine::MonitoredHost;
-use peerscope::offline::{analyze_file, OfflineOptions};
+use peerscope::engine::WindowFlows;
+use peerscope::export::ipfix::{window_records, EncoderConfig, EndReason, ExportStats, Exporter, FlowRecord};
+use peerscope::offline::{analyze_file, analyze_file_observed, OfflineOptions};
 use peerscope::{exit, report};
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     // Flags out of range are bad usage, not bad input.
     let config = args.engine.config().map_err(|e| super::UsageError(format!("{e:#}")))?;
+    args.ipfix.check().map_err(|e| super::UsageError(format!("--{}: {}", e.key, e.msg)))?;
+    let mut ipfix =
+        match args.ipfix.transport_config().map_err(|e| super::UsageError(format!("--{}: {}", e.key, e.msg)))? {
+            Some(mut t) => {
+                // A capture yields windows far faster than a collector reads datagrams.
+                t.max_messages_per_s = OFFLINE_UDP_MESSAGES_PER_S;
+                let enc = EncoderConfig::new(args.ipfix.ipfix_enterprise, config.thresholds);
+                let e = Exporter::open(enc, &t).with_context(|| format!("IPFIX export to {}", t.collector))?;
+                Some(WindowExport { exporter: e, held: None, collector: t.collector })
+            }
+            None => None,
+        };
     let host = (!args.host.is_empty()).then(|| MonitoredHost::new(args.host.iter().copied()));
     let input = crate::input::resolve(&args.input)?;
     let opts =
         OfflineOptions { config, host, progress: !args.no_progress, max_frames: args.input.count, decap: args.decap };
-    let out = analyze_file(input.path(), opts)?;
+    let out = match ipfix.as_mut() {
+        Some(x) => analyze_file_observed(input.path(), opts, &mut |w, host| x.window(w, host))?,
+        None => analyze_file(input.path(), opts)?,
+    };
+    if let Some(x) = ipfix {
+        let c = x.collector;
+        let s = x.finish();
+        eprintln!(
+            "peerscope: IPFIX: {} records in {} messages to {c}{}",
+            s.records_sent,
+            s.messages_sent,
+            if s.messages_dropped > 0 { format!("; {} records not sent", s.records_dropped) } else { String::new() }
+        );
+    }
     if out.read.unsupported_link_frames > 0 {
         eprintln!("peerscope: warning: {} skipped: not a link type peerscope reads", out.read.unsupported_summary());
     }
@@ -69,4 +96,32 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(exit::DAMAGED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Datagrams per second `analyze --ipfix` sends at most over UDP.
+const OFFLINE_UDP_MESSAGES_PER_S: u32 = 5000;
+
+/// `analyze --ipfix`: each window's records, held until the next window shows
+/// whether they were the capture's last (those end as "forced end").
+struct WindowExport {
+    exporter: Exporter,
+    held: Option<Vec<FlowRecord>>,
+    collector: std::net::SocketAddr,
+}
+
+impl WindowExport {
+    fn window(&mut self, w: &WindowFlows, host: &MonitoredHost) {
+        let recs = window_records(w, Some(host), EndReason::ActiveTimeout);
+        if let Some(prev) = self.held.replace(recs) {
+            self.exporter.export(&prev);
+        }
+    }
+
+    fn finish(mut self) -> ExportStats {
+        if let Some(mut last) = self.held.take() {
+            last.iter_mut().for_each(|r| r.end = EndReason::ForcedEnd);
+            self.exporter.export(&last);
+        }
+        self.exporter.close(std::time::Duration::from_secs(10))
+    }
 }
