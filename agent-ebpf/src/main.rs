@@ -1,4 +1,5 @@
-//! peerscope's kernel program: XDP on ingress, TCX on egress.
+//! peerscope's kernel program: on ingress XDP or TCX (the agent picks the hook per
+//! interface), TCX on egress.
 //!
 //! Each packet is parsed, classified by size (ack / control / data) and added to the
 //! per-flow counters of the flow table. The program never drops or alters a packet: every
@@ -161,14 +162,28 @@ pub fn peerscope_baseline(_ctx: XdpContext) -> u32 {
 #[classifier]
 pub fn peerscope_egress(ctx: TcContext) -> i32 {
     count(Counter::EgressPackets, 1);
+    observe_skb(&ctx, DIRECTION_EGRESS);
+    TCX_NEXT
+}
+
+/// Ingress on TCX: where native XDP would cost the interface its offloads (veth,
+/// virtio-net), the agent attaches this instead. It sees packets after GRO, so a
+/// super-packet is counted as the wire packets it was made of, as on egress.
+#[classifier]
+pub fn peerscope_ingress_tc(ctx: TcContext) -> i32 {
+    count(Counter::IngressPackets, 1);
+    observe_skb(&ctx, DIRECTION_INGRESS);
+    TCX_NEXT
+}
+
+/// Counts one skb (TC, either direction): a GSO/GRO super-packet as its wire packets.
+#[inline(always)]
+fn observe_skb(ctx: &TcContext, direction: u8) {
     let cfg = config();
     // SAFETY: `data..data_end` is the linear part of the skb the kernel handed us;
     // `skb->len` is the whole packet's length.
     let frame = unsafe { Frame::new(ctx.data(), ctx.data_end(), ctx.len() as usize) };
-    let ip = match classify_frame(&frame, &cfg) {
-        Some(ip) => ip,
-        None => return TCX_NEXT,
-    };
+    let Some(ip) = classify_frame(&frame, &cfg) else { return };
     let now = now();
     // One table walk per skb, however many wire packets it stands for.
     let stats = flow_stats(&ip.key, &cfg);
@@ -176,8 +191,9 @@ pub fn peerscope_egress(ctx: TcContext) -> i32 {
     let skb = unsafe { &*ctx.skb.skb };
     let (segs, seg_size) = (skb.gso_segs, skb.gso_size);
     if segs > 1 && seg_size > 0 {
-        // A GSO/TSO super-packet: count the wire packets it becomes. All segments but
-        // the last carry `gso_size` payload bytes; every segment repeats the headers.
+        // A GSO/TSO (egress) or GRO (ingress) super-packet: count the wire packets it
+        // stands for. All segments but the last carry `gso_size` payload bytes; every
+        // segment repeats the headers.
         count(Counter::GsoSkbs, 1);
         let total_payload = ctx.len().saturating_sub(ip.l3_offset + ip.headers_len);
         let full = segs - 1;
@@ -187,19 +203,18 @@ pub fn peerscope_egress(ctx: TcContext) -> i32 {
         let mut o =
             PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.headers_len + seg_size, seg_size, mid_flags, now);
         o.notes = ip.notes;
-        account(&ctx, stats, &o, full, &cfg);
+        account(ctx, stats, &o, full, &cfg);
         let mut o =
             PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.headers_len + last, last, ip.tcp_flags, now);
         o.notes = ip.notes;
-        account(&ctx, stats, &o, 1, &cfg);
+        account(ctx, stats, &o, 1, &cfg);
     } else {
         let obs = PacketObservation::of(&cfg.thresholds, &ip, now);
-        account(&ctx, stats, &obs, 1, &cfg);
+        account(ctx, stats, &obs, 1, &cfg);
         if obs.class == PacketClass::Control {
-            sample(&Source::Tc(&ctx), &ip, &obs, ctx.len(), DIRECTION_EGRESS, &cfg);
+            sample(&Source::Tc(ctx), &ip, &obs, ctx.len(), direction, &cfg);
         }
     }
-    TCX_NEXT
 }
 
 /// Parses a frame, counts what the parser noted, and what is not an IP packet.

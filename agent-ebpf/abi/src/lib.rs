@@ -39,7 +39,10 @@ pub mod names {
     pub const COUNTERS: &str = "COUNTERS";
     pub const CONFIG: &str = "CONFIG";
     pub const SAMPLES: &str = "SAMPLES";
+    /// Ingress on XDP.
     pub const INGRESS: &str = "peerscope_ingress";
+    /// Ingress on TCX: the same accounting as egress, GRO super-packets as wire packets.
+    pub const INGRESS_TC: &str = "peerscope_ingress_tc";
     pub const EGRESS: &str = "peerscope_egress";
     /// Pass-only XDP program, the benchmarks' reference; never attached.
     pub const BASELINE: &str = "peerscope_baseline";
