@@ -21,7 +21,7 @@ use aya_ebpf::{
         bpf_xdp_load_bytes,
     },
     macros::{classifier, map, xdp},
-    maps::{Array, PerCpuArray, RingBuf},
+    maps::{Array, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::{TcContext, XdpContext},
     EbpfContext,
 };
@@ -157,6 +157,110 @@ pub fn peerscope_ingress(ctx: XdpContext) -> u32 {
 #[xdp]
 pub fn peerscope_baseline(_ctx: XdpContext) -> u32 {
     xdp_action::XDP_PASS
+}
+
+/// The benchmarks' reference flow counter: the simplest correct program that does the
+/// flow table's job, to set peerscope's cost per packet against something that does
+/// work (a pass-only program mostly measures the harness). It parses Ethernet, IPv4
+/// (options skipped) or IPv6 (fixed header) to the 5-tuple, looks the flow up in a
+/// per-CPU hash map and inserts it when absent, and adds one packet and its bytes.
+/// Never attached by the agent; the map has one entry unless a benchmark sizes it.
+#[map(name = "REFERENCE_FLOWS")]
+static REFERENCE_FLOWS: PerCpuHashMap<FlowKey, [u64; 2]> = PerCpuHashMap::with_max_entries(1, 0);
+
+#[xdp]
+pub fn peerscope_reference(ctx: XdpContext) -> u32 {
+    reference_count(ctx.data(), ctx.data_end());
+    xdp_action::XDP_PASS
+}
+
+#[classifier]
+pub fn peerscope_reference_tc(ctx: TcContext) -> i32 {
+    reference_count(ctx.data(), ctx.data_end());
+    TCX_NEXT
+}
+
+#[inline(always)]
+fn reference_count(data: usize, end: usize) {
+    let Some(key) = reference_key(data, end) else { return };
+    let len = (end - data) as u64;
+    match REFERENCE_FLOWS.get_ptr_mut(&key) {
+        // SAFETY: this CPU's value of a per-CPU hash map entry the lookup returned.
+        Some(v) => unsafe {
+            (*v)[0] += 1;
+            (*v)[1] += len;
+        },
+        None => {
+            let _ = REFERENCE_FLOWS.insert(&key, &[1, len], 0);
+        }
+    }
+}
+
+/// One byte of the packet at `at`, if `at` is inside it.
+#[inline(always)]
+fn byte_at(at: usize, end: usize) -> Option<u8> {
+    if at + 1 > end {
+        return None;
+    }
+    // SAFETY: `at` is inside `data..end`, checked above.
+    Some(unsafe { *(at as *const u8) })
+}
+
+#[inline(always)]
+fn reference_key(data: usize, end: usize) -> Option<FlowKey> {
+    let ethertype = (u16::from(byte_at(data + 12, end)?) << 8) | u16::from(byte_at(data + 13, end)?);
+    let mut key = FlowKey {
+        src_addr: [0; 16],
+        dst_addr: [0; 16],
+        src_port: 0,
+        dst_port: 0,
+        proto: 0,
+        family: 0,
+        tunnel: 0,
+        _pad: 0,
+    };
+    let l3 = data + 14;
+    let l4 = match ethertype {
+        0x0800 => {
+            if l3 + 20 > end {
+                return None;
+            }
+            // SAFETY: the 20-byte IPv4 header is inside the packet, checked above.
+            unsafe {
+                core::ptr::copy_nonoverlapping((l3 + 12) as *const u8, key.src_addr.as_mut_ptr(), 4);
+                core::ptr::copy_nonoverlapping((l3 + 16) as *const u8, key.dst_addr.as_mut_ptr(), 4);
+            }
+            key.family = 4;
+            key.proto = byte_at(l3 + 9, end)?;
+            l3 + ((byte_at(l3, end)? & 0x0f) as usize) * 4
+        }
+        0x86dd => {
+            if l3 + 40 > end {
+                return None;
+            }
+            // SAFETY: the 40-byte IPv6 header is inside the packet, checked above.
+            unsafe {
+                core::ptr::copy_nonoverlapping((l3 + 8) as *const u8, key.src_addr.as_mut_ptr(), 16);
+                core::ptr::copy_nonoverlapping((l3 + 24) as *const u8, key.dst_addr.as_mut_ptr(), 16);
+            }
+            key.family = 6;
+            key.proto = byte_at(l3 + 6, end)?;
+            l3 + 40
+        }
+        _ => return None,
+    };
+    if key.proto == 6 || key.proto == 17 {
+        key.src_port = (u16::from(byte_at(l4, end)?) << 8) | u16::from(byte_at(l4 + 1, end)?);
+        key.dst_port = (u16::from(byte_at(l4 + 2, end)?) << 8) | u16::from(byte_at(l4 + 3, end)?);
+    }
+    Some(key)
+}
+
+/// A TC program that only passes the packet: the throughput benchmark's reference on
+/// the TCX hook, as [`peerscope_baseline`] is on XDP. Never attached by the agent.
+#[classifier]
+pub fn peerscope_baseline_tc(_ctx: TcContext) -> i32 {
+    TCX_NEXT
 }
 
 #[classifier]

@@ -46,4 +46,10 @@ pub mod names {
     pub const EGRESS: &str = "peerscope_egress";
     /// Pass-only XDP program, the benchmarks' reference; never attached.
     pub const BASELINE: &str = "peerscope_baseline";
+    /// Pass-only TC program, the benchmarks' reference on TCX; never attached by the agent.
+    pub const BASELINE_TC: &str = "peerscope_baseline_tc";
+    /// The benchmarks' reference flow counter (XDP and TC) and its map; never attached.
+    pub const REFERENCE: &str = "peerscope_reference";
+    pub const REFERENCE_TC: &str = "peerscope_reference_tc";
+    pub const REFERENCE_FLOWS: &str = "REFERENCE_FLOWS";
 }

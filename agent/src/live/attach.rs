@@ -161,6 +161,12 @@ fn check_ethernet(iface: &str) -> Result<(), LiveError> {
 /// Loads the kernel object with the options' configuration, attaching nothing (the
 /// tests and benchmarks run its programs with BPF_PROG_TEST_RUN).
 pub fn load(opts: &AttachOptions) -> Result<Ebpf, LiveError> {
+    load_sized(opts, &[])
+}
+
+/// [`load`], with the maps named in `sizes` given those sizes (the benchmarks size the
+/// reference flow counter's map).
+pub fn load_sized(opts: &AttachOptions, sizes: &[(&str, u32)]) -> Result<Ebpf, LiveError> {
     if KERNEL_OBJECT.is_empty() {
         return Err(LiveError::NoKernelObject);
     }
@@ -185,12 +191,15 @@ pub fn load(opts: &AttachOptions) -> Result<Ebpf, LiveError> {
         _pad: 0,
         hash_seed: seed,
     };
-    let ebpf = EbpfLoader::new()
+    let mut loader = EbpfLoader::new();
+    loader
         .override_global(names::CONFIG, &config, true)
         .map_max_entries(names::FLOW_SLOTS, geometry.slots)
-        .map_max_entries(names::FLOW_STATS, geometry.stats_entries())
-        .load(KERNEL_OBJECT)
-        .map_err(LiveError::Load)?;
+        .map_max_entries(names::FLOW_STATS, geometry.stats_entries());
+    for (name, size) in sizes {
+        loader.map_max_entries(name, *size);
+    }
+    let ebpf = loader.load(KERNEL_OBJECT).map_err(LiveError::Load)?;
     let table = ebpf.map(names::FLOW_TABLE).ok_or(LiveError::MissingMap { name: "FLOW_TABLE" })?;
     let Map::Array(table) = table else { return Err(LiveError::MissingMap { name: "FLOW_TABLE" }) };
     init_header(table, geometry, seed)?;
