@@ -1,4 +1,5 @@
-//! peerscope's kernel program: XDP on ingress, TCX on egress.
+//! peerscope's kernel program: on ingress XDP or TCX (the agent picks the hook per
+//! interface), TCX on egress.
 //!
 //! Each packet is parsed, classified by size (ack / control / data) and added to the
 //! per-flow counters of the flow table. The program never drops or alters a packet: every
@@ -20,7 +21,7 @@ use aya_ebpf::{
         bpf_xdp_load_bytes,
     },
     macros::{classifier, map, xdp},
-    maps::{Array, PerCpuArray, RingBuf},
+    maps::{Array, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::{TcContext, XdpContext},
     EbpfContext,
 };
@@ -158,17 +159,135 @@ pub fn peerscope_baseline(_ctx: XdpContext) -> u32 {
     xdp_action::XDP_PASS
 }
 
+/// The benchmarks' reference flow counter: the simplest correct program that does the
+/// flow table's job, to set peerscope's cost per packet against something that does
+/// work (a pass-only program mostly measures the harness). It parses Ethernet, IPv4
+/// (options skipped) or IPv6 (fixed header) to the 5-tuple, looks the flow up in a
+/// per-CPU hash map and inserts it when absent, and adds one packet and its bytes.
+/// Never attached by the agent; the map has one entry unless a benchmark sizes it.
+#[map(name = "REFERENCE_FLOWS")]
+static REFERENCE_FLOWS: PerCpuHashMap<FlowKey, [u64; 2]> = PerCpuHashMap::with_max_entries(1, 0);
+
+#[xdp]
+pub fn peerscope_reference(ctx: XdpContext) -> u32 {
+    reference_count(ctx.data(), ctx.data_end());
+    xdp_action::XDP_PASS
+}
+
+#[classifier]
+pub fn peerscope_reference_tc(ctx: TcContext) -> i32 {
+    reference_count(ctx.data(), ctx.data_end());
+    TCX_NEXT
+}
+
+#[inline(always)]
+fn reference_count(data: usize, end: usize) {
+    let Some(key) = reference_key(data, end) else { return };
+    let len = (end - data) as u64;
+    match REFERENCE_FLOWS.get_ptr_mut(&key) {
+        // SAFETY: this CPU's value of a per-CPU hash map entry the lookup returned.
+        Some(v) => unsafe {
+            (*v)[0] += 1;
+            (*v)[1] += len;
+        },
+        None => {
+            let _ = REFERENCE_FLOWS.insert(&key, &[1, len], 0);
+        }
+    }
+}
+
+/// One byte of the packet at `at`, if `at` is inside it.
+#[inline(always)]
+fn byte_at(at: usize, end: usize) -> Option<u8> {
+    if at + 1 > end {
+        return None;
+    }
+    // SAFETY: `at` is inside `data..end`, checked above.
+    Some(unsafe { *(at as *const u8) })
+}
+
+#[inline(always)]
+fn reference_key(data: usize, end: usize) -> Option<FlowKey> {
+    let ethertype = (u16::from(byte_at(data + 12, end)?) << 8) | u16::from(byte_at(data + 13, end)?);
+    let mut key = FlowKey {
+        src_addr: [0; 16],
+        dst_addr: [0; 16],
+        src_port: 0,
+        dst_port: 0,
+        proto: 0,
+        family: 0,
+        tunnel: 0,
+        _pad: 0,
+    };
+    let l3 = data + 14;
+    let l4 = match ethertype {
+        0x0800 => {
+            if l3 + 20 > end {
+                return None;
+            }
+            // SAFETY: the 20-byte IPv4 header is inside the packet, checked above.
+            unsafe {
+                core::ptr::copy_nonoverlapping((l3 + 12) as *const u8, key.src_addr.as_mut_ptr(), 4);
+                core::ptr::copy_nonoverlapping((l3 + 16) as *const u8, key.dst_addr.as_mut_ptr(), 4);
+            }
+            key.family = 4;
+            key.proto = byte_at(l3 + 9, end)?;
+            l3 + ((byte_at(l3, end)? & 0x0f) as usize) * 4
+        }
+        0x86dd => {
+            if l3 + 40 > end {
+                return None;
+            }
+            // SAFETY: the 40-byte IPv6 header is inside the packet, checked above.
+            unsafe {
+                core::ptr::copy_nonoverlapping((l3 + 8) as *const u8, key.src_addr.as_mut_ptr(), 16);
+                core::ptr::copy_nonoverlapping((l3 + 24) as *const u8, key.dst_addr.as_mut_ptr(), 16);
+            }
+            key.family = 6;
+            key.proto = byte_at(l3 + 6, end)?;
+            l3 + 40
+        }
+        _ => return None,
+    };
+    if key.proto == 6 || key.proto == 17 {
+        key.src_port = (u16::from(byte_at(l4, end)?) << 8) | u16::from(byte_at(l4 + 1, end)?);
+        key.dst_port = (u16::from(byte_at(l4 + 2, end)?) << 8) | u16::from(byte_at(l4 + 3, end)?);
+    }
+    Some(key)
+}
+
+/// A TC program that only passes the packet: the throughput benchmark's reference on
+/// the TCX hook, as [`peerscope_baseline`] is on XDP. Never attached by the agent.
+#[classifier]
+pub fn peerscope_baseline_tc(_ctx: TcContext) -> i32 {
+    TCX_NEXT
+}
+
 #[classifier]
 pub fn peerscope_egress(ctx: TcContext) -> i32 {
     count(Counter::EgressPackets, 1);
+    observe_skb(&ctx, DIRECTION_EGRESS);
+    TCX_NEXT
+}
+
+/// Ingress on TCX: where native XDP would cost the interface its offloads (veth,
+/// virtio-net), the agent attaches this instead. It sees packets after GRO, so a
+/// super-packet is counted as the wire packets it was made of, as on egress.
+#[classifier]
+pub fn peerscope_ingress_tc(ctx: TcContext) -> i32 {
+    count(Counter::IngressPackets, 1);
+    observe_skb(&ctx, DIRECTION_INGRESS);
+    TCX_NEXT
+}
+
+/// Counts one skb (TC, either direction): a GSO/GRO super-packet as its wire packets.
+#[inline(always)]
+fn observe_skb(ctx: &TcContext, direction: u8) {
     let cfg = config();
     // SAFETY: `data..data_end` is the linear part of the skb the kernel handed us;
     // `skb->len` is the whole packet's length.
     let frame = unsafe { Frame::new(ctx.data(), ctx.data_end(), ctx.len() as usize) };
-    let ip = match classify_frame(&frame, &cfg) {
-        Some(ip) => ip,
-        None => return TCX_NEXT,
-    };
+    let Some(ip) = classify_frame(&frame, &cfg) else { return };
     let now = now();
     // One table walk per skb, however many wire packets it stands for.
     let stats = flow_stats(&ip.key, &cfg);
@@ -176,8 +295,9 @@ pub fn peerscope_egress(ctx: TcContext) -> i32 {
     let skb = unsafe { &*ctx.skb.skb };
     let (segs, seg_size) = (skb.gso_segs, skb.gso_size);
     if segs > 1 && seg_size > 0 {
-        // A GSO/TSO super-packet: count the wire packets it becomes. All segments but
-        // the last carry `gso_size` payload bytes; every segment repeats the headers.
+        // A GSO/TSO (egress) or GRO (ingress) super-packet: count the wire packets it
+        // stands for. All segments but the last carry `gso_size` payload bytes; every
+        // segment repeats the headers.
         count(Counter::GsoSkbs, 1);
         let total_payload = ctx.len().saturating_sub(ip.l3_offset + ip.headers_len);
         let full = segs - 1;
@@ -187,19 +307,18 @@ pub fn peerscope_egress(ctx: TcContext) -> i32 {
         let mut o =
             PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.headers_len + seg_size, seg_size, mid_flags, now);
         o.notes = ip.notes;
-        account(&ctx, stats, &o, full, &cfg);
+        account(ctx, stats, &o, full, &cfg);
         let mut o =
             PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.headers_len + last, last, ip.tcp_flags, now);
         o.notes = ip.notes;
-        account(&ctx, stats, &o, 1, &cfg);
+        account(ctx, stats, &o, 1, &cfg);
     } else {
         let obs = PacketObservation::of(&cfg.thresholds, &ip, now);
-        account(&ctx, stats, &obs, 1, &cfg);
+        account(ctx, stats, &obs, 1, &cfg);
         if obs.class == PacketClass::Control {
-            sample(&Source::Tc(&ctx), &ip, &obs, ctx.len(), DIRECTION_EGRESS, &cfg);
+            sample(&Source::Tc(ctx), &ip, &obs, ctx.len(), direction, &cfg);
         }
     }
-    TCX_NEXT
 }
 
 /// Parses a frame, counts what the parser noted, and what is not an IP packet.

@@ -7,7 +7,7 @@ use std::{
     process::{Command, Stdio},
 };
 
-use peerscope::live::{AttachOptions, Attached};
+use peerscope::live::{bpfobj, AttachOptions, Attached};
 
 use crate::{bin_path::peerscope, in_netns, netns::ChildGuard, VethPair};
 
@@ -58,4 +58,32 @@ pub fn discard_stdout(child: &mut ChildGuard) {
     if let Some(mut out) = child.0.as_mut().and_then(|c| c.stdout.take()) {
         std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     }
+}
+
+/// The kernel ids of the pinned links (ingress, egress) of the agent on `a_if`,
+/// whatever hook ingress is on.
+pub fn pinned_links(pair: &VethPair) -> [u32; 2] {
+    let pins = pair.pins_a().dir;
+    ["ingress_link", "egress_link"].map(|n| {
+        let link = bpfobj::inspect(&pins.join(n)).unwrap_or_else(|e| panic!("{n} not pinned: {e}"));
+        link.field("link_id").and_then(|i| i.parse().ok()).expect("a link id")
+    })
+}
+
+/// Whether the kernel still has links `ids`, attached to an interface: what decides
+/// whether the program counts, pins or no pins.
+pub fn links_attached(ids: [u32; 2]) -> bool {
+    ids.iter().all(|id| bpfobj::link_by_id(*id).ok().and_then(|l| l.ifindex()).is_some_and(|i| i != 0))
+}
+
+/// Whether none of links `ids` exists any more (the program is detached).
+pub fn links_gone(ids: [u32; 2]) -> bool {
+    ids.iter().all(|id| bpfobj::link_by_id(*id).is_err())
+}
+
+/// Whether an XDP program is attached to `a_if`, as `ip link` shows it (TCX
+/// attachments do not show there: see [`pinned_links`]).
+pub fn xdp_attached(pair: &VethPair) -> bool {
+    let out = Command::new("ip").args(["-n", &pair.ns_a, "link", "show", "dev", &pair.a_if]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).contains("xdp")
 }

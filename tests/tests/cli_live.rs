@@ -56,7 +56,16 @@ fn run_and_flows_share_pinned_counters_and_sigterm_cleans_up() {
     let out = Command::new(peerscope()).args(["status", "--json"]).output().unwrap();
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
     schema::assert_document("status", &status, "status --json");
-    assert!(status["interfaces"].as_array().unwrap().iter().any(|s| s["iface"] == pair.a_if.as_str()), "{status}");
+    let ours = status["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["iface"] == pair.a_if.as_str())
+        .unwrap_or_else(|| panic!("{status}"));
+    // `auto` on a veth: TCX, not native XDP (which would cost the pair its GRO), and why.
+    assert_eq!(ours["ingress_hook"], "tcx", "{ours}");
+    assert!(ours["hook_why"].as_str().is_some_and(|w| w.contains("veth")), "{ours}");
+    assert!(first.contains("ingress: TCX"), "{first}");
 
     // The pinned report, once the first window (0.6 s) has closed: as JSON, and as
     // text rendered from the same document.
@@ -227,19 +236,31 @@ fn bad_input_gets_one_clear_line() {
     assert!(err.contains("CAP_BPF") && err.contains("CAP_NET_ADMIN"), "{err}");
 }
 
+/// Loopback has no native XDP hook: `--hook xdp` says so and names the other hooks
+/// (generic XDP is never a silent fallback), `--hook xdp-generic` runs there, and
+/// `auto` picks TCX.
 #[test]
-fn native_xdp_missing_falls_back_to_generic_and_says_so() {
-    if !require_root("native_xdp_missing_falls_back_to_generic_and_says_so") {
+fn each_hook_is_what_was_asked_for_or_an_error() {
+    if !require_root("each_hook_is_what_was_asked_for_or_an_error") {
         return;
     }
-    // Loopback has no driver XDP hook: the agent must fall back to generic mode.
     let pair = VethPair::new("gen", false);
-    let out = agent::peerscope_in_a(&pair)
-        .args(["run", "-i", "lo", "--interval", "0.2", "--count", "1", "--json"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    assert!(err.contains("native XDP is not supported on lo") && err.contains("generic"), "{err}");
-    assert!(err.contains("XDP Generic mode"), "{err}");
+    let run = |hook: &str| {
+        let out = agent::peerscope_in_a(&pair)
+            .args(["run", "-i", "lo", "--interval", "0.2", "--count", "1", "--json", "--hook", hook])
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (ok, err) = run("xdp");
+    assert!(!ok, "native XDP on lo: {err}");
+    assert!(err.contains("no ingress hook attached to lo") && err.contains("--hook xdp-generic"), "{err}");
+    let (ok, err) = run("xdp-generic");
+    assert!(ok, "{err}");
+    assert!(err.contains("ingress: XDP (generic), --hook xdp-generic"), "{err}");
+    let (ok, err) = run("auto");
+    assert!(ok, "{err}");
+    assert!(err.contains("ingress: TCX, auto:"), "{err}");
+    let (ok, err) = run("tc");
+    assert!(!ok && err.contains("--hook"), "a hook that does not exist: {err}");
 }

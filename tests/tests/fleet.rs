@@ -42,11 +42,6 @@ fn flow_packets(pair: &VethPair, iface: &str, src_port: u16) -> Option<u64> {
         .map(|f| f["total"]["packets"].as_u64().unwrap())
 }
 
-fn xdp_attached(pair: &VethPair) -> bool {
-    let out = Command::new("ip").args(["-n", &pair.ns_a, "link", "show", "dev", &pair.a_if]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).contains("xdp")
-}
-
 fn sigterm(child: &ChildGuard) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
 }
@@ -70,6 +65,7 @@ fn same_interface_name_in_two_namespaces() {
     agent::discard_stdout(&mut run1);
     agent::discard_stdout(&mut run2);
     assert_ne!(one.pins_a().dir, two.pins_a().dir);
+    let (links1, links2) = (agent::pinned_links(&one), agent::pinned_links(&two));
 
     traffic::udp_burst_from(&one.ns_a, SocketAddr::new(a(), 42_001), &one.ns_b, b(4004), &[300; 3]);
     traffic::udp_burst_from(&two.ns_a, SocketAddr::new(a(), 42_001), &two.ns_b, b(4004), &[300; 7]);
@@ -112,7 +108,7 @@ fn same_interface_name_in_two_namespaces() {
     let out = in_a(&one, &["detach", "-i", &name]);
     assert!(out.status.success(), "detach: {}", String::from_utf8_lossy(&out.stderr));
     assert!(run1.take().wait().unwrap().success());
-    assert!(!xdp_attached(&one) && xdp_attached(&two), "only the first namespace's program went");
+    assert!(agent::links_gone(links1) && agent::links_attached(links2), "only the first namespace's program went");
     assert!(run2.0.as_mut().unwrap().try_wait().unwrap().is_none(), "the second agent still runs");
     assert_eq!(flow_packets(&two, &name, 42_001), Some(7));
     let out = in_a(&two, &["detach", "-i", &name]);
@@ -129,13 +125,14 @@ fn a_port_in_use_leaves_nothing_attached() {
     let pair = VethPair::new("prt", false);
     let busy = peerscope_tests::in_netns(&pair.ns_a, || std::net::TcpListener::bind("127.0.0.1:19470").unwrap());
     let cfg = std::env::temp_dir().join(format!("peerscope-prt-{}.toml", pair.a_if));
-    std::fs::write(&cfg, "keep-attached = true\nmetrics = \"19470\"\n").unwrap();
+    // Native XDP, so `ip link` would show a program left behind.
+    std::fs::write(&cfg, "keep-attached = true\nmetrics = \"19470\"\nhook = \"xdp\"\n").unwrap();
     let out = in_a(&pair, &["run", "-i", &pair.a_if, "--config", cfg.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("cannot listen for --metrics on 127.0.0.1:19470"), "{err}");
     assert!(!err.contains("attached to"), "{err}");
-    assert!(!pair.pins_a().dir.exists() && !xdp_attached(&pair), "nothing may be attached after the failure");
+    assert!(!pair.pins_a().dir.exists() && !agent::xdp_attached(&pair), "nothing may be attached after the failure");
     drop(busy);
     let _ = std::fs::remove_file(&cfg);
 }

@@ -1,8 +1,10 @@
 //! The kernel program attached to a veth counts exactly the packets sent through it,
-//! per flow, per class, in both directions (segmentation offloads off).
+//! per flow, per class, in both directions (segmentation offloads off), with ingress
+//! on each hook: TCX (what `auto` picks on a veth) and native XDP.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use peerscope::live::hook::{HookChoice, IngressHook};
 use peerscope_abi::{FlowKey, PacketClass, TcpFlags};
 use peerscope_tests::{agent, netns, require_root, traffic, VethPair};
 
@@ -19,8 +21,21 @@ fn counts_udp_tcp_and_ipv6_exactly_in_both_directions() {
     if !require_root("counts_udp_tcp_and_ipv6_exactly_in_both_directions") {
         return;
     }
-    let pair = VethPair::new("cnt", false);
-    let attached = agent::attach(&pair, |_| {});
+    counts_exactly("cnt", HookChoice::Auto, IngressHook::Tcx);
+}
+
+#[test]
+fn counts_exactly_with_ingress_on_native_xdp() {
+    if !require_root("counts_exactly_with_ingress_on_native_xdp") {
+        return;
+    }
+    counts_exactly("cnx", HookChoice::Xdp, IngressHook::XdpNative);
+}
+
+fn counts_exactly(name: &str, hook: HookChoice, expect: IngressHook) {
+    let pair = VethPair::new(name, false);
+    let attached = agent::attach(&pair, move |o| o.hook = hook);
+    assert_eq!(attached.ingress, Some(expect), "{hook:?} on a veth: {}", attached.hook_why);
 
     // UDP payload sizes around the class boundaries (IP length = payload + 28):
     // 28, 128, 1023 are control; 1024, 1200 data; 1201, 1428 data and large.

@@ -31,11 +31,6 @@ fn flow_packets(pair: &VethPair, src_port: u16) -> u64 {
         .unwrap_or(0)
 }
 
-fn xdp_attached(pair: &VethPair) -> bool {
-    let out = Command::new("ip").args(["-n", &pair.ns_a, "link", "show", "dev", &pair.a_if]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).contains("xdp")
-}
-
 #[test]
 fn sigkill_and_restart_lose_no_counts_and_detach_removes_everything() {
     if !require_root("sigkill_and_restart_lose_no_counts_and_detach_removes_everything") {
@@ -51,16 +46,18 @@ fn sigkill_and_restart_lose_no_counts_and_detach_removes_everything() {
 
     let (mut first, line) = start(&pair, &[]);
     assert!(line.contains("attached to"), "{line}");
+    let links = agent::pinned_links(&pair);
     burst();
     let mut killed = first.take();
     killed.kill().unwrap(); // SIGKILL: no chance to clean up.
     killed.wait().unwrap();
     assert!(pins.join("ingress_link").exists(), "links must stay pinned after SIGKILL");
-    assert!(xdp_attached(&pair), "the program keeps counting without an agent");
+    assert!(agent::links_attached(links), "the program keeps counting without an agent");
     burst();
 
     let (mut second, line) = start(&pair, &[]);
-    assert!(line.contains("Reused"), "the restarted agent takes the pinned program over: {line}");
+    assert!(line.contains("taken over"), "the restarted agent takes the pinned program over: {line}");
+    assert_eq!(agent::pinned_links(&pair), links, "the same links");
     burst();
     std::thread::sleep(std::time::Duration::from_millis(100));
     assert_eq!(flow_packets(&pair, 40_000), 30, "before, during and after the restart");
@@ -81,7 +78,7 @@ fn sigkill_and_restart_lose_no_counts_and_detach_removes_everything() {
     assert!(second.take().wait().unwrap().success(), "the agent stops on SIGTERM from detach");
     assert!(!pins.exists(), "pins left at {}", pins.display());
     assert!(!run_files.iter().any(|f| f.exists()), "run files (record, report, baseline) left after detach");
-    assert!(!xdp_attached(&pair), "XDP still attached after detach");
+    assert!(agent::links_gone(links), "links still in the kernel after detach");
 }
 
 #[test]
@@ -93,15 +90,16 @@ fn keep_attached_survives_a_clean_exit() {
     let a = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(netns::A_V4)), 40_001);
     let b = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(netns::B_V4)), 4004);
     let (mut first, _) = start(&pair, &["--keep-attached"]);
+    let links = agent::pinned_links(&pair);
     traffic::udp_burst_from(&pair.ns_a, a, &pair.ns_b, b, &[200; 5]);
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(first.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
     assert!(first.take().wait().unwrap().success());
-    assert!(xdp_attached(&pair));
+    assert!(agent::links_attached(links));
     traffic::udp_burst_from(&pair.ns_a, a, &pair.ns_b, b, &[200; 5]);
     assert_eq!(flow_packets(&pair, 40_001), 10);
     let out = agent::peerscope_in_a(&pair).args(["detach", "-i", &pair.a_if]).output().unwrap();
     assert!(out.status.success());
-    assert!(!xdp_attached(&pair));
+    assert!(agent::links_gone(links));
 }
 
 /// What the `--jsonl` file's peer records say X sent to 192.0.2.2, in all; and the
@@ -149,7 +147,7 @@ fn jsonl_records_sum_to_what_was_sent_across_a_sigkill() {
     burst(); // counted by the kernel alone
 
     let (mut second, line) = start(&pair, &args);
-    assert!(line.contains("Reused"), "{line}");
+    assert!(line.contains("taken over"), "{line}");
     burst();
     pause(800);
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(second.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();

@@ -1,9 +1,11 @@
 //! An independent reader agrees: tcpdump captures the veth while the agent counts it,
 //! and the per-flow packet and byte counts tshark reads from that capture equal the
-//! agent's (segmentation offloads off: AF_PACKET would see GSO super-packets).
+//! agent's (segmentation offloads off: AF_PACKET would see GSO super-packets), with
+//! ingress on TCX and on native XDP.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use peerscope::live::hook::HookChoice;
 use peerscope_tests::{
     agent, netns, require_root, require_tool,
     tools::{tshark_flows, Capture, TsharkFlow},
@@ -16,8 +18,14 @@ fn tshark_counts_equal_agent_counts_per_flow() {
     if !require_root(name) || !require_tool(name, "tcpdump") || !require_tool(name, "tshark") {
         return;
     }
+    for hook in [HookChoice::Tcx, HookChoice::Xdp] {
+        agrees(hook);
+    }
+}
+
+fn agrees(hook: HookChoice) {
     let pair = VethPair::new("tsh", false);
-    let attached = agent::attach(&pair, |_| {});
+    let attached = agent::attach(&pair, move |o| o.hook = hook);
     let pcap = std::env::temp_dir().join(format!("peerscope-{}.pcap", pair.a_if));
     let capture = Capture::start(&pair.ns_a, &pair.a_if, &pcap);
 
@@ -51,5 +59,5 @@ fn tshark_counts_equal_agent_counts_per_flow() {
         }
     }
     assert!(tshark.len() >= 7, "tshark saw too few flows: {tshark:?}");
-    assert_eq!(agent_tcp_udp, tshark, "per-flow (packets, IP bytes): agent vs tshark");
+    assert_eq!(agent_tcp_udp, tshark, "per-flow (packets, IP bytes), ingress on {hook:?}: agent vs tshark");
 }

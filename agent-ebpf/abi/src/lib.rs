@@ -39,8 +39,17 @@ pub mod names {
     pub const COUNTERS: &str = "COUNTERS";
     pub const CONFIG: &str = "CONFIG";
     pub const SAMPLES: &str = "SAMPLES";
+    /// Ingress on XDP.
     pub const INGRESS: &str = "peerscope_ingress";
+    /// Ingress on TCX: the same accounting as egress, GRO super-packets as wire packets.
+    pub const INGRESS_TC: &str = "peerscope_ingress_tc";
     pub const EGRESS: &str = "peerscope_egress";
     /// Pass-only XDP program, the benchmarks' reference; never attached.
     pub const BASELINE: &str = "peerscope_baseline";
+    /// Pass-only TC program, the benchmarks' reference on TCX; never attached by the agent.
+    pub const BASELINE_TC: &str = "peerscope_baseline_tc";
+    /// The benchmarks' reference flow counter (XDP and TC) and its map; never attached.
+    pub const REFERENCE: &str = "peerscope_reference";
+    pub const REFERENCE_TC: &str = "peerscope_reference_tc";
+    pub const REFERENCE_FLOWS: &str = "REFERENCE_FLOWS";
 }

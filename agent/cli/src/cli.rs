@@ -32,6 +32,28 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `--hook`'s values (see `peerscope::live::hook`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookArg {
+    Auto,
+    Xdp,
+    XdpGeneric,
+    Tcx,
+}
+
+impl From<HookArg> for peerscope::live::hook::HookChoice {
+    fn from(h: HookArg) -> Self {
+        use peerscope::live::hook::HookChoice;
+        match h {
+            HookArg::Auto => HookChoice::Auto,
+            HookArg::Xdp => HookChoice::Xdp,
+            HookArg::XdpGeneric => HookChoice::XdpGeneric,
+            HookArg::Tcx => HookChoice::Tcx,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Attach to an interface and print per-flow counters every interval.
@@ -292,6 +314,14 @@ pub struct RunArgs {
     /// Undoes --keep-attached (say, a configuration file's).
     #[arg(long, overrides_with = "keep_attached", hide_short_help = true)]
     pub no_keep_attached: bool,
+    /// The hook that counts ingress. `auto` picks TCX wherever the kernel has it
+    /// (Linux 6.6+): on veth (containers) and virtio-net (VMs) native XDP costs the
+    /// interface its segmentation offloads, TCX costs none and counts a GRO
+    /// super-packet as its wire packets. `xdp` is native XDP or an error,
+    /// `xdp-generic` runs on any interface at a higher cost, `tcx` is TCX or an
+    /// error. `status` shows the hook and why it was chosen.
+    #[arg(long, value_enum, default_value_t = HookArg::Auto, value_name = "HOOK")]
+    pub hook: HookArg,
     /// When the interface is deleted, end (status 1) instead of waiting for an
     /// interface of its name to come back in this namespace and attaching to it.
     #[arg(long, overrides_with = "no_exit_on_link_loss")]

@@ -124,6 +124,7 @@ keys! {
         decap: bool => decap;
         keep_attached: bool => keep_attached;
         exit_on_link_loss: bool => exit_on_link_loss;
+        hook: crate::cli::HookArg => hook;
         data_min: u32 => classes.data_min;
         large_above: u32 => classes.large_above;
         window: f64 => engine.window;

@@ -71,11 +71,11 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<DemoRecord> {
     attach.pin = false;
     let mut attached: Attached = swarm.monitored().exec(move || Attached::attach(&attach))??;
     eprintln!(
-        "peerscope demo: attached to {} of {} ({:?}, XDP {:?} mode); {} s, window {} s; Ctrl-C to stop early",
+        "peerscope demo: attached to {} of {} ({:?}, ingress on {}); {} s, window {} s; Ctrl-C to stop early",
         HOST_IF,
         monitored.ip,
         monitored.profile,
-        attached.xdp_mode,
+        attached.ingress.map_or("an earlier agent's hook", |h| h.describe()),
         opts.duration.as_secs(),
         opts.window.as_secs_f64()
     );

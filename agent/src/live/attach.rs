@@ -1,5 +1,5 @@
-//! Loading the kernel program and attaching it: XDP on ingress (native, else generic
-//! mode), TCX on egress.
+//! Loading the kernel program and attaching it: ingress on the hook [`super::hook`]
+//! picks (TCX or XDP), TCX on egress.
 
 use aya::maps::{Map, MapData, RingBuf};
 use aya::{
@@ -14,8 +14,9 @@ use peerscope_abi::{names, Config, ControlSample, Geometry, Thresholds};
 use tracing::{info, warn};
 
 use super::{
-    caps,
+    bpfobj, caps,
     error::LiveError,
+    hook::{self, HookChoice, IngressHook},
     maps::{init_header, FlowMaps},
     netns::Target,
     pins::{self, PinDir, EGRESS_LINK, INGRESS_LINK},
@@ -41,6 +42,8 @@ pub struct AttachOptions {
     pub pin: bool,
     /// Leave the program attached and pinned when the agent exits.
     pub keep_attached: bool,
+    /// The ingress hook asked for (`--hook`).
+    pub hook: HookChoice,
 }
 
 impl AttachOptions {
@@ -54,24 +57,22 @@ impl AttachOptions {
             decap: false,
             pin: true,
             keep_attached: false,
+            hook: HookChoice::Auto,
         }
     }
-}
-
-/// How XDP ended up attached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum XdpAttachMode {
-    Native,
-    Generic,
-    /// A program attached by an earlier agent, taken over from its pins.
-    Reused,
 }
 
 /// The program loaded and attached to one interface. Dropping it detaches the
 /// programs and removes the pins, unless `keep_attached` was asked for.
 pub struct Attached {
     pub maps: FlowMaps,
-    pub xdp_mode: XdpAttachMode,
+    /// The hook ingress is counted on; `None` for a program taken over from an older
+    /// agent that did not record it.
+    pub ingress: Option<IngressHook>,
+    /// Why that hook (the choice and the interface).
+    pub hook_why: String,
+    /// The program was attached by an earlier agent and taken over from its pins.
+    pub reused: bool,
     /// The interface, by index, in its network namespace.
     pub target: Target,
     /// Keep the program attached and pinned on exit, so a restarted agent continues
@@ -79,6 +80,8 @@ pub struct Attached {
     pub keep_attached: bool,
     pins: Option<PinDir>,
     links: Vec<PinnedLink>,
+    /// Links of an unpinned attachment: dropped, they detach their programs.
+    _held: Vec<FdLink>,
     samples: Option<RingBuf<MapData>>,
     logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
     // Holds the programs (and, unpinned, their links); dropped last.
@@ -158,6 +161,12 @@ fn check_ethernet(iface: &str) -> Result<(), LiveError> {
 /// Loads the kernel object with the options' configuration, attaching nothing (the
 /// tests and benchmarks run its programs with BPF_PROG_TEST_RUN).
 pub fn load(opts: &AttachOptions) -> Result<Ebpf, LiveError> {
+    load_sized(opts, &[])
+}
+
+/// [`load`], with the maps named in `sizes` given those sizes (the benchmarks size the
+/// reference flow counter's map).
+pub fn load_sized(opts: &AttachOptions, sizes: &[(&str, u32)]) -> Result<Ebpf, LiveError> {
     if KERNEL_OBJECT.is_empty() {
         return Err(LiveError::NoKernelObject);
     }
@@ -182,12 +191,15 @@ pub fn load(opts: &AttachOptions) -> Result<Ebpf, LiveError> {
         _pad: 0,
         hash_seed: seed,
     };
-    let ebpf = EbpfLoader::new()
+    let mut loader = EbpfLoader::new();
+    loader
         .override_global(names::CONFIG, &config, true)
         .map_max_entries(names::FLOW_SLOTS, geometry.slots)
-        .map_max_entries(names::FLOW_STATS, geometry.stats_entries())
-        .load(KERNEL_OBJECT)
-        .map_err(LiveError::Load)?;
+        .map_max_entries(names::FLOW_STATS, geometry.stats_entries());
+    for (name, size) in sizes {
+        loader.map_max_entries(name, *size);
+    }
+    let ebpf = loader.load(KERNEL_OBJECT).map_err(LiveError::Load)?;
     let table = ebpf.map(names::FLOW_TABLE).ok_or(LiveError::MissingMap { name: "FLOW_TABLE" })?;
     let Map::Array(table) = table else { return Err(LiveError::MissingMap { name: "FLOW_TABLE" }) };
     init_header(table, geometry, seed)?;
@@ -211,6 +223,46 @@ fn hash_seed() -> u64 {
     } else {
         // No entropy source: the clock still varies per load.
         super::clock::unix_now_ns().wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+}
+
+/// Loads and attaches the ingress program for hook `h`; the link it returns keeps it
+/// attached.
+fn attach_ingress(ebpf: &mut Ebpf, iface: &str, h: IngressHook) -> Result<FdLink, LiveError> {
+    let not_a_link = |e: aya::programs::links::LinkError| LiveError::Io {
+        what: "the ingress program is not attached through a BPF link on",
+        path: iface.into(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let attach_err = |source| LiveError::Hook { iface: iface.to_string(), hook: h.describe(), source };
+    match h {
+        IngressHook::XdpNative | IngressHook::XdpGeneric => {
+            let xdp: &mut Xdp = ebpf
+                .program_mut(names::INGRESS)
+                .and_then(|p| p.try_into().ok())
+                .ok_or(LiveError::MissingMap { name: "peerscope_ingress program" })?;
+            if xdp.fd().is_err() {
+                xdp.load().map_err(|e| LiveError::program(names::INGRESS, e))?;
+            }
+            let mode = if h == IngressHook::XdpNative { XdpMode::Driver } else { XdpMode::Skb };
+            let id = xdp.attach(iface, mode).map_err(attach_err)?;
+            let link = xdp.take_link(id).map_err(attach_err)?;
+            FdLink::try_from(link).map_err(not_a_link)
+        }
+        IngressHook::Tcx => {
+            let tc: &mut SchedClassifier = ebpf
+                .program_mut(names::INGRESS_TC)
+                .and_then(|p| p.try_into().ok())
+                .ok_or(LiveError::MissingMap { name: "peerscope_ingress_tc program" })?;
+            if tc.fd().is_err() {
+                tc.load().map_err(|e| LiveError::program(names::INGRESS_TC, e))?;
+            }
+            let id = tc
+                .attach_with_options(iface, TcAttachType::Ingress, TcAttachOptions::TcxOrder(LinkOrder::default()))
+                .map_err(attach_err)?;
+            let link = tc.take_link(id).map_err(attach_err)?;
+            FdLink::try_from(link).map_err(not_a_link)
+        }
     }
 }
 
@@ -279,15 +331,27 @@ impl Attached {
             Ok(d) => Map::from_map_data(d).ok().and_then(|m| RingBuf::try_from(m).ok()),
             Err(_) => None,
         };
-        p.claim(&target)?;
+        let record = p.record();
+        let ingress = record.as_ref().and_then(|r| r.ingress).or_else(|| {
+            let link = bpfobj::inspect(&p.map(INGRESS_LINK)).ok()?;
+            match link.field("link_type")? {
+                "tcx" => Some(IngressHook::Tcx),
+                _ => None,
+            }
+        });
+        let hook_why = record.and_then(|r| r.hook_why).unwrap_or_else(|| "chosen by an earlier agent".into());
+        p.claim(&target, ingress.unwrap_or(IngressHook::XdpNative), &hook_why)?;
         info!(target = %target.describe(), "reusing the program already attached");
         Ok(Attached {
             maps,
-            xdp_mode: XdpAttachMode::Reused,
+            ingress,
+            hook_why,
+            reused: true,
             target,
             keep_attached: opts.keep_attached,
             pins: Some(p),
             links,
+            _held: Vec::new(),
             samples,
             logger: None,
             _ebpf: None,
@@ -309,30 +373,46 @@ impl Attached {
         };
         let mut links = Vec::new();
 
-        let xdp: &mut Xdp = ebpf
-            .program_mut(names::INGRESS)
-            .and_then(|p| p.try_into().ok())
-            .ok_or(LiveError::MissingMap { name: "peerscope_ingress program" })?;
-        xdp.load().map_err(|e| LiveError::program(names::INGRESS, e))?;
-        let (xdp_link, xdp_mode) = match xdp.attach(&opts.iface, XdpMode::Driver) {
-            Ok(id) => (id, XdpAttachMode::Native),
-            Err(native_err) => {
-                warn!("native XDP is not supported on {} ({native_err}); using generic (skb) mode", opts.iface);
-                let id = xdp
-                    .attach(&opts.iface, XdpMode::Skb)
-                    .map_err(|source| LiveError::Xdp { iface: opts.iface.clone(), source })?;
-                (id, XdpAttachMode::Generic)
+        let mut held = Vec::new();
+        let plan = hook::plan(opts.hook, hook::driver(&opts.iface).as_deref());
+        let mut refused = Vec::new();
+        let mut ingress = None;
+        for h in &plan.order {
+            match attach_ingress(&mut ebpf, &opts.iface, *h) {
+                Ok(link) => {
+                    ingress = Some((*h, link));
+                    break;
+                }
+                Err(e) => refused.push((*h, e)),
             }
+        }
+        let Some((ingress, ingress_link)) = ingress else {
+            let (_, last) = refused.pop().expect("a plan names at least one hook");
+            return Err(LiveError::Ingress {
+                iface: opts.iface.clone(),
+                tried: plan.order.iter().map(|h| h.describe()).collect::<Vec<_>>().join(", then "),
+                why: plan.why.clone(),
+                source: Box::new(last),
+            });
         };
+        for (h, e) in &refused {
+            warn!("{} refused on {} ({e}); ", h.describe(), opts.iface);
+        }
+        let hook_why = match refused.first() {
+            None => plan.why.clone(),
+            Some((h, _)) => format!("{}; {} was refused", plan.why, h.describe()),
+        };
+        if ingress == IngressHook::XdpGeneric && opts.hook != HookChoice::XdpGeneric {
+            warn!(
+                "{}: counting ingress with generic XDP, which costs more per packet: neither TCX nor native XDP attached",
+                opts.iface
+            );
+        }
         if let Some(p) = &pins {
-            let link =
-                xdp.take_link(xdp_link).map_err(|source| LiveError::Xdp { iface: opts.iface.clone(), source })?;
-            let fd = FdLink::try_from(link).map_err(|e| LiveError::Io {
-                what: "XDP is attached through netlink, not a BPF link, so it cannot be pinned at",
-                path: p.map(INGRESS_LINK),
-                source: std::io::Error::other(e.to_string()),
-            })?;
-            links.push(pin_link(fd, p.map(INGRESS_LINK))?);
+            links.push(pin_link(ingress_link, p.map(INGRESS_LINK))?);
+        } else {
+            // Unpinned, the link is held here: dropping it detaches the program.
+            held.push(ingress_link);
         }
 
         let tc: &mut SchedClassifier = ebpf
@@ -368,18 +448,21 @@ impl Attached {
                 let path = p.map(name);
                 map.pin(&path).map_err(|source| LiveError::Pin { path, source })?;
             }
-            p.claim(&target)?;
+            p.claim(&target, ingress, &hook_why)?;
         }
         let maps = FlowMaps::from_maps(slots, stats, table, counters)?;
         let samples = Some(RingBuf::try_from(samples).map_err(|source| LiveError::Map { name: "SAMPLES", source })?);
-        info!(target = %target.describe(), ?xdp_mode, max_flows = opts.max_flows, "attached");
+        info!(target = %target.describe(), ingress = ingress.describe(), why = %hook_why, max_flows = opts.max_flows, "attached");
         Ok(Attached {
             maps,
-            xdp_mode,
+            ingress: Some(ingress),
+            hook_why,
+            reused: false,
             target,
             keep_attached: opts.keep_attached,
             pins,
             links,
+            _held: held,
             samples,
             logger,
             _ebpf: Some(ebpf),
@@ -414,7 +497,12 @@ impl Drop for Attached {
         let Some(p) = &self.pins else { return };
         if self.keep_attached {
             // The record stays, without an agent: `status` still names the interface.
-            let _ = p.write_record(&pins::Record { target: self.target.clone(), pid: None });
+            let _ = p.write_record(&pins::Record {
+                target: self.target.clone(),
+                pid: None,
+                ingress: self.ingress,
+                hook_why: Some(self.hook_why.clone()),
+            });
             return;
         }
         // Unpinned and dropped, a link detaches its program.

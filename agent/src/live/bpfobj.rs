@@ -68,6 +68,42 @@ pub fn inspect(path: &Path) -> std::io::Result<Pinned> {
     }
     // SAFETY: the kernel returned a fresh descriptor that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    describe(fd)
+}
+
+/// `bpf(BPF_LINK_GET_FD_BY_ID)`'s attribute.
+#[repr(C)]
+#[derive(Default)]
+struct LinkByIdAttr {
+    link_id: u32,
+    next_id: u32,
+    open_flags: u32,
+}
+
+const BPF_LINK_GET_FD_BY_ID: libc::c_long = 30;
+
+/// The link with kernel id `id`, wherever it is pinned or held: `Err` once the kernel
+/// has freed it (after a detach).
+pub fn link_by_id(id: u32) -> std::io::Result<Pinned> {
+    let attr = LinkByIdAttr { link_id: id, ..Default::default() };
+    // SAFETY: bpf(BPF_LINK_GET_FD_BY_ID) reads `attr` and returns a new descriptor or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_LINK_GET_FD_BY_ID,
+            &attr as *const LinkByIdAttr,
+            std::mem::size_of::<LinkByIdAttr>(),
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the kernel returned a fresh descriptor that nothing else owns.
+    describe(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// What a descriptor is, from `/proc/self/fd` and its fdinfo.
+fn describe(fd: OwnedFd) -> std::io::Result<Pinned> {
     let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
     let kind = match target.to_string_lossy().as_ref() {
         "anon_inode:bpf-map" => Kind::Map,

@@ -25,11 +25,20 @@ pub enum LiveError {
     Load(#[source] aya::EbpfError),
     #[error("the kernel program {program} was not accepted: {detail}")]
     Program { program: &'static str, detail: String },
-    #[error("attaching XDP to {iface} failed in native and in generic mode")]
-    Xdp {
+    #[error("attaching {hook} to {iface} failed")]
+    Hook {
         iface: String,
+        hook: &'static str,
         #[source]
         source: aya::programs::ProgramError,
+    },
+    #[error("no ingress hook attached to {iface} (tried {tried}; {why}); --hook xdp-generic runs on any interface, at a higher cost per packet")]
+    Ingress {
+        iface: String,
+        tried: String,
+        why: String,
+        #[source]
+        source: Box<LiveError>,
     },
     #[error("attaching the egress program to {iface} with TCX failed; TCX needs Linux 6.6 or later")]
     NoTcx {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     error::LiveError,
+    hook::IngressHook,
     maps::FlowMaps,
     netns::{self, NetNs, Target},
     pins::{self, Foreign, PinDir, BPFFS, EGRESS_LINK, INGRESS_LINK},
@@ -41,6 +42,10 @@ pub struct Status {
     pub in_this_netns: bool,
     /// The links are pinned but the interface is gone (the kernel detached the program).
     pub interface_gone: bool,
+    /// The hook ingress is counted on (`xdp`, `xdp-generic`, `tcx`), and why the agent
+    /// chose it; `null` when its record does not say.
+    pub ingress_hook: Option<IngressHook>,
+    pub hook_why: Option<String>,
     /// Entries of the pin directory that peerscope did not create (left alone).
     pub foreign: Vec<Foreign>,
 }
@@ -54,7 +59,9 @@ pub fn status() -> Vec<Status> {
         let id = e.file_name().to_string_lossy().into_owned();
         let Some((cookie, ifindex)) = netns::parse_id(&id) else { continue };
         let p = PinDir::for_id(&id);
-        let target = p.record().map(|r| r.target);
+        let record = p.record();
+        let (ingress_hook, hook_why) = record.as_ref().map_or((None, None), |r| (r.ingress, r.hook_why.clone()));
+        let target = record.map(|r| r.target);
         let in_here = here.is_some_and(|ns| ns.cookie == cookie);
         // In our own namespace the interface's current name is known (it may have been
         // renamed); elsewhere, the name it had when the agent attached.
@@ -81,6 +88,8 @@ pub fn status() -> Vec<Status> {
             netns_name: target.as_ref().and_then(|t| t.netns.ip_netns_name()),
             in_this_netns: in_here,
             interface_gone: links_pinned && !alive,
+            ingress_hook,
+            hook_why,
             foreign: p.survey().1,
         });
     }

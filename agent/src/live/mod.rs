@@ -8,6 +8,7 @@ pub mod bpfobj;
 pub mod caps;
 pub mod clock;
 pub mod error;
+pub mod hook;
 pub mod host;
 pub mod link;
 pub mod manage;

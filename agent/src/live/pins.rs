@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     bpfobj::{self, Kind},
     error::LiveError,
+    hook::IngressHook,
     netns::Target,
 };
 
@@ -46,7 +47,8 @@ pub const EGRESS_LINK: &str = "egress_link";
 #[derive(Clone, Copy, Debug)]
 enum Expect {
     Map(u32),
-    Link(&'static str),
+    /// A link of one of these types.
+    Link(&'static [&'static str]),
 }
 
 const BPF_MAP_TYPE_ARRAY: u32 = 2;
@@ -60,8 +62,8 @@ const OURS: &[(&str, Expect)] = &[
     (names::FLOW_TABLE, Expect::Map(BPF_MAP_TYPE_ARRAY)),
     (names::COUNTERS, Expect::Map(BPF_MAP_TYPE_PERCPU_ARRAY)),
     (names::SAMPLES, Expect::Map(BPF_MAP_TYPE_RINGBUF)),
-    (INGRESS_LINK, Expect::Link("xdp")),
-    (EGRESS_LINK, Expect::Link("tcx")),
+    (INGRESS_LINK, Expect::Link(&["xdp", "tcx"])),
+    (EGRESS_LINK, Expect::Link(&["tcx"])),
 ];
 
 /// Something in our directories that peerscope did not create.
@@ -86,6 +88,12 @@ pub struct Record {
     pub target: Target,
     /// The running agent; `None` once it stopped and left the program attached.
     pub pid: Option<i32>,
+    /// The hook ingress is attached on, and why it was chosen (`None` in records of
+    /// older agents).
+    #[serde(default)]
+    pub ingress: Option<IngressHook>,
+    #[serde(default)]
+    pub hook_why: Option<String>,
 }
 
 /// The pin directory and run files of one attachment.
@@ -139,8 +147,13 @@ impl PinDir {
     }
 
     /// Records this process as the attachment's agent.
-    pub fn claim(&self, target: &Target) -> Result<(), LiveError> {
-        self.write_record(&Record { target: target.clone(), pid: Some(std::process::id() as i32) })
+    pub fn claim(&self, target: &Target, ingress: IngressHook, why: &str) -> Result<(), LiveError> {
+        self.write_record(&Record {
+            target: target.clone(),
+            pid: Some(std::process::id() as i32),
+            ingress: Some(ingress),
+            hook_why: Some(why.to_string()),
+        })
     }
 
     /// Refuses when another live agent holds the attachment.
@@ -244,9 +257,9 @@ fn is_ours(name: &str, path: &Path) -> Result<(), String> {
                 other => Err(format!("a map named {:?} in the kernel", other.unwrap_or("?"))),
             }
         }
-        (Expect::Link(ty), Kind::Link) => match obj.field("link_type") {
-            Some(t) if t == ty => Ok(()),
-            other => Err(format!("a {} link, not {ty}", other.unwrap_or("?"))),
+        (Expect::Link(types), Kind::Link) => match obj.field("link_type") {
+            Some(t) if types.contains(&t) => Ok(()),
+            other => Err(format!("a {} link, not {}", other.unwrap_or("?"), types.join(" or "))),
         },
         (_, kind) => Err(format!("a BPF {kind:?}, not what peerscope pins under this name").to_lowercase()),
     }
@@ -346,7 +359,7 @@ mod tests {
         assert!(pins.dir.ends_with("peerscope/77-9"), "{}", pins.dir.display());
         pins.check_owner(&t).unwrap();
         pins.prepare().unwrap();
-        pins.claim(&t).unwrap();
+        pins.claim(&t, IngressHook::Tcx, "test").unwrap();
         assert!(!pins.has_program());
         assert_eq!(pins.record().unwrap().target, t);
         assert_eq!(pins.live_owner(), Some(std::process::id() as i32));
@@ -363,7 +376,7 @@ mod tests {
         let t = target();
         let pins = PinDir::under(&tmp.join("bpf"), &tmp.join("run"), &t.id());
         // pid 1 is alive but is no peerscope agent; our own pid is one.
-        pins.write_record(&Record { target: t.clone(), pid: Some(1) }).unwrap();
+        pins.write_record(&Record { target: t.clone(), pid: Some(1), ingress: None, hook_why: None }).unwrap();
         assert_eq!(pins.live_owner(), None, "a pid running something else is no owner");
         let _ = fs::remove_dir_all(&tmp);
     }

@@ -40,12 +40,23 @@ pub fn section_body(existing: &str, title: &str) -> Option<String> {
     split(existing).into_iter().find(|s| s.title == title).map(|s| s.body)
 }
 
+/// Sections a benchmark wrote under another title before: (old title, new title). The
+/// old section takes the new title in place, so a run that measures it replaces it.
+pub const RENAMED: &[(&str, &str)] =
+    &[("Kernel program cost per packet (XDP ingress)", "Kernel program cost per packet")];
+
 /// BENCHMARKS.md after a run: `header`, then the existing sections in their order with
-/// those this run measured replaced, then this run's new sections.
+/// those this run measured replaced ([`RENAMED`] ones by their new title), then this
+/// run's new sections.
 pub fn merge(existing: &str, header: &str, measured: &[Section]) -> String {
     let mut md = header.trim_end().to_string();
     md.push('\n');
-    let old = split(existing);
+    let mut old = split(existing);
+    for s in &mut old {
+        if let Some((_, new)) = RENAMED.iter().find(|(o, _)| *o == s.title) {
+            s.title = new.to_string();
+        }
+    }
     let body_of = |title: &str| measured.iter().find(|s| s.title == title).map(|s| s.body.trim());
     for s in &old {
         let body = body_of(&s.title).unwrap_or(&s.body);
@@ -87,6 +98,17 @@ mod tests {
         assert!(once.find("## Analyze").unwrap() < once.find("## Soak").unwrap());
         // Merging the same run again changes nothing.
         assert_eq!(merge(&once, "# h\n", &[section("Soak", "flat")]), once);
+    }
+
+    #[test]
+    fn test_merge_replaces_a_renamed_section_in_place() {
+        let (old_title, new_title) = RENAMED[0];
+        let old = format!("# h\n\n## {old_title}\n\nold kernel\n\n## Analyze\n\na\n");
+        let md = merge(&old, "# h\n", &[section(new_title, "both hooks")]);
+        assert_eq!(section_body(&md, old_title), None, "{md}");
+        assert_eq!(section_body(&md, new_title).as_deref(), Some("both hooks"));
+        assert!(md.find(new_title).unwrap() < md.find("## Analyze").unwrap(), "in the old one's place: {md}");
+        assert_eq!(section_body(&md, "Analyze").as_deref(), Some("a"));
     }
 
     #[test]

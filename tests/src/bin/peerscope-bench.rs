@@ -16,6 +16,7 @@ fn main() -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(anyhow::anyhow!("reading {}: {e}", out.display())),
     };
+    let start_load = load_average();
     let mut sections: Vec<Section> = Vec::new();
     let kernel_opts = kernel::Options { repeat, table: if quick { 131_072 } else { 1_048_576 } };
     let only: Option<&str> = args.iter().find_map(|a| a.strip_prefix("--only="));
@@ -49,7 +50,13 @@ fn main() -> anyhow::Result<()> {
         sections.push(analyze::run(&o)?);
     }
 
-    let machine = format!("Measured on {}, {} CPUs, kernel {}.", today(), num_cpus(), kernel_release());
+    let machine = format!(
+        "Measured on {}, {} CPUs, kernel {}; load average when the run began {} (other work on the machine moves every figure).",
+        today(),
+        num_cpus(),
+        kernel_release(),
+        start_load
+    );
     for s in &mut sections {
         s.body = format!("{machine}\n\n{}", s.body.trim());
         println!("\n## {}\n\n{}", s.title, s.body);
@@ -80,4 +87,12 @@ fn today() -> String {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "an unknown day".into())
+}
+
+/// The 1-minute load average, as /proc/loadavg gives it.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
 }

@@ -74,7 +74,12 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             let name = s.netns_name.as_ref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
             let mine = if s.in_this_netns { ", this namespace" } else { "" };
             let ns = format!("{}{name}{mine}", s.netns.as_deref().unwrap_or("namespace unknown"));
-            writeln!(out, "{:<16} {ns}: {state}, {agent}, {table}, pins in {}", s.iface, s.pin_dir)?;
+            let hook = match (s.ingress_hook, &s.hook_why) {
+                (Some(h), Some(why)) => format!("ingress on {} ({why}), ", h.describe()),
+                (Some(h), None) => format!("ingress on {}, ", h.describe()),
+                _ => String::new(),
+            };
+            writeln!(out, "{:<16} {ns}: {state}, {hook}{agent}, {table}, pins in {}", s.iface, s.pin_dir)?;
             for f in &s.foreign {
                 writeln!(out, "{:<16}   not peerscope's: {f}", "")?;
             }

@@ -99,6 +99,7 @@ fn attach_options(args: &RunArgs) -> AttachOptions {
     opts.kernel_log = args.kernel_log;
     opts.decap = args.decap;
     opts.keep_attached = args.keep_attached;
+    opts.hook = args.hook.into();
     opts
 }
 
@@ -110,9 +111,11 @@ async fn run_async(args: RunArgs, prepared: Prepared) -> anyhow::Result<ExitCode
     let attached = Attached::attach(&opts)?;
     let addrs = interface_addrs(&args.iface);
     note(&format!(
-        "peerscope: attached to {} (XDP {:?} mode, TCX egress); flow table of {} entries; monitored host {}; Ctrl-C to stop",
+        "peerscope: attached to {} (ingress: {}, {}; egress: TCX){}; flow table of {} entries; monitored host {}; Ctrl-C to stop",
         attached.target.describe(),
-        attached.xdp_mode,
+        attached.ingress.map_or("as an earlier agent attached it", |h| h.describe()),
+        attached.hook_why,
+        if attached.reused { ", taken over" } else { "" },
         attached.maps.capacity(),
         if addrs.is_empty() {
             "unknown (no address on the interface)".to_string()

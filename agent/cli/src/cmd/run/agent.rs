@@ -63,7 +63,7 @@ impl Live {
     ) -> (Live, Resumed) {
         let window_ns = engine.config().window_ns;
         let saved = attached.pins().map(|p| baseline::load(&p.baseline_file));
-        let reused = attached.xdp_mode == peerscope::live::attach::XdpAttachMode::Reused;
+        let reused = attached.reused;
         let (measure, notes, counters, resumed) = match saved {
             Some(Ok(Some(b))) if b.table_id == attached.maps.table_id() => {
                 let redo = redo(&mut jsonl, &b);
