@@ -14,6 +14,7 @@ pub mod http;
 pub mod netns;
 pub mod require;
 pub mod schema;
+pub mod soak;
 pub mod tools;
 pub mod traffic;
 pub mod tshark;

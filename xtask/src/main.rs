@@ -52,6 +52,25 @@ enum Task {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Set up, build and run the soak: `peerscope run --interval 1 --window 5
+    /// --idle-timeout 10` for N minutes while new flows of 2 packets arrive at R a second
+    /// (in namespaces it creates), then idle; RSS, CPU and window timing every 30 s.
+    /// Writes the "Soak" section of BENCHMARKS.md (the others kept), bench/soak.svg and
+    /// target/soak/soak.tsv. Occupies a CPU for the whole run.
+    Soak {
+        /// Minutes of churn.
+        #[arg(long, default_value_t = 15.0)]
+        minutes: f64,
+        /// New flows a second during the churn.
+        #[arg(long, default_value_t = 2000)]
+        flows_per_second: u32,
+        /// Minutes without traffic after the churn (default: a fifth of it, 1 to 3).
+        #[arg(long)]
+        idle_minutes: Option<f64>,
+        /// Seconds between two samples of the agent.
+        #[arg(long, default_value_t = 30.0)]
+        sample_seconds: f64,
+    },
     /// Set up and build the release binary `target/release/peerscope`.
     Build,
     /// Build and install peerscope: the binary, `man peerscope`, bash/zsh/fish
@@ -80,6 +99,9 @@ fn main() -> ExitCode {
         Task::Test { args } => test(&args),
         Task::Demo { args } => demo(&args),
         Task::Bench { args } => bench(&args),
+        Task::Soak { minutes, flows_per_second, idle_minutes, sample_seconds } => {
+            soak(minutes, flows_per_second, idle_minutes, sample_seconds)
+        }
         Task::Build => setup::run(false).and_then(|_| build_release()),
         Task::Install { prefix, destdir, binary } => install(prefix, destdir, binary),
         Task::Plugin => setup::run(false).and_then(|_| plugin::run().map(drop)),
@@ -148,6 +170,19 @@ fn demo(args: &[String]) -> anyhow::Result<()> {
     let mut cmd = vec!["demo"];
     cmd.extend(args.iter().map(String::as_str));
     sh::run(&release_binary(), &cmd, &[])
+}
+
+fn soak(minutes: f64, rate: u32, idle_minutes: Option<f64>, sample_seconds: f64) -> anyhow::Result<()> {
+    setup::run(false)?;
+    build_release()?;
+    let (minutes, rate, sample) = (minutes.to_string(), rate.to_string(), sample_seconds.to_string());
+    let mut cmd = vec!["run", "--release", "-p", "peerscope-tests", "--bin", "peerscope-soak", "--"];
+    cmd.extend(["--minutes", &minutes, "--flows-per-second", &rate, "--sample-seconds", &sample]);
+    let idle = idle_minutes.map(|m| m.to_string());
+    if let Some(m) = &idle {
+        cmd.extend(["--idle-minutes", m]);
+    }
+    sh::cargo(&cmd, &[("PEERSCOPE_REQUIRE_EBPF", "1")])
 }
 
 fn bench(args: &[String]) -> anyhow::Result<()> {

@@ -159,11 +159,17 @@ impl FlowLedger {
         self.flows.values().map(|e| &e.stats).chain(retired)
     }
 
-    /// Every flow held and the largest retired ones as report records, ordered by key
-    /// (a key retired and back again: by first packet).
-    pub fn records(&self, host: &MonitoredHost) -> Vec<Flow> {
+    /// Every flow held and the largest retired ones as report records (only the `max`
+    /// largest by IP bytes, when given), ordered by key (a key retired and back again:
+    /// by first packet).
+    pub fn records(&self, host: &MonitoredHost, max: Option<usize>) -> Vec<Flow> {
         let retired = self.retired.largest.iter().map(|Reverse(l)| (&l.key, &l.stats));
-        let mut v: Vec<_> = self.iter().chain(retired).map(|(k, s)| Flow::new(k, s, Some(host))).collect();
+        let mut listed: Vec<(&FlowKey, &FlowStats<UnixNs>)> = self.iter().chain(retired).collect();
+        if let Some(max) = max.filter(|&m| m < listed.len()) {
+            listed.select_nth_unstable_by_key(max, |(_, s)| Reverse(s.total_bytes()));
+            listed.truncate(max);
+        }
+        let mut v: Vec<_> = listed.into_iter().map(|(k, s)| Flow::new(k, s, Some(host))).collect();
         v.sort_by_key(|a| {
             let k = &a.key;
             (k.src_ip, k.src_port, k.dst_ip, k.dst_port, k.ip_protocol, a.tunnel, a.total.first_seen_unix_ns)

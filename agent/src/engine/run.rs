@@ -170,11 +170,17 @@ impl Engine {
     /// run's periodic dump). Copies only what the report lists (the summaries kept,
     /// the flows held) and the open sample, never the engine.
     pub fn snapshot(&self) -> Report {
+        self.snapshot_listing(None)
+    }
+
+    /// [`Self::snapshot`] listing only the `max_flows` largest flows (by IP bytes), as
+    /// a bounded report file keeps them: the others are never made into records.
+    pub fn snapshot_listing(&self, max_flows: Option<usize>) -> Report {
         let pending = self.grid.peek().map(|s| {
             let mut tracker = self.video_peers.clone();
             sample_summary(&mut tracker, &s, &self.sessions, &self.cfg)
         });
-        self.report(pending)
+        self.report(pending, max_flows)
     }
 
     /// Restates the video rates of `windows` and `samples` (copies of those kept) with
@@ -208,12 +214,12 @@ impl Engine {
         if let Some(s) = self.grid.flush() {
             self.close_sample(s);
         }
-        self.report(None)
+        self.report(None, None)
     }
 
     /// The report of what was observed, with `pending` (the open sample) after the
     /// samples closed.
-    fn report(&self, pending: Option<SampleSummary>) -> Report {
+    fn report(&self, pending: Option<SampleSummary>, max_flows: Option<usize>) -> Report {
         let mut windows: Vec<WindowSummary> = self.windows.iter().cloned().collect();
         let open_sample = pending.is_some() as usize;
         let mut samples: Vec<SampleSummary> = self.samples.iter().cloned().chain(pending).collect();
@@ -257,7 +263,7 @@ impl Engine {
             continents,
             redundancy,
             startup,
-            flows: self.flows.records(&self.host),
+            flows: self.flows.records(&self.host, max_flows),
             windows,
             samples,
         }
@@ -560,5 +566,20 @@ mod tests {
         let packets: Vec<u64> = r.flows.iter().map(|f| f.total.classes.packets).collect();
         assert_eq!(packets, vec![2, 1]);
         assert_eq!(r.sizes.classes.packets, 3);
+    }
+
+    /// A report file's snapshot lists only the largest flows; the totals are the same.
+    #[test]
+    fn test_snapshot_listing_the_largest_flows_only() {
+        let mut e = Engine::new(bounded(), MonitoredHost::new([x()]));
+        let flows = (1..=5u8).map(|n| (key([198, 51, 100, n]), cumulative(n as u32, T0, T0 + 1))).collect();
+        e.observe_window(WindowFlows { start_ns: T0, len_ns: 5 * NS_PER_S, flows });
+        let some = e.snapshot_listing(Some(2));
+        let peers: Vec<String> = some.flows.iter().map(|f| f.key.src_ip.to_string()).collect();
+        assert_eq!(peers, ["198.51.100.4", "198.51.100.5"]);
+        let all = e.snapshot();
+        assert_eq!(all.flows.len(), 5);
+        assert_eq!(serde_json::to_value(&some.sizes).unwrap(), serde_json::to_value(&all.sizes).unwrap());
+        assert_eq!(some.capture.flows, 5);
     }
 }

@@ -149,9 +149,10 @@ impl Measurement {
         self.engine.observe_window(self.window.close(now_unix_ns))
     }
 
-    /// The report so far; the measurement goes on.
-    pub fn snapshot(&self) -> LiveReport {
-        LiveReport::new(&self.engine, self.engine.snapshot(), &self.ledger)
+    /// The report so far (listing only the `max_flows` largest flows, when given); the
+    /// measurement goes on.
+    pub fn snapshot(&self, max_flows: Option<usize>) -> LiveReport {
+        LiveReport::new(&self.engine, self.engine.snapshot_listing(max_flows), &self.ledger)
     }
 
     /// Ends the measurement (windows not closed are left out).

@@ -14,6 +14,7 @@ pub mod link;
 pub mod manage;
 pub mod maps;
 pub mod measure;
+pub mod memory;
 pub mod netns;
 pub mod pins;
 pub mod table;

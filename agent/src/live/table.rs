@@ -72,6 +72,11 @@ impl Pending<'_> {
         &self.release
     }
 
+    /// Nothing to free or retire.
+    pub fn is_empty(&self) -> bool {
+        self.release.is_empty() && self.retire.is_empty()
+    }
+
     pub fn apply(self) {
         let release: Vec<u32> = self.release.iter().map(|b| b.slot).collect();
         self.view.release(&release);

@@ -68,6 +68,54 @@ pub fn merge(existing: &str, header: &str, measured: &[Section]) -> String {
     md
 }
 
+/// The text before the first section (the file's title and what it says of itself).
+pub fn header_of(existing: &str) -> &str {
+    match existing.find("\n## ") {
+        Some(i) => &existing[..i],
+        None => existing,
+    }
+}
+
+/// The line each section starts with: the day and the machine it was measured on.
+/// The line that heads a section: the machine and day, and the load average when the
+/// run began (`load`, see [`load_average`]).
+pub fn machine(load: &str) -> String {
+    format!(
+        "Measured on {}, {} CPUs, kernel {}; load average when the run began {load} (other work on the machine moves every figure).",
+        today(),
+        num_cpus(),
+        kernel_release()
+    )
+}
+
+/// The 1-minute load average, as /proc/loadavg gives it.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string()
+}
+
+/// Today's UTC date, as `date` prints it: the bench runs where coreutils are.
+fn today() -> String {
+    std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "an unknown day".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +124,12 @@ mod tests {
 
     fn section(title: &str, body: &str) -> Section {
         Section { title: title.into(), body: body.into() }
+    }
+
+    #[test]
+    fn test_header_is_what_comes_before_the_first_section() {
+        assert_eq!(header_of(OLD), "# peerscope benchmarks\n\nold header\n\n");
+        assert_eq!(header_of("# only a title\n"), "# only a title\n");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use peerscope_tests::bench::{analyze, dissect, kernel, merge, net, poll, section_body, Section};
+use peerscope_tests::bench::{
+    analyze, dissect, kernel, load_average, machine, merge, net, poll, section_body, Section,
+};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -50,49 +52,15 @@ fn main() -> anyhow::Result<()> {
         sections.push(analyze::run(&o)?);
     }
 
-    let machine = format!(
-        "Measured on {}, {} CPUs, kernel {}; load average when the run began {} (other work on the machine moves every figure).",
-        today(),
-        num_cpus(),
-        kernel_release(),
-        start_load
-    );
+    let machine = machine(&start_load);
     for s in &mut sections {
         s.body = format!("{machine}\n\n{}", s.body.trim());
         println!("\n## {}\n\n{}", s.title, s.body);
     }
     let header = "# peerscope benchmarks\n\nWritten by `cargo xtask bench`; every figure is measured beside its reference in the same run. \
                   A run replaces the sections it measured (`--only=kernel,poll,net,dissect,analyze` picks them) and keeps the others, \
-                  so each section names the machine and day it was measured on.\n";
+                  so each section names the machine and day it was measured on. `cargo xtask soak` writes the Soak section.\n";
     std::fs::write(&out, merge(&existing, header, &sections))?;
     eprintln!("bench: wrote {} ({} sections measured)", out.display(), sections.len());
     Ok(())
-}
-
-fn num_cpus() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-}
-
-fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string()
-}
-
-/// Today's UTC date, as `date` prints it: the bench runs where coreutils are.
-fn today() -> String {
-    std::process::Command::new("date")
-        .args(["-u", "+%Y-%m-%d"])
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "an unknown day".into())
-}
-
-/// The 1-minute load average, as /proc/loadavg gives it.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "unknown".into())
 }

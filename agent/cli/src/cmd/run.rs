@@ -29,7 +29,7 @@ use peerscope::{
         clock,
         host::interface_addrs,
         link::{LinkEvent, LinkWatch},
-        netns, AttachOptions, Attached,
+        memory, netns, AttachOptions, Attached,
     },
 };
 
@@ -245,6 +245,10 @@ impl Loop {
         // poll: the file goes when the agent does).
         if let (Some(p), true, false) = (self.live.attached.pins(), polled.window.is_some(), last) {
             report_file::write(p, &self.live.attached.target, &self.live.measure, &self.live.counters, now)?;
+        }
+        if polled.window.is_some() {
+            // The window's buffers (closed window, report, records) are gone by now.
+            memory::give_back();
         }
         if self.stdout_output {
             let interval = output::Interval {

@@ -41,6 +41,8 @@ pub struct Live {
     /// The kernel's counters at the last poll.
     pub counters: Vec<u64>,
     pub window_ns: u64,
+    /// A baseline was saved by this agent (a quiet poll may then skip saving).
+    pub saved: bool,
 }
 
 /// What one poll read and, when it closed one, the window.
@@ -92,7 +94,7 @@ impl Live {
                 (Measurement::new(engine, start_unix_ns), notes, vec![0; Counter::COUNT as usize], why)
             }
         };
-        let live = Live { attached, measure, metrics, jsonl, notes, counters, window_ns };
+        let live = Live { attached, measure, metrics, jsonl, notes, counters, window_ns, saved: false };
         (live, resumed)
     }
 
@@ -102,6 +104,7 @@ impl Live {
         let (poll, pending) = self.measure.poll_table(&self.attached.maps, now, idle_ns)?;
         let counters = self.attached.maps.counters()?;
         count_overflow(&mut self.notes, &self.counters, &counters);
+        let counters_moved = counters != self.counters;
         self.counters = counters;
         self.notes.missed_polls += missed;
         if let Ok(mut m) = self.metrics.lock() {
@@ -124,7 +127,12 @@ impl Live {
             _ => None,
         };
         let offset = self.jsonl.as_mut().and_then(JsonLines::len);
-        if let Some(p) = self.attached.pins() {
+        // A poll that read nothing new, closed nothing and frees nothing leaves the saved
+        // baseline exact: an idle agent writes nothing.
+        let quiet = poll.deltas.is_empty() && window.is_none() && pending.is_empty() && !counters_moved && missed == 0;
+        let save = !(quiet && self.saved);
+        if let (Some(p), true) = (self.attached.pins(), save) {
+            self.saved = true;
             let (table, open) = self.measure.state();
             let (start, flows) = open.pending();
             let flows: Vec<WindowFlow> = flows.map(|(k, s)| WindowFlow { key: *k, stats: *s }).collect();
@@ -154,6 +162,7 @@ impl Live {
     pub fn replace_attachment(&mut self, attached: Attached) -> Attached {
         self.measure.reset_table();
         self.counters = vec![0; Counter::COUNT as usize];
+        self.saved = false;
         std::mem::replace(&mut self.attached, attached)
     }
 }

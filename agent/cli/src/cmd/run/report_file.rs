@@ -50,7 +50,7 @@ fn overflow_of(counters: &[u64]) -> Overflow {
 /// Writes the report document of the measurement's state (`peerscope report` renders
 /// its text from it).
 pub fn write(p: &PinDir, target: &Target, measure: &Measurement, counters: &[u64], now: u64) -> anyhow::Result<()> {
-    let mut so_far = measure.snapshot();
+    let mut so_far = measure.snapshot(Some(MAX_FLOWS));
     let omitted = bound(&mut so_far.report);
     let source = ReportSource::Live {
         iface: target.iface.clone(),
