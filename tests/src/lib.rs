@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod bench;
 pub mod bin_path;
+pub mod collectors;
 pub mod corpus;
 pub mod demo;
 pub mod http;

@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use peerscope::offline::synth::{tcp, Link, SynthPcap};
-use peerscope_tests::netns::ChildGuard;
+use peerscope_tests::collectors::{self, Nfcapd};
 use peerscope_tests::{bin_path, require_tool};
 
 const S: u64 = 1_000_000_000;
@@ -93,86 +93,16 @@ fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Waits (bounded) until something listens on UDP `port` of 127.0.0.1.
-fn wait_udp_listener(port: u16) {
-    let hex = format!(":{port:04X}");
-    let until = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < until {
-        let t = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
-        if t.lines().any(|l| l.split_whitespace().nth(1).is_some_and(|a| a.ends_with(&hex))) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("nothing listens on UDP {port}");
-}
-
-fn nfcapd(dir: &Path, port: u16) -> ChildGuard {
-    let child = Command::new("nfcapd")
-        .args(["-w"])
-        .arg(dir)
-        .args(["-b", "127.0.0.1", "-p", &port.to_string(), "-t", "3600"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting nfcapd");
-    let g = ChildGuard(Some(child));
-    wait_udp_listener(port);
-    g
-}
-
-/// Stops nfcapd (SIGTERM: it writes its file) and waits, bounded.
-fn stop(mut g: ChildGuard) {
-    let mut c = g.take();
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGTERM);
-    let until = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < until {
-        if c.try_wait().unwrap().is_some() {
-            let _ = c.wait();
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = c.kill();
-    let _ = c.wait();
-    panic!("nfcapd did not stop on SIGTERM");
-}
-
-/// nfdump's records of the files in `dir`: (proto, src, dst, window) → (packets, bytes);
-/// a flow-window given twice fails.
+/// nfdump's records of the files in `dir` by flow and window; a flow-window given
+/// twice fails.
 fn nfdump(dir: &Path) -> BTreeMap<FlowWindow, (u64, u64)> {
-    let out = Command::new("nfdump")
-        .arg("-R")
-        .arg(dir)
-        .args(["-q", "-N", "-o", "fmt:%pr|%sa|%sp|%da|%dp|%ts|%pkt|%byt"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "nfdump: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
     let mut got = BTreeMap::new();
-    for l in text.lines().filter(|l| !l.trim().is_empty()) {
-        let f: Vec<&str> = l.split('|').map(str::trim).collect();
-        assert_eq!(f.len(), 8, "{l}");
-        let proto = match f[0] {
-            "TCP" => 6,
-            "UDP" => 17,
-            p => p.parse().unwrap_or_else(|_| panic!("protocol {p} in {l}")),
-        };
-        let ip = |a: &str| a.parse::<std::net::IpAddr>().unwrap_or_else(|_| panic!("address {a} in {l}"));
-        let src = SocketAddr::new(ip(f[1]), f[2].parse().unwrap());
-        let dst = SocketAddr::new(ip(f[3]), f[4].parse().unwrap());
-        let start = parse_ts(f[5]);
-        let w = (start - T0 / 1_000_000) / (WINDOW_S * 1000);
-        let prev = got.insert((proto, src, dst, w), (f[6].parse().unwrap(), f[7].parse().unwrap()));
-        assert!(prev.is_none(), "two records of one flow in window {w}: {l}");
+    for r in collectors::nfdump(dir) {
+        let w = (r.start_ms - T0 / 1_000_000) / (WINDOW_S * 1000);
+        let prev = got.insert((r.proto, r.src, r.dst, w), (r.packets, r.bytes));
+        assert!(prev.is_none(), "two records of one flow in window {w}: {r:?}");
     }
     got
-}
-
-/// nfdump's `%ts` (`2023-11-14 22:13:20.100`, local time zone: TZ=UTC) in Unix ms.
-fn parse_ts(s: &str) -> u64 {
-    let out = Command::new("date").env("TZ", "UTC").args(["-d", s, "+%s%3N"]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|_| panic!("time {s}"))
 }
 
 fn analyze(pcap: &Path, args: &[&str]) -> std::process::Output {
@@ -199,10 +129,10 @@ fn test_nfdump_shows_every_flow_of_every_window_as_counted() {
     let flows = dir.0.join("flows");
     std::fs::create_dir_all(&flows).unwrap();
     let port = free_udp_port();
-    let collector = nfcapd(&flows, port);
+    let collector = Nfcapd::start(None, &flows, port);
     let json = dir.0.join("report.json");
     let out = analyze(&pcap, &["--ipfix", &format!("127.0.0.1:{port}"), "--json", json.to_str().unwrap()]);
-    stop(collector);
+    collector.stop();
     let got = nfdump(&flows);
     assert_eq!(got, want, "nfdump's records (left) and the capture's flows per window (right)");
     // And what peerscope reported, summed over windows.

@@ -7,6 +7,7 @@
 
 pub mod analyze;
 pub mod dissect;
+pub mod ipfix;
 pub mod kernel;
 pub mod net;
 pub mod poll;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use peerscope_tests::bench::{
-    analyze, dissect, kernel, load_average, machine, merge, net, poll, section_body, Section,
+    analyze, dissect, ipfix, kernel, load_average, machine, merge, net, poll, section_body, Section,
 };
 
 fn main() -> anyhow::Result<()> {
@@ -22,7 +22,7 @@ fn main() -> anyhow::Result<()> {
     let mut sections: Vec<Section> = Vec::new();
     let kernel_opts = kernel::Options { repeat, table: if quick { 131_072 } else { 1_048_576 } };
     let only: Option<&str> = args.iter().find_map(|a| a.strip_prefix("--only="));
-    const NAMES: [&str; 5] = ["kernel", "poll", "net", "dissect", "analyze"];
+    const NAMES: [&str; 6] = ["kernel", "poll", "net", "dissect", "analyze", "ipfix"];
     if let Some(unknown) = only.and_then(|o| o.split(',').find(|x| !NAMES.contains(x))) {
         anyhow::bail!("--only: no benchmark named {unknown:?} (there are: {})", NAMES.join(", "));
     }
@@ -41,6 +41,9 @@ fn main() -> anyhow::Result<()> {
     if want("dissect") {
         sections.push(dissect::run(if quick { 200_000 } else { 2_000_000 })?);
     }
+    if want("ipfix") {
+        sections.push(ipfix::run(if quick { 1_000 } else { 10_000 }, if quick { 20 } else { 100 })?);
+    }
     if want("analyze") {
         let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
         let o = analyze::Options {
@@ -58,7 +61,7 @@ fn main() -> anyhow::Result<()> {
         println!("\n## {}\n\n{}", s.title, s.body);
     }
     let header = "# peerscope benchmarks\n\nWritten by `cargo xtask bench`; every figure is measured beside its reference in the same run. \
-                  A run replaces the sections it measured (`--only=kernel,poll,net,dissect,analyze` picks them) and keeps the others, \
+                  A run replaces the sections it measured (`--only=kernel,poll,net,dissect,analyze,ipfix` picks them) and keeps the others, \
                   so each section names the machine and day it was measured on. `cargo xtask soak` writes the Soak section.\n";
     std::fs::write(&out, merge(&existing, header, &sections))?;
     eprintln!("bench: wrote {} ({} sections measured)", out.display(), sections.len());

@@ -6,6 +6,7 @@
 //! bad configuration leaves nothing behind.
 
 mod agent;
+mod ipfix;
 mod output;
 mod report_file;
 
@@ -51,6 +52,7 @@ pub fn prepare(args: &mut RunArgs, matches: &ArgMatches) -> anyhow::Result<Origi
 /// What the agent opened before attaching: if any of it fails, nothing was attached.
 struct Prepared {
     config: EngineConfig,
+    ipfix: Option<peerscope::export::ipfix::TransportConfig>,
     jsonl: Option<JsonLines>,
     metrics_listener: Option<std::net::TcpListener>,
 }
@@ -76,7 +78,8 @@ fn open_outputs(args: &RunArgs, origins: &Origins) -> anyhow::Result<Prepared> {
         }
         None => None,
     };
-    Ok(Prepared { config, jsonl, metrics_listener })
+    let ipfix = args.ipfix.transport_config().map_err(|e| UsageError(origins.explain(&e)))?;
+    Ok(Prepared { config, ipfix, jsonl, metrics_listener })
 }
 
 pub fn run(args: RunArgs, origins: Origins) -> anyhow::Result<ExitCode> {
@@ -133,6 +136,17 @@ async fn run_async(args: RunArgs, prepared: Prepared) -> anyhow::Result<ExitCode
         }
         None => None,
     };
+    let ipfix = match &prepared.ipfix {
+        Some(t) => {
+            let mut enc =
+                peerscope::export::ipfix::EncoderConfig::new(args.ipfix.ipfix_enterprise, prepared.config.thresholds);
+            enc.ifindex = Some(attached.target.ifindex);
+            let x = ipfix::LiveExport::open(enc, t, clock::unix_now_ns())?;
+            note(&format!("peerscope: IPFIX records to {} over {}", t.collector, args.ipfix.ipfix_transport));
+            Some(x)
+        }
+        None => None,
+    };
     let engine = Engine::new(prepared.config, MonitoredHost::new(addrs));
     let (live, resumed) = Live::start(attached, engine, metrics, prepared.jsonl, clock::unix_now_ns());
     match &resumed {
@@ -153,6 +167,7 @@ async fn run_async(args: RunArgs, prepared: Prepared) -> anyhow::Result<ExitCode
         link: LinkState::Up,
         n: 0,
         last_poll: Instant::now(),
+        ipfix,
     };
     let outcome = lp.run(&args, signals).await?;
     finish(lp, &args, outcome)
@@ -190,6 +205,7 @@ struct Loop {
     link: LinkState,
     n: u64,
     last_poll: Instant,
+    ipfix: Option<ipfix::LiveExport>,
 }
 
 impl Loop {
@@ -241,6 +257,9 @@ impl Loop {
         let now = clock::unix_now_ns();
         let polled =
             self.live.poll(now, Some((args.idle_timeout * 1e9) as u64), if last { 0 } else { missed }, last)?;
+        if let Some(x) = &mut self.ipfix {
+            x.poll(&polled, self.live.measure.engine().host(), now, last);
+        }
         // `peerscope report` reads the state and history from here (not at the last
         // poll: the file goes when the agent does).
         if let (Some(p), true, false) = (self.live.attached.pins(), polled.window.is_some(), last) {
@@ -327,7 +346,11 @@ impl Loop {
     /// dead), a new program is attached, the measurement goes on.
     fn reattach(&mut self) -> anyhow::Result<()> {
         // Counts up to the deletion are in the old table: read them first.
-        self.live.poll(clock::unix_now_ns(), None, 0, false)?;
+        let now = clock::unix_now_ns();
+        let polled = self.live.poll(now, None, 0, false)?;
+        if let Some(x) = &mut self.ipfix {
+            x.poll(&polled, self.live.measure.engine().host(), now, false);
+        }
         let attached = Attached::attach(&self.opts)?;
         note(&format!("peerscope: {} is back: attached again", attached.target.describe()));
         let mut old = self.live.replace_attachment(attached);
@@ -350,6 +373,14 @@ async fn next_events(links: &mut Option<LinkWatch>) -> std::io::Result<Vec<LinkE
 }
 
 fn finish(lp: Loop, args: &RunArgs, outcome: Outcome) -> anyhow::Result<ExitCode> {
+    if let Some(x) = lp.ipfix {
+        let c = x.collector;
+        let s = x.close();
+        note(&format!(
+            "peerscope: IPFIX: {} records in {} messages to {c}; {} records lost",
+            s.records_sent, s.messages_sent, s.records_dropped
+        ));
+    }
     let live = lp.live;
     if let Some(p) = live.attached.pins() {
         p.remove_reports();

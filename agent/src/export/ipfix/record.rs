@@ -155,4 +155,22 @@ mod tests {
         }
         assert_eq!(tcp_control_bits(&r.counts.tcp_flags), 0x03, "{:?}", r.counts.tcp_flags);
     }
+
+    #[test]
+    fn test_window_records_sum_a_key_given_twice_and_leave_idle_flows_out() {
+        let t = Thresholds::STUDIES;
+        let a = FlowKey::new(17, ipv4(192, 0, 2, 1), 1, ipv4(198, 51, 100, 9), 2);
+        let b = FlowKey::new(17, ipv4(192, 0, 2, 1), 3, ipv4(198, 51, 100, 9), 4);
+        let one = |len, ts| {
+            let mut s = FlowStats::default();
+            s.record(&PacketObservation::new(&t, 17, len, len - 28, 0, UnixNs(ts)));
+            s
+        };
+        let mut w = WindowFlows::new(10_000_000_000, 1_000_000_000);
+        w.flows = vec![(a, one(100, 10_100_000_000)), (b, FlowStats::default()), (a, one(300, 10_200_000_000))];
+        let r = window_records(&w, None, EndReason::ActiveTimeout);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!((r[0].counts.classes.packets, r[0].counts.classes.bytes), (2, 400));
+        assert_eq!(r[0].start_end_ms(), (10_100, 10_200));
+    }
 }

@@ -45,6 +45,7 @@ impl std::str::FromStr for Transport {
 pub struct Counters {
     pub messages_sent: AtomicU64,
     pub records_sent: AtomicU64,
+    pub bytes_sent: AtomicU64,
     /// Messages the socket refused (UDP) or the full queue (TCP) left out.
     pub messages_dropped: AtomicU64,
     pub records_dropped: AtomicU64,
@@ -57,6 +58,7 @@ pub struct Counters {
 pub struct ExportStats {
     pub messages_sent: u64,
     pub records_sent: u64,
+    pub bytes_sent: u64,
     pub messages_dropped: u64,
     pub records_dropped: u64,
     pub reconnects: u64,
@@ -68,6 +70,7 @@ impl Counters {
         ExportStats {
             messages_sent: l(&self.messages_sent),
             records_sent: l(&self.records_sent),
+            bytes_sent: l(&self.bytes_sent),
             messages_dropped: l(&self.messages_dropped),
             records_dropped: l(&self.records_dropped),
             reconnects: l(&self.reconnects),
@@ -77,6 +80,7 @@ impl Counters {
     fn sent(&self, m: &Message) {
         self.messages_sent.fetch_add(1, Ordering::Relaxed);
         self.records_sent.fetch_add(m.data_records as u64, Ordering::Relaxed);
+        self.bytes_sent.fetch_add(m.bytes.len() as u64, Ordering::Relaxed);
     }
 
     fn dropped(&self, m: &Message) {

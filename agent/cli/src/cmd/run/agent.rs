@@ -51,6 +51,8 @@ pub struct Polled {
     pub samples: usize,
     pub decoded: usize,
     pub window: Option<(WindowSummary, WindowNotes)>,
+    /// The flows whose slots this poll freed (reaped for being idle).
+    pub released: Vec<peerscope_abi::FlowKey>,
 }
 
 impl Live {
@@ -153,8 +155,9 @@ impl Live {
         if let (Some(l), Some(j)) = (&lines, &mut self.jsonl) {
             j.append(l)?;
         }
+        let released = pending.releasing().iter().map(|s| s.key).collect();
         pending.apply();
-        Ok(Polled { poll, samples, decoded, window })
+        Ok(Polled { poll, samples, decoded, window, released })
     }
 
     /// A new program on a new interface, whose counters start from zero; returns the
