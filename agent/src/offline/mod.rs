@@ -145,8 +145,8 @@ pub fn analyze_file(path: &Path, opts: OfflineOptions) -> Result<OfflineAnalysis
     let mut engine = Engine::new(opts.config, host);
     let mut read = ReadStats { file_size_bytes: size, ..Default::default() };
     let mut ledger = ControlLedger::default();
-    let mut emit = |w| {
-        engine.observe_window(w);
+    let mut emit = |b: bucket::Bucketed| {
+        engine.observe_window_steps(b.window, b.steps);
     };
     let damage = loop {
         if opts.max_frames.is_some_and(|m| read.frames >= m) {
