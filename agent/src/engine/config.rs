@@ -12,6 +12,10 @@ use crate::schema::Location;
 /// Nanoseconds per second.
 pub const NS_PER_S: u64 = 1_000_000_000;
 
+/// The fine time step of the metrics whose resolution does not depend on Δ (the
+/// [H] samples, the start-up delay): offline windows come cut into steps of 1 s.
+pub const STEP_NS: u64 = NS_PER_S;
+
 /// Parameters of the engine. `Default` gives the values of the studies.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -31,9 +35,12 @@ pub struct EngineConfig {
     /// too. [H] speaks of TCP only, hence off by default; PPStream-like systems carry
     /// video over UDP.
     pub udp_sessions: bool,
-    /// Video-peer sampling period ([H] §6: 30 s). Samples are made of whole windows,
-    /// so the effective period is this rounded up to a multiple of Δ.
+    /// Video-peer sampling period ([H] §6: 30 s), on its own grid whatever Δ is
+    /// (offline at 1 s resolution; live, a window counts in the sample it starts in).
     pub sample_ns: u64,
+    /// The start-up delay's sliding rate: video download over the last this-many ns,
+    /// evaluated every step (1 s offline).
+    pub startup_rate_window_ns: u64,
     /// Miles per degree in the seed's distance ([M] §III-E: k = 69.2).
     pub miles_per_degree: f64,
     /// Playback rate in kbit/s (1000 bit/s), when known ([H]: 250–800 kbit/s).
@@ -77,6 +84,7 @@ impl Default for EngineConfig {
             video_min_large_packets: 10,
             udp_sessions: false,
             sample_ns: 30 * NS_PER_S,
+            startup_rate_window_ns: 10 * NS_PER_S,
             miles_per_degree: 69.2,
             playback_rate_kbps: None,
             redundancy_skip_ns: 600 * NS_PER_S,
@@ -88,12 +96,6 @@ impl Default for EngineConfig {
 }
 
 impl EngineConfig {
-    /// Number of windows per video-peer sample (at least one).
-    pub fn windows_per_sample(&self) -> u64 {
-        let w = self.window_ns.max(1);
-        self.sample_ns.div_ceil(w).max(1)
-    }
-
     /// The parameters as they appear in the report.
     pub fn echo(&self) -> ConfigEcho {
         ConfigEcho {
@@ -105,7 +107,8 @@ impl EngineConfig {
             video_min_large_packets: self.video_min_large_packets,
             udp_sessions: self.udp_sessions,
             sample_period_s: self.sample_ns as f64 / NS_PER_S as f64,
-            effective_sample_period_s: (self.windows_per_sample() * self.window_ns) as f64 / NS_PER_S as f64,
+            effective_sample_period_s: self.sample_ns as f64 / NS_PER_S as f64,
+            startup_rate_window_s: self.startup_rate_window_ns as f64 / NS_PER_S as f64,
             miles_per_degree: self.miles_per_degree,
             playback_rate_kbit_per_s: self.playback_rate_kbps,
             redundancy_skip_s: self.redundancy_skip_ns as f64 / NS_PER_S as f64,
@@ -128,9 +131,13 @@ pub struct ConfigEcho {
     pub large_above_ip_len_bytes: u32,
     pub video_min_large_packets: u64,
     pub udp_sessions: bool,
+    /// The [H] sample period, on its own grid (not rounded to whole windows).
     pub sample_period_s: f64,
-    /// The sample period actually used: a whole number of windows.
+    /// Equal to `sample_period_s` (samples are no longer rounded up to whole
+    /// windows); kept for readers of schema 2.
     pub effective_sample_period_s: f64,
+    /// The start-up delay's sliding-rate window (evaluated every 1 s offline).
+    pub startup_rate_window_s: f64,
     pub miles_per_degree: f64,
     /// Playback rate c (1000 bit/s units), when given.
     pub playback_rate_kbit_per_s: Option<f64>,

@@ -57,7 +57,7 @@ pub mod window;
 
 mod run;
 
-pub use config::{EngineConfig, Retention, NS_PER_S};
+pub use config::{EngineConfig, Retention, NS_PER_S, STEP_NS};
 pub use host::MonitoredHost;
 pub use report::Report;
 pub use run::Engine;

@@ -153,8 +153,8 @@ mod tests {
     ///   after the skip = 300 segments (600..899 s) · 1260 = 378 000 B: ratio 0.
     /// - Without the last packet the capture ends at 899 s: the last window is
     ///   [880, 899], 19 s and partial; T = 299 s, expected = 376 740 B, ratio =
-    ///   1260 / 376 740. Its last sample (40 s samples: [880, 899]) is 19 s, its video
-    ///   rate 20 segments (880..899 s) · 1300 B / 19 s (padded to 40 s: less than half).
+    ///   1260 / 376 740. Its last 30 s sample, [870, 899], is 29 s, its video rate
+    ///   30 segments (870..899 s) · 1300 B / 29 s (padded to 30 s it would be less).
     #[test]
     fn test_a_900_s_capture_is_900_s() {
         let (x, peer) = (sa(X, 7000), sa("198.51.100.9", 8008));
@@ -182,7 +182,7 @@ mod tests {
         assert_eq!(red.interval_s, 299.0);
         assert_close(red.ratio.unwrap(), 1260.0 / 376_740.0);
         let s = r.samples.last().unwrap();
-        assert_eq!((s.start_unix_ns, s.len_ns, s.partial), (T0 + 880 * S, 19 * S, true));
-        assert_close(s.rates.video_down_bytes_per_s, 20.0 * 1300.0 / 19.0);
+        assert_eq!((s.start_unix_ns, s.len_ns, s.partial), (T0 + 870 * S, 29 * S, true));
+        assert_close(s.rates.video_down_bytes_per_s, 30.0 * 1300.0 / 29.0);
     }
 }

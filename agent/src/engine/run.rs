@@ -59,7 +59,8 @@ impl Engine {
         let flows = FlowLedger::new(cfg.retention.flow_linger_ns);
         Engine {
             flows,
-            grid: SampleGrid::new(cfg.windows_per_sample()),
+            grid: SampleGrid::new(cfg.sample_ns),
+            startup: StartupTracker::new(cfg.startup_rate_window_ns),
             cost: CostTracker::new(host_at, cfg.miles_per_degree),
             redundancy: RedundancySpan::new(cfg.redundancy_skip_ns),
             cfg,
@@ -69,7 +70,6 @@ impl Engine {
             stability: StabilityTracker::default(),
             sessions: SessionTable::default(),
             video_peers: VideoPeerTracker::default(),
-            startup: StartupTracker::default(),
             windows: VecDeque::new(),
             samples: VecDeque::new(),
             windows_seen: 0,
@@ -88,8 +88,18 @@ impl Engine {
     }
 
     /// Takes one window of per-flow deltas (windows in time order, empty ones too)
-    /// and returns its metrics. The summary is also kept for the report.
-    pub fn observe_window(&mut self, mut w: WindowFlows) -> WindowSummary {
+    /// and returns its metrics. The summary is also kept for the report. The
+    /// window is its own single step (see [`Engine::observe_window_steps`]).
+    pub fn observe_window(&mut self, w: WindowFlows) -> WindowSummary {
+        self.observe_window_steps(w, Vec::new())
+    }
+
+    /// As [`Engine::observe_window`], with the window's packets also cut into
+    /// `steps` (consecutive, inside the window, their flows adding up to the
+    /// window's; steps without packets may be left out): the [H] samples and the
+    /// start-up delay take them at their resolution instead of Δ's. No steps: the
+    /// window is one step.
+    pub fn observe_window_steps(&mut self, mut w: WindowFlows, steps: Vec<WindowFlows>) -> WindowSummary {
         // Idle flows may be passed with zero deltas; they are not part of the window.
         w.flows.retain(|(_, s)| !s.is_empty());
         self.first_start_ns.get_or_insert(w.start_ns);
@@ -116,9 +126,22 @@ impl Engine {
         };
         let rate = host_rate(&view.pairs, view.len_s());
         let video = video_rate(&shares, |id| self.sessions.is_video(id, min_large), view.len_s());
-        self.startup.observe(&w, &self.host, video.video_down_bytes_per_s);
+        self.startup.observe_selection(&w, &self.host);
 
-        let sample = self.grid.push(&view, &shares).map(|s| self.close_sample(s));
+        let mut sample = None;
+        if steps.is_empty() {
+            sample = self.observe_step(&view, &shares).or(sample);
+        }
+        for step in &steps {
+            let step_view = HostView::build(step, &self.host);
+            let mut step_shares = VideoShares::default();
+            for (key, delta) in &step.flows {
+                if let Some((id, peer, down)) = self.sessions.lookup(key, &self.host, self.cfg.udp_sessions) {
+                    step_shares.add(id, peer, down, delta.large_bytes);
+                }
+            }
+            sample = self.observe_step(&step_view, &step_shares).or(sample);
+        }
         let total = w.total();
         let summary = WindowSummary {
             index: self.windows_seen,
@@ -147,6 +170,17 @@ impl Engine {
         self.windows_seen += 1;
         keep(&mut self.windows, summary.clone(), self.cfg.retention.windows);
         summary
+    }
+
+    /// One step: the start-up delay's rate, and the sample grid (returns the sample
+    /// the step completed, if any).
+    fn observe_step(&mut self, step: &HostView, shares: &VideoShares) -> Option<SampleSummary> {
+        if let Some(c) = self.cfg.playback_rate_kbps {
+            let min_large = self.cfg.video_min_large_packets;
+            let sessions = &self.sessions;
+            self.startup.observe_step(step.start_ns, step.len_ns, shares, |id| sessions.is_video(id, min_large), c);
+        }
+        self.grid.push(step, shares).map(|s| self.close_sample(s))
     }
 
     fn close_sample(&mut self, s: SampleTraffic) -> SampleSummary {
@@ -234,7 +268,9 @@ impl Engine {
         let (redundancy, startup) = match self.cfg.playback_rate_kbps {
             Some(c) => {
                 let video_down = self.sessions.video_down_payload_after_skip(min_large);
-                (Some(redundancy(c, self.redundancy.interval_ns(), video_down)), self.startup.result(c))
+                let sessions = &self.sessions;
+                let startup = self.startup.result(c, |id| sessions.is_video(id, min_large));
+                (Some(redundancy(c, self.redundancy.interval_ns(), video_down)), startup)
             }
             None => (None, None),
         };
@@ -292,7 +328,7 @@ fn sample_summary(
         index: s.index,
         start_unix_ns: s.start_ns,
         len_ns: s.len_ns,
-        partial: s.len_ns < cfg.windows_per_sample() * cfg.window_ns,
+        partial: s.len_ns < cfg.sample_ns,
         rates: sample_rates(s, |id| sessions.is_video(id, min_large)),
         video_basis: VideoBasis::SessionsSoFar,
         video_shares: s.video.clone(),

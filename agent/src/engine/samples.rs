@@ -1,7 +1,10 @@
-//! The sampling grid of [H] (30 s points) built from whole windows.
+//! The sampling grid of [H] (30 s points), on its own grid whatever Δ is.
 //!
-//! A sample is `windows_per_sample` consecutive windows (the sampling period rounded
-//! up to a multiple of Δ); the last one may be shorter and says so by its length.
+//! Sample k covers `[origin + k·P, origin + (k+1)·P)`, the origin being the start of
+//! the first window. The engine feeds it steps (1 s offline; live, whole windows),
+//! each counted in the sample its start falls in. A sample's length is what it
+//! covered: P, or less for the last one (it ends with the last window), or more
+//! when a live window straddles its end.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -26,56 +29,81 @@ impl SampleTraffic {
     }
 }
 
-/// Accumulates windows into samples.
+/// Accumulates steps into samples.
 #[derive(Clone, Debug)]
 pub struct SampleGrid {
-    per_sample: u64,
-    windows: u64,
+    period_ns: u64,
+    origin_ns: Option<u64>,
+    /// Grid position of the current sample.
+    cur_slot: u64,
+    /// End of the latest step in the current sample.
+    cur_end_ns: u64,
     next_index: usize,
     cur: Option<SampleTraffic>,
 }
 
 impl SampleGrid {
-    pub fn new(windows_per_sample: u64) -> Self {
-        SampleGrid { per_sample: windows_per_sample.max(1), windows: 0, next_index: 0, cur: None }
+    pub fn new(period_ns: u64) -> Self {
+        SampleGrid {
+            period_ns: period_ns.max(1),
+            origin_ns: None,
+            cur_slot: 0,
+            cur_end_ns: 0,
+            next_index: 0,
+            cur: None,
+        }
     }
 
-    /// Adds a window; returns the sample it completes, if any.
-    pub fn push(&mut self, view: &HostView, video: &VideoShares) -> Option<SampleTraffic> {
-        let index = self.next_index;
-        let cur = self.cur.get_or_insert_with(|| SampleTraffic {
-            index,
-            start_ns: view.start_ns,
-            len_ns: 0,
-            pairs: BTreeMap::new(),
-            video: VideoShares::default(),
-        });
-        cur.len_ns += view.len_ns;
-        cur.video.merge(video);
-        for (peer, t) in &view.pairs {
+    /// Adds a step (its traffic per peer and large bytes per session); returns the
+    /// sample it completes, if any (a step in a later sample closes the current one).
+    pub fn push(&mut self, step: &HostView, video: &VideoShares) -> Option<SampleTraffic> {
+        let origin = *self.origin_ns.get_or_insert(step.start_ns);
+        let slot = step.start_ns.saturating_sub(origin) / self.period_ns;
+        let done = match &self.cur {
+            Some(_) if slot > self.cur_slot => {
+                let nominal_end = origin + (self.cur_slot + 1) * self.period_ns;
+                self.close(nominal_end.max(self.cur_end_ns))
+            }
+            _ => None,
+        };
+        if self.cur.is_none() {
+            self.cur_slot = slot;
+            self.cur = Some(SampleTraffic {
+                index: self.next_index,
+                start_ns: origin + slot * self.period_ns,
+                ..Default::default()
+            });
+        }
+        let cur = self.cur.as_mut().expect("just set");
+        self.cur_end_ns = self.cur_end_ns.max(step.start_ns + step.len_ns);
+        for (peer, t) in &step.pairs {
             let e = cur.pairs.entry(*peer).or_default();
             e.down.merge(&t.down);
             e.up.merge(&t.up);
         }
-        self.windows += 1;
-        if self.windows == self.per_sample {
-            self.flush()
-        } else {
-            None
-        }
+        cur.video.merge(video);
+        done
     }
 
     /// The open sample as [`Self::flush`] would close it, left open.
     pub fn peek(&self) -> Option<SampleTraffic> {
-        self.cur.clone()
+        let mut s = self.cur.clone()?;
+        s.len_ns = self.cur_end_ns.saturating_sub(s.start_ns);
+        Some(s)
     }
 
-    /// Closes a partial sample at the end of the run.
-    pub fn flush(&mut self) -> Option<SampleTraffic> {
-        self.windows = 0;
-        let s = self.cur.take()?;
+    fn close(&mut self, end_ns: u64) -> Option<SampleTraffic> {
+        let mut s = self.cur.take()?;
+        s.len_ns = end_ns.saturating_sub(s.start_ns);
         self.next_index += 1;
+        self.cur_end_ns = 0;
         Some(s)
+    }
+
+    /// Closes the last sample at the end of the run (it ends with its last step).
+    pub fn flush(&mut self) -> Option<SampleTraffic> {
+        let end = self.cur_end_ns;
+        self.close(end)
     }
 }
 
@@ -86,24 +114,37 @@ mod tests {
     use crate::testing::scenario::samples;
     use crate::testing::*;
 
-    /// The grid starts at the first packet (T0 + 1 s): with Δ = 10 s, 30 s samples are
-    /// 3 windows, and each completed sample is attached to the window that closed it.
+    /// The grid starts at the first packet (T0 + 1 s): with Δ = 10 s, 30 s samples
+    /// are [1, 31), [31, 61), [61, 85] (the last packet at 85 s); a sample closed by
+    /// a later step is attached to that step's window, the last one (closed by the
+    /// end of the run) is only in `samples`.
     #[test]
-    fn test_samples_of_whole_windows() {
+    fn test_samples_on_their_own_grid() {
         let mut cfg = window_config(10);
         cfg.sample_ns = 30 * NS_PER_S;
         let r = analyze(&samples(), cfg).report;
-        assert_eq!(r.config.effective_sample_period_s, 30.0);
-        assert_eq!(r.samples.len(), 3);
-        assert_eq!(r.windows.iter().filter(|w| w.sample.is_some()).count(), 3);
+        assert_eq!(r.config.sample_period_s, 30.0);
+        let got: Vec<_> = r.samples.iter().map(|s| (s.start_unix_ns - T0, s.len_ns, s.partial)).collect();
+        assert_eq!(got, vec![(S, 30 * S, false), (31 * S, 30 * S, false), (61 * S, 24 * S, true)]);
+        assert_eq!(r.windows.iter().filter(|w| w.sample.is_some()).count(), 2);
     }
 
+    /// Δ = 20 s and `--sample 30`: samples of 30 s, not 40 (see [`samples`]: A → X
+    /// 1300-byte packets at 1..11 s and 31..35 s, B → X at 2..7 s and 32..37 s, C → X
+    /// 100 B at 85 s). Sample 0 [1, 31): A 11 + B 6 = 17 large packets; sample 1
+    /// [31, 61): A 5 + B 6 = 11; sample 2 [61, 85]: none, 24 s. (On 40 s samples
+    /// sample 0 would hold 28.) Video rates with UDP sessions on (both sessions
+    /// carry more than 10 large packets): 17 · 1300 / 30 and 11 · 1300 / 30 B/s.
     #[test]
-    fn test_sample_period_rounds_up_to_whole_windows() {
-        // Δ = 20 s and 30 s samples: 2 windows, 40 s, stated in the report.
-        let r = analyze(&samples(), window_config(20)).report;
-        assert_eq!(r.config.sample_period_s, 30.0);
-        assert_eq!(r.config.effective_sample_period_s, 40.0);
-        assert!(r.samples.iter().all(|s| s.len_ns == 40 * NS_PER_S || s.index == r.samples.len() - 1));
+    fn test_30_s_samples_with_a_20_s_window() {
+        let mut cfg = window_config(20);
+        cfg.udp_sessions = true;
+        let r = analyze(&samples(), cfg).report;
+        let got: Vec<_> = r.samples.iter().map(|s| (s.start_unix_ns - T0, s.len_ns)).collect();
+        assert_eq!(got, vec![(S, 30 * S), (31 * S, 30 * S), (61 * S, 24 * S)]);
+        assert_close(r.samples[0].rates.video_down_bytes_per_s, 17.0 * 1300.0 / 30.0);
+        assert_close(r.samples[1].rates.video_down_bytes_per_s, 11.0 * 1300.0 / 30.0);
+        let vp: Vec<_> = r.samples.iter().map(|s| s.video_peers.video_peers).collect();
+        assert_eq!(vp, vec![1, 2, 0]);
     }
 }

@@ -137,6 +137,17 @@ impl SessionTable {
         self.sessions.values()
     }
 
+    /// The current session of a flow, as `add` returned it (`None`: not a session).
+    pub fn lookup(&self, key: &FlowKey, host: &MonitoredHost, udp: bool) -> Option<(SessionId, IpAddr, bool)> {
+        let wanted = key.proto == IPPROTO_TCP || (udp && key.proto == IPPROTO_UDP);
+        let (peer, down) = match host.direction(key) {
+            Direction::Download { peer } if wanted => (peer, true),
+            Direction::Upload { peer } if wanted => (peer, false),
+            _ => return None,
+        };
+        self.current.get(&SessionKey::of(key)).map(|id| (*id, peer, down))
+    }
+
     /// Whether the session is a video session by now (its large packets so far).
     pub fn is_video(&self, id: SessionId, min_large: u64) -> bool {
         self.sessions.get(&id).is_some_and(|s| s.is_video(min_large))

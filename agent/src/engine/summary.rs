@@ -49,7 +49,8 @@ pub struct WindowSummary {
     pub stability: Stability,
     /// [M] §III-F; all `null` without geolocation.
     pub cost: WindowCost,
-    /// The [H] sample this window completed, if any.
+    /// The [H] sample this window completed, if any (the last one when it completed
+    /// several; every sample is in the report's `samples`).
     pub sample: Option<SampleSummary>,
 }
 

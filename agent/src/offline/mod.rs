@@ -155,9 +155,9 @@ pub fn analyze_file_observed(
     let mut engine = Engine::new(opts.config, host.clone());
     let mut read = ReadStats { file_size_bytes: size, ..Default::default() };
     let mut ledger = ControlLedger::default();
-    let mut emit = |w: WindowFlows| {
-        observe(&w, &host);
-        engine.observe_window(w);
+    let mut emit = |b: bucket::Bucketed| {
+        observe(&b.window, &host);
+        engine.observe_window_steps(b.window, b.steps);
     };
     let damage = loop {
         if opts.max_frames.is_some_and(|m| read.frames >= m) {

@@ -103,13 +103,8 @@ pub fn write_body(o: &mut impl Write, r: &Report) -> io::Result<()> {
     let c = &r.config;
     writeln!(
         o,
-        "  capture: {:.1} s in {} windows of Δ = {} s; {} samples of {} s ([H] asks {} s)",
-        r.capture.duration_s,
-        r.capture.windows,
-        c.window_s,
-        r.capture.samples,
-        c.effective_sample_period_s,
-        c.sample_period_s
+        "  capture: {:.1} s (first to last packet) in {} windows of Δ = {} s; {} samples of {} s on their own grid",
+        r.capture.duration_s, r.capture.windows, c.window_s, r.capture.samples, c.sample_period_s
     )?;
     classes(o, r)?;
     family(o, r)?;
@@ -325,7 +320,13 @@ fn redundancy_and_startup(o: &mut impl Write, r: &Report) -> io::Result<()> {
     match &r.startup {
         Some(s) => match s.delay_s {
             Some(d) => {
-                writeln!(o, "  start-up delay {d:.1} s (selection by {}, resolution Δ)", s.selection_rule.name())
+                writeln!(
+                    o,
+                    "  start-up delay {d:.1} s (selection by {}; video download rate over a sliding {:.0} s, evaluated every {:.0} s)",
+                    s.selection_rule.name(),
+                    s.rate_window_s,
+                    s.step_s
+                )
             }
             None => writeln!(
                 o,
