@@ -10,21 +10,39 @@ use crate::engine::WindowFlows;
 use super::FlowDelta;
 
 /// Sums the deltas of the polls that fall in the current window.
+///
+/// Windows lie on a grid of Δ from the first window's start. A poll within 1% of Δ of
+/// a boundary closes the window at the boundary, so a poll a few µs early or late
+/// neither stretches the window by a whole interval nor shortens it (the deltas of one
+/// poll cannot be split: the traffic of those few ms counts in the window the poll
+/// closes). A poll later than that closes the window when it comes (its real length,
+/// with the missed polls in the window's record), and the next window ends on the
+/// grid again.
 #[derive(Debug)]
 pub struct WindowAccumulator {
     start_ns: u64,
     len_ns: u64,
+    /// The grid's origin: boundaries are `origin_ns + k·len_ns`.
+    origin_ns: u64,
+    /// The boundary the open window ends at.
+    end_ns: u64,
     flows: HashMap<FlowKey, FlowStats<UnixNs>>,
 }
 
 impl WindowAccumulator {
     pub fn new(start_ns: u64, len_ns: u64) -> Self {
-        WindowAccumulator { start_ns, len_ns, flows: HashMap::new() }
+        let len_ns = len_ns.max(1);
+        WindowAccumulator { start_ns, len_ns, origin_ns: start_ns, end_ns: start_ns + len_ns, flows: HashMap::new() }
     }
 
     /// Continues a window a previous agent had open (from its saved baseline).
     pub fn resume(start_ns: u64, len_ns: u64, flows: impl IntoIterator<Item = (FlowKey, FlowStats<UnixNs>)>) -> Self {
-        WindowAccumulator { start_ns, len_ns, flows: flows.into_iter().collect() }
+        WindowAccumulator { flows: flows.into_iter().collect(), ..Self::new(start_ns, len_ns) }
+    }
+
+    /// How close to a boundary a poll closes the window at the boundary.
+    fn slack_ns(&self) -> u64 {
+        self.len_ns / 100
     }
 
     /// The open window's start and what it holds so far (to be saved).
@@ -38,18 +56,26 @@ impl WindowAccumulator {
         }
     }
 
-    /// Whether the window has ended at `now_ns`.
+    /// Whether the window has ended at `now_ns` (or ends within the slack).
     pub fn due(&self, now_ns: u64) -> bool {
-        now_ns >= self.start_ns + self.len_ns
+        now_ns + self.slack_ns() >= self.end_ns
     }
 
-    /// Closes the window and starts the next one where it ended. A poll that came
-    /// late makes a longer window (its real length), so rates stay right.
+    /// Closes the window: at its boundary when `now_ns` is within the slack of it, else
+    /// at `now_ns` (a late poll, or the run's end); the next window starts there and
+    /// ends at the grid's next boundary.
     pub fn close(&mut self, now_ns: u64) -> WindowFlows {
-        let len = now_ns.saturating_sub(self.start_ns).max(1);
+        let end = if now_ns.abs_diff(self.end_ns) <= self.slack_ns() { self.end_ns } else { now_ns };
+        let end = end.max(self.start_ns + 1);
         let flows = std::mem::take(&mut self.flows).into_iter().collect();
-        let w = WindowFlows { start_ns: self.start_ns, len_ns: len, flows };
-        self.start_ns = now_ns;
+        let w = WindowFlows { start_ns: self.start_ns, len_ns: end - self.start_ns, flows };
+        self.start_ns = end;
+        let k = end.saturating_sub(self.origin_ns) / self.len_ns + 1;
+        self.end_ns = self.origin_ns + k * self.len_ns;
+        // A boundary within the slack ahead would make a sliver of a window: skip it.
+        if self.end_ns - end <= self.slack_ns() {
+            self.end_ns += self.len_ns;
+        }
         w
     }
 }
@@ -78,5 +104,43 @@ mod tests {
         );
         let next = w.close(41);
         assert_eq!((next.start_ns, next.len_ns, next.flows.len()), (21, 20, 0));
+    }
+
+    const S: u64 = 1_000_000_000;
+
+    /// Δ = 10 s polled every 2 s, each poll a few µs early or late of the grid: every
+    /// window is exactly 10 s and starts where the last ended (0, 10, 20, ... s).
+    #[test]
+    fn test_polls_a_few_us_off_the_grid_make_windows_of_exactly_delta() {
+        let mut w = WindowAccumulator::new(0, 10 * S);
+        let mut closed = Vec::new();
+        for i in 1..=30u64 {
+            let jitter = if i % 2 == 0 { 7_000 } else { 0u64.wrapping_sub(5_000) };
+            let now = (i * 2 * S).wrapping_add(jitter);
+            if w.due(now) {
+                closed.push(w.close(now));
+            }
+        }
+        let spans: Vec<(u64, u64)> = closed.iter().map(|c| (c.start_ns / S, c.len_ns)).collect();
+        assert_eq!(spans, (0..6).map(|k| (k * 10, 10 * S)).collect::<Vec<_>>());
+    }
+
+    /// A poll 3 s late closes a 13 s window (its real length); the next ends on the
+    /// grid (at 20 s: 7 s long), and the one after is Δ again.
+    #[test]
+    fn test_a_late_poll_makes_one_long_window_and_the_grid_goes_on() {
+        let mut w = WindowAccumulator::new(0, 10 * S);
+        assert!(!w.due(9 * S) && w.due(13 * S));
+        let a = w.close(13 * S);
+        assert!(!w.due(19 * S));
+        let b = w.close(20 * S);
+        let c = w.close(30 * S);
+        assert_eq!(
+            [(a.start_ns, a.len_ns), (b.start_ns, b.len_ns), (c.start_ns, c.len_ns)],
+            [(0, 13 * S), (13 * S, 7 * S), (20 * S, 10 * S)]
+        );
+        // The run's end closes a partial window where it is.
+        let d = w.close(34 * S);
+        assert_eq!((d.start_ns, d.len_ns), (30 * S, 4 * S));
     }
 }
