@@ -4,6 +4,7 @@ use super::config::EngineConfig;
 use super::continent::{continent_table, region_of};
 use super::cost::CostTracker;
 use super::flows::FlowLedger;
+use super::histogram::{HistogramSource, SizeHistogram};
 use super::host::MonitoredHost;
 use super::parents::FamilyTracker;
 use super::peers::PeerLedger;
@@ -12,7 +13,7 @@ use super::redundancy::{redundancy, RedundancySpan};
 use super::report::{CaptureSpan, Report};
 use super::samples::{SampleGrid, SampleTraffic};
 use super::sessions::SessionTable;
-use super::sizes::size_summary;
+use super::sizes::{size_summary, SizeSummary};
 use super::stability::StabilityTracker;
 use super::startup::StartupTracker;
 use super::summary::{SampleSummary, WindowSummary};
@@ -41,6 +42,7 @@ pub struct Engine {
     samples: Vec<SampleSummary>,
     first_start_ns: Option<u64>,
     last_end_ns: u64,
+    size_histogram: Option<(SizeHistogram, HistogramSource)>,
 }
 
 impl Engine {
@@ -66,6 +68,7 @@ impl Engine {
             samples: Vec::new(),
             first_start_ns: None,
             last_end_ns: 0,
+            size_histogram: None,
         }
     }
 
@@ -188,6 +191,11 @@ impl Engine {
         out
     }
 
+    /// Adds counts to the packet-size histogram (offline: every packet's).
+    pub fn add_packet_sizes(&mut self, h: &SizeHistogram, source: HistogramSource) {
+        self.size_histogram.get_or_insert_with(|| (SizeHistogram::default(), source)).0.merge(h);
+    }
+
     /// The report as if the run ended now, leaving the engine running (a live
     /// run's periodic dump). Copies the engine's state.
     pub fn snapshot(&self) -> Report {
@@ -261,7 +269,10 @@ impl Engine {
             sessions: self.sessions.summary(min_large),
             peers: self.peers.summary(&video),
             video_peers_ever: self.video_peers.ever(),
-            sizes: size_summary(self.flows.iter().map(|(_, s)| s), &self.cfg.thresholds),
+            sizes: SizeSummary {
+                distribution: self.size_histogram.as_ref().map(|(h, src)| h.report(*src)),
+                ..size_summary(self.flows.iter().map(|(_, s)| s), &self.cfg.thresholds)
+            },
             cost: self.cost.summary(),
             continents,
             redundancy,

@@ -34,6 +34,7 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
     flows(dir, r)?;
     session_ccdf(dir, r)?;
     packet_sizes(dir, r)?;
+    size_histogram(dir, r)?;
     continents(dir, r)
 }
 
@@ -89,6 +90,27 @@ fn samples(dir: &Path, r: &Report) -> io::Result<()> {
                 s.video_peers.started,
                 s.video_peers.stopped,
                 s.video_peers.changed
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// The per-direction IP-length histogram ([M] Fig. 1), when it was counted.
+fn size_histogram(dir: &Path, r: &Report) -> io::Result<()> {
+    let Some(d) = &r.sizes.distribution else { return Ok(()) };
+    let header = "min_ip_len_bytes,max_ip_len_bytes,download_packets,upload_packets,download_cdf,upload_cdf";
+    file(dir, "packet_size_histogram.csv", header, |w| {
+        for i in 0..d.download.bins.len() {
+            let min = i as u32 * d.bin_bytes;
+            let max = if i + 1 == d.download.bins.len() { String::new() } else { (min + d.bin_bytes - 1).to_string() };
+            writeln!(
+                w,
+                "{min},{max},{},{},{},{}",
+                d.download.bins[i],
+                d.upload.bins[i],
+                o(d.download.cdf[i]),
+                o(d.upload.cdf[i])
             )?;
         }
         Ok(())
