@@ -5,10 +5,11 @@ use super::continent::{continent_table, region_of};
 use super::cost::CostTracker;
 use super::flows::FlowLedger;
 use super::histogram::{HistogramSource, SizeHistogram};
+use super::host::Direction;
 use super::host::MonitoredHost;
 use super::parents::FamilyTracker;
 use super::peers::PeerLedger;
-use super::rates::{host_rate, pair_rates};
+use super::rates::{host_rate, pair_rates, top_flow_rates};
 use super::redundancy::{redundancy, RedundancySpan};
 use super::report::{CaptureSpan, Report};
 use super::samples::{SampleGrid, SampleTraffic};
@@ -118,6 +119,12 @@ impl Engine {
             None => Default::default(),
         };
         let rate = host_rate(&view.pairs, view.len_s());
+        let host = &self.host;
+        let (flow_rates, flow_rates_omitted) = top_flow_rates(
+            w.flows.iter().filter(|(k, _)| !matches!(host.direction(k), Direction::Unrelated)).copied(),
+            w.len_ns,
+            self.cfg.flow_rates_top,
+        );
         let video = video_rate(&shares, |id| self.sessions.is_video(id, min_large), view.len_s());
         self.startup.observe_selection(&w, &self.host);
 
@@ -152,6 +159,8 @@ impl Engine {
             video_shares: shares,
             parent_count: fam.parents.len(),
             child_count: fam.children.len(),
+            flow_rates,
+            flow_rates_omitted,
             pairs,
             parents: fam.parents,
             children: fam.children,

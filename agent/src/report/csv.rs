@@ -35,6 +35,7 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
     session_ccdf(dir, r)?;
     packet_sizes(dir, r)?;
     size_histogram(dir, r)?;
+    window_flows(dir, r)?;
     continents(dir, r)
 }
 
@@ -91,6 +92,33 @@ fn samples(dir: &Path, r: &Report) -> io::Result<()> {
                 s.video_peers.stopped,
                 s.video_peers.changed
             )?;
+        }
+        Ok(())
+    })
+}
+
+/// `R(A1, X1, t1)` per window for X's fastest flows ([M] §III-B; bounded to
+/// `config.flow_rates_top` per window).
+fn window_flows(dir: &Path, r: &Report) -> io::Result<()> {
+    let header = "window,start_unix_ns,len_ns,ip_protocol,src_ip,src_port,dst_ip,dst_port,bytes,bytes_per_s";
+    file(dir, "window_flows.csv", header, |w| {
+        for x in &r.windows {
+            for f in &x.flow_rates {
+                writeln!(
+                    w,
+                    "{},{},{},{},{},{},{},{},{},{}",
+                    x.index,
+                    x.start_unix_ns,
+                    x.len_ns,
+                    f.ip_protocol,
+                    f.src_ip,
+                    f.src_port,
+                    f.dst_ip,
+                    f.dst_port,
+                    f.bytes,
+                    f.bytes_per_s
+                )?;
+            }
         }
         Ok(())
     })
