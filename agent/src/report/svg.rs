@@ -3,6 +3,8 @@
 use std::io;
 use std::path::Path;
 
+use std::collections::BTreeSet;
+
 use plotters::prelude::*;
 
 use crate::engine::Report;
@@ -163,7 +165,8 @@ const GREEN_: RGBColor = RGBColor(44, 160, 44);
 const RED_: RGBColor = RGBColor(214, 39, 40);
 
 /// Writes rates.svg, video_rates.svg, parents_children.svg, stability.svg, cost.svg,
-/// video_peers.svg, session_ccdf.svg and packet_sizes.svg into `dir`; a figure
+/// top_peer_share.svg, hosts_contacted.svg, video_peers.svg, session_ccdf.svg,
+/// session_scatter.svg and packet_sizes.svg into `dir`; a figure
 /// that cannot be drawn is listed with the reason in `ABSENT.txt` instead.
 pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
@@ -222,6 +225,51 @@ fn window_charts(dir: &Path, r: &Report) -> io::Result<()> {
             Series { name: "S_n", points: steps(w, span, |x| x.stability.s_n), color: GREEN_ },
             Series { name: "X_n", points: steps(w, span, |x| x.stability.x_n), color: RED_ },
             partial(),
+        ],
+        &[],
+    )?;
+    // [H] Fig. 5: the largest single peer's share of X's download (upload) per window.
+    let top_share = |down: bool| {
+        move |x: &crate::engine::WindowSummary| {
+            let b = |p: &crate::engine::rates::PairRate| if down { p.down_bytes } else { p.up_bytes };
+            let total: u64 = x.pairs.iter().map(b).sum();
+            (total > 0).then(|| x.pairs.iter().map(b).max().unwrap_or(0) as f64 / total as f64)
+        }
+    };
+    chart(
+        &dir.join("top_peer_share.svg"),
+        "Top peer's share of X's traffic per window [H] Fig. 5 (gaps: no traffic that way)",
+        TIME_AXIS,
+        "share of the window's bytes",
+        &[
+            Series { name: "download", points: steps(w, span, top_share(true)), color: BLUE_ },
+            Series { name: "upload", points: steps(w, span, top_share(false)), color: ORANGE },
+            partial(),
+        ],
+        &[],
+    )?;
+    // [M] Fig. 6: hosts communicated with so far, and those of them that became
+    // parents or children.
+    let (mut seen, mut parents, mut children) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let mut counts = Vec::with_capacity(w.len());
+    for x in w {
+        seen.extend(x.pairs.iter().map(|p| p.peer));
+        parents.extend(x.parents.iter().map(|p| p.peer));
+        children.extend(x.children.iter().map(|p| p.peer));
+        counts.push((seen.len(), parents.len(), children.len()));
+    }
+    let cum = |f: fn(&(usize, usize, usize)) -> usize| {
+        steps(&w.iter().zip(&counts).collect::<Vec<_>>(), |p| span(p.0), |p| Some(f(p.1) as f64))
+    };
+    chart(
+        &dir.join("hosts_contacted.svg"),
+        "Hosts communicated with, and those that became parents or children [M] Fig. 6",
+        TIME_AXIS,
+        "hosts so far",
+        &[
+            Series { name: "hosts communicated with", points: cum(|c| c.0), color: GREEN_ },
+            Series { name: "became parents", points: cum(|c| c.1), color: BLUE_ },
+            Series { name: "became children", points: cum(|c| c.2), color: ORANGE },
         ],
         &[],
     )?;
@@ -312,6 +360,25 @@ fn distribution_charts(dir: &Path, r: &Report) -> io::Result<()> {
         ],
         &[],
     )?;
+    // [H] Fig. 3: each session a dot (NaN between points: no line).
+    let dots = |video: bool| {
+        se.points
+            .iter()
+            .filter(|p| p.video == video)
+            .flat_map(|p| [(p.duration_s, p.mean_ip_len_bytes), (p.duration_s, f64::NAN)])
+            .collect()
+    };
+    chart(
+        &dir.join("session_scatter.svg"),
+        "Session duration vs mean packet size [H] Fig. 3",
+        "session duration (s)",
+        "mean IP length (bytes)",
+        &[
+            Series { name: "video sessions", points: dots(true), color: BLUE_ },
+            Series { name: "signaling sessions", points: dots(false), color: ORANGE },
+        ],
+        &[],
+    )?;
     packet_sizes(dir, r)
 }
 
@@ -386,10 +453,15 @@ mod tests {
         assert!(!dir.join("cost.svg").exists());
         let absent = std::fs::read_to_string(dir.join("ABSENT.txt")).unwrap();
         assert!(absent.contains("cost.svg: no geolocation"), "{absent}");
+        // UDP only: no session to draw in [H] Fig. 3.
+        assert!(absent.contains("session_scatter.svg") && !dir.join("session_scatter.svg").exists(), "{absent}");
         let sizes = std::fs::read_to_string(dir.join("packet_sizes.svg")).unwrap();
         assert!(sizes.contains("Fig. 1") && sizes.contains("upload (X"), "per direction");
         let rates_svg = std::fs::read_to_string(dir.join("rates.svg")).unwrap();
         assert!(rates_svg.contains("a value is held over its window"));
+        for f in ["top_peer_share.svg", "hosts_contacted.svg"] {
+            assert!(std::fs::read_to_string(dir.join(f)).unwrap().contains("<polyline"), "{f}");
+        }
         std::fs::remove_dir_all(&dir).ok();
     }
 }
