@@ -6,6 +6,8 @@ use std::path::Path;
 use std::collections::BTreeSet;
 
 use plotters::prelude::*;
+/// The colour type of [`Series`], for callers outside this crate.
+pub use plotters::style::RGBColor;
 
 use crate::engine::Report;
 
@@ -23,7 +25,7 @@ fn err(e: impl std::fmt::Display) -> io::Error {
 
 /// Says why a figure is not drawn, in `ABSENT.txt` beside the figures (no empty
 /// chart is written), and removes an older copy of it.
-fn absent(path: &Path, why: &str) -> io::Result<()> {
+pub fn absent(path: &Path, why: &str) -> io::Result<()> {
     let _ = std::fs::remove_file(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let list = path.with_file_name("ABSENT.txt");
@@ -53,7 +55,7 @@ fn runs(points: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
 }
 
 /// `vmarks`: x positions marked by dashed vertical lines (thresholds).
-fn chart(
+pub fn chart(
     path: &Path,
     title: &str,
     x_label: &str,
@@ -121,7 +123,7 @@ fn chart(
 
 /// Per-window values as steps: each value held over its window [start, start +
 /// len), a NaN gap where a value is missing or windows are not adjacent.
-fn steps<T>(items: &[T], span: impl Fn(&T) -> (f64, f64), value: impl Fn(&T) -> Option<f64>) -> Vec<(f64, f64)> {
+pub fn steps<T>(items: &[T], span: impl Fn(&T) -> (f64, f64), value: impl Fn(&T) -> Option<f64>) -> Vec<(f64, f64)> {
     let mut out = Vec::new();
     let mut last_end: Option<f64> = None;
     for it in items {
@@ -145,7 +147,7 @@ fn steps<T>(items: &[T], span: impl Fn(&T) -> (f64, f64), value: impl Fn(&T) -> 
 }
 
 /// Marks of the partial (shorter than their period) windows or samples.
-fn partial_marks<T>(items: &[T], span: impl Fn(&T) -> (f64, f64), partial: impl Fn(&T) -> bool) -> Series<'static> {
+pub fn partial_marks<T>(items: &[T], span: impl Fn(&T) -> (f64, f64), partial: impl Fn(&T) -> bool) -> Series<'static> {
     let mut points = Vec::new();
     for it in items.iter().filter(|i| partial(i)) {
         let (a, b) = span(it);
@@ -157,12 +159,12 @@ fn partial_marks<T>(items: &[T], span: impl Fn(&T) -> (f64, f64), partial: impl 
 }
 
 /// The time axis convention of every time chart.
-const TIME_AXIS: &str = "time since the first window's start (s); a value is held over its window";
+pub const TIME_AXIS: &str = "time since the first window's start (s); a value is held over its window";
 
-const BLUE_: RGBColor = RGBColor(31, 119, 180);
-const ORANGE: RGBColor = RGBColor(255, 127, 14);
-const GREEN_: RGBColor = RGBColor(44, 160, 44);
-const RED_: RGBColor = RGBColor(214, 39, 40);
+pub const BLUE_: RGBColor = RGBColor(31, 119, 180);
+pub const ORANGE: RGBColor = RGBColor(255, 127, 14);
+pub const GREEN_: RGBColor = RGBColor(44, 160, 44);
+pub const RED_: RGBColor = RGBColor(214, 39, 40);
 
 /// Writes rates.svg, video_rates.svg, parents_children.svg, stability.svg, cost.svg,
 /// top_peer_share.svg, hosts_contacted.svg, video_peers.svg, session_ccdf.svg,
