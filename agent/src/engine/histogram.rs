@@ -1,19 +1,19 @@
 //! The packet-size distribution ([M] Fig. 1): a histogram of IP lengths per
 //! direction of X, in bins of [`BIN_BYTES`] up to [`TAIL_FROM_BYTES`] and one tail
-//! bin above. Offline it is counted per packet ([`SizeHistogram::record`]); the
-//! CDF in the report comes from it.
+//! bin above, the bins the kernel counts in its `SIZES` per-CPU array. Offline it
+//! is counted per packet ([`SizeHistogram::record`]); the CDF in the report comes
+//! from it. (The live path does not read the kernel's array into the report yet.)
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::util::ratio;
 
-/// Bin width: bin i holds IP lengths [8·i, 8·i + 8).
-pub const BIN_BYTES: u32 = 8;
-/// IP lengths from here on share the last bin.
-pub const TAIL_FROM_BYTES: u32 = 1536;
-/// 192 fine bins and the tail.
-pub const BINS: usize = (TAIL_FROM_BYTES / BIN_BYTES) as usize + 1;
+pub use peerscope_abi::sizes::{BIN_BYTES, TAIL_FROM_BYTES};
+
+/// Bins per direction (192 fine bins and the tail), the kernel's
+/// ([`peerscope_abi::sizes`]).
+pub const BINS: usize = peerscope_abi::sizes::BINS as usize;
 
 /// Packets per size bin, one direction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,7 +27,7 @@ impl Default for Bins {
 
 impl Bins {
     pub fn bin_of(ip_len: u32) -> usize {
-        ((ip_len / BIN_BYTES) as usize).min(BINS - 1)
+        peerscope_abi::sizes::bin(ip_len) as usize
     }
 
     pub fn total(&self) -> u64 {
