@@ -2,7 +2,7 @@
 //! direction of X, in bins of [`BIN_BYTES`] up to [`TAIL_FROM_BYTES`] and one tail
 //! bin above, the bins the kernel counts in its `SIZES` per-CPU array. Offline it
 //! is counted per packet ([`SizeHistogram::record`]); the CDF in the report comes
-//! from it. (The live path does not read the kernel's array into the report yet.)
+//! from it; live, the agent adds what the kernel's array gained at every window.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -80,6 +80,9 @@ impl SizeHistogram {
 pub enum HistogramSource {
     /// Every packet of the capture (offline).
     Packets,
+    /// The kernel's per-CPU array (live): ingress as download, egress as upload,
+    /// every packet on the interface.
+    Kernel,
 }
 
 /// The size distribution per direction of X.
