@@ -29,6 +29,7 @@ use aya_log_ebpf::warn;
 use peerscope_abi::{
     parse::{parse, Converge, Frame, IpPacket, Note, Options, Parsed, Start},
     sample::{DIRECTION_EGRESS, DIRECTION_INGRESS},
+    sizes,
     table::{probe, slot_hash, Geometry, MAX_PROBES},
     Config, ControlSample, Counter, FlowKey, FlowSlot, FlowStats, KernelNs, PacketClass, PacketObservation, SlotState,
     TableHeader, SAMPLE_CAPTURE_LEN,
@@ -58,6 +59,10 @@ static FLOW_TABLE: Array<TableHeader> = Array::with_max_entries(1, BPF_F_MMAPABL
 static CLOCK: PerCpuArray<[u64; 2]> = PerCpuArray::with_max_entries(1, 0);
 
 /// Global counters indexed by [`Counter`].
+/// The packet-size histogram, [`sizes::SLOTS`] bins ([`peerscope_abi::sizes`]).
+#[map(name = "SIZES")]
+static SIZES: PerCpuArray<u64> = PerCpuArray::with_max_entries(sizes::SLOTS, 0);
+
 #[map(name = "COUNTERS")]
 static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Counter::COUNT, 0);
 
@@ -98,6 +103,16 @@ fn now() -> KernelNs {
         // SAFETY: a helper without arguments or preconditions.
         None => unsafe { bpf_ktime_get_coarse_ns() },
     })
+}
+
+/// Counts `n` packets of IP length `ip_len` in the size histogram.
+#[inline(always)]
+fn count_size(ingress: bool, ip_len: u32, n: u32) {
+    if let Some(p) = SIZES.get_ptr_mut(sizes::slot(ingress, ip_len)) {
+        // SAFETY: this CPU's element of a per-CPU array (no other writer), in bounds
+        // as the map lookup returned it.
+        unsafe { *p += n as u64 };
+    }
 }
 
 #[inline(always)]
@@ -145,6 +160,7 @@ pub fn peerscope_ingress(ctx: XdpContext) -> u32 {
         let now = now();
         let obs = PacketObservation::of(&cfg.thresholds, &ip, now);
         account(&ctx, flow_stats(&ip.key, &cfg), &obs, 1, &cfg);
+        count_size(true, obs.ip_len, 1);
         if obs.class == PacketClass::Control {
             sample(&Source::Xdp(&ctx), &ip, &obs, frame.len() as u32, DIRECTION_INGRESS, &cfg);
         }
@@ -283,6 +299,7 @@ pub fn peerscope_ingress_tc(ctx: TcContext) -> i32 {
 /// Counts one skb (TC, either direction): a GSO/GRO super-packet as its wire packets.
 #[inline(always)]
 fn observe_skb(ctx: &TcContext, direction: u8) {
+    let ingress = direction == DIRECTION_INGRESS;
     let cfg = config();
     // SAFETY: `data..data_end` is the linear part of the skb the kernel handed us;
     // `skb->len` is the whole packet's length.
@@ -308,13 +325,16 @@ fn observe_skb(ctx: &TcContext, direction: u8) {
             PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.headers_len + seg_size, seg_size, mid_flags, now);
         o.notes = ip.notes;
         account(ctx, stats, &o, full, &cfg);
+        count_size(ingress, o.ip_len, full);
         let mut o =
             PacketObservation::new(&cfg.thresholds, ip.key.proto, ip.headers_len + last, last, ip.tcp_flags, now);
         o.notes = ip.notes;
         account(ctx, stats, &o, 1, &cfg);
+        count_size(ingress, o.ip_len, 1);
     } else {
         let obs = PacketObservation::of(&cfg.thresholds, &ip, now);
         account(ctx, stats, &obs, 1, &cfg);
+        count_size(ingress, obs.ip_len, 1);
         if obs.class == PacketClass::Control {
             sample(&Source::Tc(ctx), &ip, &obs, ctx.len(), direction, &cfg);
         }

@@ -87,6 +87,26 @@ fn run_and_flows_share_pinned_counters_and_sigterm_cleans_up() {
         text.contains(&format!("peerscope live report for {}", pair.a_if)) && text.contains("Windows so far:"),
         "{text}"
     );
+    // The kernel's size histogram reaches the live report: the burst's IP lengths
+    // 128, 1128 and 1328 B leave A (egress, upload) in bins 16, 141 and 166.
+    let upload = |bin: usize, r: &serde_json::Value| {
+        r["report"]["sizes"]["distribution"]["upload"]["bins"][bin].as_u64().unwrap_or(0)
+    };
+    let mut last = serde_json::Value::Null;
+    let sized = (0..20)
+        .find_map(|_| {
+            let out = agent::peerscope_in_a(&pair).args(["report", "-i", &pair.a_if, "--json"]).output().unwrap();
+            let r = serde_json::from_slice::<serde_json::Value>(&out.stdout).ok()?;
+            if upload(166, &r) > 0 {
+                return Some(r);
+            }
+            last = r["report"]["sizes"].clone();
+            std::thread::sleep(Duration::from_millis(200));
+            None
+        })
+        .unwrap_or_else(|| panic!("the size histogram in the live report: {last}"));
+    assert_eq!(sized["report"]["sizes"]["distribution"]["source"], "kernel");
+    assert!(upload(16, &sized) >= 1 && upload(141, &sized) >= 1, "{}", sized["report"]["sizes"]);
 
     std::thread::sleep(Duration::from_millis(300));
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(run.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();

@@ -293,3 +293,27 @@ fn a_full_flow_table_counts_overflow_instead_of_losing_packets() {
     assert_eq!(l.counter(Counter::OverflowPackets), 12);
     assert_eq!(l.counter(Counter::OverflowBytes), 12 * 1100);
 }
+
+/// The kernel's packet-size histogram: a UDP frame of IP length 20 + 8 + 1272 = 1300
+/// through XDP (ingress) twice and TC (egress) once lands in bin 1300 / 8 = 162 of
+/// each direction: 2 ingress, 1 egress; a 40-byte TCP ACK in bin 5 of ingress.
+#[test]
+fn sizes_land_in_their_bins_per_direction() {
+    use peerscope_abi::sizes::{slot, SLOTS};
+    if !require_root("sizes_land_in_their_bins_per_direction") {
+        return;
+    }
+    let l = Loaded::new();
+    let big = frame(&[&eth(ETH_P_IPV4, &[]), &ipv4_between(A, B, 17, &udp(1, 2, 1272))]);
+    let ack = frame(&[&eth(ETH_P_IPV4, &[]), &ipv4_between(A, B, 6, &tcp(1, 2, 0x10, 0, 0))]);
+    l.xdp(&big);
+    l.xdp(&big);
+    l.tc(&big);
+    l.xdp(&ack);
+    // Read as the agent reads it: the table's maps hold the histogram.
+    let sizes = l.maps.sizes().expect("reading SIZES").expect("the object has SIZES");
+    let count = |i: u32| sizes[i as usize];
+    assert_eq!((count(slot(true, 1300)), count(slot(false, 1300)), count(slot(true, 40))), (2, 1, 1));
+    let all: u64 = (0..SLOTS).map(count).sum();
+    assert_eq!(all, 4, "nothing else counted");
+}

@@ -21,6 +21,7 @@ pub mod flow;
 pub mod frames;
 pub mod parse;
 pub mod sample;
+pub mod sizes;
 pub mod table;
 
 pub use classify::{classify, PacketClass, Thresholds};
@@ -39,6 +40,8 @@ pub mod names {
     pub const COUNTERS: &str = "COUNTERS";
     pub const CONFIG: &str = "CONFIG";
     pub const SAMPLES: &str = "SAMPLES";
+    /// The packet-size histogram ([`crate::sizes`]).
+    pub const SIZES: &str = "SIZES";
     /// Ingress on XDP.
     pub const INGRESS: &str = "peerscope_ingress";
     /// Ingress on TCX: the same accounting as egress, GRO super-packets as wire packets.

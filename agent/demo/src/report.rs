@@ -284,5 +284,17 @@ mod tests {
             (t.measured_up_payload_bytes, t.truth_up_payload_bytes, t.retransmitted_up_bytes),
             (1500, 1000, 500)
         );
+        // The demo's figures, drawn like every other one: one window, a step each.
+        let dir = std::env::temp_dir().join(format!("peerscope-demo-plots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        crate::plot::write_plots(&dir, &r, &truth.snapshot()).unwrap();
+        for f in ["truth_rates.svg", "truth_peers.svg"] {
+            let svg = std::fs::read_to_string(dir.join(f)).unwrap();
+            assert!(
+                svg.starts_with("<svg") && svg.contains("<polyline") && svg.contains("held over its window"),
+                "{f}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -119,9 +119,7 @@ async fn run_async(opts: DemoOpts) -> anyhow::Result<DemoRecord> {
     write(&opts.out, "truth.csv", truth.to_csv().as_bytes())?;
     let report = report::truth_report(&measured.report, &truth, &cast, opts.bitrate_bps, measured_secs);
     write(&opts.out, "report.json", &serde_json::to_vec_pretty(&report)?)?;
-    for (name, svg) in plot::plots(&report, &truth) {
-        write(&opts.out, name, svg.as_bytes())?;
-    }
+    plot::write_plots(&opts.out, &report, &truth)?;
     let text = write_analysis(&opts.out, &measured)?;
     println!("\npeerscope's figures of the monitored peer {} (the studies' methods)", monitored.ip);
     print!("{}", String::from_utf8_lossy(&text));

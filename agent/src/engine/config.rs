@@ -41,6 +41,9 @@ pub struct EngineConfig {
     /// The start-up delay's sliding rate: video download over the last this-many ns,
     /// evaluated every step (1 s offline).
     pub startup_rate_window_ns: u64,
+    /// Per-flow rates kept per window ([M] §III-B): the fastest this many of X's
+    /// flows (the rest counted as omitted).
+    pub flow_rates_top: usize,
     /// Miles per degree in the seed's distance ([M] §III-E: k = 69.2).
     pub miles_per_degree: f64,
     /// Playback rate in kbit/s (1000 bit/s), when known ([H]: 250–800 kbit/s).
@@ -86,6 +89,7 @@ impl Default for EngineConfig {
             sample_ns: 30 * NS_PER_S,
             startup_rate_window_ns: 10 * NS_PER_S,
             miles_per_degree: 69.2,
+            flow_rates_top: 10,
             playback_rate_kbps: None,
             redundancy_skip_ns: 600 * NS_PER_S,
             geo: None,
@@ -110,6 +114,7 @@ impl EngineConfig {
             effective_sample_period_s: self.sample_ns as f64 / NS_PER_S as f64,
             startup_rate_window_s: self.startup_rate_window_ns as f64 / NS_PER_S as f64,
             miles_per_degree: self.miles_per_degree,
+            flow_rates_top: self.flow_rates_top,
             playback_rate_kbit_per_s: self.playback_rate_kbps,
             redundancy_skip_s: self.redundancy_skip_ns as f64 / NS_PER_S as f64,
             geolocation: self.geo.as_ref().map(|g| g.describe()),
@@ -139,6 +144,8 @@ pub struct ConfigEcho {
     /// The start-up delay's sliding-rate window (evaluated every 1 s offline).
     pub startup_rate_window_s: f64,
     pub miles_per_degree: f64,
+    /// Per-flow rates per window: the fastest this many flows of X.
+    pub flow_rates_top: usize,
     /// Playback rate c (1000 bit/s units), when given.
     pub playback_rate_kbit_per_s: Option<f64>,
     pub redundancy_skip_s: f64,

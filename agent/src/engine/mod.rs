@@ -37,6 +37,7 @@ pub mod continent;
 pub mod cost;
 pub mod flows;
 pub mod geo;
+pub mod histogram;
 pub mod host;
 pub mod parents;
 pub mod peers;

@@ -31,6 +31,52 @@ pub fn flow_rates(flows: &[(FlowKey, FlowStats<UnixNs>)], len_ns: u64) -> Vec<Fl
     flows.iter().map(|(k, s)| FlowRate { key: *k, bytes_per_s: flow_rate(s, len_ns) }).collect()
 }
 
+/// `R(A1, X1, t1)` of one of X's flows in one window ([M] §III-B).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WindowFlowRate {
+    /// IP protocol number (6 TCP, 17 UDP).
+    pub ip_protocol: u8,
+    pub src_ip: IpAddr,
+    pub src_port: u16,
+    pub dst_ip: IpAddr,
+    pub dst_port: u16,
+    /// IP bytes in the window.
+    pub bytes: u64,
+    pub bytes_per_s: f64,
+}
+
+/// The `top` fastest of X's flows (`host_flows`) in a window of `len_ns`, fastest
+/// first (ties by key), and how many of X's active flows were left out.
+pub fn top_flow_rates(
+    host_flows: impl Iterator<Item = (FlowKey, FlowStats<UnixNs>)>,
+    len_ns: u64,
+    top: usize,
+) -> (Vec<WindowFlowRate>, usize) {
+    // A key given twice in a window is one flow.
+    let mut merged: BTreeMap<FlowKey, u64> = BTreeMap::new();
+    for (k, s) in host_flows {
+        *merged.entry(k).or_default() += s.total_bytes();
+    }
+    let mut all: Vec<(FlowKey, u64)> = merged.into_iter().filter(|f| f.1 > 0).collect();
+    all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let omitted = all.len().saturating_sub(top);
+    all.truncate(top);
+    let len_s = len_ns.max(1) as f64 / 1e9;
+    let rates = all
+        .into_iter()
+        .map(|(k, bytes)| WindowFlowRate {
+            ip_protocol: k.proto,
+            src_ip: k.src_ip(),
+            src_port: k.src_port,
+            dst_ip: k.dst_ip(),
+            dst_port: k.dst_port,
+            bytes,
+            bytes_per_s: bytes as f64 / len_s,
+        })
+        .collect();
+    (rates, omitted)
+}
+
 /// Host-pair rates of X with one peer in one window, both directions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PairRate {
@@ -74,7 +120,7 @@ pub fn pair_rates(view: &HostView) -> Vec<PairRate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::scenario::{rates, RA};
+    use crate::testing::scenario::{rates, RA, RB};
     use crate::testing::*;
     use peerscope_abi::{classify::IPPROTO_UDP, PacketObservation, Thresholds};
 
@@ -104,5 +150,20 @@ mod tests {
         assert_eq!((a.down_bytes, a.up_bytes), (100_000, 0));
         let w1 = &r.windows[1];
         assert_eq!((w1.packets, w1.active_flows, w1.down_bytes_per_s), (0, 0, 0.0));
+    }
+
+    /// See [`rates`], window 0 (20 s): X's flows RA:1 → X 60 000 B (3000 B/s), RA:2 →
+    /// X 40 000 (2000), RB → X 50 000 (2500), X → RC 90 000 (4500). The top 3,
+    /// fastest first: X → RC, RA:1, RB; RA:2 left out (1 omitted).
+    #[test]
+    fn test_per_flow_rates_per_window_top_n() {
+        let mut cfg = window_config(20);
+        cfg.flow_rates_top = 3;
+        let r = analyze(&rates(), cfg).report;
+        let w0 = &r.windows[0];
+        let got: Vec<_> = w0.flow_rates.iter().map(|f| (f.src_ip, f.src_port, f.bytes_per_s)).collect();
+        assert_eq!(got, vec![(ip(X), 4004, 4500.0), (ip(RA), 1, 3000.0), (ip(RB), 7, 2500.0)]);
+        assert_eq!(w0.flow_rates_omitted, 1);
+        assert!(r.windows[1].flow_rates.is_empty());
     }
 }

@@ -7,15 +7,17 @@ use super::config::EngineConfig;
 use super::continent::{continent_table, region_of};
 use super::cost::CostTracker;
 use super::flows::FlowLedger;
+use super::histogram::{HistogramSource, SizeHistogram};
+use super::host::Direction;
 use super::host::MonitoredHost;
 use super::parents::FamilyTracker;
 use super::peers::PeerLedger;
-use super::rates::{host_rate, pair_rates};
+use super::rates::{host_rate, pair_rates, top_flow_rates};
 use super::redundancy::{redundancy, RedundancySpan};
 use super::report::{CaptureSpan, Report};
 use super::samples::{SampleGrid, SampleTraffic};
 use super::sessions::SessionTable;
-use super::sizes::size_summary;
+use super::sizes::{size_summary, SizeSummary};
 use super::stability::StabilityTracker;
 use super::startup::StartupTracker;
 use super::summary::{SampleSummary, WindowSummary};
@@ -48,6 +50,7 @@ pub struct Engine {
     samples_seen: usize,
     first_start_ns: Option<u64>,
     last_end_ns: u64,
+    size_histogram: Option<(SizeHistogram, HistogramSource)>,
 }
 
 impl Engine {
@@ -76,6 +79,7 @@ impl Engine {
             samples_seen: 0,
             first_start_ns: None,
             last_end_ns: 0,
+            size_histogram: None,
         }
     }
 
@@ -125,6 +129,12 @@ impl Engine {
             None => Default::default(),
         };
         let rate = host_rate(&view.pairs, view.len_s());
+        let host = &self.host;
+        let (flow_rates, flow_rates_omitted) = top_flow_rates(
+            w.flows.iter().filter(|(k, _)| !matches!(host.direction(k), Direction::Unrelated)).copied(),
+            w.len_ns,
+            self.cfg.flow_rates_top,
+        );
         let video = video_rate(&shares, |id| self.sessions.is_video(id, min_large), view.len_s());
         self.startup.observe_selection(&w, &self.host);
 
@@ -159,6 +169,8 @@ impl Engine {
             video_shares: shares,
             parent_count: fam.parents.len(),
             child_count: fam.children.len(),
+            flow_rates,
+            flow_rates_omitted,
             pairs,
             parents: fam.parents,
             children: fam.children,
@@ -193,6 +205,11 @@ impl Engine {
     /// Every peer that was a parent, and every peer that was a child, in some window.
     pub fn ever_family(&self) -> (&BTreeSet<IpAddr>, &BTreeSet<IpAddr>) {
         self.family.ever()
+    }
+
+    /// Adds counts to the packet-size histogram (offline: every packet's).
+    pub fn add_packet_sizes(&mut self, h: &SizeHistogram, source: HistogramSource) {
+        self.size_histogram.get_or_insert_with(|| (SizeHistogram::default(), source)).0.merge(h);
     }
 
     /// Flows held one by one (the rest retired into the totals), and all of the run's.
@@ -294,7 +311,10 @@ impl Engine {
             sessions: self.sessions.summary(min_large),
             peers: self.peers.summary(&video),
             video_peers_ever: self.video_peers.ever(),
-            sizes: size_summary(self.flows.all_stats(), &self.cfg.thresholds),
+            sizes: SizeSummary {
+                distribution: self.size_histogram.as_ref().map(|(h, src)| h.report(*src)),
+                ..size_summary(self.flows.all_stats(), &self.cfg.thresholds)
+            },
             cost: self.cost.summary(),
             continents,
             redundancy,

@@ -193,10 +193,40 @@ impl SessionTable {
         sum.median_video_session_s = median(&mut video_d.clone());
         sum.video_sessions_at_least_15_min_fraction =
             ratio(video_d.iter().filter(|&&d| d >= 900.0).count() as f64, video_d.len() as f64);
+        let mut points: Vec<SessionPoint> = self
+            .iter()
+            .map(|s| {
+                let mut both = s.down;
+                both.merge(&s.up);
+                SessionPoint {
+                    duration_s: s.duration_ns() as f64 / 1e9,
+                    mean_ip_len_bytes: ratio(both.total_bytes() as f64, both.total_packets() as f64).unwrap_or(0.0),
+                    video: s.is_video(min_large),
+                }
+            })
+            .collect();
+        points.sort_by(|a, b| {
+            b.duration_s.total_cmp(&a.duration_s).then(a.mean_ip_len_bytes.total_cmp(&b.mean_ip_len_bytes))
+        });
+        sum.points_omitted = points.len().saturating_sub(MAX_SESSION_POINTS);
+        points.truncate(MAX_SESSION_POINTS);
+        sum.points = points;
         sum.video_duration_ccdf = ccdf(video_d);
         sum.signaling_duration_ccdf = ccdf(signaling_d);
         sum
     }
+}
+
+/// Sessions listed in `SessionSummary::points` at most (the longest).
+pub const MAX_SESSION_POINTS: usize = 10_000;
+
+/// One session in [H] Fig. 3: its duration against its mean packet size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionPoint {
+    pub duration_s: f64,
+    /// IP bytes / packets over both directions.
+    pub mean_ip_len_bytes: f64,
+    pub video: bool,
 }
 
 /// One point of a complementary CDF: the fraction of sessions lasting at least
@@ -248,6 +278,10 @@ pub struct SessionSummary {
     pub video_sessions_at_least_15_min_fraction: Option<f64>,
     pub video_duration_ccdf: Vec<CcdfPoint>,
     pub signaling_duration_ccdf: Vec<CcdfPoint>,
+    /// Every session's duration and mean packet size ([H] Fig. 3), longest first,
+    /// at most [`MAX_SESSION_POINTS`]; `points_omitted` the rest.
+    pub points: Vec<SessionPoint>,
+    pub points_omitted: usize,
 }
 
 #[cfg(test)]
@@ -293,6 +327,18 @@ mod tests {
         assert_close(sig[1].1, 2.0 / 3.0);
         assert_eq!(sig[2].0, 11.0);
         assert_close(sig[2].1, 1.0 / 3.0);
+        // [H] Fig. 3 points, longest first (ties by mean size): P1 11 s,
+        // (40·3 + 1300·11 + 40·5) / 19 B, video; P2 11 s, (40 + 1300·10 + 1200) / 12 B;
+        // P3 0.2 s, (40 + 200 + 300) / 3 B; P4 0 s, 40 B.
+        let pts: Vec<_> = s.points.iter().map(|p| (p.duration_s, p.mean_ip_len_bytes, p.video)).collect();
+        assert_eq!(pts.len(), 4);
+        assert_eq!((pts[0].0, pts[0].2), (11.0, true));
+        assert_close(pts[0].1, 14_620.0 / 19.0);
+        assert_eq!((pts[1].0, pts[1].2), (11.0, false));
+        assert_close(pts[1].1, 14_240.0 / 12.0);
+        assert_close(pts[2].0, 0.2);
+        assert_close(pts[2].1, 180.0);
+        assert_eq!((pts[3].0, pts[3].1), (0.0, 40.0));
     }
 
     /// With UDP sessions on, P5's 20 × 1300 B make a fifth session, a video one.

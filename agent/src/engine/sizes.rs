@@ -10,6 +10,7 @@ use peerscope_abi::{FlowStats, PacketClass, Thresholds, UnixNs};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::histogram::SizeDistribution;
 use super::util::ratio;
 use crate::schema::ClassCounts;
 
@@ -65,7 +66,11 @@ pub struct SizeSummary {
     pub control_byte_fraction: Option<f64>,
     pub large_packets: u64,
     pub large_bytes: u64,
+    /// The class counts as cumulative steps (one per class, not a size CDF).
     pub cdf: Vec<SizeBucket>,
+    /// The distribution of IP lengths per direction of X, in 8-byte bins, with its
+    /// CDF ([M] Fig. 1); `null` where it was not counted (live, for now).
+    pub distribution: Option<SizeDistribution>,
 }
 
 type Row = (SizeBucketKind, Option<u32>, Option<u32>, u64, u64);
@@ -117,6 +122,7 @@ pub fn size_summary<'a>(flows: impl IntoIterator<Item = &'a FlowStats<UnixNs>>, 
         large_packets: all.large_packets,
         large_bytes: all.large_bytes,
         cdf,
+        distribution: None,
     }
 }
 
@@ -154,5 +160,35 @@ mod tests {
         );
         assert_eq!(s.cdf[2].mean_ip_len_bytes, Some(1100.0));
         assert_eq!((s.cdf[3].min_ip_len_bytes, s.cdf[1].max_ip_len_bytes), (Some(1201), Some(1023)));
+    }
+
+    /// Sizes 40, 100, 1201, 1300, 1400 and 2000 B down (UDP but the TCP ACK of 40),
+    /// and 1300 up: bins of 8 B hold 40 in bin 5, 100 in 12, 1201 in 150, 1300 in
+    /// 162, 1400 in 175, 2000 in the tail (192). Down CDF: 1/6 up to bin 5, 2/6 from
+    /// bin 12, 3/6 from 150, 4/6 from 162, 5/6 from 175, 1 at the tail: 1201, 1300
+    /// and 1400 are three steps, not one.
+    #[test]
+    fn test_size_histogram_per_direction() {
+        use crate::engine::histogram::BINS;
+        let (a, x) = (sa("198.51.100.21", 1), sa(X, 2));
+        let mut c = SynthPcap::new(Link::Ethernet);
+        c.tcp(T0, sa("198.51.100.21", 80), sa(X, 5000), tcp::ACK, 40);
+        for (i, len) in [100, 1201, 1300, 1400, 2000].into_iter().enumerate() {
+            c.udp(T0 + (i as u64 + 1) * S, a, x, len);
+        }
+        c.udp(T0 + 7 * S, x, a, 1300);
+        let d = analyze(&c, window_config(20)).report.sizes.distribution.unwrap();
+        assert_eq!((d.download.packets, d.upload.packets, d.download.bins.len()), (6, 1, BINS));
+        let nonzero: Vec<usize> = (0..BINS).filter(|&i| d.download.bins[i] > 0).collect();
+        assert_eq!(nonzero, vec![5, 12, 150, 162, 175, 192]);
+        assert_eq!(d.upload.bins[162], 1);
+        let cdf = |i: usize| d.download.cdf[i].unwrap();
+        assert_close(cdf(4), 0.0);
+        assert_close(cdf(5), 1.0 / 6.0);
+        assert_close(cdf(149), 2.0 / 6.0);
+        assert_close(cdf(161), 3.0 / 6.0);
+        assert_close(cdf(174), 4.0 / 6.0);
+        assert_close(cdf(191), 5.0 / 6.0);
+        assert_close(cdf(192), 1.0);
     }
 }

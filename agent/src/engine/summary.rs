@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cost::WindowCost;
 use super::parents::PeerRate;
-use super::rates::PairRate;
+use super::rates::{PairRate, WindowFlowRate};
 use super::stability::Stability;
 use super::video::{VideoBasis, VideoShares};
 use super::video_peers::VideoPeerCount;
@@ -38,6 +38,11 @@ pub struct WindowSummary {
     /// rates with the final classification.
     #[serde(skip)]
     pub video_shares: VideoShares,
+    /// `R(A1, X1, t1)` of X's fastest flows in the window ([M] §III-B), at most
+    /// `config.flow_rates_top`, fastest first.
+    pub flow_rates: Vec<WindowFlowRate>,
+    /// X's active flows left out of `flow_rates`.
+    pub flow_rates_omitted: usize,
     /// Host-pair rates of every peer active in the window ([M] §III-C).
     pub pairs: Vec<PairRate>,
     /// [M] §III-D; sorted by rate, highest first.

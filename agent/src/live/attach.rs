@@ -437,6 +437,7 @@ impl Attached {
         let mut take = |name: &'static str| ebpf.take_map(name).ok_or(LiveError::MissingMap { name });
         let (slots, stats, table) = (take(names::FLOW_SLOTS)?, take(names::FLOW_STATS)?, take(names::FLOW_TABLE)?);
         let (counters, samples) = (take(names::COUNTERS)?, take(names::SAMPLES)?);
+        let sizes = take(names::SIZES)?;
         if let Some(p) = &pins {
             for (name, map) in [
                 (names::FLOW_SLOTS, &slots),
@@ -444,13 +445,14 @@ impl Attached {
                 (names::FLOW_TABLE, &table),
                 (names::COUNTERS, &counters),
                 (names::SAMPLES, &samples),
+                (names::SIZES, &sizes),
             ] {
                 let path = p.map(name);
                 map.pin(&path).map_err(|source| LiveError::Pin { path, source })?;
             }
             p.claim(&target, ingress, &hook_why)?;
         }
-        let maps = FlowMaps::from_maps(slots, stats, table, counters)?;
+        let maps = FlowMaps::from_maps(slots, stats, table, counters)?.with_sizes(Some(sizes));
         let samples = Some(RingBuf::try_from(samples).map_err(|source| LiveError::Map { name: "SAMPLES", source })?);
         info!(target = %target.describe(), ingress = ingress.describe(), why = %hook_why, max_flows = opts.max_flows, "attached");
         Ok(Attached {

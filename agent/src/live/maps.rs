@@ -114,6 +114,8 @@ pub struct FlowMaps {
     #[cfg(feature = "test-support")]
     seed: u64,
     pub counters: PerCpuArray<MapData, u64>,
+    /// The packet-size histogram (`None`: an object without it, e.g. older pins).
+    sizes: Option<PerCpuArray<MapData, u64>>,
 }
 
 /// The flow table mapped into memory for one reading or update ([`FlowMaps::view`]).
@@ -186,7 +188,26 @@ impl FlowMaps {
             #[cfg(feature = "test-support")]
             seed: h.hash_seed,
             counters: PerCpuArray::try_from(counters).map_err(|_| LiveError::MissingMap { name: "COUNTERS" })?,
+            sizes: None,
         })
+    }
+
+    /// Adds the packet-size histogram map (`SIZES`), when the object has one.
+    pub fn with_sizes(mut self, sizes: Option<Map>) -> Self {
+        self.sizes = sizes.and_then(|m| PerCpuArray::try_from(m).ok());
+        self
+    }
+
+    /// The kernel's size histogram summed over CPUs ([`peerscope_abi::sizes`]
+    /// layout), `None` without the map.
+    pub fn sizes(&self) -> Result<Option<Vec<u64>>, LiveError> {
+        let Some(m) = &self.sizes else { return Ok(None) };
+        let mut out = Vec::with_capacity(peerscope_abi::sizes::SLOTS as usize);
+        for i in 0..peerscope_abi::sizes::SLOTS {
+            let per_cpu = m.get(&i, 0).map_err(|source| LiveError::Map { name: "SIZES", source })?;
+            out.push(per_cpu.iter().sum());
+        }
+        Ok(Some(out))
     }
 
     /// Takes the table's maps out of a loaded object (tests and benchmarks, which run
@@ -199,6 +220,7 @@ impl FlowMaps {
             take(names::FLOW_TABLE)?,
             take(names::COUNTERS)?,
         )
+        .map(|m| m.with_sizes(ebpf.take_map(names::SIZES)))
     }
 
     /// Opens the maps an agent pinned for `target`.
@@ -220,6 +242,7 @@ impl FlowMaps {
             open(names::FLOW_TABLE)?,
             open(names::COUNTERS)?,
         )
+        .map(|m| m.with_sizes(open(names::SIZES).ok()))
     }
 
     /// The kernel's id of the table (its FLOW_SLOTS map): another load of the program

@@ -23,6 +23,10 @@ pub struct Measurement {
     window: WindowAccumulator,
     engine: Engine,
     ledger: ControlLedger,
+    /// The kernel's cumulative size histogram at the last reading; `None`: the
+    /// next reading is only a baseline (a resumed measurement, whose program
+    /// counted before this agent).
+    sizes_prev: Option<Vec<u64>>,
 }
 
 /// What one poll read.
@@ -69,13 +73,19 @@ impl Measurement {
     /// Windows of the engine's Δ, the first starting at `start_unix_ns`.
     pub fn new(engine: Engine, start_unix_ns: u64) -> Self {
         let window = WindowAccumulator::new(start_unix_ns, engine.config().window_ns);
-        Measurement { table: FlowTable::new(KernelClock::new()), window, engine, ledger: ControlLedger::default() }
+        Measurement {
+            table: FlowTable::new(KernelClock::new()),
+            window,
+            engine,
+            ledger: ControlLedger::default(),
+            sizes_prev: Some(Vec::new()),
+        }
     }
 
     /// Continues a measurement from what an earlier agent saved: its table readings
     /// and its open window (see `live::baseline`).
     pub fn resume(engine: Engine, table: FlowTable, window: WindowAccumulator) -> Self {
-        Measurement { table, window, engine, ledger: ControlLedger::default() }
+        Measurement { table, window, engine, ledger: ControlLedger::default(), sizes_prev: None }
     }
 
     pub fn engine(&self) -> &Engine {
@@ -90,6 +100,25 @@ impl Measurement {
     /// A new program's table (after re-attaching): its counters start from zero.
     pub fn reset_table(&mut self) {
         self.table = FlowTable::new(KernelClock::new());
+        self.sizes_prev = Some(Vec::new());
+    }
+
+    /// Takes a reading of the kernel's size histogram (`FlowMaps::sizes`, cumulative,
+    /// ingress bins then egress) and adds what it gained to the engine's: ingress
+    /// is download, egress upload (the interface's directions).
+    pub fn observe_sizes(&mut self, cumulative: &[u64]) {
+        use crate::engine::histogram::{HistogramSource, SizeHistogram, BINS};
+        let prev = self.sizes_prev.replace(cumulative.to_vec());
+        let Some(prev) = prev else { return };
+        let mut h = SizeHistogram::default();
+        for (i, &now) in cumulative.iter().enumerate().take(2 * BINS) {
+            // A count that went down is a new program's: all of it is new.
+            let before = prev.get(i).copied().unwrap_or(0);
+            let gained = if now >= before { now - before } else { now };
+            let bins = if i < BINS { &mut h.down } else { &mut h.up };
+            bins.0[i % BINS] += gained;
+        }
+        self.engine.add_packet_sizes(&h, HistogramSource::Kernel);
     }
 
     /// Decodes the control-packet samples the kernel queued into the ledger; returns

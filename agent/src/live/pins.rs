@@ -62,6 +62,7 @@ const OURS: &[(&str, Expect)] = &[
     (names::FLOW_TABLE, Expect::Map(BPF_MAP_TYPE_ARRAY)),
     (names::COUNTERS, Expect::Map(BPF_MAP_TYPE_PERCPU_ARRAY)),
     (names::SAMPLES, Expect::Map(BPF_MAP_TYPE_RINGBUF)),
+    (names::SIZES, Expect::Map(BPF_MAP_TYPE_PERCPU_ARRAY)),
     (INGRESS_LINK, Expect::Link(&["xdp", "tcx"])),
     (EGRESS_LINK, Expect::Link(&["tcx"])),
 ];
@@ -173,7 +174,8 @@ impl PinDir {
 
     /// Whether a program is attached and pinned here (links and maps).
     pub fn has_program(&self) -> bool {
-        OURS.iter().filter(|(n, _)| *n != names::SAMPLES).all(|(n, _)| self.map(n).exists())
+        // SIZES is not required: pins of an agent from before the size histogram.
+        OURS.iter().filter(|(n, _)| *n != names::SAMPLES && *n != names::SIZES).all(|(n, _)| self.map(n).exists())
     }
 
     /// Whether both pinned links still have their interface: the kernel detaches a

@@ -27,6 +27,8 @@ use peerscope_abi::parse::Options;
 use peerscope_abi::{PacketClass, PacketObservation, UnixNs};
 
 use crate::control::{ControlLedger, ControlSummary};
+use crate::engine::histogram::{HistogramSource, SizeHistogram};
+use crate::engine::host::Direction;
 use crate::engine::{Engine, EngineConfig, MonitoredHost, Report, WindowFlows};
 use crate::schema::{ReportDocument, ReportSource};
 use bucket::WindowBucketer;
@@ -152,6 +154,8 @@ pub fn analyze_file_observed(
     let progress = Progress::new(opts.progress, size, "analysing");
     let thresholds = opts.config.thresholds;
     let mut bucketer = WindowBucketer::new(opts.config.window_ns);
+    let mut sizes = SizeHistogram::default();
+    let direction_of = host.clone();
     let mut engine = Engine::new(opts.config, host.clone());
     let mut read = ReadStats { file_size_bytes: size, ..Default::default() };
     let mut ledger = ControlLedger::default();
@@ -180,6 +184,11 @@ pub fn analyze_file_observed(
                     ledger.observe(&p.key, &m);
                 }
             }
+            match direction_of.direction(&p.key) {
+                Direction::Download { .. } => sizes.record(true, o.ip_len),
+                Direction::Upload { .. } => sizes.record(false, o.ip_len),
+                Direction::Unrelated => {}
+            }
             bucketer.push(p.key, &o, &mut emit);
         }
         if read.frames.is_multiple_of(4096) {
@@ -191,6 +200,7 @@ pub fn analyze_file_observed(
     }
     read.time_jumps = bucketer.jumps();
     bucketer.finish(&mut emit);
+    engine.add_packet_sizes(&sizes, HistogramSource::Packets);
     progress.finish();
     read.bytes_read = reader.offset();
     let report = engine.finish();

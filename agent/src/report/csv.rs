@@ -34,6 +34,8 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
     flows(dir, r)?;
     session_ccdf(dir, r)?;
     packet_sizes(dir, r)?;
+    size_histogram(dir, r)?;
+    window_flows(dir, r)?;
     continents(dir, r)
 }
 
@@ -89,6 +91,54 @@ fn samples(dir: &Path, r: &Report) -> io::Result<()> {
                 s.video_peers.started,
                 s.video_peers.stopped,
                 s.video_peers.changed
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// `R(A1, X1, t1)` per window for X's fastest flows ([M] §III-B; bounded to
+/// `config.flow_rates_top` per window).
+fn window_flows(dir: &Path, r: &Report) -> io::Result<()> {
+    let header = "window,start_unix_ns,len_ns,ip_protocol,src_ip,src_port,dst_ip,dst_port,bytes,bytes_per_s";
+    file(dir, "window_flows.csv", header, |w| {
+        for x in &r.windows {
+            for f in &x.flow_rates {
+                writeln!(
+                    w,
+                    "{},{},{},{},{},{},{},{},{},{}",
+                    x.index,
+                    x.start_unix_ns,
+                    x.len_ns,
+                    f.ip_protocol,
+                    f.src_ip,
+                    f.src_port,
+                    f.dst_ip,
+                    f.dst_port,
+                    f.bytes,
+                    f.bytes_per_s
+                )?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The per-direction IP-length histogram ([M] Fig. 1), when it was counted.
+fn size_histogram(dir: &Path, r: &Report) -> io::Result<()> {
+    let Some(d) = &r.sizes.distribution else { return Ok(()) };
+    let header = "min_ip_len_bytes,max_ip_len_bytes,download_packets,upload_packets,download_cdf,upload_cdf";
+    file(dir, "packet_size_histogram.csv", header, |w| {
+        for i in 0..d.download.bins.len() {
+            let min = i as u32 * d.bin_bytes;
+            let max = if i + 1 == d.download.bins.len() { String::new() } else { (min + d.bin_bytes - 1).to_string() };
+            writeln!(
+                w,
+                "{min},{max},{},{},{},{}",
+                d.download.bins[i],
+                d.upload.bins[i],
+                o(d.download.cdf[i]),
+                o(d.upload.cdf[i])
             )?;
         }
         Ok(())

@@ -115,6 +115,9 @@ impl Live {
         }
         let due = self.measure.window_due(now) || (close && self.measure.window_open_ns(now) > 0);
         let window = if due {
+            if let Some(sizes) = self.attached.maps.sizes()? {
+                self.measure.observe_sizes(&sizes);
+            }
             let summary = self.measure.close_window(now);
             let notes = std::mem::take(&mut self.notes);
             if let Ok(mut m) = self.metrics.lock() {
