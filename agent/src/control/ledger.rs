@@ -73,15 +73,18 @@ fn pair(key: &FlowKey) -> FlowPair {
 }
 
 /// Flows whose evidence is kept; past this, those that are not attributed
-/// and hold no pending payload are forgotten.
-const MAX_FLOWS: usize = 1 << 18;
+/// and hold no pending payload are forgotten. Every sampled flow gets an entry
+/// (a host with churn samples hundreds of new flows a second), so this bounds the
+/// ledger's memory: about 4 MiB.
+const MAX_FLOWS: usize = 1 << 15;
 
 /// A flow's evidence, and the payload a weak rule matched while the flow
 /// waits for its corroboration.
 #[derive(Debug, Default)]
 struct FlowState {
     evidence: FlowEvidence,
-    pending: Option<(FlowKey, ControlMessage)>,
+    /// Boxed: most flows never hold one, and the entry stays small.
+    pending: Option<Box<(FlowKey, ControlMessage)>>,
 }
 
 #[derive(Debug, Default)]
@@ -117,12 +120,13 @@ impl ControlLedger {
         let flow = self.flows.entry(pair(key)).or_default();
         match flow.evidence.observe_fingerprint(&m.identification, m.fingerprint) {
             Attribution::App { .. } | Attribution::DecodeAs => {
-                if let Some((k, p)) = flow.pending.take() {
+                if let Some(kp) = flow.pending.take() {
+                    let (k, p) = *kp;
                     self.record(&k, &p);
                 }
                 self.record(key, m);
             }
-            Attribution::Pending(_) => flow.pending = Some((*key, m.clone())),
+            Attribution::Pending(_) => flow.pending = Some(Box::new((*key, m.clone()))),
             Attribution::Unknown => {
                 if flow.pending.take().is_some() {
                     self.unconfirmed += 1;
