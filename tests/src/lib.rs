@@ -16,6 +16,7 @@ pub mod netns;
 pub mod require;
 pub mod schema;
 pub mod soak;
+pub mod tempdir;
 pub mod tools;
 pub mod traffic;
 pub mod tshark;

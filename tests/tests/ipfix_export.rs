@@ -7,13 +7,13 @@
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use peerscope::offline::synth::{tcp, Link, SynthPcap};
 use peerscope_tests::collectors::{self, Nfcapd};
-use peerscope_tests::{bin_path, require_tool};
+use peerscope_tests::{bin_path, require_tool, tempdir::TempDir};
 
 const S: u64 = 1_000_000_000;
 /// The capture's first packet, Unix time.
@@ -21,24 +21,6 @@ const T0: u64 = 1_700_000_000 * S;
 const WINDOW_S: u64 = 2;
 const X4: &str = "192.0.2.10";
 const X6: &str = "2001:db8::10";
-
-/// A temporary directory of this test, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let d = std::env::temp_dir().join(format!("peerscope-ipfix-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// One flow of one window: (proto, src, dst, window index).
 type FlowWindow = (u8, SocketAddr, SocketAddr, u64);
@@ -122,7 +104,7 @@ fn test_nfdump_shows_every_flow_of_every_window_as_counted() {
     if !require_tool("ipfix_export", "nfcapd") || !require_tool("ipfix_export", "nfdump") {
         return;
     }
-    let dir = TempDir::new("nfcapd");
+    let dir = TempDir::new("ipfix-nfcapd");
     let (cap, want) = capture();
     let pcap = dir.0.join("capture.pcap");
     cap.write_file(&pcap).unwrap();
@@ -179,7 +161,7 @@ fn test_tshark_decodes_templates_and_records_without_a_malformed_field() {
     if !require_tool("ipfix_export", "tshark") {
         return;
     }
-    let dir = TempDir::new("tshark");
+    let dir = TempDir::new("ipfix-tshark");
     let (cap, want) = capture();
     let pcap = dir.0.join("capture.pcap");
     cap.write_file(&pcap).unwrap();

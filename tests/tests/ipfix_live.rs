@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::{IpAddr, SocketAddr, TcpListener};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -18,28 +17,11 @@ use peerscope_tests::agent::{discard_stdout, start_run};
 use peerscope_tests::collectors::{nfdump, Nfcapd};
 use peerscope_tests::netns::{ChildGuard, A_V4, B_V4};
 use peerscope_tests::traffic::udp_burst_from;
-use peerscope_tests::{in_netns, require_root, require_tool, VethPair};
+use peerscope_tests::{in_netns, require_root, require_tool, tempdir::TempDir, VethPair};
 
 const SIZES: [usize; 3] = [100, 600, 1200];
 /// IP bytes of one burst of [`SIZES`] payloads (IPv4 and UDP headers, 28 bytes).
 const BURST_BYTES: u64 = 100 + 600 + 1200 + 3 * 28;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let d = std::env::temp_dir().join(format!("peerscope-ipfix-live-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A burst from b's port `sport` to a's port 9000 + `sport` % 1000: one flow.
 fn burst(pair: &VethPair, sport: u16) -> (u16, u16) {
@@ -81,7 +63,7 @@ fn test_udp_export_to_nfcapd_loses_only_what_a_restarted_collector_missed() {
         return;
     }
     let pair = VethPair::new("ipfu", false);
-    let (d1, d2) = (TempDir::new("udp-1"), TempDir::new("udp-2"));
+    let (d1, d2) = (TempDir::new("ipfix-live-udp-1"), TempDir::new("ipfix-live-udp-2"));
     let port = 4739;
     let first = Nfcapd::start(Some(&pair.ns_a), &d1.0, port);
     let args = ["--interval", "1", "--ipfix", "127.0.0.1:4739", "--ipfix-template-refresh", "0.5"];
