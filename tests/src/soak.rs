@@ -26,9 +26,6 @@ use crate::{agent, bench::Section, in_netns, netns, netns::ChildGuard, VethPair}
 /// The agent's flags, as the busy host ran it.
 pub const AGENT_ARGS: [&str; 7] = ["--interval", "1", "--window", "5", "--idle-timeout", "10", "--quiet"];
 
-/// The BENCHMARKS.md section `cargo xtask soak` writes.
-pub const TITLE: &str = "Soak: the agent on a busy host";
-
 /// Window length of [`AGENT_ARGS`], ns.
 const WINDOW_NS: u64 = 5_000_000_000;
 

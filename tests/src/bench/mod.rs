@@ -77,6 +77,13 @@ pub fn header_of(existing: &str) -> &str {
     }
 }
 
+/// `existing` without its sections whose title starts with `prefix` (a run that
+/// writes them again under a new title: the soak names its length and rate).
+pub fn without(existing: &str, prefix: &str) -> String {
+    let kept: Vec<Section> = split(existing).into_iter().filter(|s| !s.title.starts_with(prefix)).collect();
+    merge("", header_of(existing), &kept)
+}
+
 /// The line each section starts with: the day and the machine it was measured on.
 /// The line that heads a section: the machine and day, and the load average when the
 /// run began (`load`, see [`load_average`]).
@@ -125,6 +132,14 @@ mod tests {
 
     fn section(title: &str, body: &str) -> Section {
         Section { title: title.into(), body: body.into() }
+    }
+
+    #[test]
+    fn test_without_drops_a_kind_of_section_and_keeps_the_rest() {
+        let md = merge(OLD, header_of(OLD), &[section("Soak: 3 min", "old soak\n")]);
+        let out = without(&md, "Soak");
+        assert!(!out.contains("Soak") && out.contains("## Kernel") && out.contains("## Analyze"), "{out}");
+        assert!(out.starts_with("# peerscope benchmarks\n\nold header\n"), "{out}");
     }
 
     #[test]

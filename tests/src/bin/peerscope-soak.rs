@@ -6,7 +6,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use peerscope_tests::{
-    bench::{header_of, load_average, machine, merge},
+    bench::{header_of, load_average, machine, merge, without},
     soak::{self, Options},
 };
 
@@ -46,6 +46,8 @@ fn main() -> anyhow::Result<()> {
     println!("## {}\n\n{}", section.title, section.body);
     let md_path = root.join("BENCHMARKS.md");
     let md = std::fs::read_to_string(&md_path).unwrap_or_else(|_| "# peerscope benchmarks\n".to_string());
+    // One soak section: an earlier run's (of another length or rate) goes.
+    let md = without(&md, "Soak");
     std::fs::write(&md_path, merge(&md, header_of(&md), &[section]))?;
     eprintln!("soak: wrote {}, bench/soak.svg and target/soak/soak.tsv", md_path.display());
     Ok(())
