@@ -396,7 +396,7 @@ impl Attached {
             });
         };
         for (h, e) in &refused {
-            warn!("{} refused on {} ({e}); ", h.describe(), opts.iface);
+            warn!("{} refused on {} ({e})", h.describe(), opts.iface);
         }
         let hook_why = match refused.first() {
             None => plan.why.clone(),

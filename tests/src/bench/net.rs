@@ -138,18 +138,10 @@ fn iperf(pair: &VethPair, traffic: Traffic, dir: Direction) -> anyhow::Result<Ru
 /// Something attached to A for the length of a run; dropped, it detaches.
 enum Held {
     None,
-    // Held only to be dropped: that detaches.
+    // Held only to be dropped: that detaches (ends tcpdump: ChildGuard kills it).
     Agent(#[allow(dead_code)] Box<Attached>),
     Programs(#[allow(dead_code)] Box<Ebpf>),
-    Tcpdump(ChildGuard, #[allow(dead_code)] std::path::PathBuf),
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        if let Held::Tcpdump(child, _) = self {
-            drop(child.0.take());
-        }
-    }
+    Tcpdump(#[allow(dead_code)] ChildGuard),
 }
 
 fn pass_only(pair: &VethPair, xdp: bool) -> anyhow::Result<Held> {
@@ -185,17 +177,15 @@ fn attach(pair: &VethPair, setup: Setup) -> anyhow::Result<Held> {
         Setup::Tcpdump => {
             // Whole packets, written to /dev/null: at tens of Gbit/s a file would fill
             // the disk in seconds, and the cost measured is the capture's, not the disk's.
-            let pcap = std::path::PathBuf::from("/dev/null");
             let child = ChildGuard(Some(
                 Command::new("ip")
-                    .args(["netns", "exec", &pair.ns_a, "tcpdump", "-i", &pair.a_if, "-s", "0", "-w"])
-                    .arg(&pcap)
+                    .args(["netns", "exec", &pair.ns_a, "tcpdump", "-i", &pair.a_if, "-s", "0", "-w", "/dev/null"])
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .spawn()?,
             ));
             std::thread::sleep(Duration::from_millis(500));
-            Held::Tcpdump(child, pcap)
+            Held::Tcpdump(child)
         }
     })
 }
