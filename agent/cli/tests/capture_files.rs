@@ -98,15 +98,81 @@ fn test_snaplen_cut_packets_count_their_ip_length() {
 }
 
 #[test]
-fn test_a_clock_jump_restarts_the_window_grid() {
-    // 10 years ahead: far more than MAX_EMPTY_WINDOWS windows of 20 s.
+fn test_a_clock_jump_is_one_run_of_empty_windows() {
+    // 10 years ahead (15 768 000 windows of 20 s): the grid runs on, the gap is
+    // listed once. By hand: window 0 [T0, T0+20 s) holds the first packet; window 1
+    // is empty and completes sample 0 (the one with the packet), so it is listed by
+    // itself; windows 2 .. 15 767 998 are one run of 15 767 997; the second packet
+    // falls exactly on the last boundary, so it closes window 15 767 999 (the last
+    // packet on a boundary closes the window before it).
     let mut p = SynthPcap::new(Link::Ethernet);
     let later = T0 + 10 * 365 * 86_400 * S;
     p.udp(T0, sa("198.51.100.1", 1), sa(X, 2), 100).udp(later, sa("198.51.100.1", 1), sa(X, 2), 100);
     let out = analyze(&p, EngineConfig::default());
     assert_eq!(out.read.time_jumps, 1);
-    let w: Vec<_> = out.report.windows.iter().map(|w| (w.start_unix_ns, w.packets)).collect();
-    assert_eq!(w, vec![(T0, 1), (later, 1)]);
+    let w: Vec<_> = out.report.windows.iter().map(|w| (w.start_unix_ns, w.packets, w.count)).collect();
+    assert_eq!(w, vec![(T0, 1, 1), (T0 + 20 * S, 0, 1), (T0 + 40 * S, 0, 15_767_997), (later - 20 * S, 1, 1)]);
+    assert_eq!(out.report.capture.windows, 15_768_000);
+    assert_eq!(out.report.capture.duration_s, (later - T0) as f64 / 1e9);
+    // Samples of 30 s: 0 holds the first packet, then one empty by itself and a
+    // run; the last one (with the second packet) is partial.
+    let total: u64 = out.report.samples.iter().map(|s| s.count).sum();
+    assert_eq!(total as usize, out.report.capture.samples);
+    assert!(out.report.samples.len() <= 4, "{:?}", out.report.samples);
+    assert_eq!(out.report.family.mean_parents_per_window, Some(0.0));
+    assert_eq!(out.report.stability.windows_with_empty_parent_set, 15_767_999);
+}
+
+/// A capture with a gap of a week between two bursts: `analyze --json` and its CSV
+/// stay the size of the traffic (kilobytes, not the hundreds of megabytes one entry
+/// per empty window took), and so does the process's memory.
+#[test]
+fn test_a_gap_of_a_week_gives_bounded_output_and_memory() {
+    let mut p = SynthPcap::new(Link::Ethernet);
+    let week = 7 * 86_400 * S;
+    for start in [T0, T0 + week] {
+        p.udp_train(start, S / 10, 600, sa("198.51.100.1", 4004), sa(X, 8008), 1300);
+        p.udp_train(start, S / 5, 300, sa(X, 8008), sa("198.51.100.2", 4004), 1300);
+    }
+    let pcap = temp_path("week.pcap");
+    p.write_file(&pcap).unwrap();
+    let json = temp_path("week.json");
+    let csv = temp_path("week-csv");
+    let child = Command::new(env!("CARGO_BIN_EXE_peerscope"))
+        .args(["analyze", "--no-progress", "--host", X, "--json"])
+        .arg(&json)
+        .arg("--csv")
+        .arg(&csv)
+        .arg(&pcap)
+        .status()
+        .unwrap();
+    assert!(child.success());
+    // Only the child has ended so far; its peak resident set.
+    let rss_kib = children_max_rss_kib();
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let r = &v["report"];
+    // 7 days + 60 s of bursts = 30 243 windows of 20 s (the last one partial).
+    assert_eq!(r["capture"]["windows"], 30_243);
+    let counts: u64 = r["windows"].as_array().unwrap().iter().map(|w| w["count"].as_u64().unwrap()).sum();
+    assert_eq!(counts, 30_243);
+    assert!(r["windows"].as_array().unwrap().len() <= 12, "{}", r["windows"]);
+    let size = std::fs::metadata(&json).unwrap().len();
+    assert!(size < 200_000, "analyze --json wrote {size} bytes for 1800 packets");
+    let rows = std::fs::read_to_string(csv.join("windows.csv")).unwrap().lines().count();
+    assert!(rows <= 13, "windows.csv has {rows} lines");
+    assert!(rss_kib < 100 * 1024, "analyze peaked at {rss_kib} KiB");
+    std::fs::remove_dir_all(&csv).ok();
+    for f in [&pcap, &json] {
+        std::fs::remove_file(f).ok();
+    }
+}
+
+/// The largest peak resident set of this process's children that have ended, in KiB.
+fn children_max_rss_kib() -> i64 {
+    // SAFETY: getrusage fills the struct it is given and reads nothing else.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) }, 0);
+    u.ru_maxrss
 }
 
 #[test]

@@ -86,6 +86,12 @@ impl FamilyTracker {
         fam
     }
 
+    /// `n` more windows with no peer at all.
+    pub fn add_empty_windows(&mut self, n: u64) {
+        self.parents_per_window.add_n(0.0, n);
+        self.children_per_window.add_n(0.0, n);
+    }
+
     /// Every peer that was a parent, and every peer that was a child, in some window.
     pub fn ever(&self) -> (&BTreeSet<IpAddr>, &BTreeSet<IpAddr>) {
         (&self.ever_parents, &self.ever_children)

@@ -68,6 +68,22 @@ impl RedundancySpan {
         counted
     }
 
+    /// Takes `count` empty windows of `len_ns` from `start_ns` at once, as
+    /// [`Self::observe`] would one by one.
+    pub fn observe_run(&mut self, start_ns: u64, len_ns: u64, count: u64) {
+        let end = start_ns + len_ns * count;
+        let first = *self.first_start_ns.get_or_insert(start_ns);
+        self.last_end_ns = self.last_end_ns.max(end);
+        if self.counted_from_ns.is_none() {
+            // The first window of the run that starts at or after the skip point.
+            let from = first.saturating_add(self.skip_ns).max(start_ns);
+            let k = (from - start_ns).div_ceil(len_ns.max(1));
+            if k < count {
+                self.counted_from_ns = Some(start_ns + k * len_ns);
+            }
+        }
+    }
+
     /// T in ns (0 when no window started after the skip).
     pub fn interval_ns(&self) -> u64 {
         self.counted_from_ns.map_or(0, |t| self.last_end_ns.saturating_sub(t))

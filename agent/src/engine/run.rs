@@ -15,12 +15,12 @@ use super::peers::PeerLedger;
 use super::rates::{host_rate, pair_rates, top_flow_rates};
 use super::redundancy::{redundancy, RedundancySpan};
 use super::report::{CaptureSpan, Report};
-use super::samples::{SampleGrid, SampleTraffic};
+use super::samples::{Closed, EmptySamples, SampleGrid, SampleTraffic};
 use super::sessions::SessionTable;
 use super::sizes::{size_summary, SizeSummary};
 use super::stability::StabilityTracker;
 use super::startup::StartupTracker;
-use super::summary::{SampleSummary, WindowSummary};
+use super::summary::{Run, SampleSummary, WindowSummary};
 use super::util::secs;
 use super::video::{VideoBasis, VideoShares};
 use super::video_peers::VideoPeerTracker;
@@ -158,6 +158,7 @@ impl Engine {
             start_unix_ns: w.start_ns,
             len_ns: w.len_ns,
             partial: w.len_ns < self.cfg.window_ns,
+            count: 1,
             active_flows: w.active_flows(),
             packets: total.total_packets(),
             bytes: total.total_bytes(),
@@ -184,6 +185,38 @@ impl Engine {
         summary
     }
 
+    /// `count` consecutive windows of Δ from `start_ns` with no packet at all, as
+    /// `count` calls of [`Engine::observe_window`] with empty windows would take them,
+    /// in time and memory independent of `count` (a capture with a gap of a week).
+    /// Windows are taken one by one until nothing is left to change (no parent
+    /// left, the open sample empty); the rest is one run.
+    pub fn observe_empty_windows(&mut self, start_ns: u64, count: u64) {
+        let len = self.cfg.window_ns;
+        let mut done = 0;
+        while done < count {
+            let s = self.observe_window(WindowFlows::new(start_ns + done * len, len));
+            done += 1;
+            if s.is_steady_empty() && self.grid.idle() {
+                break;
+            }
+        }
+        let rest = count - done;
+        if rest == 0 {
+            return;
+        }
+        let (start, end) = (start_ns + done * len, start_ns + count * len);
+        self.family.add_empty_windows(rest);
+        self.stability.add_empty_windows(rest);
+        self.redundancy.observe_run(start, len, rest);
+        self.last_end_ns = self.last_end_ns.max(end);
+        let closed = self.grid.advance(start, end);
+        self.take_closed(closed);
+        self.flows.end_window(end);
+        let summary = WindowSummary::steady_empty(self.windows_seen, start, len, rest);
+        self.windows_seen += rest as usize;
+        keep(&mut self.windows, summary, self.cfg.retention.windows);
+    }
+
     /// One step: the start-up delay's rate, and the sample grid (returns the sample
     /// the step completed, if any).
     fn observe_step(&mut self, step: &HostView, shares: &VideoShares) -> Option<SampleSummary> {
@@ -192,7 +225,38 @@ impl Engine {
             let sessions = &self.sessions;
             self.startup.observe_step(step.start_ns, step.len_ns, shares, |id| sessions.is_video(id, min_large), c);
         }
-        self.grid.push(step, shares).map(|s| self.close_sample(s))
+        let closed = if step.pairs.is_empty() && shares.is_empty() {
+            self.grid.advance(step.start_ns, step.start_ns + step.len_ns)
+        } else {
+            self.grid.push(step, shares)
+        };
+        self.take_closed(closed)
+    }
+
+    /// Summarises the samples a step closed; returns the last one.
+    fn take_closed(&mut self, c: Closed) -> Option<SampleSummary> {
+        let closed = c.sample.map(|s| self.close_sample(s));
+        c.empty.map(|e| self.close_empty_samples(e)).or(closed)
+    }
+
+    /// A run of empty samples: the first one by itself (video peers stop there),
+    /// the rest, all alike, as one entry.
+    fn close_empty_samples(&mut self, e: EmptySamples) -> SampleSummary {
+        let empty = |index, start_ns| SampleTraffic { index, start_ns, len_ns: e.len_ns, ..Default::default() };
+        let first = self.close_sample(empty(e.index, e.start_ns));
+        if e.count < 2 {
+            return first;
+        }
+        let mut rest = sample_summary(
+            &mut self.video_peers,
+            &empty(e.index + 1, e.start_ns + e.len_ns),
+            &self.sessions,
+            &self.cfg,
+        );
+        rest.count = e.count - 1;
+        self.samples_seen += rest.count as usize;
+        keep(&mut self.samples, rest.clone(), self.cfg.retention.windows);
+        rest
     }
 
     fn close_sample(&mut self, s: SampleTraffic) -> SampleSummary {
@@ -326,9 +390,13 @@ impl Engine {
     }
 }
 
-/// Appends `item`, dropping the oldest beyond `cap` (`None`: no bound).
-fn keep<T>(ring: &mut VecDeque<T>, item: T, cap: Option<usize>) {
-    ring.push_back(item);
+/// Appends `item` (or folds it into the run it continues, see [`Run`]), dropping the
+/// oldest entries beyond `cap` (`None`: no bound).
+fn keep<T: Run>(ring: &mut VecDeque<T>, item: T, cap: Option<usize>) {
+    if ring.back_mut().is_some_and(|last| last.absorb(&item)) {
+        return;
+    }
+    ring.push_back(item.kept());
     if let Some(cap) = cap {
         while ring.len() > cap.max(1) {
             ring.pop_front();
@@ -349,6 +417,7 @@ fn sample_summary(
         start_unix_ns: s.start_ns,
         len_ns: s.len_ns,
         partial: s.len_ns < cfg.sample_ns,
+        count: 1,
         rates: sample_rates(s, |id| sessions.is_video(id, min_large)),
         video_basis: VideoBasis::SessionsSoFar,
         video_shares: s.video.clone(),
@@ -409,6 +478,71 @@ mod tests {
         assert_eq!(so_far.flows[0].total.classes.packets, 250);
         // Duration spans both windows: first packet of poll 1 to last of poll 2.
         assert_eq!(r.flows[0].total.duration_s, 38.0);
+    }
+
+    /// `n` packets of `bytes` from `peer` to X (`down`) or back, spread over the
+    /// window starting at `start`.
+    fn burst(peer: [u8; 4], down: bool, n: u32, bytes: u32, start: u64) -> (FlowKey, FlowStats<UnixNs>) {
+        let k = if down { key(peer) } else { FlowKey::v4(IPPROTO_UDP, [192, 0, 2, 10], peer, 8008, 4004) };
+        let t = Thresholds::STUDIES;
+        let mut s = FlowStats::default();
+        for i in 0..n {
+            let ts = start + u64::from(i) * (19 * NS_PER_S) / u64::from(n);
+            s.record(&PacketObservation::new(&t, IPPROTO_UDP, bytes, bytes - 28, 0, UnixNs(ts)));
+        }
+        (k, s)
+    }
+
+    /// A window of traffic: two parents (8 000 and 5 000 B/s of 1300-byte packets,
+    /// video with UDP sessions) and a child; `shift` changes the parents.
+    fn busy(start: u64, shift: u8) -> WindowFlows {
+        let mut flows = vec![
+            burst([198, 51, 100, 1 + shift], true, 123, 1300, start),
+            burst([198, 51, 100, 2 + shift], true, 77, 1300, start),
+            burst([203, 0, 113, 9], false, 100, 1000, start),
+        ];
+        flows.sort_unstable_by_key(|a| a.0);
+        WindowFlows { start_ns: start, len_ns: 20 * NS_PER_S, flows }
+    }
+
+    /// A run of empty windows taken at once gives the report that taking them one by
+    /// one gives (parents leaving, S_n/X_n, samples of 30 s on their own grid, video
+    /// peers stopping, the redundancy interval), whatever the run's length and where
+    /// the samples' edges fall; and the report lists the run as one entry.
+    #[test]
+    fn test_empty_windows_at_once_equal_one_by_one() {
+        let cfg = EngineConfig {
+            playback_rate_kbps: Some(40.0),
+            udp_sessions: true,
+            redundancy_skip_ns: 50 * NS_PER_S,
+            ..Default::default()
+        };
+        let d = 20 * NS_PER_S;
+        for n in [1u64, 2, 3, 4, 7, 50, 1000] {
+            let mut one = Engine::new(cfg.clone(), MonitoredHost::new([x()]));
+            let mut run = Engine::new(cfg.clone(), MonitoredHost::new([x()]));
+            for e in [&mut one, &mut run] {
+                e.observe_window(busy(T0, 0));
+                e.observe_window(busy(T0 + d, 1));
+            }
+            for k in 0..n {
+                one.observe_window(WindowFlows::new(T0 + (2 + k) * d, d));
+            }
+            run.observe_empty_windows(T0 + 2 * d, n);
+            for e in [&mut one, &mut run] {
+                e.observe_window(busy(T0 + (2 + n) * d, 0));
+            }
+            let (a, b) = (one.finish(), run.finish());
+            let json = |r: &Report| serde_json::to_value(r).unwrap();
+            assert_eq!(json(&a), json(&b), "{n} empty windows");
+            let counts: u64 = b.windows.iter().map(|w| w.count).sum();
+            assert_eq!((counts, b.capture.windows as u64), (n + 3, n + 3));
+            // Traffic, parents leaving, the sample with traffic closing, one run.
+            assert!(b.windows.len() <= 6, "{n}: {} entries", b.windows.len());
+            let samples: u64 = b.samples.iter().map(|s| s.count).sum();
+            assert_eq!(samples as usize, b.capture.samples);
+            assert!(b.samples.len() <= 6, "{n}: {} samples", b.samples.len());
+        }
     }
 
     #[test]

@@ -29,6 +29,22 @@ impl SampleTraffic {
     }
 }
 
+/// A run of empty samples of the period each, from `start_ns`, numbered from `index`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EmptySamples {
+    pub index: usize,
+    pub start_ns: u64,
+    pub len_ns: u64,
+    pub count: u64,
+}
+
+/// What a step completed: the sample it closed, then the empty ones after it.
+#[derive(Debug, Default)]
+pub struct Closed {
+    pub sample: Option<SampleTraffic>,
+    pub empty: Option<EmptySamples>,
+}
+
 /// Accumulates steps into samples.
 #[derive(Clone, Debug)]
 pub struct SampleGrid {
@@ -55,26 +71,13 @@ impl SampleGrid {
     }
 
     /// Adds a step (its traffic per peer and large bytes per session); returns the
-    /// sample it completes, if any (a step in a later sample closes the current one).
-    pub fn push(&mut self, step: &HostView, video: &VideoShares) -> Option<SampleTraffic> {
+    /// samples it completes (a step in a later sample closes the current one, and
+    /// the samples between them, empty, as one run).
+    pub fn push(&mut self, step: &HostView, video: &VideoShares) -> Closed {
         let origin = *self.origin_ns.get_or_insert(step.start_ns);
         let slot = step.start_ns.saturating_sub(origin) / self.period_ns;
-        let done = match &self.cur {
-            Some(_) if slot > self.cur_slot => {
-                let nominal_end = origin + (self.cur_slot + 1) * self.period_ns;
-                self.close(nominal_end.max(self.cur_end_ns))
-            }
-            _ => None,
-        };
-        if self.cur.is_none() {
-            self.cur_slot = slot;
-            self.cur = Some(SampleTraffic {
-                index: self.next_index,
-                start_ns: origin + slot * self.period_ns,
-                ..Default::default()
-            });
-        }
-        let cur = self.cur.as_mut().expect("just set");
+        let done = self.enter(slot);
+        let cur = self.cur.as_mut().expect("entered");
         self.cur_end_ns = self.cur_end_ns.max(step.start_ns + step.len_ns);
         for (peer, t) in &step.pairs {
             let e = cur.pairs.entry(*peer).or_default();
@@ -83,6 +86,57 @@ impl SampleGrid {
         }
         cur.video.merge(video);
         done
+    }
+
+    /// Time observed without traffic of X from the last step to `until_ns` (an empty
+    /// window): the samples it completes, as [`Self::push`]. An empty stretch never
+    /// lengthens a sample beyond its period.
+    pub fn advance(&mut self, start_ns: u64, until_ns: u64) -> Closed {
+        let origin = *self.origin_ns.get_or_insert(start_ns);
+        if until_ns <= start_ns {
+            return Closed::default();
+        }
+        // The sample holding the stretch's last instant.
+        let slot = (until_ns - 1).saturating_sub(origin) / self.period_ns;
+        let done = self.enter(slot);
+        self.cur_end_ns = self.cur_end_ns.max(until_ns);
+        done
+    }
+
+    /// Moves the open sample to `slot`: closes the current one if `slot` is later,
+    /// and reports the samples skipped in between as one empty run.
+    fn enter(&mut self, slot: u64) -> Closed {
+        let origin = self.origin_ns.expect("origin set");
+        let mut done = Closed::default();
+        if self.cur.is_some() && slot > self.cur_slot {
+            let nominal_end = origin + (self.cur_slot + 1) * self.period_ns;
+            done.sample = self.close(nominal_end.max(self.cur_end_ns));
+            let skipped = slot - self.cur_slot - 1;
+            if skipped > 0 {
+                done.empty = Some(EmptySamples {
+                    index: self.next_index,
+                    start_ns: nominal_end,
+                    len_ns: self.period_ns,
+                    count: skipped,
+                });
+                self.next_index += skipped as usize;
+            }
+        }
+        if self.cur.is_none() {
+            self.cur_slot = slot;
+            self.cur = Some(SampleTraffic {
+                index: self.next_index,
+                start_ns: origin + slot * self.period_ns,
+                ..Default::default()
+            });
+        }
+        done
+    }
+
+    /// The open sample holds no traffic of X (closing it, and any later ones up to
+    /// the next step, gives only empty samples).
+    pub fn idle(&self) -> bool {
+        self.cur.as_ref().is_none_or(|c| c.pairs.is_empty() && c.video.is_empty())
     }
 
     /// The open sample as [`Self::flush`] would close it, left open.

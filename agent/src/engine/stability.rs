@@ -48,6 +48,13 @@ pub struct Stability {
     pub note: Option<StabilityNote>,
 }
 
+impl Stability {
+    /// An empty parent set after an empty one.
+    pub fn empty_after_empty() -> Self {
+        stability(Some(&BTreeSet::new()), &BTreeSet::new())
+    }
+}
+
 /// The formulas on two parent sets.
 pub fn stability(prev: Option<&BTreeSet<IpAddr>>, cur: &BTreeSet<IpAddr>) -> Stability {
     let Some(prev) = prev else {
@@ -110,6 +117,12 @@ impl StabilityTracker {
         }
         self.prev = Some(cur);
         st
+    }
+
+    /// `n` more windows with no parent, after one (see `Engine::observe_empty_windows`).
+    pub fn add_empty_windows(&mut self, n: u64) {
+        debug_assert!(self.prev.as_ref().is_some_and(|p| p.is_empty()));
+        self.empty_windows += n as usize;
     }
 
     pub fn summary(&self) -> StabilitySummary {

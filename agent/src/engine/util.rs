@@ -33,6 +33,12 @@ impl RunningMean {
         self.n += 1;
     }
 
+    /// Adds `v` `n` times.
+    pub fn add_n(&mut self, v: f64, n: u64) {
+        self.sum += v * n as f64;
+        self.n += n;
+    }
+
     pub fn mean(&self) -> Option<f64> {
         ratio(self.sum, self.n as f64)
     }

@@ -78,6 +78,10 @@ impl VideoShares {
         self.0.iter()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Video bytes (down, up) per peer: the large bytes of the sessions `is_video`
     /// accepts. Peers without video bytes are left out.
     pub fn per_peer(&self, is_video: impl Fn(SessionId) -> bool) -> BTreeMap<IpAddr, (u64, u64)> {

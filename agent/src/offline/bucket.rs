@@ -2,11 +2,11 @@
 //! [`WindowFlows`], so that pcap files go through the same engine as live traffic.
 //!
 //! The grid starts at the first packet and advances by Δ; every window is
-//! emitted, empty ones included. A packet older than the current window (captures
-//! are not always in time order) is counted in the current window. A jump forward
-//! by more than [`MAX_EMPTY_WINDOWS`] windows (a corrupt or reset clock) restarts
-//! the grid at that packet instead of emitting millions of empty windows; such
-//! jumps are counted.
+//! emitted, and the empty windows between two packets as one run (start, count),
+//! so that a gap of a week costs what one window costs. A packet older than the
+//! current window (captures are not always in time order) is counted in the current
+//! window. Gaps of more than [`LONG_GAP_WINDOWS`] windows (a reset or corrupt clock,
+//! captures joined end to end) are counted: the grid runs on across them.
 //!
 //! Each window comes with its steps: the same packets cut at every
 //! [`STEP_NS`] from the window's start (the last step ends with the window), for
@@ -25,14 +25,25 @@ use peerscope_abi::{FlowKey, FlowStats, PacketObservation, UnixNs};
 
 use crate::engine::{WindowFlows, STEP_NS};
 
-/// Longest run of empty windows emitted for one gap (about 23 days at Δ = 20 s).
-pub const MAX_EMPTY_WINDOWS: u64 = 100_000;
+/// Empty windows from which a gap counts as a clock jump (about 23 days at Δ = 20 s).
+pub const LONG_GAP_WINDOWS: u64 = 100_000;
 
 /// One window and its steps (see the module comment).
 #[derive(Debug)]
 pub struct Bucketed {
     pub window: WindowFlows,
     pub steps: Vec<WindowFlows>,
+}
+
+/// What the bucketer emits, in time order.
+#[derive(Debug)]
+pub enum Bucket {
+    Window(Bucketed),
+    /// `count` windows of Δ from `start_ns` without a packet.
+    Empty {
+        start_ns: u64,
+        count: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -44,9 +55,9 @@ pub struct WindowBucketer {
     cur: HashMap<FlowKey, FlowStats<UnixNs>>,
     /// The closed steps of the current window.
     steps: Vec<WindowFlows>,
-    /// The window before the current one, held back until the next one is known
-    /// not to be the zero-length last window.
-    pending: Option<Bucketed>,
+    /// The window (or run) before the current one, held back until the next one is
+    /// known not to be the zero-length last window.
+    pending: Option<Bucket>,
     last_ts_ns: u64,
     jumps: u64,
 }
@@ -66,7 +77,7 @@ impl WindowBucketer {
     }
 
     /// Counts one packet; emits the windows that end before it.
-    pub fn push(&mut self, key: FlowKey, obs: &PacketObservation<UnixNs>, emit: &mut impl FnMut(Bucketed)) {
+    pub fn push(&mut self, key: FlowKey, obs: &PacketObservation<UnixNs>, emit: &mut impl FnMut(Bucket)) {
         let ts = obs.ts.0;
         let mut start = match self.start_ns {
             Some(s) => s,
@@ -75,15 +86,16 @@ impl WindowBucketer {
                 ts
             }
         };
-        if ts.saturating_sub(start) / self.len_ns > MAX_EMPTY_WINDOWS {
-            self.close(start, emit);
-            self.jumps += 1;
-            start = ts;
-            self.step_start_ns = ts;
-        }
-        while ts >= start + self.len_ns {
-            self.close(start, emit);
-            start += self.len_ns;
+        if ts >= start + self.len_ns {
+            let w = self.take(start);
+            self.hold(Bucket::Window(w), emit);
+            let next = start + self.len_ns;
+            let empty = (ts - next) / self.len_ns;
+            if empty > 0 {
+                self.hold(Bucket::Empty { start_ns: next, count: empty }, emit);
+                self.jumps += (empty > LONG_GAP_WINDOWS) as u64;
+            }
+            start = next + empty * self.len_ns;
             self.step_start_ns = start;
         }
         if ts >= self.step_start_ns + STEP_NS {
@@ -105,10 +117,9 @@ impl WindowBucketer {
         self.steps.push(WindowFlows { start_ns: self.step_start_ns, len_ns: end - self.step_start_ns, flows });
     }
 
-    /// Closes the current window (a full Δ) and emits the one held before it.
-    fn close(&mut self, start: u64, emit: &mut impl FnMut(Bucketed)) {
-        let w = self.take(start);
-        if let Some(prev) = self.pending.replace(w) {
+    /// Holds `b` back, emitting what was held before it.
+    fn hold(&mut self, b: Bucket, emit: &mut impl FnMut(Bucket)) {
+        if let Some(prev) = self.pending.replace(b) {
             emit(prev);
         }
     }
@@ -126,14 +137,14 @@ impl WindowBucketer {
         Bucketed { window: WindowFlows { start_ns: start, len_ns: self.len_ns, flows }, steps }
     }
 
-    /// Forward clock jumps that restarted the grid.
+    /// Gaps of more than [`LONG_GAP_WINDOWS`] empty windows.
     pub fn jumps(&self) -> u64 {
         self.jumps
     }
 
     /// Emits the last windows: the last one ends at the last packet (see the module
     /// comment).
-    pub fn finish(mut self, emit: &mut impl FnMut(Bucketed)) {
+    pub fn finish(mut self, emit: &mut impl FnMut(Bucket)) {
         let Some(start) = self.start_ns else { return };
         let mut last = self.take(start);
         let observed = self.last_ts_ns.saturating_sub(start).min(self.len_ns);
@@ -147,29 +158,41 @@ impl WindowBucketer {
             // The last step ends with the window too.
             s.len_ns = s.len_ns.min((start + last.window.len_ns).saturating_sub(s.start_ns));
         }
-        match self.pending.take() {
-            Some(mut prev) if last.window.len_ns == 0 && prev.window.end_ns() == start => {
-                // Packets on the boundary: the closing instant of the window before,
-                // and of its last step.
-                prev.window.flows.extend(last.window.flows);
-                prev.window.flows.sort_unstable_by_key(|a| a.0);
-                let on_boundary = last.steps.into_iter().flat_map(|s| s.flows);
-                match prev.steps.last_mut() {
-                    Some(s) if s.end_ns() == start => s.flows.extend(on_boundary),
-                    _ => prev.steps.push(WindowFlows {
-                        start_ns: start.saturating_sub(1),
-                        len_ns: 1,
-                        flows: on_boundary.collect(),
-                    }),
-                }
-                emit(prev);
+        if last.window.len_ns > 0 {
+            if let Some(p) = self.pending.take() {
+                emit(p);
             }
-            prev => {
-                if let Some(p) = prev {
-                    emit(p);
-                }
-                emit(last);
-            }
+            return emit(Bucket::Window(last));
         }
+        // Packets on the boundary: the closing instant of the window before, and of
+        // its last step. After a run of empty windows, its last window is that window.
+        let prev = match self.pending.take() {
+            Some(Bucket::Window(w)) => Some(w),
+            Some(Bucket::Empty { start_ns, count }) => {
+                if count > 1 {
+                    emit(Bucket::Empty { start_ns, count: count - 1 });
+                }
+                let s = start_ns + (count - 1) * self.len_ns;
+                Some(Bucketed { window: WindowFlows::new(s, self.len_ns), steps: Vec::new() })
+            }
+            None => None,
+        };
+        let Some(mut prev) = prev else { return emit(Bucket::Window(last)) };
+        if prev.window.end_ns() != start {
+            emit(Bucket::Window(prev));
+            return emit(Bucket::Window(last));
+        }
+        prev.window.flows.extend(last.window.flows);
+        prev.window.flows.sort_unstable_by_key(|a| a.0);
+        let on_boundary = last.steps.into_iter().flat_map(|s| s.flows);
+        match prev.steps.last_mut() {
+            Some(s) if s.end_ns() == start => s.flows.extend(on_boundary),
+            _ => prev.steps.push(WindowFlows {
+                start_ns: start.saturating_sub(1),
+                len_ns: 1,
+                flows: on_boundary.collect(),
+            }),
+        }
+        emit(Bucket::Window(prev));
     }
 }

@@ -159,9 +159,12 @@ pub fn analyze_file_observed(
     let mut engine = Engine::new(opts.config, host.clone());
     let mut read = ReadStats { file_size_bytes: size, ..Default::default() };
     let mut ledger = ControlLedger::default();
-    let mut emit = |b: bucket::Bucketed| {
-        observe(&b.window, &host);
-        engine.observe_window_steps(b.window, b.steps);
+    let mut emit = |b: bucket::Bucket| match b {
+        bucket::Bucket::Window(b) => {
+            observe(&b.window, &host);
+            engine.observe_window_steps(b.window, b.steps);
+        }
+        bucket::Bucket::Empty { start_ns, count } => engine.observe_empty_windows(start_ns, count),
     };
     let damage = loop {
         if opts.max_frames.is_some_and(|m| read.frames >= m) {

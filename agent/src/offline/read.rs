@@ -46,8 +46,9 @@ pub struct ReadStats {
     /// Packets counted in the inner flow of a tunnel (`--decap`).
     #[serde(default)]
     pub decapsulated_packets: u64,
-    /// Forward timestamp jumps too long to fill with empty windows (the window
-    /// grid restarted there).
+    /// Gaps between packets of more than 100 000 empty windows (a reset or corrupt
+    /// clock, captures joined end to end): the grid runs on, each gap is one run of
+    /// empty windows.
     pub time_jumps: u64,
     /// Bytes of the file parsed, and its size.
     pub bytes_read: u64,

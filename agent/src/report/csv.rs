@@ -40,16 +40,17 @@ pub fn write_dir(dir: &Path, r: &Report) -> io::Result<()> {
 }
 
 fn windows(dir: &Path, r: &Report) -> io::Result<()> {
-    let header = "index,start_unix_ns,len_ns,partial,active_flows,packets,bytes,down_bytes_per_s,up_bytes_per_s,video_down_bytes_per_s,video_up_bytes_per_s,parents,children,s_n,x_n,stability_note,new_parents,left_parents,download_miles_per_byte,upload_miles_per_byte";
+    let header = "index,start_unix_ns,len_ns,partial,count,active_flows,packets,bytes,down_bytes_per_s,up_bytes_per_s,video_down_bytes_per_s,video_up_bytes_per_s,parents,children,s_n,x_n,stability_note,new_parents,left_parents,download_miles_per_byte,upload_miles_per_byte";
     file(dir, "windows.csv", header, |w| {
         for x in &r.windows {
             writeln!(
                 w,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 x.index,
                 x.start_unix_ns,
                 x.len_ns,
                 x.partial,
+                x.count,
                 x.active_flows,
                 x.packets,
                 x.bytes,
@@ -73,16 +74,17 @@ fn windows(dir: &Path, r: &Report) -> io::Result<()> {
 }
 
 fn samples(dir: &Path, r: &Report) -> io::Result<()> {
-    let header = "index,start_unix_ns,len_ns,partial,video_down_bytes_per_s,video_up_bytes_per_s,down_bytes_per_s,up_bytes_per_s,video_peers,started,stopped,changed";
+    let header = "index,start_unix_ns,len_ns,partial,count,video_down_bytes_per_s,video_up_bytes_per_s,down_bytes_per_s,up_bytes_per_s,video_peers,started,stopped,changed";
     file(dir, "samples.csv", header, |w| {
         for s in &r.samples {
             writeln!(
                 w,
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 s.index,
                 s.start_unix_ns,
                 s.len_ns,
                 s.partial,
+                s.count,
                 s.rates.video_down_bytes_per_s,
                 s.rates.video_up_bytes_per_s,
                 s.rates.down_bytes_per_s,

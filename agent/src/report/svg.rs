@@ -192,7 +192,8 @@ fn kbps(bytes_per_s: f64) -> f64 {
 fn window_charts(dir: &Path, r: &Report) -> io::Result<()> {
     let t = since_start(r);
     let w = &r.windows;
-    let span = |x: &crate::engine::WindowSummary| (t(x.start_unix_ns), t(x.start_unix_ns + x.len_ns));
+    // An entry of `count` empty windows holds its values over all of them.
+    let span = |x: &crate::engine::WindowSummary| (t(x.start_unix_ns), t(x.end_unix_ns()));
     let partial = || partial_marks(w, span, |x| x.partial);
     chart(
         &dir.join("rates.svg"),
@@ -296,7 +297,7 @@ fn window_charts(dir: &Path, r: &Report) -> io::Result<()> {
 fn sample_charts(dir: &Path, r: &Report) -> io::Result<()> {
     let t = since_start(r);
     let s = &r.samples;
-    let span = |x: &crate::engine::SampleSummary| (t(x.start_unix_ns), t(x.start_unix_ns + x.len_ns));
+    let span = |x: &crate::engine::SampleSummary| (t(x.start_unix_ns), t(x.end_unix_ns()));
     let partial = || partial_marks(s, span, |x| x.partial);
     chart(
         &dir.join("video_rates.svg"),

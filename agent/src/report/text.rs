@@ -49,6 +49,17 @@ pub fn write_document(o: &mut impl Write, doc: &ReportDocument) -> io::Result<()
             )?;
         }
         for w in &doc.report.windows {
+            if w.count > 1 {
+                writeln!(
+                    o,
+                    "== windows {}-{} ({} of {:.0} s): no packet",
+                    w.index,
+                    w.index + w.count as usize - 1,
+                    w.count,
+                    w.len_ns as f64 / 1e9
+                )?;
+                continue;
+            }
             window_line(o, w)?;
         }
     }
@@ -93,7 +104,11 @@ fn capture_header(o: &mut impl Write, r: &Report, read: &ReadStats, guess: Optio
         )?;
     }
     if read.time_jumps > 0 {
-        writeln!(o, "  warning: {} forward clock jumps; the window grid restarted at each", read.time_jumps)?;
+        writeln!(
+            o,
+            "  warning: {} gaps of more than 100 000 windows (a reset clock or captures joined end to end?); each is one run of empty windows",
+            read.time_jumps
+        )?;
     }
     Ok(())
 }
@@ -238,13 +253,14 @@ fn peers(o: &mut impl Write, r: &Report) -> io::Result<()> {
         }
     }
     if !r.samples.is_empty() {
-        let n = r.samples.len() as f64;
-        let vp = r.samples.iter().map(|s| s.video_peers.video_peers as f64).sum::<f64>() / n;
-        let ch = r.samples.iter().map(|s| s.video_peers.changed as f64).sum::<f64>() / n;
+        // An entry may stand for a run of empty samples (`count`).
+        let n = r.samples.iter().map(|s| s.count as f64).sum::<f64>();
+        let vp = r.samples.iter().map(|s| (s.video_peers.video_peers as u64 * s.count) as f64).sum::<f64>() / n;
+        let ch = r.samples.iter().map(|s| (s.video_peers.changed as u64 * s.count) as f64).sum::<f64>() / n;
         writeln!(o, "  per sample: mean {vp:.2} video peers, mean {ch:.2} changed video peers")?;
         // Over the observed interval: each sample weighs by its length (a partial
         // last sample counts for what was observed).
-        let secs = |s: &crate::engine::SampleSummary| s.len_ns as f64 / 1e9;
+        let secs = |s: &crate::engine::SampleSummary| (s.len_ns * s.count) as f64 / 1e9;
         let t: f64 = r.samples.iter().map(secs).sum::<f64>().max(1e-9);
         let vd = r.samples.iter().map(|s| s.rates.video_down_bytes_per_s * secs(s)).sum::<f64>() / t;
         let vu = r.samples.iter().map(|s| s.rates.video_up_bytes_per_s * secs(s)).sum::<f64>() / t;

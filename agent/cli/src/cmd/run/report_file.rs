@@ -30,9 +30,12 @@ pub fn bound(report: &mut Report) -> Omitted {
         report.flows.truncate(MAX_FLOWS);
     }
     let c = &report.capture;
+    // An entry may stand for a run of empty windows or samples.
+    let windows: u64 = report.windows.iter().map(|w| w.count).sum();
+    let samples: u64 = report.samples.iter().map(|s| s.count).sum();
     Omitted {
-        windows: c.windows.saturating_sub(report.windows.len()),
-        samples: c.samples.saturating_sub(report.samples.len()),
+        windows: c.windows.saturating_sub(windows as usize),
+        samples: c.samples.saturating_sub(samples as usize),
         flows: (c.flows as usize).saturating_sub(report.flows.len()),
     }
 }
