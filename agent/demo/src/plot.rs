@@ -18,7 +18,7 @@ pub fn write_plots(dir: &Path, r: &DemoRecord, truth: &Truth) -> io::Result<()> 
     let t0 = r.windows.first().map_or(0, |w| w.start_unix_ns);
     let at = |ns: u64| (ns.saturating_sub(t0)) as f64 / 1e9;
     let w = &r.windows;
-    let span = |x: &WindowSummary| (at(x.start_unix_ns), at(x.start_unix_ns + x.len_ns));
+    let span = |x: &WindowSummary| (at(x.start_unix_ns), at(x.end_unix_ns()));
     // The wind-down's window is shorter: marked, not hidden.
     let longest = w.iter().map(|x| x.len_ns).max().unwrap_or(0);
     let partial = || partial_marks(w, span, |x| x.len_ns < longest);
