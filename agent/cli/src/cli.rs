@@ -467,6 +467,16 @@ pub struct EngineArgs {
     /// Undoes --udp-sessions (say, a configuration file's).
     #[arg(long, overrides_with = "udp_sessions", hide_short_help = true)]
     pub no_udp_sessions: bool,
+    /// Per-flow rates R(A1, X1, t1) ([M] §III-B) listed per window: X's N fastest
+    /// flows (`windows[].flow_rates`, `window_flows.csv`); the others are counted in
+    /// `flow_rates_omitted`. 0 lists none.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub flow_rates_top: usize,
+    /// Start-up delay ([H] §5): the length in seconds of the sliding window over
+    /// which the video download rate must reach --playback-rate (offline in 1 s steps,
+    /// whatever --window is).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub startup_window: f64,
 }
 
 /// `peerscope dissect`: the dissector library on a capture file.
@@ -667,6 +677,7 @@ impl EngineArgs {
     pub fn check(&self) -> Result<(), Invalid> {
         positive_secs("window", self.window)?;
         positive_secs("sample", self.sample)?;
+        positive_secs("startup-window", self.startup_window)?;
         if !(self.rate_threshold.is_finite() && self.rate_threshold >= 0.0) {
             return Err(invalid("rate-threshold", "must be a non-negative number of bytes per second"));
         }
@@ -692,6 +703,8 @@ impl EngineArgs {
             parent_rate_bps: self.rate_threshold,
             child_rate_bps: self.rate_threshold,
             playback_rate_kbps: self.playback_rate,
+            flow_rates_top: self.flow_rates_top,
+            startup_rate_window_ns: positive_secs("startup-window", self.startup_window)?,
             ..EngineConfig::default()
         };
         if let Some(g) = &self.geo {

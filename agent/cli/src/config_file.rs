@@ -131,6 +131,8 @@ keys! {
         sample: f64 => engine.sample;
         rate_threshold: f64 => engine.rate_threshold;
         udp_sessions: bool => engine.udp_sessions;
+        flow_rates_top: usize => engine.flow_rates_top;
+        startup_window: f64 => engine.startup_window;
         ipfix_transport: String => ipfix.ipfix_transport;
         ipfix_enterprise: u32 => ipfix.ipfix_enterprise;
         ipfix_template_refresh: f64 => ipfix.ipfix_template_refresh;

@@ -275,6 +275,36 @@ fn test_cli_reports_damage_and_exits_damaged_after_writing_outputs() {
     assert!(svg.starts_with("<svg") && svg.contains("polyline"), "a drawn line");
 }
 
+/// `--flow-rates-top 1`: of X's three flows in the window (see [`sample`]: UDP from
+/// .1, the TCP SYN to .2 and its answer) one rate is listed and two are counted as
+/// omitted; `--startup-window 5` is the start-up delay's sliding window.
+#[test]
+fn test_flow_rates_top_and_startup_window_flags() {
+    let path = temp_path("flags.pcap");
+    sample(Link::Ethernet).write_file(&path).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_peerscope"))
+        .args(["analyze", "--no-progress", "--host", X, "--flow-rates-top", "1", "--startup-window", "5"])
+        .args(["--playback-rate", "8", "--json", "-"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let w = &v["report"]["windows"][0];
+    assert_eq!(w["flow_rates"].as_array().unwrap().len(), 1, "{w}");
+    assert_eq!(w["flow_rates_omitted"], 2);
+    assert_eq!(v["report"]["config"]["flow_rates_top"], 1);
+    assert_eq!(v["report"]["startup"]["rate_window_s"], 5.0);
+    let bad = Command::new(env!("CARGO_BIN_EXE_peerscope"))
+        .args(["analyze", "--startup-window", "0"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("startup-window"));
+    std::fs::remove_file(&path).ok();
+}
+
 #[test]
 fn test_cli_help_explains_every_flag() {
     let out = Command::new(env!("CARGO_BIN_EXE_peerscope")).args(["analyze", "--help"]).output().unwrap();
@@ -284,6 +314,8 @@ fn test_cli_help_explains_every_flag() {
         "--window",
         "--geo",
         "--playback-rate",
+        "--flow-rates-top",
+        "--startup-window",
         "--json",
         "--csv",
         "--plots",

@@ -146,6 +146,20 @@ pub fn steps<T>(items: &[T], span: impl Fn(&T) -> (f64, f64), value: impl Fn(&T)
     out
 }
 
+/// An empirical "fraction at least x" as the step function it is: points in
+/// ascending x, each value holding up to its x and dropping there to the next one's.
+pub fn ccdf_steps(points: impl IntoIterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+    let points: Vec<(f64, f64)> = points.into_iter().collect();
+    let mut out = Vec::with_capacity(points.len() * 2);
+    for (i, &(x, y)) in points.iter().enumerate() {
+        out.push((x, y));
+        if let Some(&(_, next)) = points.get(i + 1) {
+            out.push((x, next));
+        }
+    }
+    out
+}
+
 /// Marks of the partial (shorter than their period) windows or samples.
 pub fn partial_marks<T>(items: &[T], span: impl Fn(&T) -> (f64, f64), partial: impl Fn(&T) -> bool) -> Series<'static> {
     let mut points = Vec::new();
@@ -346,18 +360,18 @@ fn distribution_charts(dir: &Path, r: &Report) -> io::Result<()> {
     let se = &r.sessions;
     chart(
         &dir.join("session_ccdf.svg"),
-        "Session duration CCDF [H] §4.1",
+        "Session duration CCDF [H] §4.1 (steps: the fraction drops at each duration)",
         "duration (s)",
         "fraction lasting at least",
         &[
             Series {
                 name: "video sessions",
-                points: se.video_duration_ccdf.iter().map(|p| (p.duration_s, p.fraction_at_least)).collect(),
+                points: ccdf_steps(se.video_duration_ccdf.iter().map(|p| (p.duration_s, p.fraction_at_least))),
                 color: BLUE_,
             },
             Series {
                 name: "signaling sessions",
-                points: se.signaling_duration_ccdf.iter().map(|p| (p.duration_s, p.fraction_at_least)).collect(),
+                points: ccdf_steps(se.signaling_duration_ccdf.iter().map(|p| (p.duration_s, p.fraction_at_least))),
                 color: ORANGE,
             },
         ],
@@ -443,6 +457,15 @@ mod tests {
         assert_eq!(finite, vec![(0.0, 2.0), (20.0, 2.0), (20.0, 3.0), (40.0, 3.0), (60.0, 5.0), (80.0, 5.0)]);
         assert_eq!(runs(&p).len(), 2, "the gap splits the line");
         assert_eq!(runs(&[(1.0, 1.0), (2.0, f64::NAN), (3.0, 2.0)]), vec![vec![(1.0, 1.0)], vec![(3.0, 2.0)]]);
+    }
+
+    /// Durations 5, 10, 30 s: 3/3 last at least 5 s, 2/3 at least 10 s (so 2/3 just
+    /// after 5 s), 1/3 at least 30 s: vertical drops at each duration, no ramp.
+    #[test]
+    fn test_ccdf_is_drawn_as_steps() {
+        let p = ccdf_steps([(5.0, 1.0), (10.0, 2.0 / 3.0), (30.0, 1.0 / 3.0)]);
+        assert_eq!(p, vec![(5.0, 1.0), (5.0, 2.0 / 3.0), (10.0, 2.0 / 3.0), (10.0, 1.0 / 3.0), (30.0, 1.0 / 3.0)]);
+        assert!(ccdf_steps([]).is_empty());
     }
 
     /// See [`rates`] (Δ = 20 s), no geolocation: cost.svg is not written and
