@@ -434,8 +434,8 @@ pub struct EngineArgs {
     #[arg(long, value_name = "SECS", default_value_t = 20.0)]
     pub window: f64,
     /// Video-peer and video-rate sampling period in seconds ([H]: 30), on its own
-    /// grid whatever --window is (offline at 1 s resolution; live, a window counts
-    /// in the sample it starts in).
+    /// grid whatever --window is (offline at 1 s resolution; live, each poll
+    /// interval counts in the sample it starts in).
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub sample: f64,
     /// Parent/child threshold Rp = Rc in bytes per second ([M]: 4 KB/s = 4000).

@@ -36,7 +36,8 @@ pub struct EngineConfig {
     /// video over UDP.
     pub udp_sessions: bool,
     /// Video-peer sampling period ([H] §6: 30 s), on its own grid whatever Δ is
-    /// (offline at 1 s resolution; live, a window counts in the sample it starts in).
+    /// (offline at 1 s resolution; live, each poll interval counts in the sample it
+    /// starts in).
     pub sample_ns: u64,
     /// The start-up delay's sliding rate: video download over the last this-many ns,
     /// evaluated every step (1 s offline).

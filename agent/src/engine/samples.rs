@@ -1,10 +1,11 @@
 //! The sampling grid of [H] (30 s points), on its own grid whatever Δ is.
 //!
 //! Sample k covers `[origin + k·P, origin + (k+1)·P)`, the origin being the start of
-//! the first window. The engine feeds it steps (1 s offline; live, whole windows),
-//! each counted in the sample its start falls in. A sample's length is what it
-//! covered: P, or less for the last one (it ends with the last window), or more
-//! when a live window straddles its end.
+//! the first window. The engine feeds it steps (1 s offline; live, poll intervals),
+//! each counted in the sample its start falls in, and the time without traffic in
+//! between. A sample's length is what it covered: P, or less for the last one (it
+//! ends with the last window), or more when a live poll interval straddles its end.
+//! Samples without traffic between two steps are reported as one run.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

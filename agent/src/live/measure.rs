@@ -144,7 +144,7 @@ impl Measurement {
         idle_ns: Option<u64>,
     ) -> Result<(Poll, Pending<'a>), LiveError> {
         let (poll, pending) = self.table.poll_deferred(maps, now_unix_ns, idle_ns)?;
-        self.window.add(&poll.deltas);
+        self.window.add(now_unix_ns, &poll.deltas);
         Ok((poll, pending))
     }
 
@@ -175,7 +175,8 @@ impl Measurement {
     /// Ends the current window at `now_unix_ns` (its real length, should the poll be
     /// late) and gives it to the engine.
     pub fn close_window(&mut self, now_unix_ns: u64) -> WindowSummary {
-        self.engine.observe_window(self.window.close(now_unix_ns))
+        let (w, steps) = self.window.close(now_unix_ns);
+        self.engine.observe_window_steps(w, steps)
     }
 
     /// The report so far (listing only the `max_flows` largest flows, when given); the

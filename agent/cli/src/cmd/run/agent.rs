@@ -77,6 +77,7 @@ impl Live {
                 let window = WindowAccumulator::resume(
                     b.window_start_ns,
                     window_ns,
+                    b.saved_unix_ns,
                     b.window.into_iter().map(|f| (f.key, f.stats)),
                 );
                 (Measurement::resume(engine, table, window), notes, b.counters, Resumed::Baseline { redo })
