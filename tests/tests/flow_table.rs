@@ -129,6 +129,39 @@ fn retired_flows_give_their_last_counts_then_free_their_slot() {
     assert_eq!(maps.snapshot().unwrap().flows.len(), 16);
 }
 
+/// An idle table is not read: after a packet, one reading counts it and the next
+/// (a poll later, the count unmoved) settles; later polls read nothing until a packet
+/// comes or a flow is due to retire, and that packet is counted exactly.
+#[test]
+fn an_idle_table_is_not_read_and_nothing_is_missed() {
+    if !require_root("an_idle_table_is_not_read_and_nothing_is_missed") {
+        return;
+    }
+    let (ebpf, maps) = loaded(16);
+    let mut table = FlowTable::new(KernelClock::new());
+    let (f, key) = packet(7100);
+    run_xdp(&ebpf, &f);
+    let polls: Vec<_> = (0..4).map(|_| table.poll(&maps, 0, Some(u64::MAX)).unwrap()).collect();
+    let read: Vec<bool> = polls.iter().map(|p| p.read_table).collect();
+    assert_eq!(read, [true, true, false, false], "read, settle, then idle");
+    assert_eq!(polls[0].deltas.len(), 1);
+    assert!(polls[1..].iter().all(|p| p.deltas.is_empty() && p.flows_in_table == 1));
+    // A packet: read at once, counted once.
+    run_xdp(&ebpf, &f);
+    let p = table.poll(&maps, 0, Some(u64::MAX)).unwrap();
+    assert!(p.read_table);
+    assert_eq!(p.deltas.iter().filter(|d| d.key == key).map(|d| d.delta.total_packets()).sum::<u64>(), 1);
+    assert!(table.poll(&maps, 0, Some(u64::MAX)).unwrap().read_table, "settling");
+    assert!(!table.poll(&maps, 0, Some(u64::MAX)).unwrap().read_table);
+    // Quiet, but the flow is due to retire: read, retired; the next poll frees it.
+    let p = table.poll(&maps, u64::MAX, Some(1)).unwrap();
+    assert!(p.read_table && p.reaped == 1);
+    assert!(table.poll(&maps, u64::MAX, Some(1)).unwrap().read_table, "the retired slot is freed");
+    assert_eq!(maps.live(), 0);
+    let p = table.poll(&maps, u64::MAX, Some(1)).unwrap();
+    assert!(!p.read_table && p.flows_in_table == 0, "an empty idle table is not read");
+}
+
 #[test]
 fn a_table_size_out_of_range_is_refused_with_its_limits() {
     if !require_root("a_table_size_out_of_range_is_refused_with_its_limits") {

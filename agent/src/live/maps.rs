@@ -292,6 +292,18 @@ impl FlowMaps {
         Ok(counters)
     }
 
+    /// Packets the programs have seen (ingress and egress, all CPUs): every packet is
+    /// counted here before the flow table is touched.
+    pub fn packets_seen(&self) -> Result<u64, LiveError> {
+        let mut n = 0u64;
+        for c in [Counter::IngressPackets, Counter::EgressPackets] {
+            let per_cpu =
+                self.counters.get(&(c as u32), 0).map_err(|source| LiveError::Map { name: "COUNTERS", source })?;
+            n = n.wrapping_add(per_cpu.iter().sum());
+        }
+        Ok(n)
+    }
+
     /// How many flows the table holds at most (fixed at load time).
     pub fn capacity(&self) -> u32 {
         self.geometry.max_flows

@@ -17,6 +17,7 @@ pub mod measure;
 pub mod memory;
 pub mod netns;
 pub mod pins;
+pub mod settle;
 pub mod table;
 
 pub use attach::{AttachOptions, Attached};

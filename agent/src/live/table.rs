@@ -8,6 +8,7 @@ use super::{
     clock::KernelClock,
     error::LiveError,
     maps::{FlowMaps, SlotReading, TableView},
+    settle::Settle,
 };
 
 /// What one flow did since the previous poll.
@@ -31,6 +32,8 @@ pub struct Poll {
     pub flows_in_table: usize,
     /// Flows retired at this poll for being idle.
     pub reaped: usize,
+    /// The table was read (else nothing could have changed: see [`FlowTable`]).
+    pub read_table: bool,
 }
 
 /// One slot's reading at the last poll: what the next poll's deltas are taken from,
@@ -49,10 +52,26 @@ const _: () = assert!(std::mem::size_of::<SlotBaseline>() == 152);
 /// The agent's memory of the kernel table: each slot's key and counters at the last
 /// poll, in slot order. Slots are read in that order too, so a poll pairs them with a
 /// single forward walk, and memory follows the flows present, not the table's size.
+///
+/// A poll reads the table only when something may have changed ([`Settle`]) or a
+/// slot is to be freed or is due to retire: an idle agent neither maps nor walks it.
 #[derive(Debug, Default)]
 pub struct FlowTable {
     last: Vec<SlotBaseline>,
     clock: KernelClock,
+    quiet: Quiet,
+}
+
+/// What lets a poll skip reading the table (see [`FlowTable`]).
+#[derive(Debug, Default)]
+struct Quiet {
+    settle: Settle,
+    /// The last reading retired slots, to be freed at the next one.
+    pending: bool,
+    /// When the first flow held becomes idle (Unix ns; `None`: never), for the idle
+    /// timeout it was computed with.
+    first_idle_ns: Option<u64>,
+    idle_ns: Option<u64>,
 }
 
 /// What a poll leaves to do in the kernel table: free the slots it read for the last
@@ -60,7 +79,8 @@ pub struct FlowTable {
 /// crash in between leaves the slots as they were, and the saved baseline still
 /// accounts for them.
 pub struct Pending<'a> {
-    view: TableView<'a>,
+    /// `None`: the poll did not read the table.
+    view: Option<TableView<'a>>,
     release: Vec<SlotBaseline>,
     retire: Vec<u32>,
 }
@@ -78,22 +98,23 @@ impl Pending<'_> {
     }
 
     pub fn apply(self) {
+        let Some(view) = self.view else { return };
         let release: Vec<u32> = self.release.iter().map(|b| b.slot).collect();
-        self.view.release(&release);
-        self.view.retire(&self.retire);
+        view.release(&release);
+        view.retire(&self.retire);
     }
 }
 
 impl FlowTable {
     pub fn new(clock: KernelClock) -> Self {
-        FlowTable { clock, last: Vec::new() }
+        FlowTable { clock, last: Vec::new(), quiet: Quiet::default() }
     }
 
     /// Continues from a saved baseline (slot order): a slot whose key is the same is
     /// counted from the saved reading, any other as new.
     pub fn resume(clock: KernelClock, mut last: Vec<SlotBaseline>) -> Self {
         last.sort_by_key(|b| b.slot);
-        FlowTable { clock, last }
+        FlowTable { clock, last, quiet: Quiet::default() }
     }
 
     /// Each slot's reading at the last poll.
@@ -117,12 +138,23 @@ impl FlowTable {
         now_unix_ns: u64,
         idle_ns: Option<u64>,
     ) -> Result<(Poll, Pending<'a>), LiveError> {
+        // Read before the table, so a packet counted after it is seen by a later poll.
+        let packets = maps.packets_seen()?;
+        if self.quiet.settle.unchanged(packets)
+            && !self.quiet.pending
+            && self.quiet.idle_ns == idle_ns
+            && self.quiet.first_idle_ns.is_none_or(|t| now_unix_ns <= t)
+        {
+            let poll = Poll { flows_in_table: self.last.len(), ..Poll::default() };
+            return Ok((poll, Pending { view: None, release: Vec::new(), retire: Vec::new() }));
+        }
         let view = maps.view()?;
         let old = std::mem::take(&mut self.last);
         let mut next = Vec::with_capacity(old.len() + old.len() / 8);
         let mut cursor = 0;
-        let mut poll = Poll::default();
+        let mut poll = Poll { read_table: true, ..Poll::default() };
         let (mut release, mut retire) = (Vec::new(), Vec::new());
+        let mut first_idle_ns: Option<u64> = None;
         view.for_each_slot(|r| {
             poll.flows_in_table += 1;
             while cursor < old.len() && old[cursor].slot < r.slot {
@@ -145,14 +177,24 @@ impl FlowTable {
             next.push(reading);
             // A slot with no packet yet was claimed an instant ago: not idle.
             let seen = r.stats.last_seen;
-            if seen.0 != 0 && idle_ns.is_some_and(|idle| now_unix_ns.saturating_sub(self.clock.to_unix(seen).0) > idle)
-            {
+            let Some(idle) = idle_ns else { return };
+            if seen.0 == 0 {
+                first_idle_ns = Some(0);
+                return;
+            }
+            let idle_at = self.clock.to_unix(seen).0.saturating_add(idle);
+            if now_unix_ns > idle_at {
                 retire.push(r.slot);
+            } else {
+                first_idle_ns = Some(first_idle_ns.map_or(idle_at, |t| t.min(idle_at)));
             }
         });
         self.last = next;
         poll.reaped = retire.len();
-        Ok((poll, Pending { view, release, retire }))
+        self.quiet.settle.read(packets);
+        // Retired slots are freed at the next reading (their last counts read).
+        self.quiet = Quiet { settle: self.quiet.settle, pending: !retire.is_empty(), first_idle_ns, idle_ns };
+        Ok((poll, Pending { view: Some(view), release, retire }))
     }
 
     /// One slot's change since `prev`, its reading at the last poll. A slot whose

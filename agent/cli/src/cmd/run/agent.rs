@@ -23,6 +23,7 @@ use peerscope::{
         accumulator::WindowAccumulator,
         baseline::{self, Baseline, Save, WindowFlow, WindowNotes},
         clock::KernelClock,
+        settle::Settle,
         table::Poll,
         Attached, FlowTable, Measurement,
     },
@@ -43,6 +44,8 @@ pub struct Live {
     pub window_ns: u64,
     /// A baseline was saved by this agent (a quiet poll may then skip saving).
     pub saved: bool,
+    /// When the packet-size histogram was last read (an idle agent does not read it).
+    pub sizes_read: Settle,
 }
 
 /// What one poll read and, when it closed one, the window.
@@ -97,7 +100,17 @@ impl Live {
                 (Measurement::new(engine, start_unix_ns), notes, vec![0; Counter::COUNT as usize], why)
             }
         };
-        let live = Live { attached, measure, metrics, jsonl, notes, counters, window_ns, saved: false };
+        let live = Live {
+            attached,
+            measure,
+            metrics,
+            jsonl,
+            notes,
+            counters,
+            window_ns,
+            saved: false,
+            sizes_read: Settle::default(),
+        };
         (live, resumed)
     }
 
@@ -116,8 +129,13 @@ impl Live {
         }
         let due = self.measure.window_due(now) || (close && self.measure.window_open_ns(now) > 0);
         let window = if due {
-            if let Some(sizes) = self.attached.maps.sizes()? {
-                self.measure.observe_sizes(&sizes);
+            let c = |k: Counter| self.counters.get(k as usize).copied().unwrap_or(0);
+            let packets = c(Counter::IngressPackets).wrapping_add(c(Counter::EgressPackets));
+            if !self.sizes_read.unchanged(packets) {
+                if let Some(sizes) = self.attached.maps.sizes()? {
+                    self.measure.observe_sizes(&sizes);
+                }
+                self.sizes_read.read(packets);
             }
             let summary = self.measure.close_window(now);
             let notes = std::mem::take(&mut self.notes);
@@ -170,6 +188,7 @@ impl Live {
         self.measure.reset_table();
         self.counters = vec![0; Counter::COUNT as usize];
         self.saved = false;
+        self.sizes_read = Settle::default();
         std::mem::replace(&mut self.attached, attached)
     }
 }
