@@ -29,10 +29,26 @@ pub fn sa(ip: &str, port: u16) -> SocketAddr {
     SocketAddr::new(self::ip(ip), port)
 }
 
-/// A fresh path in a per-process temporary directory.
+/// The per-process temporary directory of [`temp_path`].
+fn temp_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("peerscope-unit-{}", std::process::id()))
+}
+
+/// Removes [`temp_dir`] when the test process exits (passed or failed: the test
+/// harness ends with `exit`, which runs this).
+extern "C" fn remove_temp_dir() {
+    let _ = std::fs::remove_dir_all(temp_dir());
+}
+
+/// A fresh path in a per-process temporary directory, removed at exit.
 pub fn temp_path(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("peerscope-unit-{}", std::process::id()));
+    static CLEANUP: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registers a plain function with no arguments, run once at exit.
+    CLEANUP.call_once(|| unsafe {
+        libc::atexit(remove_temp_dir);
+    });
+    let dir = temp_dir();
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(format!("{}-{}", N.fetch_add(1, Ordering::Relaxed), name))
 }

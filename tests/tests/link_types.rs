@@ -3,22 +3,14 @@
 //! ([`peerscope_tests::tshark`]'s rules); with `--decap`, tunnelled packets in their
 //! inner flows, named by the tunnel.
 
-use std::path::PathBuf;
-
 use pcap_file::DataLink;
 
 use peerscope::offline::link_frames::{pcap, Wrap};
 use peerscope_abi::frames::*;
-use peerscope_tests::{corpus, require_tool, tshark};
+use peerscope_tests::{corpus, require_tool, tempdir::TempDir, tshark};
 
 const A4: [u8; 4] = [192, 0, 2, 1];
 const B4: [u8; 4] = [198, 51, 100, 2];
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("peerscope-link-types-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
 
 /// The packets every capture carries: UDP and TCP over IPv4 and IPv6, and one record
 /// cut by a snap length (its IP length still counts).
@@ -37,7 +29,9 @@ fn packets() -> Vec<(Vec<u8>, bool, usize)> {
 /// every frame must have been counted as an IP packet. Returns the tunnels of the
 /// flows with decapsulation.
 fn check(name: &str, records: Vec<(u64, Vec<u8>, u32)>, link: DataLink) -> Vec<String> {
-    let path = temp(&format!("{name}.pcap"));
+    // Removed when the check ends, passed or not.
+    let dir = TempDir::new(&format!("link-{name}"));
+    let path = dir.0.join("capture.pcap");
     let frames = records.len() as u64;
     std::fs::write(&path, pcap(link, &records)).unwrap();
     let dump = tshark::read(&path);
@@ -54,7 +48,6 @@ fn check(name: &str, records: Vec<(u64, Vec<u8>, u32)>, link: DataLink) -> Vec<S
             tunnels = mine.keys().filter_map(|f| f.tunnel).map(str::to_string).collect();
         }
     }
-    std::fs::remove_file(&path).ok();
     tunnels
 }
 
