@@ -15,6 +15,9 @@ use std::{
 
 use super::rng::Rng;
 
+/// How many peer lists a host that gossiped to us unasked counts for.
+const QUERY_MENTIONS: usize = 4;
+
 #[derive(Debug, Default)]
 pub struct Known {
     me: Option<Ipv4Addr>,
@@ -52,6 +55,13 @@ impl Known {
             }
             *n += 1;
         }
+    }
+
+    /// `h` gossiped to us unasked: a peer that plays and looks for partners (idle
+    /// hosts only answer), named as often as [`QUERY_MENTIONS`] peer lists would,
+    /// so that a peer that just joined is soon tried as a parent.
+    pub fn queried_by(&mut self, h: Ipv4Addr) {
+        self.learn(&[h; QUERY_MENTIONS]);
     }
 
     /// Up to `n` hosts heard of that we have not gossiped to yet, now marked as

@@ -224,9 +224,14 @@ async fn udp_loop(peer: Shared, udp: Arc<UdpSocket>, mut stop: watch::Receiver<b
             if !peer.cfg.accepts && !contacted {
                 continue;
             }
-            // The sender is named too: it is in the channel, and says so.
+            // The sender is named too: it is in the channel, and says so; one that
+            // asks unasked is playing and looking for partners.
             st.known.learn(&hosts);
-            st.known.learn(&[src]);
+            if contacted {
+                st.known.learn(&[src]);
+            } else {
+                st.known.queried_by(src);
+            }
             st.known.responded(src);
             contacted
         };
