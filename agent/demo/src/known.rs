@@ -16,7 +16,7 @@ use std::{
 use super::rng::Rng;
 
 /// How many peer lists a host that gossiped to us unasked counts for.
-const QUERY_MENTIONS: usize = 4;
+const QUERY_MENTIONS: usize = 8;
 
 #[derive(Debug, Default)]
 pub struct Known {

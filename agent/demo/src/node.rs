@@ -45,6 +45,8 @@ pub struct PeerCfg {
     /// a relay's source (the broadcaster seeds its relays; they need not find it
     /// among hundreds of hosts in peer lists).
     pub upstream: Option<Ipv4Addr>,
+    /// Regular parents it downloads from at once ([`super::plan::Profile::parents`]).
+    pub parents: usize,
 }
 
 #[derive(Debug)]
@@ -79,7 +81,7 @@ impl Peer {
         let seed = u32::from(cfg.ip) as u64;
         let play_from = c.live_seq(now_unix_ns()).saturating_sub(START_BEHIND);
         let st = State {
-            sched: Scheduler::new(play_from, cap, Rng::new(seed ^ 0x5c4e)),
+            sched: Scheduler::new(play_from, cap, cfg.parents, Rng::new(seed ^ 0x5c4e)),
             known: Known::new(cfg.ip, cfg.upstream),
             children: HashMap::new(),
             reachable: HashMap::new(),
@@ -202,6 +204,7 @@ mod tests {
                 others_max: max_children,
                 fetch_lag: 0,
                 upstream: None,
+                parents: 3,
             },
         )
     }

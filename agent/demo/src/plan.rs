@@ -55,6 +55,17 @@ impl Profile {
         }
     }
 
+    /// Regular parents it downloads from at once, besides one on trial ([M] §IV-A:
+    /// 3–5): a campus peer 3, fast ones; any other 4, since its parents are often
+    /// low-capacity peers sharing 512 kbit/s among their children, and more places
+    /// let it find the well-connected peers that serve many children.
+    pub fn parents(self) -> usize {
+        match self {
+            Profile::Campus => 3,
+            Profile::Residential | Profile::Nat => 4,
+        }
+    }
+
     /// How many distinct children it serves at once ([M]: 15–20 on a high-capacity
     /// host, none on a low-capacity or NATed one).
     pub fn max_children(self) -> usize {

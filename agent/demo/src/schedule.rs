@@ -5,7 +5,7 @@
 //! few times the playback rate: every parent fast enough is as likely as any other,
 //! a slow one gets a little.
 //!
-//! Beside its [`TARGET_PARENTS`] regular parents a peer keeps one on trial. At each
+//! Beside its regular parents (3 or 4, [`super::plan::Profile::parents`]) a peer keeps one on trial. At each
 //! review the trial, if it delivered nearly as much as the slowest regular parent,
 //! takes that parent's place; else it is dropped. A new trial follows, so the
 //! parent set keeps changing ([M] §IV-C: ~30% per interval) and drifts towards the
@@ -21,8 +21,6 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::rng::Rng;
 
-/// Regular parents a peer downloads from at once (and one more on trial).
-pub const TARGET_PARENTS: usize = 3;
 /// A trial parent that delivered at least this share of what the slowest regular
 /// one did replaces it.
 const PROMOTE_AT: f64 = 0.8;
@@ -93,6 +91,8 @@ pub struct Scheduler {
     parents: BTreeMap<Ipv4Addr, Link>,
     /// Rates above this weigh the same: "fast enough".
     cap: f64,
+    /// Regular parents it downloads from at once (and one more on trial).
+    target: usize,
     review_start: Instant,
     next_id: u64,
     rng: Rng,
@@ -100,13 +100,14 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// `rate_cap`: bytes per second from which a parent counts as fast enough.
-    pub fn new(play_from: u32, rate_cap: f64, rng: Rng) -> Self {
+    pub fn new(play_from: u32, rate_cap: f64, target: usize, rng: Rng) -> Self {
         Scheduler {
             have: BTreeSet::new(),
             inflight: BTreeSet::new(),
             play_from,
             parents: BTreeMap::new(),
             cap: rate_cap,
+            target,
             review_start: Instant::now(),
             next_id: 0,
             rng,
@@ -118,6 +119,11 @@ impl Scheduler {
     }
 
     /// Regular parents (the one on trial left out).
+    /// How many regular parents it wants.
+    pub fn target(&self) -> usize {
+        self.target
+    }
+
     pub fn regulars(&self) -> usize {
         self.parents.values().filter(|l| !l.trial).count()
     }
@@ -272,7 +278,7 @@ impl Scheduler {
 
     /// The review, of parents older than [`REVIEW_MIN_AGE`]: a regular parent that
     /// delivered nothing since the last review goes; the one on trial becomes a
-    /// regular parent if it delivered, and either fewer than [`TARGET_PARENTS`] are
+    /// regular parent if it delivered, and either fewer than the target are
     /// or it delivered at least [`PROMOTE_AT`] of the slowest regular parent's rate
     /// (which then goes); else the trial goes. Returns the parents to drop, and
     /// starts the next review period.
@@ -291,7 +297,7 @@ impl Scheduler {
         let regulars: Vec<&(Ipv4Addr, f64, bool)> = rates.iter().filter(|r| !r.2 && r.1 > 0.0).collect();
         let Some(&(trial, trial_rate, _)) = rates.iter().find(|r| r.2) else { return gone };
         let slowest = regulars.iter().min_by(|a, b| a.1.total_cmp(&b.1));
-        let room = self.regulars() - gone.len() < TARGET_PARENTS;
+        let room = self.regulars() - gone.len() < self.target;
         if trial_rate > 0.0 && (room || slowest.is_none_or(|s| trial_rate >= PROMOTE_AT * s.1)) {
             self.parents.get_mut(&trial).unwrap().trial = false;
             if !room {
@@ -310,12 +316,14 @@ mod tests {
 
     use super::*;
 
+    const TARGET_PARENTS: usize = 3;
+
     fn ip(h: u8) -> Ipv4Addr {
         Ipv4Addr::new(203, 0, 113, h)
     }
 
     fn with_parents(n: u8, now: Instant) -> (Scheduler, Vec<(u64, UnboundedReceiver<u32>)>) {
-        let mut s = Scheduler::new(100, 200_000.0, Rng::new(5));
+        let mut s = Scheduler::new(100, 200_000.0, TARGET_PARENTS, Rng::new(5));
         let links = (0..n)
             .map(|i| {
                 let (tx, rx) = unbounded_channel();

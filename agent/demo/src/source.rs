@@ -18,5 +18,6 @@ pub fn cfg(relays: bool) -> PeerCfg {
         others_max,
         fetch_lag: 0,
         upstream: None,
+        parents: 0,
     }
 }

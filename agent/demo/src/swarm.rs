@@ -129,6 +129,7 @@ impl Swarm {
                 // ahead of the campus peers they feed.
                 fetch_lag: if relay { 0 } else { p.profile.fetch_lag(p.ip) },
                 upstream: relay.then_some(plan::SOURCE),
+                parents: p.profile.parents(),
             };
             let (join, leave) = (p.join, p.leave.map(|l| t0 + l));
             start_part(ns, done_tx, move || async move {
