@@ -39,7 +39,7 @@ const PARENT_TRIES: usize = 8;
 /// A review of the parent on trial every 4–6 s.
 const REVIEW_S: (f64, f64) = (4.0, 6.0);
 /// A parent dropped at a review is not picked again for this long.
-const DROPPED_FOR: Duration = Duration::from_secs(10);
+const DROPPED_FOR: Duration = Duration::from_secs(4);
 
 /// One peer (or the source) until `stop`, serving `favoured` children first.
 pub async fn run(ctx: Ctx, cfg: PeerCfg, favoured: Vec<Ipv4Addr>, mut stop: watch::Receiver<bool>) {
