@@ -8,12 +8,13 @@
 //! (`report.json`, `analysis.json`, `topology.json`) fit the schema.
 
 use peerscope_tests::{
-    demo::{demo_command, OutDir, ONE_SWARM},
+    demo::{assert_nothing_left, demo_command, root_links, OutDir, ONE_SWARM},
     require_root, schema,
 };
 
 fn run_demo(tag: &str, monitored: &str, peers: &str, secs: &str) -> (OutDir, serde_json::Value) {
     let _one = ONE_SWARM.lock().unwrap_or_else(|e| e.into_inner());
+    let links_before = root_links();
     let out = OutDir::new(tag);
     let res = demo_command(&out.0, &["--duration", secs, "--peers", peers, "--window", "10", "--monitored", monitored])
         .output()
@@ -26,6 +27,7 @@ fn run_demo(tag: &str, monitored: &str, peers: &str, secs: &str) -> (OutDir, ser
     let report = schema::assert_file("demo_record", &out.0.join("report.json"));
     schema::assert_file("report", &out.0.join("analysis.json"));
     schema::assert_file("demo_topology", &out.0.join("topology.json"));
+    assert_nothing_left(&out, &links_before);
     (out, report)
 }
 
@@ -84,32 +86,35 @@ fn campus_peer_measured_equals_ground_truth_and_uploads_several_times_its_downlo
     if !require_root("campus_peer_measured_equals_ground_truth_and_uploads_several_times_its_download") {
         return;
     }
-    let (out, report) = run_demo("campus", "campus", "30", "60");
+    let (out, report) = run_demo("campus", "campus", "40", "60");
     assert_matches_truth(&report);
     let (up, down) = (u(&report, "measured_up_payload_bytes"), u(&report, "measured_down_payload_bytes"));
-    // Several times: runs of this 60 s swarm gave 2.7x to 5x (the studies' 8:1 is not
-    // reached yet: see the studies' table); 2.5x still tells campus from residential.
-    assert!(2 * up >= 5 * down, "campus: up {up} B, down {down} B");
+    // Several times (runs of this swarm gave 6.5x to 7.5x in payload, 5.9:1 to 6.9:1
+    // in IP bytes with the acknowledgements of the upload; the studies' 8:1 is in IP
+    // bytes): 5x in payload leaves room for a loaded machine.
+    assert!(up >= 5 * down, "campus: up {up} B, down {down} B");
     let analysis = out.json("analysis.json");
     assert_studies(&report, &analysis);
-    // The swarm's shape ([M] §III-D, [H] §6): several parents, many children, few of
-    // the hundreds of hosts contacted exchanging video, no parent carrying it all.
+    // The swarm's shape ([M] §III-D, [H] §6): 3-5 parents, 15-20 children (here up to
+    // 25), few of the hundreds of hosts contacted exchanging video, no parent carrying
+    // it all.
     let family = &analysis["report"]["family"];
+    eprintln!("campus peer's figures: {family}");
     assert!(u(family, "contacted_hosts") >= 200, "gossip reaches the gossip-only hosts: {family}");
     assert!(f(family, "parent_fraction_of_contacted") < 0.1, "{family}");
     assert!(f(family, "child_fraction_of_contacted") < 0.1, "{family}");
-    // The studies' 15-20 children and 3-5 parents are not reached yet (the studies'
-    // table says so); on a loaded machine fewer still.
-    assert!(f(family, "mean_children_per_window") >= 5.0, "a campus peer has many children: {family}");
-    assert!(u(family, "max_children_per_window") >= 10, "a campus peer has many children: {family}");
-    assert!(u(family, "max_parents_per_window") >= 2, "several parents at once: {family}");
+    let parents = f(family, "mean_parents_per_window");
+    assert!((3.0..=5.0).contains(&parents), "[M]'s 3-5 parents per window: {family}");
+    let children = f(family, "mean_children_per_window");
+    assert!((15.0..=25.0).contains(&children), "[M]'s 15-20 children of a campus host: {family}");
+    assert!(f(family, "upload_download_ratio") >= 4.0, "campus uploads several times its download: {family}");
     let top = &analysis["report"]["peers"]["top_video_download"];
     assert!(f(top, "share") < 0.7, "no single parent carries the stream: {top}");
-    // At 400 kbit/s for most of 40 s the peer downloads well over a megabyte.
-    assert!(down > 1_000_000, "the monitored peer played the channel: {down} B");
+    // At 400 kbit/s (50 kB/s) for 60 s the peer downloads about 3 MB.
+    assert!(down > 2_500_000, "the monitored peer played the channel: {down} B");
     let most_children =
         report["windows"].as_array().unwrap().iter().map(|w| w["children"].as_array().unwrap().len()).max();
-    assert!(most_children >= Some(3), "a campus peer has many children: {most_children:?}");
+    assert!(most_children >= Some(15), "a campus peer has many children: {most_children:?}");
     for svg in ["truth_rates.svg", "truth_peers.svg", "rates.svg", "parents_children.svg", "stability.svg", "cost.svg"]
     {
         let text = std::fs::read_to_string(out.0.join(svg)).unwrap_or_else(|e| panic!("{svg}: {e}"));

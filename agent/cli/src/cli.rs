@@ -518,7 +518,7 @@ pub struct DemoArgs {
     pub duration: f64,
     /// Peers in the swarm, the monitored one included (besides the source, tracker
     /// and web server).
-    #[arg(long, default_value_t = 30, value_name = "N")]
+    #[arg(long, default_value_t = 40, value_name = "N")]
     pub peers: usize,
     /// The channel's playback rate in kbit/s.
     #[arg(long, default_value_t = 400, value_name = "KBPS")]

@@ -26,8 +26,8 @@ use super::{
 };
 
 /// Median and shape of a parent connection's lifetime.
-const SESSION_MEDIAN_S: f64 = 25.0;
-const SESSION_SIGMA: f64 = 1.0;
+const SESSION_MEDIAN_S: f64 = 60.0;
+const SESSION_SIGMA: f64 = 1.5;
 
 /// Why a parent is no longer one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,6 +15,9 @@ use std::{
 
 use super::rng::Rng;
 
+/// How many peer lists a host that gossiped to us unasked counts for.
+const QUERY_MENTIONS: usize = 8;
+
 #[derive(Debug, Default)]
 pub struct Known {
     me: Option<Ipv4Addr>,
@@ -31,11 +34,16 @@ pub struct Known {
     /// Hosts that said they play nothing: never a parent.
     idle: HashSet<Ipv4Addr>,
     avoid: HashMap<Ipv4Addr, Instant>,
+    /// Known from the start to hold the stream: picked before any other.
+    upstream: Option<Ipv4Addr>,
 }
 
 impl Known {
-    pub fn new(me: Ipv4Addr) -> Self {
-        Known { me: Some(me), ..Default::default() }
+    /// What `me` knows before any peer list: its `upstream`, if it has one.
+    pub fn new(me: Ipv4Addr, upstream: Option<Ipv4Addr>) -> Self {
+        let mut k = Known { me: Some(me), upstream, ..Default::default() };
+        k.learn(upstream.as_slice());
+        k
     }
 
     /// A peer list (tracker reply or gossip) named `hosts`.
@@ -47,6 +55,13 @@ impl Known {
             }
             *n += 1;
         }
+    }
+
+    /// `h` gossiped to us unasked: a peer that plays and looks for partners (idle
+    /// hosts only answer), named as often as [`QUERY_MENTIONS`] peer lists would,
+    /// so that a peer that just joined is soon tried as a parent.
+    pub fn queried_by(&mut self, h: Ipv4Addr) {
+        self.learn(&[h; QUERY_MENTIONS]);
     }
 
     /// Up to `n` hosts heard of that we have not gossiped to yet, now marked as
@@ -99,11 +114,15 @@ impl Known {
         self.avoid.insert(h, Instant::now() + for_);
     }
 
-    /// A host to ask for chunks, weighted by the square of how often it was named:
-    /// not `me`, not idle, not avoided, not `taken` (a parent already).
+    /// A host to ask for chunks: the upstream host first, else one weighted by the
+    /// square of how often it was named; not `me`, not idle, not avoided, not
+    /// `taken` (a parent already).
     pub fn pick_parent(&mut self, rng: &mut Rng, taken: impl Fn(Ipv4Addr) -> bool) -> Option<Ipv4Addr> {
         let now = Instant::now();
         self.avoid.retain(|_, t| *t > now);
+        if let Some(u) = self.upstream.filter(|u| !self.idle.contains(u) && !self.avoid.contains_key(u) && !taken(*u)) {
+            return Some(u);
+        }
         let pool: Vec<(Ipv4Addr, f64)> = self
             .mentions
             .iter()
@@ -125,7 +144,7 @@ mod tests {
 
     #[test]
     fn test_gossip_goes_to_each_host_once_in_the_order_heard() {
-        let mut k = Known::new(ip(1));
+        let mut k = Known::new(ip(1), None);
         k.learn(&[ip(1), ip(2), ip(3)]);
         k.contacted(ip(3));
         k.learn(&[ip(4), ip(2)]);
@@ -138,7 +157,7 @@ mod tests {
 
     #[test]
     fn test_parents_are_drawn_from_the_often_named_and_never_idle_hosts() {
-        let mut k = Known::new(ip(1));
+        let mut k = Known::new(ip(1), None);
         for _ in 0..9 {
             k.learn(&[ip(2)]);
         }
@@ -151,5 +170,18 @@ mod tests {
         let twos = picks.iter().filter(|p| **p == ip(2)).count();
         assert!(twos > 300, "named 9 times against once: weight 100 to 4, {twos} of 400");
         assert_eq!(k.pick_parent(&mut rng, |h| h == ip(2) || h == ip(3)), None);
+    }
+
+    #[test]
+    fn test_the_upstream_host_is_asked_first_unless_taken_or_avoided() {
+        let mut k = Known::new(ip(1), Some(ip(7)));
+        for _ in 0..9 {
+            k.learn(&[ip(2)]);
+        }
+        let mut rng = Rng::new(3);
+        assert_eq!(k.pick_parent(&mut rng, |_| false), Some(ip(7)), "the source before a host named 9 times");
+        assert_eq!(k.pick_parent(&mut rng, |h| h == ip(7)), Some(ip(2)), "a parent already");
+        k.avoid(ip(7), Duration::from_secs(60));
+        assert_eq!(k.pick_parent(&mut rng, |_| false), Some(ip(2)), "avoided for now");
     }
 }

@@ -26,7 +26,7 @@ pub const GOSSIP_EVERY: Duration = Duration::from_secs(10);
 const NEIGHBOURS_LISTED: usize = 20;
 /// Transfer rates from this many times the playback rate up count as fast enough:
 /// a slower parent is asked in proportion to its rate.
-const FAST_ENOUGH: f64 = 2.0;
+const FAST_ENOUGH: f64 = 3.0;
 /// A joining peer fetches from this many chunks (~6.5 s at 400 kbit/s) behind the
 /// live edge, which its parents hold already: the start-up burst [H] §2 describes.
 pub const START_BEHIND: u32 = 20;
@@ -41,6 +41,12 @@ pub struct PeerCfg {
     pub others_max: usize,
     /// Chunks behind the live edge it fetches the newest one ([`super::plan::Profile::fetch_lag`]).
     pub fetch_lag: u32,
+    /// A host it knows from the start to hold the stream, asked before any other:
+    /// a relay's source (the broadcaster seeds its relays; they need not find it
+    /// among hundreds of hosts in peer lists).
+    pub upstream: Option<Ipv4Addr>,
+    /// Regular parents it downloads from at once ([`super::plan::Profile::parents`]).
+    pub parents: usize,
 }
 
 #[derive(Debug)]
@@ -75,8 +81,8 @@ impl Peer {
         let seed = u32::from(cfg.ip) as u64;
         let play_from = c.live_seq(now_unix_ns()).saturating_sub(START_BEHIND);
         let st = State {
-            sched: Scheduler::new(play_from, cap, c.chunk_interval(), Rng::new(seed ^ 0x5c4e)),
-            known: Known::new(cfg.ip),
+            sched: Scheduler::new(play_from, cap, cfg.parents, Rng::new(seed ^ 0x5c4e)),
+            known: Known::new(cfg.ip, cfg.upstream),
             children: HashMap::new(),
             reachable: HashMap::new(),
             favoured: Vec::new(),
@@ -99,14 +105,20 @@ impl Peer {
         self.st.lock().unwrap().sched.have.iter().next_back().copied().unwrap_or(0)
     }
 
-    /// The newest chunk we fetch now: [`PeerCfg::fetch_lag`] behind the live one.
-    fn fetch_edge(&self) -> u32 {
-        self.ctx.channel.live_seq(now_unix_ns()).saturating_sub(self.cfg.fetch_lag)
+    /// The channel's live chunk now.
+    fn live(&self) -> u32 {
+        self.ctx.channel.live_seq(now_unix_ns())
     }
 
-    /// Whether a parent whose newest chunk is `newest` holds a chunk we lack.
+    /// The newest chunk we fetch now: [`PeerCfg::fetch_lag`] behind the live one.
+    fn fetch_edge(&self) -> u32 {
+        self.live().saturating_sub(self.cfg.fetch_lag)
+    }
+
+    /// Whether a parent whose newest chunk is `newest` holds, or will hold, a chunk
+    /// we want ([`super::schedule::Scheduler::worth_asking`]).
     pub fn useful(&self, newest: u32) -> bool {
-        self.st.lock().unwrap().sched.lacks_any_upto(newest, self.fetch_edge())
+        self.st.lock().unwrap().sched.worth_asking(newest, self.fetch_edge())
     }
 
     /// The chunk a new connection to `parent` asks for first.
@@ -144,8 +156,8 @@ impl Peer {
 
     /// Hands wanted chunks to idle parents.
     pub fn schedule(&self) {
-        let edge = self.fetch_edge();
-        self.st.lock().unwrap().sched.assign(edge, Instant::now());
+        let (edge, live) = (self.fetch_edge(), self.live());
+        self.st.lock().unwrap().sched.assign(edge, live, Instant::now());
     }
 
     /// A new connection to `parent` (regular or on `trial`), fed through `queue`; its id.
@@ -159,7 +171,8 @@ impl Peer {
 
     /// What connection `id` to `parent` got for `seq`; then more work is handed out.
     pub fn chunk_done(&self, parent: Ipv4Addr, id: u64, seq: u32, outcome: Outcome) {
-        self.st.lock().unwrap().sched.done(parent, id, seq, outcome, Instant::now());
+        let live = self.live();
+        self.st.lock().unwrap().sched.done(parent, id, seq, outcome, live, Instant::now());
         if outcome != Outcome::Failed {
             self.schedule();
         }
@@ -181,7 +194,19 @@ mod tests {
         let (_tx, stop) = watch::channel(false);
         let ctx = Ctx { channel, truth: GroundTruth::default(), stop, servers: Default::default() };
         let ip = Ipv4Addr::new(198, 51, 100, 10);
-        Peer::new(ctx, PeerCfg { ip, accepts: true, max_children, is_source, others_max: max_children, fetch_lag: 0 })
+        Peer::new(
+            ctx,
+            PeerCfg {
+                ip,
+                accepts: true,
+                max_children,
+                is_source,
+                others_max: max_children,
+                fetch_lag: 0,
+                upstream: None,
+                parents: 3,
+            },
+        )
     }
 
     #[test]

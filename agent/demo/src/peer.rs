@@ -26,7 +26,6 @@ use super::{
     node::{Peer, PeerCfg, Shared, State},
     plan,
     proto::{self, TCP_PORT, TRACKER_PORT, UDP_PORT},
-    schedule::TARGET_PARENTS,
     tracker,
 };
 
@@ -34,13 +33,13 @@ const TRACKER_REFRESH: Duration = Duration::from_secs(10);
 const STARVING_REFRESH: Duration = Duration::from_secs(2);
 const TICK: Duration = Duration::from_millis(250);
 /// Hosts heard of that we gossip to each second, beyond each tracker reply's.
-const GOSSIP_NEW_PER_S: usize = 10;
+const GOSSIP_NEW_PER_S: usize = 25;
 /// Connections tried per tick while short of parents (most hosts play nothing).
 const PARENT_TRIES: usize = 8;
 /// A review of the parent on trial every 4–6 s.
 const REVIEW_S: (f64, f64) = (4.0, 6.0);
 /// A parent dropped at a review is not picked again for this long.
-const DROPPED_FOR: Duration = Duration::from_secs(10);
+const DROPPED_FOR: Duration = Duration::from_secs(4);
 
 /// One peer (or the source) until `stop`, serving `favoured` children first.
 pub async fn run(ctx: Ctx, cfg: PeerCfg, favoured: Vec<Ipv4Addr>, mut stop: watch::Receiver<bool>) {
@@ -135,7 +134,7 @@ async fn refresh(peer: &Shared, udp: &UdpSocket, (udp_t, tcp_t): proto::Trackers
 
 /// A peer's upkeep each tick: gossip to newly heard hosts, a TCP exchange with one
 /// that answered, the review of its parents, and new parents up to
-/// [`TARGET_PARENTS`].
+/// its target.
 async fn manage(peer: &Shared, udp: &UdpSocket, due: &mut Due, tasks: &mut JoinSet<()>, stop: &watch::Receiver<bool>) {
     let now = Instant::now();
     if now >= due.gossip {
@@ -159,7 +158,7 @@ async fn manage(peer: &Shared, udp: &UdpSocket, due: &mut Due, tasks: &mut JoinS
     }
     let State { sched, known, rng, .. } = &mut *st;
     // Regular places first (at once, when joining), then the one on trial.
-    let regular = PARENT_TRIES.min(TARGET_PARENTS.saturating_sub(sched.regulars()));
+    let regular = PARENT_TRIES.min(sched.target().saturating_sub(sched.regulars()));
     let wanted = regular + (regular == 0 && !sched.has_trial()) as usize;
     for _ in 0..wanted {
         let Some(parent) = known.pick_parent(rng, |h| sched.is_parent(h)) else { break };
@@ -224,9 +223,14 @@ async fn udp_loop(peer: Shared, udp: Arc<UdpSocket>, mut stop: watch::Receiver<b
             if !peer.cfg.accepts && !contacted {
                 continue;
             }
-            // The sender is named too: it is in the channel, and says so.
+            // The sender is named too: it is in the channel, and says so; one that
+            // asks unasked is playing and looking for partners.
             st.known.learn(&hosts);
-            st.known.learn(&[src]);
+            if contacted {
+                st.known.learn(&[src]);
+            } else {
+                st.known.queried_by(src);
+            }
             st.known.responded(src);
             contacted
         };

@@ -55,6 +55,17 @@ impl Profile {
         }
     }
 
+    /// Regular parents it downloads from at once, besides one on trial ([M] §IV-A:
+    /// 3–5): a campus peer 3, fast ones; any other 4, since its parents are often
+    /// low-capacity peers sharing 512 kbit/s among their children, and more places
+    /// let it find the well-connected peers that serve many children.
+    pub fn parents(self) -> usize {
+        match self {
+            Profile::Campus => 3,
+            Profile::Residential | Profile::Nat => 4,
+        }
+    }
+
     /// How many distinct children it serves at once ([M]: 15–20 on a high-capacity
     /// host, none on a low-capacity or NATed one).
     pub fn max_children(self) -> usize {
@@ -95,11 +106,11 @@ pub struct Cast {
 }
 
 /// Campus peers the source feeds, at most.
-pub const RELAYS: usize = 4;
+pub const RELAYS: usize = 6;
 /// Children a relay serves at once besides campus peers: it passes the stream on
 /// to the other well-connected peers first, which carry it to the rest of the
 /// swarm (the demo tells relays from the cast which peers those are).
-pub const RELAY_OTHERS: usize = 8;
+pub const RELAY_OTHERS: usize = 4;
 
 /// Fixed infrastructure addresses (PPLive's servers were in China).
 pub const TRACKER: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
@@ -165,7 +176,7 @@ pub fn plan(peers: usize, crowd: usize, monitored: Profile, duration: Duration, 
         let (mut join, mut leave) = schedule(&mut rng, duration);
         if profile == Profile::Campus && relays.len() < RELAYS {
             relays.push(ip);
-            join = Duration::from_secs_f64(rng.unit() * EARLY_S);
+            join = Duration::from_secs_f64(rng.unit() * RELAYS_JOIN_S);
             leave = None;
         }
         out.push(PeerPlan { index: i + 1, ip, profile, monitored: false, join, leave });
@@ -194,8 +205,14 @@ const LEAVING: f64 = 0.25;
 const EARLY: f64 = 0.7;
 /// The early peers join within this, the monitored one after [`WARM_UP`].
 const EARLY_S: f64 = 5.0;
-/// How long the swarm runs before the monitored peer joins (and measuring starts).
-pub const WARM_UP: Duration = Duration::from_secs(2);
+/// The relays join within this: the broadcaster's relays carry the stream from
+/// the start.
+const RELAYS_JOIN_S: f64 = 1.0;
+/// How long the swarm runs before the monitored peer joins (and measuring starts):
+/// long enough that the relays carry the stream and the peer lists name them, so
+/// that the monitored peer joins a channel others are watching, as the studies'
+/// hosts did.
+pub const WARM_UP: Duration = Duration::from_secs(4);
 
 /// When a peer joins and leaves, from the swarm's start, for a measured run of
 /// `run` after [`WARM_UP`]: 70% within the first 5 s, the others during the first
@@ -237,7 +254,7 @@ mod tests {
         for r in &c.relays {
             let p = p.iter().find(|x| x.ip == *r).unwrap();
             assert!(p.profile == Profile::Campus && !p.monitored && p.leave.is_none(), "{p:?}");
-            assert!(p.join.as_secs_f64() <= EARLY_S);
+            assert!(p.join.as_secs_f64() <= RELAYS_JOIN_S);
         }
         assert!(plan(3, 0, Profile::Campus, Duration::from_secs(9), 1).relays.is_empty(), "no campus peer");
         assert!(c.crowd.iter().all(|a| Region::of(*a).is_some() && a.octets()[3] != 255));

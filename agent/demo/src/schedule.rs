@@ -5,7 +5,7 @@
 //! few times the playback rate: every parent fast enough is as likely as any other,
 //! a slow one gets a little.
 //!
-//! Beside its [`TARGET_PARENTS`] regular parents a peer keeps one on trial. At each
+//! Beside its regular parents (3 or 4, [`super::plan::Profile::parents`]) a peer keeps one on trial. At each
 //! review the trial, if it delivered nearly as much as the slowest regular parent,
 //! takes that parent's place; else it is dropped. A new trial follows, so the
 //! parent set keeps changing ([M] §IV-C: ~30% per interval) and drifts towards the
@@ -21,8 +21,6 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::rng::Rng;
 
-/// Regular parents a peer downloads from at once (and one more on trial).
-pub const TARGET_PARENTS: usize = 3;
 /// A trial parent that delivered at least this share of what the slowest regular
 /// one did replaces it.
 const PROMOTE_AT: f64 = 0.8;
@@ -47,9 +45,11 @@ pub struct Link {
     /// Bytes per second while transferring, estimated.
     rate: f64,
     assigned: Option<u32>,
-    /// The newest chunk the parent held when it last said, and when: it receives
-    /// one more each chunk interval.
-    newest: Option<(u32, Instant)>,
+    /// How far behind the live chunk the parent's newest was when it last said: it
+    /// keeps that distance as the live edge moves (the channel's clock, not the
+    /// time since it said, so a reply just before a chunk is produced does not
+    /// make the parent look a chunk behind for good).
+    behind: Option<u32>,
     /// The parent lacked this chunk; not asked for it again until the instant.
     lacks: Option<(u32, Instant)>,
     /// Chunk bytes delivered since the last review.
@@ -58,18 +58,16 @@ pub struct Link {
 }
 
 impl Link {
-    /// The parent's newest chunk by now, from what it last said.
-    fn newest_now(&self, now: Instant, interval: Duration) -> Option<u32> {
-        let (n, at) = self.newest?;
-        let grown = now.saturating_duration_since(at).as_nanos() / interval.as_nanos().max(1);
-        Some(n.saturating_add(grown as u32))
+    /// The parent's newest chunk when the live one is `live`, from what it last said.
+    fn newest_now(&self, live: u32) -> Option<u32> {
+        Some(live.saturating_sub(self.behind?))
     }
 
-    /// Whether the parent may hold `seq` now: not newer than its newest by now, and
-    /// not the chunk it just lacked.
-    fn may_have(&self, seq: u32, now: Instant, interval: Duration) -> bool {
+    /// Whether the parent may hold `seq` now (the live chunk being `live`): not
+    /// newer than its newest by now, and not the chunk it just lacked.
+    fn may_have(&self, seq: u32, live: u32, now: Instant) -> bool {
         let lacks = self.lacks.is_some_and(|(s, until)| s == seq && now < until);
-        !lacks && self.newest_now(now, interval).is_none_or(|n| seq <= n)
+        !lacks && self.newest_now(live).is_none_or(|n| seq <= n)
     }
 }
 
@@ -93,7 +91,8 @@ pub struct Scheduler {
     parents: BTreeMap<Ipv4Addr, Link>,
     /// Rates above this weigh the same: "fast enough".
     cap: f64,
-    chunk_interval: Duration,
+    /// Regular parents it downloads from at once (and one more on trial).
+    target: usize,
     review_start: Instant,
     next_id: u64,
     rng: Rng,
@@ -101,14 +100,14 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// `rate_cap`: bytes per second from which a parent counts as fast enough.
-    pub fn new(play_from: u32, rate_cap: f64, chunk_interval: Duration, rng: Rng) -> Self {
+    pub fn new(play_from: u32, rate_cap: f64, target: usize, rng: Rng) -> Self {
         Scheduler {
             have: BTreeSet::new(),
             inflight: BTreeSet::new(),
             play_from,
             parents: BTreeMap::new(),
             cap: rate_cap,
-            chunk_interval,
+            target,
             review_start: Instant::now(),
             next_id: 0,
             rng,
@@ -120,6 +119,11 @@ impl Scheduler {
     }
 
     /// Regular parents (the one on trial left out).
+    /// How many regular parents it wants.
+    pub fn target(&self) -> usize {
+        self.target
+    }
+
     pub fn regulars(&self) -> usize {
         self.parents.values().filter(|l| !l.trial).count()
     }
@@ -143,7 +147,7 @@ impl Scheduler {
             since: now,
             rate: self.cap / 2.0,
             assigned: None,
-            newest: None,
+            behind: None,
             lacks: None,
             delivered: 0,
             trial,
@@ -176,13 +180,14 @@ impl Scheduler {
         }
     }
 
-    /// Hands every wanted chunk (oldest first, from `live − WINDOW` or where play
-    /// started) to an idle parent; returns the assignments, already queued.
-    pub fn assign(&mut self, live: u32, now: Instant) -> Vec<(Ipv4Addr, u32)> {
-        self.have = self.have.split_off(&live.saturating_sub(2 * WINDOW));
+    /// Hands every wanted chunk (oldest first, from `edge − WINDOW` or where play
+    /// started, up to the newest we fetch, `edge`) to an idle parent, the channel's
+    /// live chunk being `live`; returns the assignments, already queued.
+    pub fn assign(&mut self, edge: u32, live: u32, now: Instant) -> Vec<(Ipv4Addr, u32)> {
+        self.have = self.have.split_off(&edge.saturating_sub(2 * WINDOW));
         let mut out = Vec::new();
-        let lo = self.play_from.max(live.saturating_sub(WINDOW));
-        for seq in lo..=live {
+        let lo = self.play_from.max(edge.saturating_sub(WINDOW));
+        for seq in lo..=edge {
             if self.have.contains(&seq) || self.inflight.contains(&seq) {
                 continue;
             }
@@ -190,9 +195,7 @@ impl Scheduler {
                 .parents
                 .iter()
                 .filter(|(_, l)| l.assigned.is_none())
-                .map(|(h, l)| {
-                    (*h, if l.may_have(seq, now, self.chunk_interval) { l.rate.min(self.cap).max(1.0) } else { 0.0 })
-                })
+                .map(|(h, l)| (*h, if l.may_have(seq, live, now) { l.rate.min(self.cap).max(1.0) } else { 0.0 }))
                 .collect();
             if idle.is_empty() {
                 break;
@@ -210,22 +213,25 @@ impl Scheduler {
     }
 
     /// The first chunk to ask a new connection for (it is then known to serve or
-    /// not): the oldest wanted one, given to it; else, unassigned, the live one.
-    pub fn first(&mut self, parent: Ipv4Addr, id: u64, live: u32) -> u32 {
-        let lo = self.play_from.max(live.saturating_sub(WINDOW));
-        let wanted = (lo..=live).find(|s| !self.have.contains(s) && !self.inflight.contains(s));
+    /// not), we fetching up to `edge`: the oldest wanted one, given to it; with none
+    /// wanted, the one after our edge, given to it too (a parent ahead of us sends
+    /// it, one that is not says where it is; asking for a chunk we hold would fetch
+    /// it twice); else, unassigned, the edge.
+    pub fn first(&mut self, parent: Ipv4Addr, id: u64, edge: u32) -> u32 {
+        let lo = self.play_from.max(edge.saturating_sub(WINDOW));
+        let wanted = (lo..=edge + 1).find(|s| !self.have.contains(s) && !self.inflight.contains(s));
         match (wanted, self.parents.get_mut(&parent).filter(|l| l.id == id && l.assigned.is_none())) {
             (Some(seq), Some(l)) => {
                 l.assigned = Some(seq);
                 self.inflight.insert(seq);
                 seq
             }
-            _ => live,
+            _ => edge,
         }
     }
 
-    /// What connection `id` to `parent` got for `seq`.
-    pub fn done(&mut self, parent: Ipv4Addr, id: u64, seq: u32, outcome: Outcome, now: Instant) {
+    /// What connection `id` to `parent` got for `seq`, the live chunk being `live`.
+    pub fn done(&mut self, parent: Ipv4Addr, id: u64, seq: u32, outcome: Outcome, live: u32, now: Instant) {
         self.inflight.remove(&seq);
         if let Outcome::Got { .. } = outcome {
             self.have.insert(seq);
@@ -239,10 +245,10 @@ impl Scheduler {
                 let sample = bytes as f64 / took.as_secs_f64().max(1e-4);
                 l.rate += RATE_GAIN * (sample - l.rate);
                 l.delivered += bytes as u64;
-                l.newest = Some((newest.max(seq), now));
+                l.behind = Some(live.saturating_sub(newest.max(seq)));
             }
             Outcome::NotYet { newest } => {
-                l.newest = Some((newest, now));
+                l.behind = Some(live.saturating_sub(newest));
                 l.lacks = Some((seq, now + LACK_BACKOFF));
             }
             Outcome::Failed => {}
@@ -261,9 +267,18 @@ impl Scheduler {
         (self.window_start(live)..=newest.min(live)).any(|s| !self.have.contains(&s))
     }
 
+    /// Whether a parent whose newest chunk is `newest` is worth keeping, we fetching
+    /// up to `edge`: one at or past our edge stays as far ahead as the live edge
+    /// moves, so it will hold the next chunks we want even if we hold all of its
+    /// own now (it only lacked one just produced); one behind, only while it holds
+    /// one we lack.
+    pub fn worth_asking(&self, newest: u32, edge: u32) -> bool {
+        newest >= edge || self.lacks_any_upto(newest, edge)
+    }
+
     /// The review, of parents older than [`REVIEW_MIN_AGE`]: a regular parent that
     /// delivered nothing since the last review goes; the one on trial becomes a
-    /// regular parent if it delivered, and either fewer than [`TARGET_PARENTS`] are
+    /// regular parent if it delivered, and either fewer than the target are
     /// or it delivered at least [`PROMOTE_AT`] of the slowest regular parent's rate
     /// (which then goes); else the trial goes. Returns the parents to drop, and
     /// starts the next review period.
@@ -282,7 +297,7 @@ impl Scheduler {
         let regulars: Vec<&(Ipv4Addr, f64, bool)> = rates.iter().filter(|r| !r.2 && r.1 > 0.0).collect();
         let Some(&(trial, trial_rate, _)) = rates.iter().find(|r| r.2) else { return gone };
         let slowest = regulars.iter().min_by(|a, b| a.1.total_cmp(&b.1));
-        let room = self.regulars() - gone.len() < TARGET_PARENTS;
+        let room = self.regulars() - gone.len() < self.target;
         if trial_rate > 0.0 && (room || slowest.is_none_or(|s| trial_rate >= PROMOTE_AT * s.1)) {
             self.parents.get_mut(&trial).unwrap().trial = false;
             if !room {
@@ -301,14 +316,14 @@ mod tests {
 
     use super::*;
 
-    const INTERVAL: Duration = Duration::from_millis(327);
+    const TARGET_PARENTS: usize = 3;
 
     fn ip(h: u8) -> Ipv4Addr {
         Ipv4Addr::new(203, 0, 113, h)
     }
 
     fn with_parents(n: u8, now: Instant) -> (Scheduler, Vec<(u64, UnboundedReceiver<u32>)>) {
-        let mut s = Scheduler::new(100, 200_000.0, INTERVAL, Rng::new(5));
+        let mut s = Scheduler::new(100, 200_000.0, TARGET_PARENTS, Rng::new(5));
         let links = (0..n)
             .map(|i| {
                 let (tx, rx) = unbounded_channel();
@@ -323,29 +338,59 @@ mod tests {
         let now = Instant::now();
         let (mut s, mut links) = with_parents(2, now);
         s.have.insert(100);
-        let got = s.assign(103, now);
+        // We fetch up to 103, a chunk behind the live one.
+        let got = s.assign(103, 104, now);
         assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), vec![101, 102], "two idle parents, two chunks");
         assert_ne!(got[0].0, got[1].0);
-        assert!(s.assign(103, now).is_empty(), "both busy");
+        assert!(s.assign(103, 104, now).is_empty(), "both busy");
         let (first, seq) = got[0];
         let k = |h: Ipv4Addr| (h.octets()[3] - 20) as usize;
         let id = links[k(first)].0;
         assert_eq!(links[k(first)].1.try_recv(), Ok(seq), "queued to that parent");
-        s.done(first, id, seq, Outcome::NotYet { newest: 100 }, now);
-        assert!(s.assign(103, now).is_empty(), "its newest is 100; nobody else is idle");
+        s.done(first, id, seq, Outcome::NotYet { newest: 100 }, 104, now);
+        assert!(s.assign(103, 104, now).is_empty(), "its newest is 100; nobody else is idle");
         s.remove(got[1].0, links[k(got[1].0)].0);
-        assert!(s.assign(103, now).is_empty(), "102 is wanted again, but the idle parent holds up to 100");
-        let later = now + INTERVAL;
-        assert_eq!(s.assign(103, later), vec![(first, 101)], "a chunk interval on, it may hold 101");
-        s.done(first, id, 101, Outcome::Got { bytes: 16384, took: Duration::from_millis(20), newest: 103 }, later);
+        assert!(s.assign(103, 104, now).is_empty(), "102 is wanted again, but the idle parent holds up to 100");
+        // Past the lack's backoff, and the live edge moved on: it holds one more.
+        let later = now + LACK_BACKOFF;
+        assert_eq!(s.assign(103, 105, later), vec![(first, 101)], "it holds one more now");
+        s.done(first, id, 101, Outcome::Got { bytes: 16384, took: Duration::from_millis(20), newest: 103 }, 105, later);
         assert!(s.have.contains(&101));
         assert_eq!(s.first(first, id, 103), 102, "a first request takes the oldest wanted chunk");
-        assert_eq!(s.first(first, id, 103), 103, "busy: the live one, unassigned");
+        assert_eq!(s.first(first, id, 103), 103, "busy: the edge, unassigned");
+        s.done(first, id, 102, Outcome::Got { bytes: 16384, took: Duration::from_millis(20), newest: 103 }, 105, later);
+        s.have.extend([100, 103]);
+        assert_eq!(s.first(first, id, 103), 104, "nothing wanted: the one after our edge, not one we hold");
+        assert!(s.assign(104, 105, later).is_empty(), "104 is on its way");
+        s.have.retain(|c| *c < 102);
         assert!(s.lacks_any_upto(102, 103), "102 is missing");
         s.have.extend([100, 102]);
         assert!(!s.lacks_any_upto(102, 103), "a parent up to 102 holds nothing we lack");
         assert!(s.lacks_any_upto(103, 103));
         links.clear();
+    }
+
+    #[test]
+    fn test_a_parent_keeps_its_distance_from_the_live_edge_however_long_ago_it_said() {
+        let now = Instant::now();
+        let (mut s, links) = with_parents(1, now);
+        s.have.extend(100..=105);
+        // It said so just before chunk 106 was produced: one chunk behind.
+        s.done(
+            ip(20),
+            links[0].0,
+            105,
+            Outcome::Got { bytes: 16384, took: Duration::from_millis(9), newest: 105 },
+            106,
+            now,
+        );
+        // A moment later (no chunk interval has passed since) 106 is live and we want
+        // 105's successor up to a chunk behind it: it is asked.
+        s.have.insert(106);
+        assert_eq!(s.assign(107, 108, now), vec![(ip(20), 107)], "one behind the live edge: it holds 107");
+        assert!(s.worth_asking(107, 107), "at our edge: it will hold the next chunks");
+        assert!(!s.worth_asking(106, 107), "behind our edge, holding nothing we lack");
+        assert!(s.worth_asking(99, 107) == s.lacks_any_upto(99, 107));
     }
 
     #[test]
@@ -357,10 +402,10 @@ mod tests {
         let mut count = [0usize; 3];
         for live in 0..3000u32 {
             let seq = live + 100;
-            for (h, s_) in s.assign(seq, now) {
+            for (h, s_) in s.assign(seq, seq, now) {
                 let k = (h.octets()[3] - 20) as usize;
                 count[k] += (s_ == seq) as usize;
-                s.done(h, ids[k], s_, Outcome::Got { bytes: 16384, took: took(h), newest: 1 << 20 }, now);
+                s.done(h, ids[k], s_, Outcome::Got { bytes: 16384, took: took(h), newest: 1 << 20 }, seq, now);
             }
         }
         let total: usize = count.iter().sum();
@@ -378,23 +423,25 @@ mod tests {
         let t = t0 + Duration::from_secs(5);
         let got = |bytes| Outcome::Got { bytes, took: Duration::from_millis(50), newest: 0 };
         for (k, (id, _)) in links.iter().enumerate() {
-            s.done(ip(20 + k as u8), *id, 0, got(if k == 2 { 40_000 } else { 100_000 }), t);
+            s.done(ip(20 + k as u8), *id, 0, got(if k == 2 { 40_000 } else { 100_000 }), 0, t);
         }
-        s.done(ip(40), trial, 0, got(35_000), t);
+        s.done(ip(40), trial, 0, got(35_000), 0, t);
         assert_eq!(s.review(t), vec![ip(22)], "35 KB is more than 0.8 of 40 KB: the trial stays");
         s.remove(ip(22), links[2].0);
         assert_eq!((s.regulars(), s.has_trial()), (TARGET_PARENTS, false));
         let (tx, _rx2) = unbounded_channel();
         let slow = s.add(ip(41), tx, true, t);
         let t = t + Duration::from_secs(5);
-        s.done(ip(41), slow, 0, got(1_000), t);
-        for (k, (id, _)) in links.iter().enumerate().take(2) {
-            s.done(ip(20 + k as u8), *id, 0, got(100_000), t);
+        s.done(ip(41), slow, 0, got(1_000), 0, t);
+        for (k, (id, _)) in links.iter().enumerate().filter(|(k, _)| *k != 2) {
+            s.done(ip(20 + k as u8), *id, 0, got(100_000), 0, t);
         }
-        s.done(ip(40), trial, 0, got(100_000), t);
+        s.done(ip(40), trial, 0, got(100_000), 0, t);
         assert_eq!(s.review(t), vec![ip(41)], "a slow trial goes");
         s.drop_parent(ip(41));
-        assert_eq!(s.review(t + Duration::from_secs(5)), vec![ip(20), ip(21), ip(40)], "nothing delivered: all go");
+        let mut all: Vec<_> = (0..TARGET_PARENTS as u8).filter(|k| *k != 2).map(|k| ip(20 + k)).collect();
+        all.push(ip(40));
+        assert_eq!(s.review(t + Duration::from_secs(5)), all, "nothing delivered: all go");
     }
 
     #[test]
@@ -405,13 +452,13 @@ mod tests {
         let trial = s.add(ip(40), tx, true, t0);
         let t = t0 + Duration::from_secs(1);
         let got = |bytes| Outcome::Got { bytes, took: Duration::from_millis(50), newest: 0 };
-        s.done(ip(20), links[0].0, 0, got(1000), t);
-        s.done(ip(40), trial, 1, got(1000), t);
+        s.done(ip(20), links[0].0, 0, got(1000), 0, t);
+        s.done(ip(40), trial, 1, got(1000), 0, t);
         assert!(s.review(t).is_empty());
         assert!(s.has_trial(), "too young to judge");
         let t = t0 + Duration::from_secs(4);
-        s.done(ip(20), links[0].0, 2, got(1000), t);
-        s.done(ip(40), trial, 3, got(1000), t);
+        s.done(ip(20), links[0].0, 2, got(1000), 0, t);
+        s.done(ip(40), trial, 3, got(1000), 0, t);
         assert!(s.review(t).is_empty());
         assert_eq!((s.regulars(), s.has_trial()), (2, false), "promoted into a free place");
     }

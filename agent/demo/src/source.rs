@@ -4,11 +4,20 @@
 
 use super::{node::PeerCfg, plan};
 
-pub const UPLOAD_BPS: u64 = 2_000_000;
-pub const MAX_CHILDREN: usize = 4;
+pub const UPLOAD_BPS: u64 = 3_000_000;
+pub const MAX_CHILDREN: usize = plan::RELAYS;
 
 /// The source; with `relays`, it serves them only.
 pub fn cfg(relays: bool) -> PeerCfg {
     let others_max = if relays { 0 } else { MAX_CHILDREN };
-    PeerCfg { ip: plan::SOURCE, accepts: true, max_children: MAX_CHILDREN, is_source: true, others_max, fetch_lag: 0 }
+    PeerCfg {
+        ip: plan::SOURCE,
+        accepts: true,
+        max_children: MAX_CHILDREN,
+        is_source: true,
+        others_max,
+        fetch_lag: 0,
+        upstream: None,
+        parents: 0,
+    }
 }

@@ -128,6 +128,8 @@ impl Swarm {
                 // The source holds the live chunk: its relays fetch it at once, a chunk
                 // ahead of the campus peers they feed.
                 fetch_lag: if relay { 0 } else { p.profile.fetch_lag(p.ip) },
+                upstream: relay.then_some(plan::SOURCE),
+                parents: p.profile.parents(),
             };
             let (join, leave) = (p.join, p.leave.map(|l| t0 + l));
             start_part(ns, done_tx, move || async move {
